@@ -1,0 +1,134 @@
+#include "hinted_handoff.h"
+
+#include <boost/asio/post.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "failure_detector.h"
+#include "peers.h"
+#include "replica_protocol.h"
+#include "storage.h"
+
+namespace dynastore {
+
+namespace {
+constexpr size_t kHintsInFlight = 64;
+constexpr size_t kHintsPerRound = 20000;  // bounds a round's memory
+}  // namespace
+
+struct HintedHandoff::Round : std::enable_shared_from_this<HintedHandoff::Round> {
+  struct Hint {
+    std::string key;
+    int owner;
+    VersionSet set;
+  };
+  HintedHandoff& hh;
+  std::vector<Hint> hints;
+  size_t next = 0, in_flight = 0;
+  std::mutex mu;
+
+  explicit Round(HintedHandoff& h) : hh(h) {}
+
+  void Pump() {
+    std::vector<size_t> start;
+    bool finished;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      while (in_flight < kHintsInFlight && next < hints.size()) {
+        start.push_back(next++);
+        ++in_flight;
+      }
+      finished = in_flight == 0 && next == hints.size();
+    }
+    if (finished) return hh.Finish();
+    for (size_t i : start) Deliver(i);
+  }
+
+  void Deliver(size_t i) {
+    auto self = shared_from_this();
+    const Hint& h = hints[i];
+    rpc::MergeRequest m{h.key, h.set, ""};
+    hh.peers_.Call(h.owner, rpc::kMerge, rpc::Encode(m), std::chrono::milliseconds(2000),
+                   [self, i](Status s, std::string) {
+                     const Hint& h = self->hints[i];
+                     bool deleted = false;
+                     if (s.ok()) s = self->hh.storage_.DeleteHintIf(h.key, self->hh.peers_.id(h.owner), h.set, deleted);
+                     {
+                       std::lock_guard<std::mutex> lock(self->hh.mu_);
+                       (s.ok() ? self->hh.delivered_ : self->hh.failed_)++;
+                     }
+                     {
+                       std::lock_guard<std::mutex> lock(self->mu);
+                       --self->in_flight;
+                     }
+                     self->Pump();
+                   });
+  }
+};
+
+HintedHandoff::HintedHandoff(boost::asio::io_context& io, std::chrono::milliseconds interval, Storage& storage,
+                             Peers& peers, FailureDetector& detector)
+    : io_(io), interval_(interval), storage_(storage), peers_(peers), detector_(detector), timer_(io) {}
+
+HintedHandoff::~HintedHandoff() { Stop(); }
+
+void HintedHandoff::Start() { Schedule(); }
+
+void HintedHandoff::Stop() {
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+  timer_.cancel();
+}
+
+void HintedHandoff::Schedule() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopped_) return;
+  timer_.expires_after(interval_);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) RunRound();
+  });
+}
+
+void HintedHandoff::Kick() {
+  boost::asio::post(io_, [this]() { RunRound(); });
+}
+
+void HintedHandoff::Finish() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_ = false;
+  }
+  Schedule();
+}
+
+void HintedHandoff::RunRound() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopped_ || running_) return;
+    running_ = true;
+    timer_.cancel();
+  }
+  auto round = std::make_shared<Round>(*this);
+  uint64_t pending = 0;
+  Status s = storage_.ForEachHint([&](std::string_view key, std::string_view owner, const VersionSet& set) {
+    ++pending;
+    int node = peers_.IndexOf(owner);
+    if (node < 0 || node == peers_.self()) return;  // not a member any more (or ourselves): keep it
+    if (!detector_.IsUp(node) || round->hints.size() >= kHintsPerRound) return;
+    round->hints.push_back({std::string(key), node, set});
+  });
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = pending;
+    if (!s.ok()) ++failed_;
+  }
+  round->Pump();
+}
+
+nlohmann::json HintedHandoff::ToJson() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {{"pending", pending_}, {"delivered", delivered_}, {"failed", failed_}};
+}
+
+}  // namespace dynastore

@@ -1,0 +1,411 @@
+#include "http_api.h"
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <utility>
+
+namespace dynastore {
+
+namespace http = boost::beast::http;
+using json = nlohmann::json;
+using Response = HttpApi::Response;
+
+namespace {
+
+int64_t SystemClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Never throws: bytes that are not UTF-8 (only possible in echoed paths) are
+// replaced rather than failing the response.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Response JsonResponse(http::status status, const json& body, unsigned version, bool keep_alive) {
+  Response res{status, version};
+  res.set(http::field::server, "dynastore");
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(keep_alive);
+  res.body() = Dump(body);
+  res.prepare_payload();
+  return res;
+}
+
+// For messages that quote client input: long enough to recognise, short
+// enough that an error never echoes a 1 MiB body back.
+std::string Quote(std::string_view text) {
+  constexpr size_t kMax = 120;
+  if (text.size() <= kMax) return "'" + std::string(text) + "'";
+  return "'" + std::string(text.substr(0, kMax)) + "...'";
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// RFC 3986 percent-decoding. Returns the offset of the first bad escape, or
+// nullopt on success. '+' stays '+': that rule belongs to query strings.
+std::optional<size_t> PercentDecode(std::string_view in, std::string& out) {
+  out.clear();
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return i;  // fewer than two characters follow
+    const int hi = HexDigit(in[i + 1]);
+    const int lo = HexDigit(in[i + 2]);
+    if (hi < 0 || lo < 0) return i;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return std::nullopt;
+}
+
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      len = 2, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4, cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Reject overlong forms, surrogates and code points beyond Unicode.
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+struct Target {
+  std::string_view path;
+  std::string_view query;  // without the '?'; empty if none
+};
+
+Target SplitTarget(std::string_view target) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return {target, {}};
+  return {target.substr(0, q), target.substr(q + 1)};
+}
+
+// The first query parameter not in `allowed` (today: every parameter, since
+// no route takes any yet; ?r= ?w= ?local= will be added here).
+std::optional<std::string> UnsupportedQueryParam(std::string_view query,
+                                                 std::initializer_list<std::string_view> allowed) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (part.empty()) continue;
+    std::string_view raw_name = part.substr(0, part.find('='));
+    std::string name;
+    if (PercentDecode(raw_name, name)) name = std::string(raw_name);
+    bool ok = false;
+    for (std::string_view a : allowed) ok = ok || a == name;
+    if (!ok) return name;
+  }
+  return std::nullopt;
+}
+
+const char* JsonTypeName(const json& j) { return j.type_name(); }
+
+// Maps a Coordinator failure onto the API's error codes.
+Response CoordinatorError(const Status& status, unsigned version, bool keep_alive) {
+  switch (status.code()) {
+    case Status::Code::kInvalidArgument:
+      return HttpApi::Error(http::status::bad_request, "bad_request", status.message(), version, keep_alive);
+    case Status::Code::kUnavailable:
+      return HttpApi::Error(http::status::service_unavailable, "unavailable",
+                            status.message() + "; retry later or ask another node", version, keep_alive);
+    default:
+      return HttpApi::Error(http::status::internal_server_error, "internal",
+                            "the node failed to serve the request: " + status.message(), version, keep_alive);
+  }
+}
+
+// Calls the wrapped callback at most once, so a failure after a reply was
+// already sent cannot produce a second response.
+class Once {
+ public:
+  explicit Once(std::function<void(Response)> done) : state_(std::make_shared<State>()) {
+    state_->done = std::move(done);
+  }
+  void operator()(Response res) const {
+    if (!state_->called.exchange(true)) state_->done(std::move(res));
+  }
+
+ private:
+  struct State {
+    std::function<void(Response)> done;
+    std::atomic<bool> called{false};
+  };
+  std::shared_ptr<State> state_;
+};
+
+// Parses the request body as a JSON object whose members are all in
+// `allowed`. On failure returns the error response.
+std::optional<Response> ParseBodyObject(const HttpApi::Request& req, std::initializer_list<std::string_view> allowed,
+                                        std::string_view example, json& out) {
+  const unsigned v = req.version();
+  const bool ka = req.keep_alive();
+  out = json::parse(req.body(), nullptr, /*allow_exceptions=*/false);
+  if (out.is_discarded()) {
+    return HttpApi::Error(http::status::bad_request, "invalid_json",
+                          "request body is not valid JSON (UTF-8); send an object like " + std::string(example), v, ka);
+  }
+  if (!out.is_object()) {
+    return HttpApi::Error(
+        http::status::bad_request, "bad_request",
+        "request body must be a JSON object like " + std::string(example) + ", got a JSON " + JsonTypeName(out), v, ka);
+  }
+  for (const auto& item : out.items()) {
+    bool ok = false;
+    for (std::string_view a : allowed) ok = ok || a == item.key();
+    if (!ok) {
+      // Strict on purpose: a misspelt "context" would otherwise silently
+      // turn an update into a new sibling.
+      return HttpApi::Error(http::status::bad_request, "bad_request",
+                            "unknown field " + Quote(item.key()) + " in request body; expected " + std::string(example),
+                            v, ka);
+    }
+  }
+  return std::nullopt;
+}
+
+// Reads the optional "context" member. Absent or null leaves `out` empty.
+std::optional<Response> ParseContextField(const HttpApi::Request& req, const json& body,
+                                          std::optional<CausalContext>& out) {
+  out.reset();
+  auto it = body.find("context");
+  if (it == body.end() || it->is_null()) return std::nullopt;
+  if (!it->is_string()) {
+    return HttpApi::Error(
+        http::status::bad_request, "bad_request",
+        std::string("field \"context\" must be a string (the token a GET returned), got a JSON ") + JsonTypeName(*it),
+        req.version(), req.keep_alive());
+  }
+  CausalContext ctx;
+  Status s = CausalContext::FromToken(it->get_ref<const std::string&>(), ctx);
+  if (!s.ok()) {
+    return HttpApi::Error(http::status::bad_request, "invalid_context",
+                          "field \"context\" is not a context this store issued (" + s.message() +
+                              "); pass the context of your latest GET of this key unchanged, or \"\" for none",
+                          req.version(), req.keep_alive());
+  }
+  out = std::move(ctx);
+  return std::nullopt;
+}
+
+}  // namespace
+
+HttpApi::HttpApi(HttpApiOptions options, Coordinator& coordinator, NodeStats& stats)
+    : options_(std::move(options)), coordinator_(coordinator), stats_(stats) {
+  if (!options_.clock_ms) options_.clock_ms = SystemClockMs;
+}
+
+Response HttpApi::Error(http::status status, std::string_view code, std::string_view message, unsigned version,
+                        bool keep_alive) {
+  return JsonResponse(status, json{{"error", code}, {"message", message}}, version, keep_alive);
+}
+
+NodeStats::Route HttpApi::Classify(http::verb method, std::string_view target) {
+  const std::string_view path = SplitTarget(target).path;
+  if (path == "/status") return method == http::verb::get ? NodeStats::Route::kGetStatus : NodeStats::Route::kOther;
+  if (path.starts_with("/kv/")) {
+    switch (method) {
+      case http::verb::get:
+        return NodeStats::Route::kGetKv;
+      case http::verb::put:
+        return NodeStats::Route::kPutKv;
+      case http::verb::delete_:
+        return NodeStats::Route::kDeleteKv;
+      default:
+        break;
+    }
+  }
+  return NodeStats::Route::kOther;
+}
+
+void HttpApi::Handle(Request request, std::function<void(Response)> done) const {
+  Once once(std::move(done));
+  std::function<void(Response)> reply = once;
+  const unsigned v = request.version();
+  const bool ka = request.keep_alive();
+  try {
+    const Target target = SplitTarget(StdView(request.target()));
+    const http::verb method = request.method();
+
+    if (target.path == "/status") {
+      if (method != http::verb::get) {
+        Response res = Error(http::status::method_not_allowed, "method_not_allowed", "/status only answers GET", v, ka);
+        res.set(http::field::allow, "GET");
+        return reply(std::move(res));
+      }
+      if (auto bad = UnsupportedQueryParam(target.query, {})) {
+        return reply(Error(http::status::bad_request, "unsupported_query",
+                           "query parameter " + Quote(*bad) + " is not supported; /status takes no parameters", v, ka));
+      }
+      return HandleStatus(request, reply);
+    }
+
+    if (!target.path.starts_with("/kv/")) {
+      return reply(Error(http::status::not_found, "not_found",
+                         "no such path " + Quote(target.path) + "; the API is /kv/{key} and /status", v, ka));
+    }
+
+    if (method != http::verb::get && method != http::verb::put && method != http::verb::delete_) {
+      Response res =
+          Error(http::status::method_not_allowed, "method_not_allowed",
+                "/kv/{key} answers GET, PUT and DELETE, not " + std::string(StdView(request.method_string())), v, ka);
+      res.set(http::field::allow, "GET, PUT, DELETE");
+      return reply(std::move(res));
+    }
+    if (auto bad = UnsupportedQueryParam(target.query, {})) {
+      return reply(Error(http::status::bad_request, "unsupported_query",
+                         "query parameter " + Quote(*bad) +
+                             " is not supported; /kv/{key} takes no parameters (encode '?' in a key as %3F)",
+                         v, ka));
+    }
+
+    const std::string_view raw_key = target.path.substr(4);
+    if (raw_key.find('/') != std::string_view::npos) {
+      return reply(Error(http::status::bad_request, "bad_request",
+                         "the key in " + Quote(target.path) + " contains a raw '/'; encode a slash inside a key as %2F",
+                         v, ka));
+    }
+    std::string key;
+    if (auto at = PercentDecode(raw_key, key)) {
+      return reply(Error(http::status::bad_request, "bad_request",
+                         "invalid percent-escape at byte " + std::to_string(*at) + " of the key " + Quote(raw_key) +
+                             "; '%' must be followed by two hex digits (write a literal '%' as %25)",
+                         v, ka));
+    }
+    if (key.empty()) {
+      return reply(Error(
+          http::status::bad_request, "empty_key",
+          "the key is empty; use /kv/{key} with a key of 1 to " + std::to_string(options_.max_key_bytes) + " bytes", v,
+          ka));
+    }
+    if (key.size() > options_.max_key_bytes) {
+      return reply(Error(http::status::bad_request, "key_too_long",
+                         "the key is " + std::to_string(key.size()) + " bytes after percent-decoding; the limit is " +
+                             std::to_string(options_.max_key_bytes) + " bytes",
+                         v, ka));
+    }
+    if (!IsValidUtf8(key)) {
+      return reply(Error(http::status::bad_request, "bad_request",
+                         "the key is not valid UTF-8 after percent-decoding; keys are UTF-8 text", v, ka));
+    }
+
+    switch (method) {
+      case http::verb::get:
+        return HandleGet(request, std::move(key), reply);
+      case http::verb::put:
+        return HandlePut(request, std::move(key), reply);
+      default:
+        return HandleDelete(request, std::move(key), reply);
+    }
+  } catch (const std::exception& e) {
+    // Only a bug or memory exhaustion gets here; answer rather than drop.
+    reply(
+        Error(http::status::internal_server_error, "internal", std::string("unexpected failure: ") + e.what(), v, ka));
+  }
+}
+
+void HttpApi::HandleStatus(const Request& request, std::function<void(Response)>& done) const {
+  json body = stats_.ToJson();
+  body["node"] = options_.node_id;
+  body["version"] = kDynastoreVersion;
+  body["sync"] = options_.sync;
+  body["wall_clock_ms"] = options_.clock_ms();
+  done(JsonResponse(http::status::ok, body, request.version(), request.keep_alive()));
+}
+
+void HttpApi::HandleGet(const Request& request, std::string key, std::function<void(Response)>& done) const {
+  const unsigned v = request.version();
+  const bool ka = request.keep_alive();
+  coordinator_.Get(key, [key, v, ka, done](GetReply r) {
+    if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
+    // No live value (missing or deleted) is a 404 that still carries the
+    // context: a write with it supersedes the tombstone.
+    const http::status status = r.values.empty() ? http::status::not_found : http::status::ok;
+    done(JsonResponse(status, json{{"key", key}, {"values", r.values}, {"context", r.context.ToToken()}}, v, ka));
+  });
+}
+
+void HttpApi::HandlePut(const Request& request, std::string key, std::function<void(Response)>& done) const {
+  const unsigned v = request.version();
+  const bool ka = request.keep_alive();
+  static constexpr std::string_view kExample = R"({"value": "...", "context": "<token from GET, or empty>"})";
+  if (request.body().empty()) {
+    return done(
+        Error(http::status::bad_request, "bad_request", "PUT needs a body like " + std::string(kExample), v, ka));
+  }
+  json body;
+  if (auto err = ParseBodyObject(request, {"value", "context"}, kExample, body)) return done(std::move(*err));
+  auto value = body.find("value");
+  if (value == body.end()) {
+    return done(Error(http::status::bad_request, "bad_request",
+                      "field \"value\" is missing; send " + std::string(kExample), v, ka));
+  }
+  if (!value->is_string()) {
+    return done(Error(http::status::bad_request, "bad_request",
+                      std::string("field \"value\" must be a JSON string, got a JSON ") + JsonTypeName(*value) +
+                          "; encode other data as a string",
+                      v, ka));
+  }
+  std::optional<CausalContext> context;
+  if (auto err = ParseContextField(request, body, context)) return done(std::move(*err));
+  coordinator_.Put(key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()),
+                   [v, ka, done](PutReply r) {
+                     if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
+                     done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken()}}, v, ka));
+                   });
+}
+
+void HttpApi::HandleDelete(const Request& request, std::string key, std::function<void(Response)>& done) const {
+  const unsigned v = request.version();
+  const bool ka = request.keep_alive();
+  std::optional<CausalContext> context;
+  const std::string& raw = request.body();
+  // An empty (or blank) body is a delete of whatever the node stores now.
+  if (raw.find_first_not_of(" \t\r\n") != std::string::npos) {
+    static constexpr std::string_view kExample = R"({"context": "<token from GET>"})";
+    json body;
+    if (auto err = ParseBodyObject(request, {"context"}, kExample, body)) return done(std::move(*err));
+    if (auto err = ParseContextField(request, body, context)) return done(std::move(*err));
+  }
+  coordinator_.Delete(key, std::move(context), [v, ka, done](PutReply r) {
+    if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
+    done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken()}}, v, ka));
+  });
+}
+
+}  // namespace dynastore

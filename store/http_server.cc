@@ -1,0 +1,381 @@
+#include "http_server.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <condition_variable>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+namespace dynastore {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+class Session;
+
+// After an error response to a request whose body we did not read, keep
+// reading (and discarding) for a while before closing: closing a socket with
+// unread input makes the kernel send RST, and the client may then lose the
+// response it has not read yet.
+constexpr std::chrono::milliseconds kLingerTime{2000};
+constexpr size_t kMaxLingerBytes = 16 << 20;
+
+// How long the accept loop pauses after a failure. Out of descriptors, the
+// pending connection stays queued and the next accept would fail at once, so
+// back off long enough for other connections to close.
+constexpr std::chrono::milliseconds kAcceptBackoffNoFds{100};
+constexpr std::chrono::milliseconds kAcceptBackoffOther{10};
+constexpr std::chrono::seconds kAcceptLogInterval{5};
+
+std::string FormatEndpoint(const asio::ip::address& address, uint16_t port) {
+  const std::string a = address.to_string();
+  return (address.is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+struct HttpServer::State {
+  State(HttpServerOptions opts, HttpApi& a, NodeStats& s)
+      : options(std::move(opts)),
+        api(a),
+        stats(s),
+        ioc(std::max(1, options.threads)),
+        work(asio::make_work_guard(ioc)),
+        accept_strand(asio::make_strand(ioc)),
+        acceptor(accept_strand),
+        accept_backoff(accept_strand) {}
+
+  void Log(std::string_view line) const {
+    if (options.log) return options.log(line);
+    std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+  }
+
+  void DoAccept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+
+  const HttpServerOptions options;
+  HttpApi& api;
+  NodeStats& stats;
+  std::atomic<bool> stopping{false};
+
+  // Live sessions, so Stop() can reach them. Declared before `ioc`: queued
+  // handlers own sessions, and a session unregisters itself when destroyed,
+  // which may happen while `ioc` is being destroyed.
+  std::mutex mu;
+  std::condition_variable sessions_changed;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by mu
+
+  asio::io_context ioc;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  // The acceptor, its backoff timer and last_accept_log live on this strand.
+  asio::strand<asio::io_context::executor_type> accept_strand;
+  tcp::acceptor acceptor;
+  asio::steady_timer accept_backoff;
+  std::chrono::steady_clock::time_point last_accept_log{};
+};
+
+namespace {
+
+// One client connection. All members are touched only on the connection's
+// strand (the socket's executor); the Coordinator's callback posts back to it.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer::State& state) : stream_(std::move(socket)), state_(state) {
+    state_.stats.ConnectionOpened();
+  }
+
+  ~Session() {
+    state_.stats.ConnectionClosed();
+    std::lock_guard<std::mutex> lock(state_.mu);
+    state_.sessions.erase(this);
+    state_.sessions_changed.notify_all();
+  }
+
+  void Start() {
+    {
+      std::lock_guard<std::mutex> lock(state_.mu);
+      state_.sessions.emplace(this, weak_from_this());
+    }
+    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
+  }
+
+  // The server is stopping: drop the connection unless a request is being
+  // served; that one finishes, answered with "Connection: close".
+  void OnServerStop() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      if (!self->busy_) self->Close();
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    if (state_.stopping.load()) return Close();
+    parser_.emplace();
+    parser_->header_limit(state_.options.max_header_bytes);
+    parser_->body_limit(state_.options.max_body_bytes);
+    // One deadline for the whole request, header and body: trickling bytes
+    // does not extend it, which is what stops slowloris clients.
+    stream_.expires_after(state_.options.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    const auto& req = parser_->get();
+    if (req.version() >= 11 && !parser_->is_done() && beast::iequals(req[http::field::expect], "100-continue")) {
+      // curl and others wait for this before sending a large body.
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      return asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                               [self = shared_from_this()](beast::error_code ec, size_t) {
+                                 if (ec) return self->Close();
+                                 self->ReadBody();
+                               });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (parser_->is_done()) return OnBody({}, 0);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+  }
+
+  void OnBody(beast::error_code ec, size_t) {
+    if (ec) return OnReadError(ec);
+    busy_ = true;
+    route_ = HttpApi::Classify(parser_->get().method(), StdView(parser_->get().target()));
+    head_request_ = parser_->get().method() == http::verb::head;
+    // The Coordinator may take its time (replicas); the idle timeout is for
+    // the client's side of the conversation.
+    stream_.expires_never();
+    HttpApi::Request request = parser_->release();
+    parser_.reset();
+    state_.api.Handle(std::move(request), [self = shared_from_this()](HttpApi::Response res) {
+      // Any thread: hop back onto the connection's strand.
+      asio::post(self->stream_.get_executor(),
+                 [self, res = std::move(res)]() mutable { self->Send(std::move(res), /*linger=*/false); });
+    });
+  }
+
+  void OnReadError(beast::error_code ec) {
+    const unsigned version = parser_ && parser_->get().version() == 10 ? 10 : 11;
+    if (ec == http::error::body_limit) {
+      route_ = HttpApi::Classify(parser_->get().method(), StdView(parser_->get().target()));
+      std::string size;
+      if (auto len = parser_->content_length()) size = " (" + std::to_string(*len) + " bytes)";
+      return Send(HttpApi::Error(http::status::payload_too_large, "body_too_large",
+                                 "request body" + size + " exceeds the limit of " +
+                                     std::to_string(state_.options.max_body_bytes) +
+                                     " bytes; store smaller values (the node's --max-body-bytes sets the limit)",
+                                 version, false),
+                  /*linger=*/true);
+    }
+    route_ = NodeStats::Route::kOther;
+    if (ec == http::error::header_limit) {
+      return Send(HttpApi::Error(http::status::request_header_fields_too_large, "header_too_large",
+                                 "request line and headers exceed " + std::to_string(state_.options.max_header_bytes) +
+                                     " bytes; send shorter headers or a shorter key",
+                                 version, false),
+                  /*linger=*/true);
+    }
+    // A client that went away or stalled (end_of_stream, partial_message,
+    // timeout, reset) gets no answer: nobody is listening.
+    static const auto& kHttpErrors = http::make_error_code(http::error::end_of_stream).category();
+    if (ec.category() != kHttpErrors || ec == http::error::end_of_stream || ec == http::error::partial_message) {
+      return Close();
+    }
+    Send(HttpApi::Error(http::status::bad_request, "bad_request", "malformed HTTP/1.1 request (" + ec.message() + ")",
+                        version, false),
+         /*linger=*/true);
+  }
+
+  void Send(HttpApi::Response res, bool linger) {
+    if (state_.stopping.load()) res.keep_alive(false);
+    // A response to HEAD has no body, whatever its Content-Length says;
+    // sending one would corrupt the next response on the connection.
+    if (head_request_) res.body().clear();
+    head_request_ = false;
+    state_.stats.RecordResponse(route_, res.result_int());
+    response_.emplace(std::move(res));
+    stream_.expires_after(state_.options.idle_timeout);
+    http::async_write(stream_, *response_,
+                      [self = shared_from_this(), linger](beast::error_code ec, size_t) { self->OnWrite(ec, linger); });
+  }
+
+  void OnWrite(beast::error_code ec, bool linger) {
+    busy_ = false;
+    const bool close = response_->need_eof();
+    response_.reset();
+    if (ec) return Close();
+    if (linger) return Linger();
+    if (close) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return Close();
+    }
+    ReadHeader();
+  }
+
+  void Linger() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(std::min<std::chrono::milliseconds>(kLingerTime, state_.options.idle_timeout));
+    Drain();
+  }
+
+  void Drain() {
+    stream_.async_read_some(asio::buffer(drain_), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->drained_ += n;
+      if (ec || self->drained_ > kMaxLingerBytes) return self->Close();
+      self->Drain();
+    });
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    // Cancels the timer and any pending operation; their handlers see
+    // operation_aborted and end the session.
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  HttpServer::State& state_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<HttpApi::Response> response_;  // the one being written
+  NodeStats::Route route_ = NodeStats::Route::kOther;
+  bool busy_ = false;  // a request is with HttpApi or its response is being written
+  bool head_request_ = false;
+  bool closed_ = false;
+  std::array<char, 4096> drain_;
+  size_t drained_ = 0;
+};
+
+}  // namespace
+
+void HttpServer::State::DoAccept() {
+  acceptor.async_accept(asio::make_strand(ioc),
+                        [this](beast::error_code ec, tcp::socket socket) { OnAccept(ec, std::move(socket)); });
+}
+
+void HttpServer::State::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (stopping.load() || ec == asio::error::operation_aborted) return;
+  if (ec) {
+    // Never let the loop die: a full descriptor table (EMFILE/ENFILE) is a
+    // temporary condition, and so is almost anything else accept reports.
+    stats.AcceptFailed();
+    const bool no_fds = ec == asio::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_accept_log >= kAcceptLogInterval) {
+      last_accept_log = now;
+      Log("accept failed: " + ec.message() +
+          (no_fds ? "; out of file descriptors, retrying (raise `ulimit -n` or close idle clients)" : "; retrying"));
+    }
+    accept_backoff.expires_after(no_fds ? kAcceptBackoffNoFds : kAcceptBackoffOther);
+    accept_backoff.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec && !stopping.load()) DoAccept();
+    });
+    return;
+  }
+  beast::error_code ignored;
+  // Small JSON responses on keep-alive connections: without this, Nagle's
+  // algorithm and delayed ACKs add ~40 ms to some requests.
+  socket.set_option(tcp::no_delay(true), ignored);
+  std::make_shared<Session>(std::move(socket), *this)->Start();
+  DoAccept();
+}
+
+Status HttpServer::Start(HttpServerOptions options, HttpApi& api, NodeStats& stats, std::unique_ptr<HttpServer>& out) {
+  beast::error_code ec;
+  const asio::ip::address address = asio::ip::make_address(options.address, ec);
+  if (ec) {
+    return Status::InvalidArgument("invalid listen address '" + options.address +
+                                   "': expected a numeric IPv4 or IPv6 address such as 127.0.0.1");
+  }
+  const std::string where = FormatEndpoint(address, options.port);
+  std::unique_ptr<HttpServer> server(new HttpServer());
+  server->state_ = std::make_unique<State>(std::move(options), api, stats);
+  State& state = *server->state_;
+  const tcp::endpoint endpoint(address, state.options.port);
+  tcp::acceptor& acceptor = state.acceptor;
+  if (acceptor.open(endpoint.protocol(), ec); !ec) {
+    // Lets a restarted node rebind while old connections sit in TIME_WAIT;
+    // on Linux it does not let two listeners share the port.
+    acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  }
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status::IOError("cannot listen on " + where + ": " + ec.message());
+  server->port_ = acceptor.local_endpoint(ec).port();
+  if (ec) return Status::IOError("cannot read the bound port of " + where + ": " + ec.message());
+
+  asio::post(state.accept_strand, [&state] { state.DoAccept(); });
+  const int threads = std::max(1, state.options.threads);
+  for (int i = 0; i < threads; ++i) {
+    server->threads_.emplace_back([&state] {
+      for (;;) {
+        try {
+          state.ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          // A handler threw (a bug or bad_alloc): keep the thread serving.
+          state.Log(std::string("unexpected exception in a server thread: ") + e.what());
+        }
+      }
+    });
+  }
+  out = std::move(server);
+  return Status::Ok();
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Stop() {
+  if (stopped_ || !state_) return;
+  stopped_ = true;
+  State& state = *state_;
+  state.stopping.store(true);
+  asio::post(state.accept_strand, [&state] {
+    beast::error_code ignored;
+    state.acceptor.close(ignored);
+    state.accept_backoff.cancel();
+  });
+
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard<std::mutex> lock(state.mu);
+    for (auto& [ptr, weak] : state.sessions) {
+      if (auto s = weak.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->OnServerStop();
+  live.clear();  // our references must not keep sessions alive
+
+  {
+    std::unique_lock<std::mutex> lock(state.mu);
+    const bool drained = state.sessions_changed.wait_for(lock, state.options.shutdown_deadline,
+                                                         [&state] { return state.sessions.empty(); });
+    if (!drained) {
+      state.Log("shutdown deadline passed with " + std::to_string(state.sessions.size()) +
+                " connection(s) still serving a request; closing them");
+    }
+  }
+  state.work.reset();
+  state.ioc.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+}  // namespace dynastore

@@ -1,0 +1,78 @@
+// HttpServer: the HTTP/1.1 transport in front of HttpApi (Boost.Beast on
+// Asio). It owns the listening socket, one io_context and the threads that
+// run it; each connection is a session on its own strand that reads a
+// request, hands it to HttpApi, writes the response, and repeats while the
+// client keeps the connection alive.
+//
+// What it enforces on the wire (doc/http_api.md, "Limits"): header size,
+// body size (413 before the body is read), a per-connection idle timeout
+// that drops idle and slow (slowloris) clients, and a refusal to let the
+// accept loop die when the process runs out of file descriptors.
+//
+// Threads: Start() spawns `threads` threads; Stop() and the destructor must
+// be called from a thread that is not one of them. The HttpApi and NodeStats
+// are not owned and must outlive the server; the Coordinator behind the
+// HttpApi must not complete a request after Stop() has returned.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "http_api.h"
+#include "node_stats.h"
+#include "status.h"
+
+namespace dynastore {
+
+struct HttpServerOptions {
+  std::string address = "127.0.0.1";  // numeric IPv4 or IPv6 address
+  uint16_t port = 0;                  // 0 picks a free port; see port()
+  int threads = 4;
+  size_t max_body_bytes = 1 << 20;
+  uint32_t max_header_bytes = 8 << 10;  // request line + header fields
+  // A connection is dropped if a request (header and body) or a response
+  // does not get through within this time, or if it sits idle this long.
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  // How long Stop() lets requests that are being served finish.
+  std::chrono::milliseconds shutdown_deadline = std::chrono::seconds(5);
+  // Where operational messages go (accept failures, forced shutdown).
+  // Called from any server thread. Default: one line on stderr.
+  std::function<void(std::string_view)> log;
+};
+
+class HttpServer {
+ public:
+  // Binds, listens and starts serving. Fails with a message naming the
+  // address (bad address, port in use, ...).
+  static Status Start(HttpServerOptions options, HttpApi& api, NodeStats& stats, std::unique_ptr<HttpServer>& out);
+  ~HttpServer();  // Stop()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // The port actually bound (useful with port 0).
+  uint16_t port() const { return port_; }
+
+  // Graceful stop, blocking and idempotent: stop accepting, close idle
+  // connections and those still receiving a request, let requests already
+  // handed to HttpApi finish and be answered (with "Connection: close"),
+  // up to shutdown_deadline; then close everything and join the threads.
+  void Stop();
+
+  struct State;  // shared with sessions; defined in http_server.cc
+
+ private:
+  HttpServer() = default;
+
+  std::unique_ptr<State> state_;
+  std::vector<std::thread> threads_;
+  uint16_t port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace dynastore

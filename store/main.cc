@@ -1,0 +1,269 @@
+// dynastore: the daemon for one node of the reference Dynamo store.
+// Flags and the HTTP API it serves: doc/http_api.md.
+//
+// main() is three steps: parse flags into a DaemonConfig (exit 2 on a bad
+// one), open storage and start serving (exit 2 if that fails), then wait for
+// SIGTERM/SIGINT on the main thread, which also runs the tombstone reaper,
+// and shut down cleanly (exit 0).
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <boost/asio.hpp>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "causal_context.h"
+#include "coordinator.h"
+#include "http_api.h"
+#include "http_server.h"
+#include "node_stats.h"
+#include "storage.h"
+
+namespace {
+
+using namespace dynastore;
+namespace asio = boost::asio;
+
+constexpr int kExitOk = 0;
+constexpr int kExitStartupFailure = 2;
+
+struct DaemonConfig {
+  std::string id;
+  std::string http;  // IP:PORT as given; host/port below are parsed from it
+  std::string host;
+  uint16_t port = 0;
+  std::string data;
+  bool sync = true;
+  int threads = std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
+  uint64_t max_body_bytes = 1 << 20;
+  int idle_timeout_s = 60;
+  size_t max_causal_nodes = 64;
+  int64_t tombstone_grace_s = 86400;
+};
+
+int64_t WallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One line on stderr: UTC time, node, message.
+void Log(const std::string& node, std::string_view message) {
+  const int64_t ms = WallClockMs();
+  const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::fprintf(stderr, "%s.%03dZ dynastore[%s] %.*s\n", stamp, static_cast<int>(ms % 1000), node.c_str(),
+               static_cast<int>(message.size()), message.data());
+}
+
+// Parses "IP:PORT" or "[IPv6]:PORT". Returns an error message, or "" if ok.
+std::string ParseHostPort(const std::string& text, std::string& host, uint16_t& port) {
+  const std::string expected = "--http: expected IP:PORT such as 127.0.0.1:8101 or [::1]:8101, got '" + text + "'";
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) return expected;
+  host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) return expected;
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port_text = text.substr(colon + 1);
+  if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos) return expected;
+  const int p = std::stoi(port_text);
+  if (p > 65535) return "--http: port " + port_text + " is out of range 0-65535";
+  port = static_cast<uint16_t>(p);
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  if (ec) return "--http: '" + host + "' is not a numeric IP address (use 127.0.0.1, 0.0.0.0 or [::1], not a name)";
+  return "";
+}
+
+// Fills `config` from the command line. Returns an exit code if the process
+// should exit now (help, version, or a bad flag), nullopt to go on.
+std::optional<int> ParseFlags(int argc, char** argv, DaemonConfig& config) {
+  CLI::App app{"dynastore: one node of faultline's reference Dynamo store. API and flags: doc/http_api.md.",
+               "dynastore"};
+  bool no_sync = false;
+  app.add_option("--id", config.id,
+                 "Node id: the actor in every version this node writes. Must be unique in the cluster and "
+                 "stable across restarts (at most 255 bytes). Required.")
+      ->required();
+  app.add_option("--http", config.http,
+                 "Address for the HTTP API, IP:PORT (IPv6 as [::1]:PORT; port 0 picks a free port, printed at "
+                 "startup). Required.")
+      ->required();
+  app.add_option("--data", config.data, "LevelDB data directory; created if missing. Required.")->required();
+  app.add_flag("--no-sync", no_sync,
+               "Acknowledge writes before they are fsynced. Faster, but acknowledged writes may be lost on a "
+               "crash. Default: off (every write is fsynced before the reply).");
+  app.add_option("--threads", config.threads, "HTTP server threads. Default: max(4, 2 x CPU cores).")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", config.max_body_bytes,
+                 "Largest request body accepted; larger bodies get 413 body_too_large.")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30))
+      ->capture_default_str();
+  app.add_option("--idle-timeout-s", config.idle_timeout_s,
+                 "Seconds a connection may sit idle, or take to send one request, before it is closed.")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  app.add_option("--max-causal-nodes", config.max_causal_nodes,
+                 "Most node entries kept in a version's causal past; beyond it the oldest are pruned "
+                 "(doc/causality.md).")
+      ->check(CLI::Range(size_t{1}, CausalContext::kMaxEntries))
+      ->capture_default_str();
+  app.add_option("--tombstone-grace-s", config.tombstone_grace_s,
+                 "Seconds a delete's tombstone is kept before it may be reaped; the reaper runs every "
+                 "min(grace/10, 60) seconds.")
+      ->check(CLI::Range(int64_t{0}, int64_t{10} * 365 * 86400))
+      ->capture_default_str();
+  app.set_version_flag("--version", std::string(kDynastoreVersion));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "dynastore: %s (see dynastore --help)\n", e.what());
+    return kExitStartupFailure;
+  }
+
+  std::string error;
+  if (config.id.empty() || config.id.size() > CausalContext::kMaxNodeIdLength) {
+    error = "--id: must be 1 to " + std::to_string(CausalContext::kMaxNodeIdLength) + " bytes";
+  } else if (error = ParseHostPort(config.http, config.host, config.port); error.empty() && config.data.empty()) {
+    error = "--data: must name a directory";
+  }
+  if (!error.empty()) {
+    std::fprintf(stderr, "dynastore: %s (see dynastore --help)\n", error.c_str());
+    return kExitStartupFailure;
+  }
+  config.sync = !no_sync;
+  return std::nullopt;
+}
+
+// Thousands of idle client connections must not starve the server of
+// descriptors: take everything the hard limit allows.
+rlim_t RaiseFileLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return raised.rlim_cur;
+  }
+  return lim.rlim_cur;
+}
+
+// Reaps tombstones older than the grace period, then re-arms itself.
+class TombstoneReaper {
+ public:
+  TombstoneReaper(asio::io_context& ioc, Storage& storage, const DaemonConfig& config)
+      : timer_(ioc), storage_(storage), config_(config) {
+    const int64_t period_s = std::clamp<int64_t>(config.tombstone_grace_s / 10, 1, 60);
+    period_ = std::chrono::seconds(period_s);
+  }
+  void Start() { Arm(); }
+  void Cancel() { timer_.cancel(); }
+
+ private:
+  void Arm() {
+    timer_.expires_after(period_);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      size_t reaped = 0;
+      const Status s = storage_.ReapTombstones(WallClockMs() - config_.tombstone_grace_s * 1000, reaped);
+      if (!s.ok()) {
+        Log(config_.id, "tombstone reaping failed: " + s.message());
+      } else if (reaped > 0) {
+        Log(config_.id, "reaped " + std::to_string(reaped) + " deleted key(s)");
+      }
+      Arm();
+    });
+  }
+
+  asio::steady_timer timer_;
+  Storage& storage_;
+  const DaemonConfig& config_;
+  std::chrono::seconds period_;
+};
+
+int Run(const DaemonConfig& config) {
+  // Install the handlers first, so a SIGTERM during startup still ends in a
+  // clean shutdown rather than the default action.
+  asio::io_context ioc(1);
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  std::signal(SIGPIPE, SIG_IGN);
+  const rlim_t fd_limit = RaiseFileLimit();
+
+  std::unique_ptr<Storage> storage;
+  if (Status s = Storage::Open(StorageOptions{.path = config.data, .sync = config.sync}, storage); !s.ok()) {
+    Log(config.id, "cannot start: " + s.message());
+    return kExitStartupFailure;
+  }
+  Coordinator coordinator(
+      CoordinatorOptions{.node_id = config.id, .max_causal_nodes = config.max_causal_nodes, .clock_ms = WallClockMs},
+      *storage);
+  NodeStats stats;
+  HttpApi api(HttpApiOptions{.node_id = config.id, .sync = config.sync, .clock_ms = WallClockMs}, coordinator, stats);
+  HttpServerOptions server_options;
+  server_options.address = config.host;
+  server_options.port = config.port;
+  server_options.threads = config.threads;
+  server_options.max_body_bytes = config.max_body_bytes;
+  server_options.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
+  server_options.log = [&config](std::string_view line) { Log(config.id, line); };
+  std::unique_ptr<HttpServer> server;
+  if (Status s = HttpServer::Start(server_options, api, stats, server); !s.ok()) {
+    Log(config.id, "cannot start: " + s.message());
+    return kExitStartupFailure;
+  }
+
+  const std::string shown_host = config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host;
+  Log(config.id, "dynastore " + std::string(kDynastoreVersion) + " node " + config.id + " listening on http://" +
+                     shown_host + ":" + std::to_string(server->port()) + " data=" + config.data +
+                     " sync=" + (config.sync ? "on" : "off") + " threads=" + std::to_string(config.threads) +
+                     " max_open_files=" + std::to_string(fd_limit));
+  if (!config.sync) {
+    Log(config.id,
+        "WARNING: --no-sync: writes are acknowledged before they reach the disk; acknowledged writes may be "
+        "lost on crash");
+  }
+
+  TombstoneReaper reaper(ioc, *storage, config);
+  reaper.Start();
+  signals.async_wait([&](boost::system::error_code ec, int signo) {
+    if (ec) return;
+    Log(config.id, std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT") + "; shutting down");
+    reaper.Cancel();
+    server->Stop();  // finishes in-flight requests, bounded by a deadline
+    ioc.stop();
+  });
+  ioc.run();
+  // Returning destroys the (stopped) server, then the Coordinator, then
+  // Storage, which closes LevelDB.
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  DaemonConfig config;
+  if (std::optional<int> exit_code = ParseFlags(argc, argv, config)) return *exit_code;
+  const int exit_code = Run(config);
+  if (exit_code == kExitOk) Log(config.id, "stopped cleanly");
+  return exit_code;
+}

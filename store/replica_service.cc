@@ -1,0 +1,65 @@
+#include "replica_service.h"
+
+#include "coordinator.h"
+#include "digest_index.h"
+#include "merkle_tree.h"
+#include "replica_protocol.h"
+#include "ring.h"
+
+namespace dynastore {
+
+ReplicaService::ReplicaService(std::string node_id, Coordinator& coordinator, DigestIndex& index, const Ring& ring)
+    : node_id_(std::move(node_id)), coordinator_(coordinator), index_(index), ring_(ring) {}
+
+void ReplicaService::Handle(uint8_t method, std::string payload, RpcServer::Responder respond) {
+  auto malformed = [&]() {
+    respond(Status::InvalidArgument(std::string("malformed ") + rpc::MethodName(method) + " request"), "");
+  };
+  switch (method) {
+    case rpc::kPing:
+      respond(Status::Ok(), node_id_);
+      return;
+    case rpc::kGetLocal: {
+      VersionSet set;
+      Status s = coordinator_.ReadLocal(payload, set);
+      respond(s, s.ok() ? set.Encode() : "");
+      return;
+    }
+    case rpc::kMerge: {
+      rpc::MergeRequest m;
+      if (!rpc::Decode(payload, m)) return malformed();
+      respond(coordinator_.MergeLocal(m.key, m.set, m.hint_for), "");
+      return;
+    }
+    case rpc::kCoordinate: {
+      rpc::CoordinateRequest c;
+      if (!rpc::Decode(payload, c)) return malformed();
+      coordinator_.CoordinateForwarded(std::move(c), [respond = std::move(respond)](PutReply reply) {
+        respond(reply.status, reply.status.ok() ? rpc::EncodeContext(reply.context) : "");
+      });
+      return;
+    }
+    case rpc::kMerkleHashes: {
+      rpc::MerkleHashesRequest m;
+      if (!rpc::Decode(payload, m) || m.partition >= static_cast<uint32_t>(ring_.partitions()) ||
+          m.level > static_cast<uint32_t>(MerkleTree::kDepth)) {
+        return malformed();
+      }
+      const uint32_t level_size = MerkleTree::LevelSize(static_cast<int>(m.level));
+      for (uint32_t i : m.indexes) {
+        if (i >= level_size) return malformed();
+      }
+      respond(Status::Ok(), rpc::EncodeHashes(index_.Tree(static_cast<int>(m.partition)).Hashes(m.level, m.indexes)));
+      return;
+    }
+    case rpc::kBucketKeys: {
+      rpc::BucketKeysRequest m;
+      if (!rpc::Decode(payload, m) || m.partition >= static_cast<uint32_t>(ring_.partitions())) return malformed();
+      respond(Status::Ok(), rpc::EncodeKeyDigests(index_.KeysInBuckets(static_cast<int>(m.partition), m.buckets)));
+      return;
+    }
+  }
+  respond(Status::InvalidArgument("unknown method " + std::to_string(method)), "");
+}
+
+}  // namespace dynastore

@@ -1,0 +1,32 @@
+// ReplicaService: the server side of the internal RPC (replica_protocol.h):
+// answers heartbeats, serves this node's versions of a key, merges replica
+// writes durably before acknowledging them, coordinates forwarded writes,
+// and answers Merkle-tree questions for anti-entropy.
+//
+// Thread-safe; Handle is the RpcServer handler and Peers' local handler.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "rpc_server.h"
+
+namespace dynastore {
+
+class Coordinator;
+class DigestIndex;
+class Ring;
+
+class ReplicaService {
+ public:
+  ReplicaService(std::string node_id, Coordinator& coordinator, DigestIndex& index, const Ring& ring);
+  void Handle(uint8_t method, std::string payload, RpcServer::Responder respond);
+
+ private:
+  std::string node_id_;
+  Coordinator& coordinator_;
+  DigestIndex& index_;
+  const Ring& ring_;
+};
+
+}  // namespace dynastore

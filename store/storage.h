@@ -1,0 +1,95 @@
+// Storage: one node's durable map key -> VersionSet, on LevelDB.
+// Thread-safe. Update() is an atomic read-modify-write per key (keys are
+// locked by stripe), so concurrent writes to one key never lose a sibling.
+// With `sync` (the default) a write is fsynced before Update returns, so an
+// acknowledged write survives SIGKILL and power loss of the process.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "status.h"
+#include "version_set.h"
+
+namespace leveldb {
+class Cache;
+class DB;
+class FilterPolicy;
+}
+
+namespace dynastore {
+
+struct StorageOptions {
+  std::string path;           // LevelDB directory; created if missing
+  bool sync = true;           // fsync every write before acknowledging it
+  size_t cache_bytes = 64 << 20;
+};
+
+class Storage {
+ public:
+  static Status Open(const StorageOptions& options, std::unique_ptr<Storage>& out);
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  // A missing key reads as an empty set.
+  Status Get(std::string_view key, VersionSet& out) const;
+  // Reads the key's set, lets `mutate` change it, and writes it back if
+  // `mutate` returns true, all under the key's lock.
+  Status Update(std::string_view key, const std::function<bool(VersionSet&)>& mutate);
+  // Hints (sloppy quorum): versions this node holds for `owner`, which was
+  // unreachable when they were written. Kept apart from owned data, durably,
+  // until the owner acknowledges them (hinted_handoff.h).
+  Status UpdateHint(std::string_view key, std::string_view owner, const std::function<bool(VersionSet&)>& mutate);
+  // Every hint held for `key`, whichever owner it is for.
+  Status GetHints(std::string_view key, std::vector<std::pair<std::string, VersionSet>>& out) const;
+  Status ForEachHint(const std::function<void(std::string_view key, std::string_view owner, const VersionSet&)>& fn) const;
+  // Removes the hint only if it still equals `delivered`; a hint that grew
+  // since it was read stays for the next round. `deleted` says which.
+  Status DeleteHintIf(std::string_view key, std::string_view owner, const VersionSet& delivered, bool& deleted);
+  // A write this node coordinates while no owner of the key is reachable: as
+  // UpdateHint, and `mutate` also sees the highest dot counter this node ever
+  // issued for the key, kept in its own record so it outlives the handoff
+  // (a reissued dot would make stale contexts discard the new write).
+  Status UpdateHintAsCoordinator(std::string_view key, std::string_view owner,
+                                 const std::function<bool(VersionSet&, uint64_t& issued)>& mutate);
+
+  // Called after every successful data write, under the key's lock, with
+  // the key and its new set (empty when the key was removed). Set once,
+  // before concurrent use.
+  void SetWriteObserver(std::function<void(std::string_view key, const VersionSet&)> observer) {
+    observer_ = std::move(observer);
+  }
+
+  // Deletes every key whose versions are all tombstones written before
+  // `cutoff_ms` (doc/causality.md, "Tombstones"). Sets `reaped` to the count.
+  Status ReapTombstones(int64_t cutoff_ms, size_t& reaped);
+  // Calls `fn` for every stored key in key order (a consistent snapshot).
+  Status ForEach(const std::function<void(std::string_view key, const VersionSet&)>& fn) const;
+
+  bool sync() const { return sync_; }
+
+ private:
+  Storage(bool sync);
+  std::mutex& LockFor(std::string_view key);
+  Status Read(const std::string& db_key, VersionSet& out) const;
+  Status Write(const std::string& db_key, const VersionSet& set, const std::string* counter_key = nullptr,
+               uint64_t counter = 0);
+
+  // LevelDB borrows the cache and filter: declared first, destroyed last.
+  std::unique_ptr<leveldb::Cache> cache_;
+  std::unique_ptr<const leveldb::FilterPolicy> filter_;
+  std::unique_ptr<leveldb::DB> db_;
+  bool sync_;
+  std::array<std::mutex, 1024> stripes_;
+  std::function<void(std::string_view, const VersionSet&)> observer_;
+};
+
+}  // namespace dynastore
