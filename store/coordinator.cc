@@ -1,6 +1,13 @@
 #include "coordinator.h"
 
-#include <chrono>
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <mutex>
+
+#include "failure_detector.h"
+#include "peers.h"
+#include "ring.h"
 
 namespace dynastore {
 
@@ -9,47 +16,311 @@ int64_t SystemClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+bool Contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 }  // namespace
 
-Coordinator::Coordinator(CoordinatorOptions options, Storage& storage)
-    : options_(std::move(options)), storage_(storage) {
+Coordinator::Coordinator(CoordinatorOptions options, const ClusterConfig& config, const Ring& ring,
+                         Storage& storage, Peers& peers, FailureDetector& detector, boost::asio::io_context& io)
+    : options_(std::move(options)),
+      config_(config),
+      ring_(ring),
+      storage_(storage),
+      peers_(peers),
+      detector_(detector),
+      io_(io),
+      self_(peers.self()) {
   if (!options_.clock_ms) options_.clock_ms = SystemClockMs;
 }
 
-void Coordinator::Get(const std::string& key, std::function<void(GetReply)> done) {
-  GetReply reply;
-  VersionSet set;
-  reply.status = storage_.Get(key, set);
-  if (reply.status.ok()) {
-    reply.values = set.LiveValues();
-    reply.context = set.Context();
+std::vector<Coordinator::Target> Coordinator::WriteTargets(const std::vector<int>& walk) const {
+  const std::vector<int> owners(walk.begin(), walk.begin() + ring_.n());
+  std::vector<Target> targets;
+  if (!options_.hinted_handoff) {
+    for (int o : owners) {
+      if (detector_.IsUp(o)) targets.push_back({o, ""});
+    }
+    return targets;
   }
-  done(std::move(reply));
+  std::vector<int> down_owners;
+  for (int o : owners) {
+    if (!detector_.IsUp(o)) down_owners.push_back(o);
+  }
+  size_t next_down = 0;
+  for (int node : walk) {
+    if (static_cast<int>(targets.size()) == ring_.n()) break;
+    if (!detector_.IsUp(node)) continue;
+    if (Contains(owners, node)) {
+      targets.push_back({node, ""});
+    } else if (next_down < down_owners.size()) {
+      targets.push_back({node, peers_.id(down_owners[next_down++])});
+    }
+  }
+  return targets;
 }
 
-void Coordinator::Put(const std::string& key, const CausalContext& context, std::string value,
+Status Coordinator::ReadLocal(const std::string& key, VersionSet& out) const {
+  if (Status s = storage_.Get(key, out); !s.ok()) return s;
+  std::vector<std::pair<std::string, VersionSet>> hints;
+  if (Status s = storage_.GetHints(key, hints); !s.ok()) return s;
+  for (const auto& [owner, set] : hints) out.Merge(set, options_.causality);
+  return Status::Ok();
+}
+
+Status Coordinator::MergeLocal(const std::string& key, const VersionSet& set, const std::string& hint_for) {
+  auto merge = [&](VersionSet& mine) { return mine.Merge(set, options_.causality); };
+  if (hint_for.empty() || hint_for == options_.node_id) return storage_.Update(key, merge);
+  return storage_.UpdateHint(key, hint_for, merge);
+}
+
+void Coordinator::Get(const std::string& key, int r, std::function<void(GetReply)> done) {
+  if (r <= 0) r = config_.r;
+  std::vector<Target> targets = WriteTargets(ring_.WalkForKey(key));
+  if (static_cast<int>(targets.size()) < r) {
+    GetReply reply;
+    reply.status = Status::Unavailable("only " + std::to_string(targets.size()) + " replicas of the key are up; R is " +
+                                       std::to_string(r));
+    done(std::move(reply));
+    return;
+  }
+  struct State {
+    std::mutex mu;
+    VersionSet merged;
+    std::vector<std::pair<Target, VersionSet>> answers;
+    size_t finished = 0;
+    bool replied = false;
+    std::function<void(GetReply)> done;
+  };
+  auto state = std::make_shared<State>();
+  state->done = std::move(done);
+  for (const Target& t : targets) {
+    peers_.Call(t.node, rpc::kGetLocal, key, timeout(), [this, state, t, r, key, n = targets.size()](Status s, std::string payload) {
+      VersionSet set;
+      if (s.ok()) s = VersionSet::Decode(payload, set);
+      std::optional<GetReply> reply;
+      bool all_in;
+      {
+        std::lock_guard<std::mutex> lock(state->mu);
+        ++state->finished;
+        if (s.ok()) {
+          state->merged.Merge(set, options_.causality);
+          state->answers.emplace_back(t, std::move(set));
+          if (static_cast<int>(state->answers.size()) == r && !state->replied) {
+            state->replied = true;
+            reply.emplace();
+            reply->values = state->merged.LiveValues();
+            reply->context = state->merged.Context();
+            reply->replies = r;
+          }
+        }
+        all_in = state->finished == n;
+        if (all_in && !state->replied) {
+          state->replied = true;
+          reply.emplace();
+          reply->replies = static_cast<int>(state->answers.size());
+          reply->status = Status::Unavailable("only " + std::to_string(state->answers.size()) + " of R=" +
+                                              std::to_string(r) + " replicas answered in time");
+        }
+      }
+      if (reply) state->done(std::move(*reply));
+      // Every replica has answered or timed out: now the merged set is final,
+      // late replies included, and stale replicas can be repaired.
+      if (all_in && options_.read_repair) ReadRepair(key, state->merged, state->answers);
+    });
+  }
+}
+
+void Coordinator::ReadRepair(const std::string& key, const VersionSet& merged,
+                             const std::vector<std::pair<Target, VersionSet>>& answers) {
+  for (const auto& [target, set] : answers) {
+    if (!target.hint_for.empty() || set == merged) continue;
+    rpc::MergeRequest m{key, merged, ""};
+    peers_.Call(target.node, rpc::kMerge, rpc::Encode(m), timeout(), [](Status, std::string) {});
+  }
+}
+
+void Coordinator::Put(const std::string& key, const CausalContext& context, std::string value, int w,
                       std::function<void(PutReply)> done) {
-  Write(key, context, std::move(value), std::move(done));
+  Write(rpc::CoordinateRequest{key, context, std::move(value), w}, false, std::move(done));
 }
 
-void Coordinator::Delete(const std::string& key, std::optional<CausalContext> context,
+void Coordinator::Delete(const std::string& key, std::optional<CausalContext> context, int w,
                          std::function<void(PutReply)> done) {
-  Write(key, std::move(context), std::nullopt, std::move(done));
+  Write(rpc::CoordinateRequest{key, std::move(context), std::nullopt, w}, false, std::move(done));
 }
 
-void Coordinator::Write(const std::string& key, std::optional<CausalContext> context,
-                        std::optional<std::string> value, std::function<void(PutReply)> done) {
-  PutReply reply;
-  reply.status = storage_.Update(key, [&](VersionSet& set) {
-    // No context (a delete without one) means: supersede what is stored now.
-    const CausalContext ctx = context ? *context : set.Context();
-    reply.context = set.Write(options_.node_id, ctx, std::move(value), options_.clock_ms(),
-                              options_.max_causal_nodes)
+void Coordinator::CoordinateForwarded(rpc::CoordinateRequest request, std::function<void(PutReply)> done) {
+  Write(std::move(request), true, std::move(done));
+}
+
+void Coordinator::Write(rpc::CoordinateRequest request, bool forwarded, std::function<void(PutReply)> done) {
+  if (request.w <= 0) request.w = config_.w;
+  const auto& walk = ring_.WalkForKey(request.key);
+  const std::vector<int> owners(walk.begin(), walk.begin() + ring_.n());
+  // Only owners issue dots, so a key's causal history names at most N actors
+  // (Dynamo §4.4: coordinating anywhere would grow the clocks with every
+  // node that ever took a write). A forwarded write is never forwarded again.
+  if (forwarded || Contains(owners, self_)) {
+    CoordinateHere(std::move(request), std::move(done));
+    return;
+  }
+  std::vector<int> up_owners;
+  for (int o : owners) {
+    if (detector_.IsUp(o)) up_owners.push_back(o);
+  }
+  if (up_owners.empty()) {
+    CoordinateHere(std::move(request), std::move(done));  // no owner reachable: stand in
+    return;
+  }
+  Forward(std::move(request), std::move(up_owners), 0, std::move(done));
+}
+
+void Coordinator::Forward(rpc::CoordinateRequest request, std::vector<int> owners, size_t next,
+                          std::function<void(PutReply)> done) {
+  int owner = owners[next];
+  std::string payload = rpc::Encode(request);
+  peers_.Call(owner, rpc::kCoordinate, std::move(payload), timeout() * 2,
+              [this, request = std::move(request), owners = std::move(owners), next,
+               done = std::move(done)](Status s, std::string reply_bytes) mutable {
+                if (s.code() == Status::Code::kUnavailable) {
+                  // Certainly not delivered: the next owner, or stand in ourselves.
+                  if (next + 1 < owners.size()) {
+                    Forward(std::move(request), std::move(owners), next + 1, std::move(done));
+                  } else {
+                    CoordinateHere(std::move(request), std::move(done));
+                  }
+                  return;
+                }
+                PutReply reply;
+                reply.status = s;
+                if (s.ok() && !rpc::DecodeContext(reply_bytes, reply.context)) {
+                  reply.status = Status::TimedOut("owner sent an unreadable reply; the write may have happened");
+                }
+                done(std::move(reply));
+              });
+}
+
+void Coordinator::CoordinateHere(rpc::CoordinateRequest request, std::function<void(PutReply)> done,
+                                 bool may_ack_early) {
+  const auto& walk = ring_.WalkForKey(request.key);
+  const int partition = ring_.PartitionOf(request.key);
+  std::vector<Target> targets = WriteTargets(walk);
+
+  if (options_.unsafe_ack_early && may_ack_early) {
+    // Fault switch: answer now from an in-memory prediction, write later. A
+    // crash in between loses a write the client saw acknowledged.
+    VersionSet predicted;
+    PutReply reply;
+    reply.status = ReadLocal(request.key, predicted);
+    if (reply.status.ok()) {
+      const CausalContext ctx = request.context ? *request.context : predicted.Context();
+      reply.context = predicted.Write(options_.node_id, ctx, request.value, options_.clock_ms(),
+                                      options_.max_causal_nodes, options_.causality)
+                          .History();
+    }
+    done(std::move(reply));
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, options_.unsafe_ack_delay);
+    timer->async_wait([this, timer, request = std::move(request)](boost::system::error_code ec) mutable {
+      if (!ec) CoordinateHere(std::move(request), [](PutReply) {}, /*may_ack_early=*/false);
+    });
+    return;
+  }
+
+  VersionSet result;
+  CausalContext reply_context;
+  auto write = [&](VersionSet& set, uint64_t floor) {
+    const CausalContext ctx = request.context ? *request.context : set.Context();
+    reply_context = set.Write(options_.node_id, ctx, request.value, options_.clock_ms(), options_.max_causal_nodes,
+                              options_.causality, floor)
                         .History();
-    return true;
-  });
-  if (!reply.status.ok()) reply.context = CausalContext();
-  done(std::move(reply));
+    result = set;
+  };
+  Status s;
+  bool local_acked = false;
+  if (ring_.IsReplica(self_, partition)) {
+    s = storage_.Update(request.key, [&](VersionSet& set) {
+      write(set, 0);
+      return true;
+    });
+    local_acked = true;
+  } else {
+    // Standing in for unreachable owners: keep our copy as a hint, and
+    // remember the counter we issued so it is never issued twice.
+    std::string owner = peers_.id(walk[0]);
+    for (const Target& t : targets) {
+      if (t.node != self_) continue;
+      owner = t.hint_for;
+      local_acked = true;
+    }
+    s = storage_.UpdateHintAsCoordinator(request.key, owner, [&](VersionSet& set, uint64_t& issued) {
+      write(set, issued);
+      issued = reply_context.MaxCounter(options_.node_id);
+      return true;
+    });
+  }
+  if (!s.ok()) {
+    PutReply reply;
+    reply.status = s;  // the local write failed: nothing was written anywhere
+    done(std::move(reply));
+    return;
+  }
+  std::erase_if(targets, [&](const Target& t) { return t.node == self_; });
+  Replicate(request.key, result, reply_context, std::move(targets), request.w, local_acked, std::move(done));
+}
+
+void Coordinator::Replicate(const std::string& key, const VersionSet& set, const CausalContext& reply_context,
+                            std::vector<Target> targets, int w, bool local_acked,
+                            std::function<void(PutReply)> done) {
+  struct State {
+    std::mutex mu;
+    int acks = 0;
+    size_t finished = 0;
+    bool replied = false;
+    std::function<void(PutReply)> done;
+  };
+  auto state = std::make_shared<State>();
+  state->acks = local_acked ? 1 : 0;
+  state->done = std::move(done);
+  auto finish = [state, reply_context, w](bool all_in) {
+    std::optional<PutReply> reply;
+    {
+      // Called with state->mu held.
+      if (state->replied) return reply;
+      if (state->acks >= w) {
+        reply.emplace();
+        reply->context = reply_context;
+      } else if (all_in) {
+        reply.emplace();
+        reply->status = Status::TimedOut("only " + std::to_string(state->acks) + " of W=" + std::to_string(w) +
+                                         " replicas acknowledged in time; the write may still be applied");
+      }
+      if (reply) {
+        reply->acks = state->acks;
+        state->replied = true;
+      }
+    }
+    return reply;
+  };
+  {
+    std::unique_lock<std::mutex> lock(state->mu);
+    auto reply = finish(targets.empty());
+    lock.unlock();
+    if (reply) state->done(std::move(*reply));
+  }
+  const size_t n = targets.size();
+  // Each replica gets the coordinator's whole merged set, not just the new
+  // version, so siblings the coordinator holds travel with it.
+  for (const Target& t : targets) {
+    rpc::MergeRequest m{key, set, t.hint_for};
+    peers_.Call(t.node, rpc::kMerge, rpc::Encode(m), timeout(), [state, finish, n](Status s, std::string) {
+      std::unique_lock<std::mutex> lock(state->mu);
+      ++state->finished;
+      if (s.ok()) ++state->acks;
+      auto reply = finish(state->finished == n);
+      lock.unlock();
+      if (reply) state->done(std::move(*reply));
+    });
+  }
 }
 
 }  // namespace dynastore

@@ -115,23 +115,40 @@ Target SplitTarget(std::string_view target) {
   return {target.substr(0, q), target.substr(q + 1)};
 }
 
-// The first query parameter not in `allowed` (today: every parameter, since
-// no route takes any yet; ?r= ?w= ?local= will be added here).
-std::optional<std::string> UnsupportedQueryParam(std::string_view query,
-                                                 std::initializer_list<std::string_view> allowed) {
+// Query parameters as (decoded name, decoded value), in order.
+std::vector<std::pair<std::string, std::string>> QueryParams(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> params;
   while (!query.empty()) {
     const size_t amp = query.find('&');
     std::string_view part = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     if (part.empty()) continue;
-    std::string_view raw_name = part.substr(0, part.find('='));
-    std::string name;
+    const size_t eq = part.find('=');
+    std::string_view raw_name = part.substr(0, eq);
+    std::string_view raw_value = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    std::string name, value;
     if (PercentDecode(raw_name, name)) name = std::string(raw_name);
+    if (PercentDecode(raw_value, value)) value = std::string(raw_value);
+    params.emplace_back(std::move(name), std::move(value));
+  }
+  return params;
+}
+
+// The first query parameter not in `allowed`.
+std::optional<std::string> UnsupportedQueryParam(std::string_view query, const std::vector<std::string_view>& allowed) {
+  for (const auto& [name, value] : QueryParams(query)) {
     bool ok = false;
     for (std::string_view a : allowed) ok = ok || a == name;
     if (!ok) return name;
   }
   return std::nullopt;
+}
+
+std::string AllowedList(const std::vector<std::string_view>& allowed) {
+  if (allowed.empty()) return "takes no parameters";
+  std::string list = "takes only";
+  for (std::string_view a : allowed) list += " ?" + std::string(a) + "=";
+  return list;
 }
 
 const char* JsonTypeName(const json& j) { return j.type_name(); }
@@ -142,8 +159,17 @@ Response CoordinatorError(const Status& status, unsigned version, bool keep_aliv
     case Status::Code::kInvalidArgument:
       return HttpApi::Error(http::status::bad_request, "bad_request", status.message(), version, keep_alive);
     case Status::Code::kUnavailable:
-      return HttpApi::Error(http::status::service_unavailable, "unavailable",
-                            status.message() + "; retry later or ask another node", version, keep_alive);
+    case Status::Code::kTimedOut: {
+      // 503 either way; "indeterminate" tells a client whether the write may
+      // still take effect (it must then treat it as unknown, not failed).
+      const bool indeterminate = status.code() == Status::Code::kTimedOut;
+      Response res = JsonResponse(http::status::service_unavailable,
+                                  json{{"error", "unavailable"},
+                                       {"message", status.message() + "; retry later or ask another node"},
+                                       {"indeterminate", indeterminate}},
+                                  version, keep_alive);
+      return res;
+    }
     default:
       return HttpApi::Error(http::status::internal_server_error, "internal",
                             "the node failed to serve the request: " + status.message(), version, keep_alive);
@@ -275,9 +301,36 @@ void HttpApi::Handle(Request request, std::function<void(Response)> done) const 
       return HandleStatus(request, reply);
     }
 
+    if (target.path == "/ring" || target.path == "/admin/digest") {
+      if (method != http::verb::get) {
+        Response res = Error(http::status::method_not_allowed, "method_not_allowed",
+                             std::string(target.path) + " only answers GET", v, ka);
+        res.set(http::field::allow, "GET");
+        return reply(std::move(res));
+      }
+      if (auto bad = UnsupportedQueryParam(target.query, {})) {
+        return reply(Error(http::status::bad_request, "unsupported_query",
+                           "query parameter " + Quote(*bad) + " is not supported; " + std::string(target.path) +
+                               " takes no parameters",
+                           v, ka));
+      }
+      if (target.path == "/ring") {
+        json ring = options_.ring ? options_.ring() : json::object();
+        return reply(JsonResponse(http::status::ok, ring, v, ka));
+      }
+      Response res{http::status::ok, v};
+      res.set(http::field::server, "dynastore");
+      res.set(http::field::content_type, "application/x-ndjson");
+      res.keep_alive(ka);
+      res.body() = options_.digests ? options_.digests() : "";
+      res.prepare_payload();
+      return reply(std::move(res));
+    }
+
     if (!target.path.starts_with("/kv/")) {
       return reply(Error(http::status::not_found, "not_found",
-                         "no such path " + Quote(target.path) + "; the API is /kv/{key} and /status", v, ka));
+                         "no such path " + Quote(target.path) + "; the API is /kv/{key}, /status, /ring and "
+                         "/admin/digest", v, ka));
     }
 
     if (method != http::verb::get && method != http::verb::put && method != http::verb::delete_) {
@@ -287,11 +340,35 @@ void HttpApi::Handle(Request request, std::function<void(Response)> done) const 
       res.set(http::field::allow, "GET, PUT, DELETE");
       return reply(std::move(res));
     }
-    if (auto bad = UnsupportedQueryParam(target.query, {})) {
+    // GET takes ?r= and ?local=; PUT and DELETE take ?w=.
+    const std::vector<std::string_view> allowed =
+        method == http::verb::get ? std::vector<std::string_view>{"r", "local"} : std::vector<std::string_view>{"w"};
+    if (auto bad = UnsupportedQueryParam(target.query, allowed)) {
       return reply(Error(http::status::bad_request, "unsupported_query",
-                         "query parameter " + Quote(*bad) +
-                             " is not supported; /kv/{key} takes no parameters (encode '?' in a key as %3F)",
+                         "query parameter " + Quote(*bad) + " is not supported; " +
+                             std::string(StdView(request.method_string())) + " /kv/{key} " + AllowedList(allowed) +
+                             " (encode '?' in a key as %3F)",
                          v, ka));
+    }
+    int quorum = 0;
+    bool local = false;
+    for (const auto& [name, value] : QueryParams(target.query)) {
+      if (name == "local") {
+        if (value != "true" && value != "false") {
+          return reply(Error(http::status::bad_request, "bad_request",
+                             "?local= must be true or false, got " + Quote(value), v, ka));
+        }
+        local = value == "true";
+        continue;
+      }
+      const bool digits = !value.empty() && value.size() <= 4 && value.find_first_not_of("0123456789") == std::string::npos;
+      quorum = digits ? std::stoi(value) : -1;
+      if (quorum < 1 || quorum > options_.n) {
+        return reply(Error(http::status::bad_request, "bad_request",
+                           "?" + name + "= must be a whole number from 1 to N (" + std::to_string(options_.n) +
+                               "), got " + Quote(value),
+                           v, ka));
+      }
     }
 
     const std::string_view raw_key = target.path.substr(4);
@@ -326,11 +403,11 @@ void HttpApi::Handle(Request request, std::function<void(Response)> done) const 
 
     switch (method) {
       case http::verb::get:
-        return HandleGet(request, std::move(key), reply);
+        return HandleGet(request, std::move(key), quorum, local, reply);
       case http::verb::put:
-        return HandlePut(request, std::move(key), reply);
+        return HandlePut(request, std::move(key), quorum, reply);
       default:
-        return HandleDelete(request, std::move(key), reply);
+        return HandleDelete(request, std::move(key), quorum, reply);
     }
   } catch (const std::exception& e) {
     // Only a bug or memory exhaustion gets here; answer rather than drop.
@@ -345,22 +422,35 @@ void HttpApi::HandleStatus(const Request& request, std::function<void(Response)>
   body["version"] = kDynastoreVersion;
   body["sync"] = options_.sync;
   body["wall_clock_ms"] = options_.clock_ms();
+  if (options_.status_extra) body.update(options_.status_extra());
   done(JsonResponse(http::status::ok, body, request.version(), request.keep_alive()));
 }
 
-void HttpApi::HandleGet(const Request& request, std::string key, std::function<void(Response)>& done) const {
+void HttpApi::HandleGet(const Request& request, std::string key, int quorum, bool local,
+                        std::function<void(Response)>& done) const {
   const unsigned v = request.version();
   const bool ka = request.keep_alive();
-  coordinator_.Get(key, [key, v, ka, done](GetReply r) {
-    if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
+  auto answer = [key, v, ka, done](const std::vector<std::string>& values, const CausalContext& context) {
     // No live value (missing or deleted) is a 404 that still carries the
     // context: a write with it supersedes the tombstone.
-    const http::status status = r.values.empty() ? http::status::not_found : http::status::ok;
-    done(JsonResponse(status, json{{"key", key}, {"values", r.values}, {"context", r.context.ToToken()}}, v, ka));
+    const http::status status = values.empty() ? http::status::not_found : http::status::ok;
+    done(JsonResponse(status, json{{"key", key}, {"values", values}, {"context", context.ToToken()}}, v, ka));
+  };
+  if (local) {
+    // This replica's own versions, uncoordinated: for convergence checkers.
+    VersionSet set;
+    Status s = coordinator_.ReadLocal(key, set);
+    if (!s.ok()) return done(CoordinatorError(s, v, ka));
+    return answer(set.LiveValues(), set.Context());
+  }
+  coordinator_.Get(key, quorum, [answer, v, ka, done](GetReply r) {
+    if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
+    answer(r.values, r.context);
   });
 }
 
-void HttpApi::HandlePut(const Request& request, std::string key, std::function<void(Response)>& done) const {
+void HttpApi::HandlePut(const Request& request, std::string key, int quorum,
+                        std::function<void(Response)>& done) const {
   const unsigned v = request.version();
   const bool ka = request.keep_alive();
   static constexpr std::string_view kExample = R"({"value": "...", "context": "<token from GET, or empty>"})";
@@ -383,14 +473,15 @@ void HttpApi::HandlePut(const Request& request, std::string key, std::function<v
   }
   std::optional<CausalContext> context;
   if (auto err = ParseContextField(request, body, context)) return done(std::move(*err));
-  coordinator_.Put(key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()),
+  coordinator_.Put(key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()), quorum,
                    [v, ka, done](PutReply r) {
                      if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
                      done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken()}}, v, ka));
                    });
 }
 
-void HttpApi::HandleDelete(const Request& request, std::string key, std::function<void(Response)>& done) const {
+void HttpApi::HandleDelete(const Request& request, std::string key, int quorum,
+                           std::function<void(Response)>& done) const {
   const unsigned v = request.version();
   const bool ka = request.keep_alive();
   std::optional<CausalContext> context;
@@ -402,7 +493,7 @@ void HttpApi::HandleDelete(const Request& request, std::string key, std::functio
     if (auto err = ParseBodyObject(request, {"context"}, kExample, body)) return done(std::move(*err));
     if (auto err = ParseContextField(request, body, context)) return done(std::move(*err));
   }
-  coordinator_.Delete(key, std::move(context), [v, ka, done](PutReply r) {
+  coordinator_.Delete(key, std::move(context), quorum, [v, ka, done](PutReply r) {
     if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
     done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken()}}, v, ka));
   });

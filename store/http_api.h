@@ -9,6 +9,7 @@
 #pragma once
 
 #include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -33,6 +34,13 @@ struct HttpApiOptions {
   // Wall clock in ms since the epoch, reported as wall_clock_ms (the harness
   // reads it to measure clock skew). Default: the system clock.
   std::function<int64_t()> clock_ms;
+  // Replicas per key: the largest ?r= / ?w= accepted.
+  int n = 1;
+  // Cluster views the node adds to /status (members, faults, anti-entropy,
+  // ...), GET /ring, and GET /admin/digest (one JSON object per line).
+  std::function<nlohmann::json()> status_extra;
+  std::function<nlohmann::json()> ring;
+  std::function<std::string()> digests;
 };
 
 class HttpApi {
@@ -58,9 +66,11 @@ class HttpApi {
 
  private:
   void HandleStatus(const Request& request, std::function<void(Response)>& done) const;
-  void HandleGet(const Request& request, std::string key, std::function<void(Response)>& done) const;
-  void HandlePut(const Request& request, std::string key, std::function<void(Response)>& done) const;
-  void HandleDelete(const Request& request, std::string key, std::function<void(Response)>& done) const;
+  // `quorum` is the ?r= or ?w= given (0: the cluster default).
+  void HandleGet(const Request& request, std::string key, int quorum, bool local,
+                 std::function<void(Response)>& done) const;
+  void HandlePut(const Request& request, std::string key, int quorum, std::function<void(Response)>& done) const;
+  void HandleDelete(const Request& request, std::string key, int quorum, std::function<void(Response)>& done) const;
 
   HttpApiOptions options_;
   Coordinator& coordinator_;

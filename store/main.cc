@@ -21,10 +21,9 @@
 #include <thread>
 
 #include "causal_context.h"
-#include "coordinator.h"
+#include "cluster_config.h"
 #include "http_api.h"
-#include "http_server.h"
-#include "node_stats.h"
+#include "node.h"
 #include "storage.h"
 
 namespace {
@@ -40,7 +39,12 @@ struct DaemonConfig {
   std::string http;  // IP:PORT as given; host/port below are parsed from it
   std::string host;
   uint16_t port = 0;
+  std::string cluster_file;
   std::string data;
+  ClusterConfig cluster;  // from --cluster, or a single node at --http
+  int rpc_threads = 2;
+  bool lww = false, naive_vclocks = false, no_read_repair = false, no_hinted_handoff = false,
+       no_anti_entropy = false, unsafe_ack_early = false;
   bool sync = true;
   int threads = std::max(4, 2 * static_cast<int>(std::thread::hardware_concurrency()));
   uint64_t max_body_bytes = 1 << 20;
@@ -99,8 +103,29 @@ std::optional<int> ParseFlags(int argc, char** argv, DaemonConfig& config) {
       ->required();
   app.add_option("--http", config.http,
                  "Address for the HTTP API, IP:PORT (IPv6 as [::1]:PORT; port 0 picks a free port, printed at "
-                 "startup). Required.")
-      ->required();
+                 "startup). Required without --cluster; with it, the node's http address in the file is used.");
+  app.add_option("--cluster", config.cluster_file,
+                 "Cluster file (JSON: n, r, w, partitions, nodes with id/http/rpc addresses; doc/replication.md). "
+                 "Without it the node runs alone with N=R=W=1.");
+  app.add_option("--rpc-threads", config.rpc_threads, "Threads for node-to-node RPC and background work.")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  // Fault switches: each breaks one guarantee, for validating test harnesses.
+  auto* faults = app.add_option_group("Fault switches",
+                                      "Each breaks exactly one guarantee, on purpose, so a test harness can prove "
+                                      "it catches the failure (doc/replication.md). Never use them in production.");
+  faults->add_flag("--lww", config.lww,
+                   "Last write wins by wall clock instead of siblings: concurrent writes are silently dropped "
+                   "(clock skew makes it worse).");
+  faults->add_flag("--naive-vclocks", config.naive_vclocks,
+                   "Per-server vector clocks bumped at the coordinator instead of dots: one of two concurrent "
+                   "writes through the same node is silently dropped.");
+  faults->add_flag("--no-read-repair", config.no_read_repair, "Reads never repair stale replicas.");
+  faults->add_flag("--no-hinted-handoff", config.no_hinted_handoff,
+                   "Writes go only to the key's owners (W counts only owners); no hints.");
+  faults->add_flag("--no-anti-entropy", config.no_anti_entropy, "No Merkle-tree replica synchronization.");
+  faults->add_flag("--unsafe-ack-early", config.unsafe_ack_early,
+                   "Acknowledge a put before any replica has written it: a crash loses acknowledged writes.");
   app.add_option("--data", config.data, "LevelDB data directory; created if missing. Required.")->required();
   app.add_flag("--no-sync", no_sync,
                "Acknowledge writes before they are fsynced. Faster, but acknowledged writes may be lost on a "
@@ -144,8 +169,27 @@ std::optional<int> ParseFlags(int argc, char** argv, DaemonConfig& config) {
   std::string error;
   if (config.id.empty() || config.id.size() > CausalContext::kMaxNodeIdLength) {
     error = "--id: must be 1 to " + std::to_string(CausalContext::kMaxNodeIdLength) + " bytes";
-  } else if (error = ParseHostPort(config.http, config.host, config.port); error.empty() && config.data.empty()) {
+  } else if (config.data.empty()) {
     error = "--data: must name a directory";
+  } else if (config.lww && config.naive_vclocks) {
+    error = "--lww and --naive-vclocks: choose one causality mode";
+  } else if (!config.cluster_file.empty()) {
+    if (Status s = ClusterConfig::Load(config.cluster_file, config.cluster); !s.ok()) {
+      error = "--cluster: " + s.message();
+    } else if (config.cluster.IndexOf(config.id) < 0) {
+      error = "--id: '" + config.id + "' is not a node in " + config.cluster_file;
+    } else if (!config.http.empty()) {
+      error = "--http: give the address in the cluster file, not both";
+    } else {
+      const Endpoint& http = config.cluster.nodes[config.cluster.IndexOf(config.id)].http;
+      error = ParseHostPort(http.host.find(':') != std::string::npos ? "[" + http.host + "]:" + std::to_string(http.port)
+                                                                     : http.ToString(),
+                            config.host, config.port);
+    }
+  } else if (config.http.empty()) {
+    error = "--http: required without --cluster";
+  } else if (error = ParseHostPort(config.http, config.host, config.port); error.empty()) {
+    config.cluster = SingleNodeCluster(config.id, Endpoint{config.host, config.port});
   }
   if (!error.empty()) {
     std::fprintf(stderr, "dynastore: %s (see dynastore --help)\n", error.c_str());
@@ -209,52 +253,59 @@ int Run(const DaemonConfig& config) {
   std::signal(SIGPIPE, SIG_IGN);
   const rlim_t fd_limit = RaiseFileLimit();
 
-  std::unique_ptr<Storage> storage;
-  if (Status s = Storage::Open(StorageOptions{.path = config.data, .sync = config.sync}, storage); !s.ok()) {
-    Log(config.id, "cannot start: " + s.message());
-    return kExitStartupFailure;
-  }
-  Coordinator coordinator(
-      CoordinatorOptions{.node_id = config.id, .max_causal_nodes = config.max_causal_nodes, .clock_ms = WallClockMs},
-      *storage);
-  NodeStats stats;
-  HttpApi api(HttpApiOptions{.node_id = config.id, .sync = config.sync, .clock_ms = WallClockMs}, coordinator, stats);
-  HttpServerOptions server_options;
-  server_options.address = config.host;
-  server_options.port = config.port;
-  server_options.threads = config.threads;
-  server_options.max_body_bytes = config.max_body_bytes;
-  server_options.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
-  server_options.log = [&config](std::string_view line) { Log(config.id, line); };
-  std::unique_ptr<HttpServer> server;
-  if (Status s = HttpServer::Start(server_options, api, stats, server); !s.ok()) {
+  NodeOptions options;
+  options.id = config.id;
+  options.cluster = config.cluster;
+  options.data_dir = config.data;
+  options.sync = config.sync;
+  options.http_threads = config.threads;
+  options.rpc_threads = config.rpc_threads;
+  options.max_body_bytes = config.max_body_bytes;
+  options.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
+  options.max_causal_nodes = config.max_causal_nodes;
+  options.causality = config.lww ? Causality::kLww : config.naive_vclocks ? Causality::kNaiveVclocks : Causality::kDvv;
+  options.read_repair = !config.no_read_repair;
+  options.hinted_handoff = !config.no_hinted_handoff;
+  options.anti_entropy = !config.no_anti_entropy;
+  options.unsafe_ack_early = config.unsafe_ack_early;
+  options.log = [&config](std::string_view line) { Log(config.id, line); };
+  std::unique_ptr<Node> node;
+  if (Status s = Node::Start(options, node); !s.ok()) {
     Log(config.id, "cannot start: " + s.message());
     return kExitStartupFailure;
   }
 
   const std::string shown_host = config.host.find(':') != std::string::npos ? "[" + config.host + "]" : config.host;
+  const ClusterConfig& c = config.cluster;
   Log(config.id, "dynastore " + std::string(kDynastoreVersion) + " node " + config.id + " listening on http://" +
-                     shown_host + ":" + std::to_string(server->port()) + " data=" + config.data +
+                     shown_host + ":" + std::to_string(node->http_port()) + " data=" + config.data +
                      " sync=" + (config.sync ? "on" : "off") + " threads=" + std::to_string(config.threads) +
                      " max_open_files=" + std::to_string(fd_limit));
+  if (c.nodes.size() > 1) {
+    Log(config.id, "cluster of " + std::to_string(c.nodes.size()) + " nodes, N=" + std::to_string(c.n) +
+                       " R=" + std::to_string(c.r) + " W=" + std::to_string(c.w) + " partitions=" +
+                       std::to_string(c.partitions) + ", rpc on " + c.nodes[c.IndexOf(config.id)].rpc.ToString());
+  }
   if (!config.sync) {
     Log(config.id,
         "WARNING: --no-sync: writes are acknowledged before they reach the disk; acknowledged writes may be "
         "lost on crash");
   }
+  for (const std::string& fault : Node::FaultNames(options)) {
+    Log(config.id, "WARNING: FAULT SWITCH --" + fault +
+                       " is on: this node deliberately breaks a guarantee (for validating test harnesses only)");
+  }
 
-  TombstoneReaper reaper(ioc, *storage, config);
+  TombstoneReaper reaper(ioc, node->storage(), config);
   reaper.Start();
   signals.async_wait([&](boost::system::error_code ec, int signo) {
     if (ec) return;
     Log(config.id, std::string("received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT") + "; shutting down");
     reaper.Cancel();
-    server->Stop();  // finishes in-flight requests, bounded by a deadline
+    node->Stop();  // finishes in-flight requests, bounded by a deadline, then closes storage
     ioc.stop();
   });
   ioc.run();
-  // Returning destroys the (stopped) server, then the Coordinator, then
-  // Storage, which closes LevelDB.
   return kExitOk;
 }
 

@@ -71,6 +71,7 @@ class Node {
   uint16_t http_port() const;
   uint16_t rpc_port() const;
   Storage& storage() { return *storage_; }
+  NodeStats& stats() { return *stats_; }
   // Names of the fault switches in force, for the start-up banner and /status.
   static std::vector<std::string> FaultNames(const NodeOptions& options);
 

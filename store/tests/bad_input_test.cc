@@ -173,12 +173,26 @@ TEST_F(BadInputTest, UnknownPathIs404NotFound) {
 
 TEST_F(BadInputTest, UnknownQueryParameterIsUnsupportedQuery) {
   for (const std::string& target :
-       std::vector<std::string>{"/kv/a?r=2", "/kv/a?w=1", "/kv/a?local", "/status?verbose=1", "/kv/a?&x=1"}) {
+       std::vector<std::string>{"/kv/a?w=1", "/kv/a?rr=1", "/status?verbose=1", "/kv/a?&x=1", "/ring?x=1"}) {
     ExpectError(client_.Get(target), 400, "unsupported_query");
   }
-  HttpResult r = client_.Get("/kv/a?r=2");
-  EXPECT_NE(r.Json()["message"].get<std::string>().find("'r'"), std::string::npos) << r.body();
+  ExpectError(client_.Put("/kv/a?r=1", {{"value", "v"}}), 400, "unsupported_query");
+  HttpResult r = client_.Get("/kv/a?w=1");
+  EXPECT_NE(r.Json()["message"].get<std::string>().find("'w'"), std::string::npos) << r.body();
   EXPECT_EQ(client_.Get("/kv/a?").status(), 404u) << "an empty query is no parameter";
+}
+
+TEST_F(BadInputTest, QuorumAndLocalParametersAreValidated) {
+  // A single node has N=1: r and w may only be 1.
+  for (const std::string& target : std::vector<std::string>{"/kv/a?r=2", "/kv/a?r=0", "/kv/a?r=x", "/kv/a?r=",
+                                                            "/kv/a?local", "/kv/a?local=yes"}) {
+    ExpectError(client_.Get(target), 400, "bad_request");
+  }
+  ExpectError(client_.Put("/kv/a?w=2", {{"value", "v"}}), 400, "bad_request");
+  EXPECT_EQ(client_.Get("/kv/a?r=1").status(), 404u);
+  EXPECT_EQ(client_.Get("/kv/a?local=true").status(), 404u);
+  EXPECT_EQ(client_.Put("/kv/a?w=1", {{"value", "v"}}).status(), 200u);
+  EXPECT_EQ(client_.Get("/kv/a?local=true").Json()["values"], nlohmann::json::array({"v"}));
 }
 
 TEST_F(BadInputTest, BadPercentEscapeOrRawSlashIsBadRequest) {

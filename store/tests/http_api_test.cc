@@ -331,7 +331,7 @@ TEST_F(HttpApiTest, ConcurrentBlindWritesToOneKeyAllSurviveAsSiblings) {
 TEST_F(HttpApiTest, StopClosesIdleConnectionsPromptly) {
   ASSERT_EQ(client_.Get("/status").status(), 200u);  // an idle keep-alive connection now
   const auto start = std::chrono::steady_clock::now();
-  node_.server().Stop();
+  node_.node().Stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
   HttpResult r = client_.Get("/status");
   EXPECT_FALSE(r.ok()) << "the server must not answer after Stop()";

@@ -1,7 +1,7 @@
 // A dynastore node for tests, two ways, each owning everything it creates:
 //   TempDir           a fresh directory under $TMPDIR, removed on destruction.
-//   InProcessNode     Storage + Coordinator + HttpApi + HttpServer in the
-//                     test process, on 127.0.0.1 and an ephemeral port.
+//   InProcessNode     a single-node dynastore::Node in the test process, on
+//                     127.0.0.1 and an ephemeral port.
 //   DynastoreProcess  the real `dynastore` binary (DYNASTORE_BIN) as a child
 //                     process, started on port 0 (the port is read from its
 //                     startup line) and ready once GET /status answers. The
@@ -28,11 +28,9 @@
 #include <thread>
 #include <vector>
 
-#include "coordinator.h"
 #include "http_api.h"
-#include "http_server.h"
+#include "node.h"
 #include "node_stats.h"
-#include "storage.h"
 #include "test_http_client.h"
 
 #ifndef DYNASTORE_BIN
@@ -73,46 +71,33 @@ class InProcessNode {
  public:
   using Options = InProcessNodeOptions;
 
-  // Check ok() before use; error() says what failed.
+  // A real single-node dynastore::Node (sync off). Check ok() before use;
+  // error() says what failed.
   explicit InProcessNode(Options options = {}) {
-    Status s = Storage::Open(StorageOptions{.path = dir_.Sub("data"), .sync = false}, storage_);
-    if (!s.ok()) {
-      error_ = s.message();
-      return;
-    }
-    coordinator_ = std::make_unique<Coordinator>(
-        CoordinatorOptions{.node_id = options.node_id, .max_causal_nodes = 64, .clock_ms = {}}, *storage_);
-    HttpApiOptions api_options;
-    api_options.node_id = options.node_id;
-    api_options.sync = false;
-    api_ = std::make_unique<HttpApi>(api_options, *coordinator_, stats_);
-    HttpServerOptions server_options;
-    server_options.port = 0;
-    server_options.threads = 2;
-    server_options.max_body_bytes = options.max_body_bytes;
-    server_options.idle_timeout = options.idle_timeout;
-    server_options.log = [](std::string_view) {};
-    s = HttpServer::Start(server_options, *api_, stats_, server_);
+    NodeOptions node;
+    node.id = options.node_id;
+    node.cluster = SingleNodeCluster(options.node_id, Endpoint{"127.0.0.1", 0});
+    node.data_dir = dir_.Sub("data");
+    node.sync = false;
+    node.http_threads = 2;
+    node.rpc_threads = 1;
+    node.max_body_bytes = options.max_body_bytes;
+    node.idle_timeout = options.idle_timeout;
+    node.log = [](std::string_view) {};
+    Status s = Node::Start(std::move(node), node_);
     if (!s.ok()) error_ = s.message();
-  }
-  ~InProcessNode() {
-    server_.reset();  // first: it calls into the rest
   }
 
   bool ok() const { return error_.empty(); }
   const std::string& error() const { return error_; }
-  uint16_t port() const { return server_->port(); }
-  HttpServer& server() { return *server_; }
-  NodeStats& stats() { return stats_; }
+  uint16_t port() const { return node_->http_port(); }
+  Node& node() { return *node_; }
+  NodeStats& stats() { return node_->stats(); }
 
  private:
   TempDir dir_;
   std::string error_;
-  std::unique_ptr<Storage> storage_;
-  std::unique_ptr<Coordinator> coordinator_;
-  NodeStats stats_;
-  std::unique_ptr<HttpApi> api_;
-  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<Node> node_;
 };
 
 // Raises this process's open-file limit to the hard limit; returns the new

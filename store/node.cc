@@ -1,0 +1,189 @@
+#include "node.h"
+
+#include <cstdio>
+
+#include "anti_entropy.h"
+#include "coordinator.h"
+#include "digest_index.h"
+#include "failure_detector.h"
+#include "hinted_handoff.h"
+#include "http_api.h"
+#include "http_server.h"
+#include "node_stats.h"
+#include "peers.h"
+#include "replica_service.h"
+#include "ring.h"
+#include "rpc_server.h"
+#include "storage.h"
+
+namespace dynastore {
+
+std::vector<std::string> Node::FaultNames(const NodeOptions& o) {
+  std::vector<std::string> names;
+  if (o.causality == Causality::kLww) names.push_back("lww");
+  if (o.causality == Causality::kNaiveVclocks) names.push_back("naive-vclocks");
+  if (!o.read_repair) names.push_back("no-read-repair");
+  if (!o.hinted_handoff) names.push_back("no-hinted-handoff");
+  if (!o.anti_entropy) names.push_back("no-anti-entropy");
+  if (o.unsafe_ack_early) names.push_back("unsafe-ack-early");
+  return names;
+}
+
+Status Node::Start(NodeOptions options, std::unique_ptr<Node>& out) {
+  std::unique_ptr<Node> node(new Node());
+  node->options_ = std::move(options);
+  if (!node->options_.log) {
+    node->options_.log = [](std::string_view line) {
+      std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
+    };
+  }
+  Status s = node->Init();
+  if (!s.ok()) {
+    node->Stop();
+    return s;
+  }
+  out = std::move(node);
+  return Status::Ok();
+}
+
+Status Node::Init() {
+  const ClusterConfig& cluster = options_.cluster;
+  if (Status s = cluster.Validate(); !s.ok()) return s;
+  self_ = cluster.IndexOf(options_.id);
+  if (self_ < 0) return Status::InvalidArgument("--id '" + options_.id + "' is not a node of the cluster file");
+
+  if (Status s = Storage::Open(StorageOptions{.path = options_.data_dir, .sync = options_.sync}, storage_); !s.ok()) {
+    return s;
+  }
+  ring_ = std::make_unique<Ring>(cluster);
+  index_ = std::make_unique<DigestIndex>(ring_->partitions());
+  // Digests of what is stored now, then kept current on every write (under
+  // the key's lock, so index and storage change in the same order).
+  if (Status s = storage_->ForEach([&](std::string_view key, const VersionSet& set) {
+        index_->Set(ring_->PartitionOf(key), key, DigestOf(set));
+      });
+      !s.ok()) {
+    return s;
+  }
+  storage_->SetWriteObserver([this](std::string_view key, const VersionSet& set) {
+    const int p = ring_->PartitionOf(key);
+    if (set.empty()) {
+      index_->Erase(p, key);
+    } else {
+      index_->Set(p, key, DigestOf(set));
+    }
+  });
+
+  work_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+      io_.get_executor());
+  for (int i = 0; i < options_.rpc_threads; ++i) threads_.emplace_back([this] { io_.run(); });
+
+  peers_ = std::make_unique<Peers>(io_, cluster, self_, [this](uint8_t m, std::string p, RpcServer::Responder r) {
+    service_->Handle(m, std::move(p), std::move(r));
+  });
+  detector_ = std::make_unique<FailureDetector>(io_, cluster, *peers_);
+  CoordinatorOptions co;
+  co.node_id = options_.id;
+  co.max_causal_nodes = options_.max_causal_nodes;
+  co.causality = options_.causality;
+  co.read_repair = options_.read_repair;
+  co.hinted_handoff = options_.hinted_handoff;
+  co.unsafe_ack_early = options_.unsafe_ack_early;
+  coordinator_ = std::make_unique<Coordinator>(co, cluster, *ring_, *storage_, *peers_, *detector_, io_);
+  service_ = std::make_unique<ReplicaService>(options_.id, *coordinator_, *index_, *ring_);
+
+  // A lone node has no peers and needs no RPC port.
+  const bool clustered = cluster.nodes.size() > 1;
+  if (clustered) {
+    rpc_server_ = std::make_unique<RpcServer>(io_, cluster.nodes[self_].rpc,
+                                              [this](uint8_t m, std::string p, RpcServer::Responder r) {
+                                                service_->Handle(m, std::move(p), std::move(r));
+                                              });
+    if (Status s = rpc_server_->Start(); !s.ok()) return s;
+    handoff_ = std::make_unique<HintedHandoff>(io_, std::chrono::milliseconds(cluster.handoff_interval_ms),
+                                               *storage_, *peers_, *detector_);
+    detector_->OnUp([this](int) { handoff_->Kick(); });
+    detector_->Start();
+    handoff_->Start();
+    if (options_.anti_entropy) {
+      anti_entropy_ = std::make_unique<AntiEntropy>(io_, std::chrono::milliseconds(cluster.anti_entropy_interval_ms),
+                                                    *ring_, *peers_, *detector_, *index_, *coordinator_);
+      anti_entropy_->Start();
+    }
+  }
+
+  stats_ = std::make_unique<NodeStats>();
+  HttpApiOptions api;
+  api.node_id = options_.id;
+  api.sync = options_.sync;
+  api.n = cluster.n;
+  const std::vector<std::string> faults = FaultNames(options_);
+  api.status_extra = [this, faults]() {
+    const ClusterConfig& c = options_.cluster;
+    nlohmann::json j = {{"cluster", {{"n", c.n}, {"r", c.r}, {"w", c.w}, {"partitions", c.partitions},
+                                     {"nodes", c.nodes.size()}}},
+                        {"members", detector_->ToJson()},
+                        {"faults", faults},
+                        {"keys", index_->TotalSize()}};
+    if (anti_entropy_) j["anti_entropy"] = anti_entropy_->ToJson();
+    if (handoff_) j["hinted_handoff"] = handoff_->ToJson();
+    return j;
+  };
+  api.ring = [this]() { return ring_->ToJson(options_.cluster); };
+  api.digests = [this]() {
+    std::string out;
+    for (int p = 0; p < ring_->partitions(); ++p) {
+      for (const auto& [key, digest] : index_->Snapshot(p)) {
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(digest));
+        out += nlohmann::json{{"key", key}, {"partition", p}, {"digest", hex}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace);
+        out += '\n';
+      }
+    }
+    return out;
+  };
+  api_ = std::make_unique<HttpApi>(std::move(api), *coordinator_, *stats_);
+  HttpServerOptions http;
+  http.address = cluster.nodes[self_].http.host;
+  http.port = cluster.nodes[self_].http.port;
+  http.threads = options_.http_threads;
+  http.max_body_bytes = options_.max_body_bytes;
+  http.idle_timeout = options_.idle_timeout;
+  http.log = options_.log;
+  return HttpServer::Start(std::move(http), *api_, *stats_, http_);
+}
+
+uint16_t Node::http_port() const { return http_ ? http_->port() : 0; }
+uint16_t Node::rpc_port() const { return rpc_server_ ? rpc_server_->port() : 0; }
+
+Node::~Node() { Stop(); }
+
+void Node::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  // Front door first (in-flight requests still finish on the io threads),
+  // then background work, then the network, then the threads; storage last.
+  if (http_) http_->Stop();
+  if (anti_entropy_) anti_entropy_->Stop();
+  if (handoff_) handoff_->Stop();
+  if (detector_) detector_->Stop();
+  if (rpc_server_) rpc_server_->Stop();
+  if (peers_) peers_->Close();
+  work_.reset();
+  io_.stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+  http_.reset();
+  api_.reset();
+  anti_entropy_.reset();
+  handoff_.reset();
+  rpc_server_.reset();
+  service_.reset();
+  coordinator_.reset();
+  detector_.reset();
+  peers_.reset();
+  storage_.reset();
+}
+
+}  // namespace dynastore
