@@ -116,6 +116,15 @@ struct AntiEntropy::Exchange : std::enable_shared_from_this<AntiEntropy::Exchang
   void SyncKey(std::string key) {
     auto self = shared_from_this();
     ae.peers_.Call(peer, rpc::kGetLocal, key, timeout(), [self, key](Status s, std::string payload) {
+      boost::asio::post(self->ae.blocking_, [self, key, s = std::move(s), payload = std::move(payload)]() {
+        self->Merge(key, s, payload);
+      });
+    });
+  }
+
+  void Merge(const std::string& key, const Status& s, const std::string& payload) {
+    auto self = shared_from_this();
+    {
       VersionSet remote;
       if (s.ok() && VersionSet::Decode(payload, remote).ok()) {
         if (!remote.empty()) {
@@ -131,8 +140,8 @@ struct AntiEntropy::Exchange : std::enable_shared_from_this<AntiEntropy::Exchang
           return;
         }
       }
-      self->KeyDone();
-    });
+    }
+    KeyDone();
   }
 
   void KeyDone() {
@@ -144,9 +153,11 @@ struct AntiEntropy::Exchange : std::enable_shared_from_this<AntiEntropy::Exchang
   }
 };
 
-AntiEntropy::AntiEntropy(boost::asio::io_context& io, std::chrono::milliseconds interval, const Ring& ring,
-                         Peers& peers, FailureDetector& detector, DigestIndex& index, Coordinator& coordinator)
+AntiEntropy::AntiEntropy(boost::asio::io_context& io, boost::asio::thread_pool& blocking,
+                         std::chrono::milliseconds interval, const Ring& ring, Peers& peers, FailureDetector& detector,
+                         DigestIndex& index, Coordinator& coordinator)
     : io_(io),
+      blocking_(blocking),
       interval_(interval),
       ring_(ring),
       peers_(peers),

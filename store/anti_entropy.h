@@ -12,6 +12,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -28,8 +29,10 @@ class Ring;
 
 class AntiEntropy {
  public:
-  AntiEntropy(boost::asio::io_context& io, std::chrono::milliseconds interval, const Ring& ring, Peers& peers,
-              FailureDetector& detector, DigestIndex& index, Coordinator& coordinator);
+  // Storage work (merging pulled versions) runs on `blocking`, never on the
+  // RPC threads whose callbacks deliver the versions.
+  AntiEntropy(boost::asio::io_context& io, boost::asio::thread_pool& blocking, std::chrono::milliseconds interval,
+              const Ring& ring, Peers& peers, FailureDetector& detector, DigestIndex& index, Coordinator& coordinator);
   ~AntiEntropy();
   void Start();  // first round after one interval
   void Stop();
@@ -45,6 +48,7 @@ class AntiEntropy {
   void RunRound();
 
   boost::asio::io_context& io_;
+  boost::asio::thread_pool& blocking_;
   std::chrono::milliseconds interval_;
   const Ring& ring_;
   Peers& peers_;

@@ -39,7 +39,7 @@ struct ClusterConfig {
   int heartbeat_interval_ms = 500;
   int failure_timeout_ms = 2000;      // no heartbeat reply for this long: down
   int request_timeout_ms = 1000;      // a coordinated get/put waits this long
-  int anti_entropy_interval_ms = 5000;
+  int anti_entropy_interval_ms = 2000;
   int handoff_interval_ms = 1000;
 
   // Parses and validates; errors name the offending field.

@@ -93,40 +93,51 @@ void Coordinator::Get(const std::string& key, int r, std::function<void(GetReply
   };
   auto state = std::make_shared<State>();
   state->done = std::move(done);
-  for (const Target& t : targets) {
-    peers_.Call(t.node, rpc::kGetLocal, key, timeout(), [this, state, t, r, key, n = targets.size()](Status s, std::string payload) {
-      VersionSet set;
-      if (s.ok()) s = VersionSet::Decode(payload, set);
-      std::optional<GetReply> reply;
-      bool all_in;
-      {
-        std::lock_guard<std::mutex> lock(state->mu);
-        ++state->finished;
-        if (s.ok()) {
-          state->merged.Merge(set, options_.causality);
-          state->answers.emplace_back(t, std::move(set));
-          if (static_cast<int>(state->answers.size()) == r && !state->replied) {
-            state->replied = true;
-            reply.emplace();
-            reply->values = state->merged.LiveValues();
-            reply->context = state->merged.Context();
-            reply->replies = r;
-          }
-        }
-        all_in = state->finished == n;
-        if (all_in && !state->replied) {
+  auto on_answer = [this, state, r, key, n = targets.size()](const Target& t, Status s, VersionSet set) {
+    std::optional<GetReply> reply;
+    bool all_in;
+    {
+      std::lock_guard<std::mutex> lock(state->mu);
+      ++state->finished;
+      if (s.ok()) {
+        state->merged.Merge(set, options_.causality);
+        state->answers.emplace_back(t, std::move(set));
+        if (static_cast<int>(state->answers.size()) == r && !state->replied) {
           state->replied = true;
           reply.emplace();
-          reply->replies = static_cast<int>(state->answers.size());
-          reply->status = Status::Unavailable("only " + std::to_string(state->answers.size()) + " of R=" +
-                                              std::to_string(r) + " replicas answered in time");
+          reply->values = state->merged.LiveValues();
+          reply->context = state->merged.Context();
+          reply->replies = r;
         }
       }
-      if (reply) state->done(std::move(*reply));
-      // Every replica has answered or timed out: now the merged set is final,
-      // late replies included, and stale replicas can be repaired.
-      if (all_in && options_.read_repair) ReadRepair(key, state->merged, state->answers);
+      all_in = state->finished == n;
+      if (all_in && !state->replied) {
+        state->replied = true;
+        reply.emplace();
+        reply->replies = static_cast<int>(state->answers.size());
+        reply->status = Status::Unavailable("only " + std::to_string(state->answers.size()) + " of R=" +
+                                            std::to_string(r) + " replicas answered in time");
+      }
+    }
+    if (reply) state->done(std::move(*reply));
+    // Every replica has answered or timed out: now the merged set is final,
+    // late replies included, and stale replicas can be repaired.
+    if (all_in && options_.read_repair) ReadRepair(key, state->merged, state->answers);
+  };
+  for (const Target& t : targets) {
+    if (t.node == self_) continue;
+    peers_.Call(t.node, rpc::kGetLocal, key, timeout(), [t, on_answer](Status s, std::string payload) {
+      VersionSet set;
+      if (s.ok()) s = VersionSet::Decode(payload, set);
+      on_answer(t, std::move(s), std::move(set));
     });
+  }
+  // The local replica last and inline: no serialization, no thread hop.
+  for (const Target& t : targets) {
+    if (t.node != self_) continue;
+    VersionSet set;
+    Status s = ReadLocal(key, set);
+    on_answer(t, std::move(s), std::move(set));
   }
 }
 

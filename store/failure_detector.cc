@@ -52,8 +52,12 @@ void FailureDetector::Record(int node, const Status& status) {
     if (status.ok()) {
       st.last_ok = now;
       up = true;
-    } else if (status.code() == Status::Code::kUnavailable || now - st.last_ok > timeout_) {
-      up = false;  // refused outright, or silent for too long
+    } else if (now - st.last_ok > timeout_ ||
+               (status.code() == Status::Code::kUnavailable &&
+                status.message().find(kConnectRefused) != std::string::npos)) {
+      // Silent for too long, or refused outright. A call failed fast during
+      // the RPC client's reconnect backoff proves nothing (a paused node).
+      up = false;
     }
     if (up != st.up) {
       st.up = up;

@@ -1,7 +1,7 @@
 // FailureDetector: this node's own view of which nodes are up, from
 // periodic heartbeats (rpc::kPing) to every peer. A peer is down once no
 // heartbeat has succeeded for failure_timeout_ms, or at once when its
-// connection is refused. Views of different nodes may disagree; that is
+// connection is refused (a killed process; a paused one is not refused). Views of different nodes may disagree; that is
 // Dynamo (§4.8), and the sloppy quorum is built to live with it.
 //
 // Thread-safe. Start() schedules the heartbeats on the io_context.

@@ -51,25 +51,36 @@ struct HintedHandoff::Round : std::enable_shared_from_this<HintedHandoff::Round>
     rpc::MergeRequest m{h.key, h.set, ""};
     hh.peers_.Call(h.owner, rpc::kMerge, rpc::Encode(m), std::chrono::milliseconds(2000),
                    [self, i](Status s, std::string) {
-                     const Hint& h = self->hints[i];
-                     bool deleted = false;
-                     if (s.ok()) s = self->hh.storage_.DeleteHintIf(h.key, self->hh.peers_.id(h.owner), h.set, deleted);
-                     {
-                       std::lock_guard<std::mutex> lock(self->hh.mu_);
-                       (s.ok() ? self->hh.delivered_ : self->hh.failed_)++;
-                     }
-                     {
-                       std::lock_guard<std::mutex> lock(self->mu);
-                       --self->in_flight;
-                     }
-                     self->Pump();
+                     boost::asio::post(self->hh.blocking_, [self, i, s = std::move(s)]() mutable { self->Delivered(i, s); });
                    });
+  }
+
+  void Delivered(size_t i, Status s) {
+    const Hint& h = hints[i];
+    bool deleted = false;
+    if (s.ok()) s = hh.storage_.DeleteHintIf(h.key, hh.peers_.id(h.owner), h.set, deleted);
+    {
+      std::lock_guard<std::mutex> lock(hh.mu_);
+      (s.ok() ? hh.delivered_ : hh.failed_)++;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      --in_flight;
+    }
+    Pump();
   }
 };
 
-HintedHandoff::HintedHandoff(boost::asio::io_context& io, std::chrono::milliseconds interval, Storage& storage,
-                             Peers& peers, FailureDetector& detector)
-    : io_(io), interval_(interval), storage_(storage), peers_(peers), detector_(detector), timer_(io) {}
+HintedHandoff::HintedHandoff(boost::asio::io_context& io, boost::asio::thread_pool& blocking,
+                             std::chrono::milliseconds interval, Storage& storage, Peers& peers,
+                             FailureDetector& detector)
+    : io_(io),
+      blocking_(blocking),
+      interval_(interval),
+      storage_(storage),
+      peers_(peers),
+      detector_(detector),
+      timer_(io) {}
 
 HintedHandoff::~HintedHandoff() { Stop(); }
 
@@ -86,12 +97,12 @@ void HintedHandoff::Schedule() {
   if (stopped_) return;
   timer_.expires_after(interval_);
   timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) RunRound();
+    if (!ec) boost::asio::post(blocking_, [this]() { RunRound(); });
   });
 }
 
 void HintedHandoff::Kick() {
-  boost::asio::post(io_, [this]() { RunRound(); });
+  boost::asio::post(blocking_, [this]() { RunRound(); });
 }
 
 void HintedHandoff::Finish() {

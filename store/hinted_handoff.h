@@ -10,6 +10,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -23,8 +24,9 @@ class Storage;
 
 class HintedHandoff {
  public:
-  HintedHandoff(boost::asio::io_context& io, std::chrono::milliseconds interval, Storage& storage, Peers& peers,
-                FailureDetector& detector);
+  // Storage work (scans, deleting delivered hints) runs on `blocking`.
+  HintedHandoff(boost::asio::io_context& io, boost::asio::thread_pool& blocking, std::chrono::milliseconds interval,
+                Storage& storage, Peers& peers, FailureDetector& detector);
   ~HintedHandoff();
   void Start();
   void Stop();
@@ -42,6 +44,7 @@ class HintedHandoff {
   void Finish();  // a round ended
 
   boost::asio::io_context& io_;
+  boost::asio::thread_pool& blocking_;
   std::chrono::milliseconds interval_;
   Storage& storage_;
   Peers& peers_;

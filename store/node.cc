@@ -74,6 +74,7 @@ Status Node::Init() {
     }
   });
 
+  blocking_ = std::make_unique<boost::asio::thread_pool>(options_.sync ? 16 : 2);
   work_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
       io_.get_executor());
   for (int i = 0; i < options_.rpc_threads; ++i) threads_.emplace_back([this] { io_.run(); });
@@ -90,7 +91,7 @@ Status Node::Init() {
   co.hinted_handoff = options_.hinted_handoff;
   co.unsafe_ack_early = options_.unsafe_ack_early;
   coordinator_ = std::make_unique<Coordinator>(co, cluster, *ring_, *storage_, *peers_, *detector_, io_);
-  service_ = std::make_unique<ReplicaService>(options_.id, *coordinator_, *index_, *ring_);
+  service_ = std::make_unique<ReplicaService>(options_.id, *coordinator_, *index_, *ring_, *blocking_);
 
   // A lone node has no peers and needs no RPC port.
   const bool clustered = cluster.nodes.size() > 1;
@@ -100,13 +101,14 @@ Status Node::Init() {
                                                 service_->Handle(m, std::move(p), std::move(r));
                                               });
     if (Status s = rpc_server_->Start(); !s.ok()) return s;
-    handoff_ = std::make_unique<HintedHandoff>(io_, std::chrono::milliseconds(cluster.handoff_interval_ms),
+    handoff_ = std::make_unique<HintedHandoff>(io_, *blocking_, std::chrono::milliseconds(cluster.handoff_interval_ms),
                                                *storage_, *peers_, *detector_);
     detector_->OnUp([this](int) { handoff_->Kick(); });
     detector_->Start();
     handoff_->Start();
     if (options_.anti_entropy) {
-      anti_entropy_ = std::make_unique<AntiEntropy>(io_, std::chrono::milliseconds(cluster.anti_entropy_interval_ms),
+      anti_entropy_ = std::make_unique<AntiEntropy>(io_, *blocking_,
+                                                    std::chrono::milliseconds(cluster.anti_entropy_interval_ms),
                                                     *ring_, *peers_, *detector_, *index_, *coordinator_);
       anti_entropy_->Start();
     }
@@ -170,6 +172,7 @@ void Node::Stop() {
   if (detector_) detector_->Stop();
   if (rpc_server_) rpc_server_->Stop();
   if (peers_) peers_->Close();
+  if (blocking_) blocking_->join();  // queued storage work finishes; nothing new arrives
   work_.reset();
   io_.stop();
   for (auto& t : threads_) t.join();

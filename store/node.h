@@ -9,6 +9,7 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -85,6 +86,9 @@ class Node {
   std::unique_ptr<Ring> ring_;
   std::unique_ptr<DigestIndex> index_;
   boost::asio::io_context io_;
+  // Storage work requested over RPC: off the io threads, so an fsync never
+  // holds up heartbeats or other replies. Sized like the HTTP pool.
+  std::unique_ptr<boost::asio::thread_pool> blocking_;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
   std::unique_ptr<Peers> peers_;

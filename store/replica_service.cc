@@ -1,5 +1,7 @@
 #include "replica_service.h"
 
+#include <boost/asio/post.hpp>
+
 #include "coordinator.h"
 #include "digest_index.h"
 #include "merkle_tree.h"
@@ -8,17 +10,25 @@
 
 namespace dynastore {
 
-ReplicaService::ReplicaService(std::string node_id, Coordinator& coordinator, DigestIndex& index, const Ring& ring)
-    : node_id_(std::move(node_id)), coordinator_(coordinator), index_(index), ring_(ring) {}
+ReplicaService::ReplicaService(std::string node_id, Coordinator& coordinator, DigestIndex& index, const Ring& ring,
+                               boost::asio::thread_pool& blocking)
+    : node_id_(std::move(node_id)), coordinator_(coordinator), index_(index), ring_(ring), blocking_(blocking) {}
 
 void ReplicaService::Handle(uint8_t method, std::string payload, RpcServer::Responder respond) {
+  if (method == rpc::kPing) {
+    respond(Status::Ok(), node_id_);
+    return;
+  }
+  boost::asio::post(blocking_, [this, method, payload = std::move(payload), respond = std::move(respond)]() mutable {
+    HandleBlocking(method, std::move(payload), std::move(respond));
+  });
+}
+
+void ReplicaService::HandleBlocking(uint8_t method, std::string payload, RpcServer::Responder respond) {
   auto malformed = [&]() {
     respond(Status::InvalidArgument(std::string("malformed ") + rpc::MethodName(method) + " request"), "");
   };
   switch (method) {
-    case rpc::kPing:
-      respond(Status::Ok(), node_id_);
-      return;
     case rpc::kGetLocal: {
       VersionSet set;
       Status s = coordinator_.ReadLocal(payload, set);

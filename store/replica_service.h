@@ -4,8 +4,12 @@
 // and answers Merkle-tree questions for anti-entropy.
 //
 // Thread-safe; Handle is the RpcServer handler and Peers' local handler.
+// Heartbeats are answered at once on the calling (io) thread; anything that
+// touches storage runs on `blocking`, so an fsync never delays a heartbeat
+// or the other requests of a connection.
 #pragma once
 
+#include <boost/asio/thread_pool.hpp>
 #include <cstdint>
 #include <string>
 
@@ -19,14 +23,18 @@ class Ring;
 
 class ReplicaService {
  public:
-  ReplicaService(std::string node_id, Coordinator& coordinator, DigestIndex& index, const Ring& ring);
+  ReplicaService(std::string node_id, Coordinator& coordinator, DigestIndex& index, const Ring& ring,
+                 boost::asio::thread_pool& blocking);
   void Handle(uint8_t method, std::string payload, RpcServer::Responder respond);
 
  private:
+  void HandleBlocking(uint8_t method, std::string payload, RpcServer::Responder respond);
+
   std::string node_id_;
   Coordinator& coordinator_;
   DigestIndex& index_;
   const Ring& ring_;
+  boost::asio::thread_pool& blocking_;
 };
 
 }  // namespace dynastore

@@ -248,7 +248,7 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     Failures failures;
     for (Waiting& w : waiting_) {
       auto it = calls_.find(w.id);
-      if (it != calls_.end()) Finish(it, Status::Unavailable(where_ + ": connect failed: " + reason), failures);
+      if (it != calls_.end()) Finish(it, Status::Unavailable(where_ + ": " + std::string(kConnectRefused) + ": " + reason), failures);
     }
     waiting_.clear();
     Run(failures);

@@ -38,6 +38,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>  // before Boost 1.74 Asio, which uses std::exchange without it
 
 #include <boost/asio/io_context.hpp>
@@ -51,6 +52,12 @@ struct RpcClientOptions {
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds backoff_min{50}, backoff_max{2000};  // exponential reconnect backoff
 };
+
+// Appears only in the Unavailable status of the calls that waited for a
+// connect attempt that failed (refused, unreachable, timed out), never in a
+// fail-fast during the reconnect backoff that follows: the failure detector
+// takes only the former as proof that a node is down before its timeout.
+inline constexpr std::string_view kConnectRefused = "could not connect to the peer";
 
 class RpcClient {
  public:

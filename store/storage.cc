@@ -64,6 +64,10 @@ Status Storage::Open(const StorageOptions& options, std::unique_ptr<Storage>& ou
   leveldb::Status s = leveldb::DB::Open(opts, options.path, &raw);
   if (!s.ok()) return Status::IOError("cannot open LevelDB at " + options.path + ": " + s.ToString());
   storage->db_.reset(raw);
+  std::unique_ptr<leveldb::Iterator> it(raw->NewIterator(leveldb::ReadOptions()));
+  it->Seek(leveldb::Slice(kHintPrefix.data(), kHintPrefix.size()));
+  storage->may_have_hints_ = it->Valid() && it->key().starts_with(leveldb::Slice(kHintPrefix.data(), kHintPrefix.size()));
+  it.reset();
   out = std::move(storage);
   return Status::Ok();
 }
@@ -142,11 +146,13 @@ Status Storage::UpdateHintAsCoordinator(std::string_view key, std::string_view o
   }
   const uint64_t before = issued;
   if (!mutate(set, issued)) return Status::Ok();
+  if (!set.empty()) may_have_hints_ = true;
   return Write(hint_key, set, issued != before ? &counter_key : nullptr, issued);
 }
 
 Status Storage::GetHints(std::string_view key, std::vector<std::pair<std::string, VersionSet>>& out) const {
   out.clear();
+  if (!may_have_hints_) return Status::Ok();
   const std::string prefix = HintKeyPrefix(key);
   std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -90,6 +91,9 @@ class Storage {
   bool sync_;
   std::array<std::mutex, 1024> stripes_;
   std::function<void(std::string_view, const VersionSet&)> observer_;
+  // False until a hint exists: lets every read skip the hint scan on nodes
+  // that never stood in for another (the common case).
+  std::atomic<bool> may_have_hints_{false};
 };
 
 }  // namespace dynastore

@@ -120,6 +120,7 @@ class DynastoreProcess {
     std::vector<std::string> extra_args;  // e.g. {"--idle-timeout-s", "1"}
     std::chrono::milliseconds ready_deadline = std::chrono::seconds(10);
     rlim_t max_open_files = 0;  // if set, the child's hard RLIMIT_NOFILE
+    std::string http = "127.0.0.1:0";  // --http; empty omits it (with --cluster the file gives it)
   };
 
   // Starts the daemon and waits until it serves GET /status. On failure
@@ -128,8 +129,8 @@ class DynastoreProcess {
     std::unique_ptr<DynastoreProcess> p(new DynastoreProcess());
     p->log_path_ = options.log_path;
     p->log_offset_ = FileSize(options.log_path);
-    std::vector<std::string> args = {DYNASTORE_BIN, "--id",   options.id,      "--http",
-                                     "127.0.0.1:0", "--data", options.data_dir};
+    std::vector<std::string> args = {DYNASTORE_BIN, "--id", options.id, "--data", options.data_dir};
+    if (!options.http.empty()) args.insert(args.end(), {"--http", options.http});
     args.insert(args.end(), options.extra_args.begin(), options.extra_args.end());
     if (!p->Spawn(args, options.log_path, options.max_open_files, error)) return nullptr;
 
