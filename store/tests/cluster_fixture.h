@@ -165,7 +165,10 @@ class TestCluster {
     // The port was ours a moment ago; retry briefly if the kernel still
     // holds it.
     for (int attempt = 0; attempt < 5; ++attempt) {
-      if (StartNode(i)) return !wait_for_view || WaitForMembership();
+      if (StartNode(i)) {
+        error_.clear();
+        return !wait_for_view || WaitForMembership();
+      }
       if (error_.find("in use") == std::string::npos) return false;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }

@@ -159,14 +159,15 @@ TEST(ClusterQuorumTest, FrozenReplicaDoesNotDelayQuorumReadsAndWrites) {
   EXPECT_LT(put_ms, std::chrono::milliseconds(700));
   EXPECT_LT(get_ms, std::chrono::milliseconds(700));
 
-  // A quorum that needs n3 fails, and within about request_timeout_ms.
+  // A quorum that needs n3 fails, each request within about
+  // request_timeout_ms (1000).
   const auto all_start = std::chrono::steady_clock::now();
   HttpResult get3 = c.Client(0).Get(KvPath("k") + "?r=3");
   EXPECT_EQ(get3.status(), 503u) << get3.body();
   HttpResult put3 = c.Client(0).Put(KvPath("k3") + "?w=3", {{"value", "v"}});
   EXPECT_EQ(put3.status(), 503u) << put3.body();
   EXPECT_EQ(put3.Json().value("indeterminate", false), true) << put3.body();
-  EXPECT_LT(std::chrono::steady_clock::now() - all_start, std::chrono::milliseconds(2 * 1500));
+  EXPECT_LT(std::chrono::steady_clock::now() - all_start, std::chrono::milliseconds(3000));
 
   // Thawed, n3 catches up (anti-entropy or read repair).
   c.Resume(2);
@@ -296,10 +297,12 @@ TEST(ClusterFailureDetectorTest, FrozenNodeIsNotDeclaredDownBeforeTheFailureTime
         << "no fresh heartbeats before freeze " << trial;
     const auto start = std::chrono::steady_clock::now();
     c.Pause(frozen);
+    std::set<int> caught;  // observers already caught in this freeze
     while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(timeout_ms)) {
       for (int observer = 0; observer < frozen; ++observer) {
         json m = view_of_frozen(observer);
-        if (m.is_object() && m["up"] == false && m["last_heartbeat_ms_ago"].get<int>() < timeout_ms) {
+        if (m.is_object() && m["up"] == false && m["last_heartbeat_ms_ago"].get<int>() < timeout_ms &&
+            caught.insert(observer).second) {
           early.push_back("freeze " + std::to_string(trial) + ": " + c.Id(observer) + " " + m.dump());
         }
       }
@@ -392,20 +395,22 @@ TEST(ClusterStandInTest, CoordinatorWithNoOwnerReachableNeverReissuesADotAcrossR
   ASSERT_EQ(p.walk.size(), 5u);
   const int stand_in = p.walk[3];
   auto kill_owners = [&] {
-    for (int o : p.replicas) ASSERT_TRUE(c.Kill(o, /*wait_for_view=*/false));
-    ASSERT_TRUE(c.WaitForMembership()) << c.error();
+    for (int o : p.replicas) c.Kill(o, /*wait_for_view=*/false);
+    return c.WaitForMembership();
   };
   auto restart_owners = [&] {
-    for (int o : p.replicas) ASSERT_TRUE(c.Restart(o, /*wait_for_view=*/false)) << c.error();
-    ASSERT_TRUE(c.WaitForMembership()) << c.error();
+    for (int o : p.replicas) {
+      if (!c.Restart(o, /*wait_for_view=*/false)) return false;
+    }
+    return c.WaitForMembership();
   };
 
   // Every owner down: the first fallback coordinates the write itself and
   // keeps it as a hint; once the owners are back, they all get it.
-  kill_owners();
+  ASSERT_TRUE(kill_owners()) << c.error();
   ASSERT_EQ(Put(c, stand_in, key, "first").status(), 200u);
   EXPECT_EQ(c.LocalValues(stand_in, key), Values{"first"});
-  restart_owners();
+  ASSERT_TRUE(restart_owners()) << c.error();
   ASSERT_TRUE(
       TestCluster::WaitUntil([&] { return Holders(c, key, {"first"}) == AsSet(p.replicas); }, std::chrono::seconds(10)))
       << c.Logs();
@@ -416,9 +421,9 @@ TEST(ClusterStandInTest, CoordinatorWithNoOwnerReachableNeverReissuesADotAcrossR
   // owners take it for the write they already have and drop it.
   ASSERT_EQ(c.LocalValues(stand_in, key), Values{});
   ASSERT_TRUE(c.Restart(stand_in)) << c.error();
-  kill_owners();
+  ASSERT_TRUE(kill_owners()) << c.error();
   ASSERT_EQ(Put(c, stand_in, key, "second").status(), 200u);
-  restart_owners();
+  ASSERT_TRUE(restart_owners()) << c.error();
   EXPECT_TRUE(TestCluster::WaitUntil(
       [&] {
         return Holders(c, key, {"first", "second"}) == AsSet(p.replicas);
@@ -829,11 +834,11 @@ TEST(ClusterRpcTest, CorruptFramesCloseOnlyTheirConnectionAndTheClusterKeepsServ
     ASSERT_FALSE(conn.Send(RpcFrame(method, id, std::string("\xff\xff\xff\xff\x01\x02", 6))));
     const std::string id_bytes = RpcFrame(0, id, "").substr(5, 8);
     const std::string reply = conn.ReadUntil(id_bytes, std::chrono::seconds(3));
-    ASSERT_GE(reply.size(), 13u) << "no answer to method " << int(method);
-    EXPECT_TRUE(reply[4] == '\x80' || reply[4] == '\x81') << "method " << int(method);
+    ASSERT_GE(reply.size(), 13u) << "no answer to method " << static_cast<int>(method);
+    EXPECT_TRUE(reply[4] == '\x80' || reply[4] == '\x81') << "method " << static_cast<int>(method);
     ASSERT_FALSE(conn.Send(RpcFrame(0x01, 99, "n2")));
     EXPECT_NE(conn.ReadUntil("n1", std::chrono::seconds(3)).find(RpcFrame(0x80, 99, "n1")), std::string::npos)
-        << "connection unusable after method " << int(method);
+        << "connection unusable after method " << static_cast<int>(method);
   }
 
   // Random bytes on every node's RPC port (what the server makes of them
