@@ -1,0 +1,43 @@
+#include "checker.h"
+
+#include <stdexcept>
+
+namespace faultline {
+
+nlohmann::json ValidityToJson(Validity v) {
+  switch (v) {
+    case Validity::kTrue:
+      return true;
+    case Validity::kFalse:
+      return false;
+    case Validity::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+Validity ValidityFromJson(const nlohmann::json& j) {
+  if (j.is_boolean()) return j.get<bool>() ? Validity::kTrue : Validity::kFalse;
+  if (j.is_string() && j.get_ref<const std::string&>() == "unknown") return Validity::kUnknown;
+  throw std::invalid_argument("validity must be true, false or \"unknown\", got " + j.dump());
+}
+
+std::string_view ValidityName(Validity v) {
+  switch (v) {
+    case Validity::kTrue:
+      return "valid";
+    case Validity::kFalse:
+      return "invalid";
+    case Validity::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+Validity Worst(Validity a, Validity b) {
+  if (a == Validity::kFalse || b == Validity::kFalse) return Validity::kFalse;
+  if (a == Validity::kUnknown || b == Validity::kUnknown) return Validity::kUnknown;
+  return Validity::kTrue;
+}
+
+}  // namespace faultline

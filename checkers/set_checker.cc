@@ -1,0 +1,272 @@
+#include "set_checker.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+namespace faultline {
+
+namespace {
+
+struct AddRecord {
+  OpType outcome = OpType::kInfo;  // kInfo also for an invoke that never completed
+  int64_t index = 0;               // the completing op's (the invoke's while pending)
+  int64_t time = 0;
+  int present_reads = 0;  // number of ok reads of the key that hold it
+  bool recorded = false;
+};
+
+struct FinalRead {
+  std::string node;
+  std::vector<int64_t> elements;  // sorted, unique
+};
+
+struct KeyState {
+  std::unordered_map<int64_t, AddRecord> adds;
+  int64_t attempts = 0;
+  std::vector<FinalRead> reads;
+};
+
+struct PendingInvoke {
+  std::string f;
+  std::string key;
+  nlohmann::json value;
+  int64_t index = 0;
+  int64_t time = 0;
+};
+
+std::string NodeName(const std::string& node) { return node.empty() ? "(unnamed node)" : node; }
+
+// Distinct nodes of the reads that do (present == true) or do not hold `element`.
+nlohmann::json NodesWhere(const std::vector<FinalRead>& reads, int64_t element, bool present) {
+  std::set<std::string> nodes;
+  for (const FinalRead& read : reads) {
+    if (std::binary_search(read.elements.begin(), read.elements.end(), element) == present) {
+      nodes.insert(NodeName(read.node));
+    }
+  }
+  return nlohmann::json(std::vector<std::string>(nodes.begin(), nodes.end()));
+}
+
+std::string Plural(int64_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+// "on key k2 (missing on n1, n3)" / "on keys k1, k2 (...)"; nodes from entries[field].
+std::string Where(const nlohmann::json& entries, const char* nodes_field, std::string_view nodes_label) {
+  std::set<std::string> keys, nodes;
+  for (const auto& entry : entries) {
+    keys.insert(entry["key"].get<std::string>());
+    for (const auto& node : entry[nodes_field]) nodes.insert(node.get<std::string>());
+  }
+  return fmt::format("on {} {} ({} {})", keys.size() == 1 ? "key" : "keys", fmt::join(keys, ", "), nodes_label,
+                     fmt::join(nodes, ", "));
+}
+
+}  // namespace
+
+CheckResult SetChecker::Check(const History& history) const {
+  std::map<std::string, KeyState> keys;  // ordered, for stable output
+  std::unordered_map<int64_t, PendingInvoke> pending;
+  int64_t attempt_count = 0, ok_count = 0, fail_count = 0, info_count = 0, malformed = 0, final_reads = 0;
+
+  auto record_add = [&](const std::string& key, const nlohmann::json& value, OpType outcome, int64_t index,
+                        int64_t time) {
+    if (!value.is_number_integer()) {
+      ++malformed;
+      return;
+    }
+    AddRecord& add = keys[key].adds[value.get<int64_t>()];
+    // The same element added twice (not done by our workload): the strongest outcome counts.
+    if (!add.recorded) {
+      add = AddRecord{outcome, index, time, 0, true};
+    } else if (outcome == OpType::kOk || (outcome == OpType::kInfo && add.outcome == OpType::kFail)) {
+      add.outcome = outcome;
+      add.index = index;
+      add.time = time;
+    }
+    switch (outcome) {
+      case OpType::kOk:
+        ++ok_count;
+        break;
+      case OpType::kFail:
+        ++fail_count;
+        break;
+      default:
+        ++info_count;
+    }
+  };
+
+  for (const Op& op : history) {
+    if (op.process == kNemesisProcess) continue;
+    if (op.f != "add" && op.f != "read") continue;
+    if (op.type == OpType::kInvoke) {
+      if (op.f == "add") {
+        ++attempt_count;
+        ++keys[op.key].attempts;
+      }
+      auto [it, fresh] = pending.try_emplace(op.process);
+      if (!fresh && it->second.f == "add") {
+        // The process invoked again without completing: its earlier add is indeterminate.
+        record_add(it->second.key, it->second.value, OpType::kInfo, it->second.index, it->second.time);
+      }
+      it->second = PendingInvoke{op.f, op.key, op.value, op.index, op.time};
+      continue;
+    }
+    auto it = pending.find(op.process);
+    const bool matched = it != pending.end() && it->second.f == op.f;
+    const std::string& key = matched ? it->second.key : op.key;
+    if (op.f == "add") {
+      if (!matched) {
+        ++attempt_count;
+        ++keys[key].attempts;
+      }
+      record_add(key, matched ? it->second.value : op.value, op.type, op.index, op.time);
+    } else if (op.type == OpType::kOk) {
+      if (!op.value.is_array()) {
+        ++malformed;
+      } else {
+        FinalRead read{op.node, {}};
+        read.elements.reserve(op.value.size());
+        for (const auto& element : op.value) {
+          if (element.is_number_integer()) {
+            read.elements.push_back(element.get<int64_t>());
+          } else {
+            ++malformed;
+          }
+        }
+        std::sort(read.elements.begin(), read.elements.end());
+        read.elements.erase(std::unique(read.elements.begin(), read.elements.end()), read.elements.end());
+        keys[key].reads.push_back(std::move(read));
+        ++final_reads;
+      }
+    }
+    if (it != pending.end()) pending.erase(it);
+  }
+  for (auto& [process, invoke] : pending) {
+    if (invoke.f == "add") record_add(invoke.key, invoke.value, OpType::kInfo, invoke.index, invoke.time);
+  }
+
+  nlohmann::json lost = nlohmann::json::array(), recovered = nlohmann::json::array(),
+                 unexpected = nlohmann::json::array(), failed_present = nlohmann::json::array(),
+                 without_read = nlohmann::json::array(), per_key = nlohmann::json::object();
+  for (auto& [key, state] : keys) {
+    int64_t key_ok = 0, key_lost = 0, key_recovered = 0, key_failed_present = 0;
+    std::map<int64_t, std::set<std::string>> key_unexpected;
+    for (const FinalRead& read : state.reads) {
+      for (int64_t element : read.elements) {
+        auto add = state.adds.find(element);
+        if (add == state.adds.end()) {
+          key_unexpected[element].insert(NodeName(read.node));
+        } else {
+          ++add->second.present_reads;
+        }
+      }
+    }
+    std::vector<std::pair<int64_t, const AddRecord*>> adds;
+    adds.reserve(state.adds.size());
+    for (const auto& [element, add] : state.adds) adds.emplace_back(element, &add);
+    std::sort(adds.begin(), adds.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    const int reads = static_cast<int>(state.reads.size());
+    for (const auto& [element, add] : adds) {
+      if (add->outcome == OpType::kOk) ++key_ok;
+      if (reads == 0) continue;
+      if (add->outcome == OpType::kOk && add->present_reads < reads) {
+        ++key_lost;
+        lost.push_back({{"key", key},
+                        {"element", element},
+                        {"index", add->index},
+                        {"time", add->time},
+                        {"missing_on", NodesWhere(state.reads, element, false)}});
+      } else if (add->outcome == OpType::kInfo && add->present_reads > 0) {
+        ++key_recovered;
+        recovered.push_back({{"key", key},
+                             {"element", element},
+                             {"index", add->index},
+                             {"time", add->time},
+                             {"present_on", NodesWhere(state.reads, element, true)}});
+      } else if (add->outcome == OpType::kFail && add->present_reads > 0) {
+        ++key_failed_present;
+        failed_present.push_back({{"key", key},
+                                  {"element", element},
+                                  {"index", add->index},
+                                  {"time", add->time},
+                                  {"present_on", NodesWhere(state.reads, element, true)}});
+      }
+    }
+    for (const auto& [element, nodes] : key_unexpected) {
+      unexpected.push_back({{"key", key}, {"element", element}, {"nodes", nodes}});
+    }
+    if (reads == 0 && !state.adds.empty()) without_read.push_back(key);
+    per_key[key] = {{"attempts", state.attempts},
+                    {"ok", key_ok},
+                    {"lost", key_lost},
+                    {"recovered", key_recovered},
+                    {"unexpected", key_unexpected.size()},
+                    {"failed_present", key_failed_present},
+                    {"final_reads", reads}};
+  }
+
+  CheckResult result;
+  result.details = {{"attempt_count", attempt_count},
+                    {"ok_count", ok_count},
+                    {"fail_count", fail_count},
+                    {"info_count", info_count},
+                    {"lost_count", lost.size()},
+                    {"recovered_count", recovered.size()},
+                    {"unexpected_count", unexpected.size()},
+                    {"failed_present_count", failed_present.size()},
+                    {"keys_without_final_read", without_read},
+                    {"final_read_count", final_reads},
+                    {"malformed_count", malformed},
+                    {"per_key", std::move(per_key)}};
+
+  std::vector<std::string> problems;
+  if (!lost.empty()) {
+    problems.push_back(fmt::format("{} lost {}", Plural(int64_t(lost.size()), "acknowledged add", "acknowledged adds"),
+                                   Where(lost, "missing_on", "missing on")));
+  }
+  if (!unexpected.empty()) {
+    problems.push_back(fmt::format("{} that no add invoked {}",
+                                   Plural(int64_t(unexpected.size()), "element", "elements"),
+                                   Where(unexpected, "nodes", "read from")));
+  }
+  if (!failed_present.empty()) {
+    problems.push_back(fmt::format("{} present {}", Plural(int64_t(failed_present.size()), "failed add", "failed adds"),
+                                   Where(failed_present, "present_on", "present on")));
+  }
+  if (!problems.empty()) {
+    result.valid = Validity::kFalse;
+    result.summary = fmt::format("{}", fmt::join(problems, "; "));
+  } else if (final_reads == 0) {
+    result.valid = Validity::kUnknown;
+    result.summary =
+        fmt::format("no final read succeeded, so none of the {} acknowledged adds could be checked", ok_count);
+  } else if (!without_read.empty()) {
+    result.valid = Validity::kUnknown;
+    std::vector<std::string> names;
+    for (const auto& key : without_read) names.push_back(key.get<std::string>());
+    result.summary = fmt::format("no final read succeeded for {} {}, so their adds could not be checked",
+                                 names.size() == 1 ? "key" : "keys", fmt::join(names, ", "));
+  } else if (malformed > 0) {
+    result.valid = Validity::kUnknown;
+    result.summary = fmt::format("{} add or read values are not integers (sets of integers expected)", malformed);
+  } else {
+    result.valid = Validity::kTrue;
+    result.summary = fmt::format("all {} acknowledged adds present in the final reads of every node", ok_count);
+    if (!recovered.empty()) {
+      result.summary += fmt::format(" ({} of {} indeterminate adds recovered)", recovered.size(), info_count);
+    }
+  }
+  result.details["lost"] = std::move(lost);
+  result.details["recovered"] = std::move(recovered);
+  result.details["unexpected"] = std::move(unexpected);
+  result.details["failed_present"] = std::move(failed_present);
+  return result;
+}
+
+}  // namespace faultline

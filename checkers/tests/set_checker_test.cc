@@ -1,0 +1,143 @@
+#include "set_checker.h"
+
+#include <gtest/gtest.h>
+
+#include "test_support.h"
+
+namespace faultline {
+namespace {
+
+using testing::HistoryBuilder;
+constexpr OpType kOk = OpType::kOk, kFail = OpType::kFail, kInfo = OpType::kInfo, kInvoke = OpType::kInvoke;
+
+CheckResult Check(const HistoryBuilder& b) { return SetChecker().Check(b.history()); }
+
+TEST(SetCheckerTest, Name) { EXPECT_EQ(SetChecker().name(), "set"); }
+
+TEST(SetCheckerTest, CleanHistoryIsValid) {
+  HistoryBuilder b;
+  b.AddOp(0, "k1", 0, kOk).AddOp(1, "k1", 1, kOk).AddOp(0, "k2", 2, kOk).AddOp(1, "k2", 3, kFail);
+  b.Add(kInfo, kNemesisProcess, "start-partition", "", {{"n1", {"n2"}}});
+  for (const char* node : {"n1", "n2"}) b.Read(10, "k1", node, {0, 1}).Read(10, "k2", node, {2});
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
+  EXPECT_EQ(r.summary, "all 3 acknowledged adds present in the final reads of every node");
+  EXPECT_EQ(r.details["attempt_count"], 4);
+  EXPECT_EQ(r.details["ok_count"], 3);
+  EXPECT_EQ(r.details["fail_count"], 1);
+  EXPECT_EQ(r.details["info_count"], 0);
+  EXPECT_EQ(r.details["lost_count"], 0);
+  EXPECT_EQ(r.details["final_read_count"], 4);
+  EXPECT_EQ(r.details["per_key"]["k1"]["attempts"], 2);
+  EXPECT_EQ(r.details["per_key"]["k2"]["ok"], 1);
+}
+
+TEST(SetCheckerTest, LostElementIsInvalid) {
+  HistoryBuilder b;
+  b.AddOp(0, "k1", 0, kOk).AddOp(0, "k2", 1, kOk).AddOp(1, "k2", 2, kOk);
+  for (const char* node : {"n1", "n2", "n3"}) b.Read(10, "k1", node, {0});
+  b.Read(10, "k2", "n1", {1}).Read(10, "k2", "n2", {1, 2}).Read(10, "k2", "n3", {1});
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kFalse);
+  ASSERT_EQ(r.details["lost_count"], 1);
+  const auto& lost = r.details["lost"][0];
+  EXPECT_EQ(lost["key"], "k2");
+  EXPECT_EQ(lost["element"], 2);
+  EXPECT_EQ(lost["index"], 5);  // the ok completion of the third add
+  EXPECT_EQ(lost["time"], 5000);
+  EXPECT_EQ(lost["missing_on"], nlohmann::json({"n1", "n3"}));
+  EXPECT_EQ(r.summary, "1 acknowledged add lost on key k2 (missing on n1, n3)");
+  EXPECT_EQ(r.details["per_key"]["k2"]["lost"], 1);
+  EXPECT_EQ(r.details["per_key"]["k1"]["lost"], 0);
+}
+
+TEST(SetCheckerTest, DivergentFinalReadsReportTheMissingNode) {
+  HistoryBuilder b;
+  b.AddOp(0, "k1", 7, kOk);
+  b.Read(10, "k1", "n1", {7}).Read(11, "k1", "n2", nlohmann::json::array());
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kFalse);
+  ASSERT_EQ(r.details["lost"].size(), 1u);
+  EXPECT_EQ(r.details["lost"][0]["missing_on"], nlohmann::json({"n2"}));
+}
+
+TEST(SetCheckerTest, InfoAddPresentIsRecoveredAndValid) {
+  HistoryBuilder b;
+  b.AddOp(0, "k1", 0, kOk).AddOp(1, "k1", 1, kInfo).AddOp(3, "k1", 2, kInfo);
+  b.Add(kInvoke, 4, "add", "k1", 3);  // never completed (crashed run): indeterminate
+  b.Read(10, "k1", "n1", {0, 1, 3}).Read(10, "k1", "n2", {0});
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
+  EXPECT_EQ(r.details["info_count"], 3);
+  ASSERT_EQ(r.details["recovered_count"], 2);
+  EXPECT_EQ(r.details["recovered"][0]["element"], 1);
+  EXPECT_EQ(r.details["recovered"][0]["present_on"], nlohmann::json({"n1"}));
+  EXPECT_EQ(r.details["recovered"][1]["element"], 3);
+  EXPECT_NE(r.summary.find("2 of 3 indeterminate adds recovered"), std::string::npos) << r.summary;
+}
+
+TEST(SetCheckerTest, ElementNeverAddedIsUnexpected) {
+  HistoryBuilder b;
+  b.AddOp(0, "k1", 0, kOk).AddOp(0, "k2", 1, kOk);
+  // 1 was added, but to k2, so it is unexpected in k1.
+  b.Read(10, "k1", "n1", {0, 1, 99}).Read(10, "k1", "n2", {0, 99}).Read(10, "k2", "n1", {1});
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kFalse);
+  ASSERT_EQ(r.details["unexpected_count"], 2);
+  EXPECT_EQ(r.details["unexpected"][0], nlohmann::json({{"key", "k1"}, {"element", 1}, {"nodes", {"n1"}}}));
+  EXPECT_EQ(r.details["unexpected"][1], nlohmann::json({{"key", "k1"}, {"element", 99}, {"nodes", {"n1", "n2"}}}));
+  EXPECT_EQ(r.details["lost_count"], 0);
+  EXPECT_NE(r.summary.find("2 elements that no add invoked on key k1"), std::string::npos) << r.summary;
+}
+
+TEST(SetCheckerTest, FailedAddPresentIsInvalid) {
+  HistoryBuilder b;
+  b.AddOp(0, "k1", 0, kOk).AddOp(0, "k1", 1, kFail);
+  b.Read(10, "k1", "n1", {0, 1}).Read(10, "k1", "n2", {0});
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kFalse);
+  ASSERT_EQ(r.details["failed_present_count"], 1);
+  EXPECT_EQ(r.details["failed_present"][0]["element"], 1);
+  EXPECT_EQ(r.details["failed_present"][0]["present_on"], nlohmann::json({"n1"}));
+  EXPECT_EQ(r.details["per_key"]["k1"]["failed_present"], 1);
+}
+
+TEST(SetCheckerTest, NoFinalReadsIsUnknown) {
+  HistoryBuilder b;
+  b.AddOp(0, "k1", 0, kOk).AddOp(0, "k1", 1, kOk);
+  b.Read(10, "k1", "n1", nullptr, kInfo);  // the only read timed out
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kUnknown);
+  EXPECT_EQ(r.details["final_read_count"], 0);
+  EXPECT_NE(r.summary.find("no final read"), std::string::npos);
+  EXPECT_EQ(SetChecker().Check({}).valid, Validity::kUnknown);
+}
+
+TEST(SetCheckerTest, KeyWithoutFinalReadIsUnknownUnlessAlreadyInvalid) {
+  HistoryBuilder b;
+  b.AddOp(0, "k1", 0, kOk).AddOp(0, "k2", 1, kOk);
+  b.Read(10, "k1", "n1", {0});
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kUnknown);
+  EXPECT_EQ(r.details["keys_without_final_read"], nlohmann::json({"k2"}));
+  EXPECT_NE(r.summary.find("k2"), std::string::npos);
+
+  b.AddOp(1, "k1", 2, kOk);  // lost on k1 (the read came earlier in the file, it is still the final read)
+  CheckResult invalid = Check(b);
+  EXPECT_EQ(invalid.valid, Validity::kFalse);
+  EXPECT_EQ(invalid.details["keys_without_final_read"], nlohmann::json({"k2"}));
+}
+
+TEST(SetCheckerTest, ManyLostAcrossKeysAreAllListed) {
+  HistoryBuilder b;
+  for (int i = 0; i < 1000; ++i) b.AddOp(i % 7, i % 2 ? "k1" : "k2", i, kOk);
+  b.Read(10, "k1", "n1", nlohmann::json::array()).Read(10, "k2", "n2", nlohmann::json::array());
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kFalse);
+  EXPECT_EQ(r.details["lost_count"], 1000);
+  EXPECT_EQ(r.details["lost"].size(), 1000u);  // complete, not truncated
+  EXPECT_EQ(r.summary, "1000 acknowledged adds lost on keys k1, k2 (missing on n1, n2)");
+}
+
+}  // namespace
+}  // namespace faultline

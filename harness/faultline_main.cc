@@ -1,0 +1,258 @@
+// faultline: the command line (README "Command line").
+//   faultline run [flags]          one test (or --test-count K), verdict, exit 0/1/2
+//   faultline cleanup [--all]      remove what crashed runs left behind
+//   faultline cluster up|down|status   local clusters by hand, for experiments
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <cstring>
+#include <iostream>
+#include <random>
+
+#include "harness_error.h"
+#include "local_cluster.h"
+#include "runner.h"
+#include "test_config.h"
+
+namespace faultline {
+namespace {
+
+constexpr int kExitBadInput = 2;
+
+std::atomic<bool> g_interrupted{false};
+
+void OnSignal(int) {
+  if (g_interrupted.exchange(true)) {
+    static const char msg[] = "\nfaultline: still cleaning up; the cluster is being torn down\n";
+    (void)!::write(STDERR_FILENO, msg, sizeof(msg) - 1);
+  }
+}
+
+void InstallSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+// Flags of `faultline run`; each one given overrides the config file.
+struct RunFlags {
+  std::string config;
+  nlohmann::json overrides = nlohmann::json::object();
+};
+
+template <typename T>
+void Flag(CLI::App* app, RunFlags& flags, const std::string& name, const std::string& help, const char* key = nullptr) {
+  const std::string json_key = key != nullptr ? key : name;
+  app->add_option_function<T>(
+      "--" + name, [&flags, json_key](const T& value) {
+        // "dynastore-n" → {"dynastore": {"n": ...}}
+        if (json_key.rfind("dynastore.", 0) == 0) {
+          flags.overrides["dynastore"][json_key.substr(10)] = value;
+        } else {
+          flags.overrides[json_key] = value;
+        }
+      },
+      help);
+}
+
+void AddRunFlags(CLI::App* run, RunFlags& flags) {
+  run->add_option("--config", flags.config, "JSON test config; its keys are these flags' names (flags win)");
+  Flag<std::string>(run, flags, "name", "test name (default <db>-<workload>): store/<name>/<timestamp>/");
+  Flag<std::string>(run, flags, "db", "store under test: dynastore");
+  Flag<std::string>(run, flags, "workload", "workload: set");
+  Flag<int>(run, flags, "local", "number of local network-namespace nodes n1..nN (default 5)");
+  run->add_option_function<std::string>(
+      "--nodes",
+      [&flags](const std::string& v) {
+        nlohmann::json list = nlohmann::json::array();
+        std::stringstream ss(v);
+        for (std::string item; std::getline(ss, item, ',');) {
+          if (!item.empty()) list.push_back(item);
+        }
+        flags.overrides["nodes"] = list;
+      },
+      "remote hosts n1,n2,... (needs the SSH remote)");
+  Flag<std::string>(run, flags, "nodes-file", "file with one remote host per line");
+  Flag<double>(run, flags, "time-limit", "seconds of the main phase (default 60)");
+  Flag<std::string>(run, flags, "concurrency", "workers: a number, or <k>n = k x nodes (default 2n)");
+  Flag<double>(run, flags, "rate", "ops/s over all workers, randomly staggered (default 100)");
+  Flag<uint64_t>(run, flags, "seed", "seed of every random choice (default: random, written to test.json)");
+  Flag<int>(run, flags, "test-count", "run the test this many times (default 1)");
+  Flag<std::string>(run, flags, "store-dir", "where run directories go (default store)");
+  run->add_flag_callback(
+      "--leave-db-running", [&flags] { flags.overrides["leave-db-running"] = true; },
+      "leave the cluster and store running after the run (remove with `faultline cluster down`)");
+  Flag<int>(run, flags, "op-timeout-ms", "per-operation client timeout (default 1000)");
+  Flag<double>(run, flags, "quiesce", "seconds between heal and final reads (default 5)");
+  Flag<int>(run, flags, "keys", "number of keys the workload uses (default 5)");
+  Flag<std::string>(run, flags, "subnet", "local nodes' subnet, a /24 in 10.0.0.0/8 (default: a free one)");
+  Flag<int>(run, flags, "dynastore-n", "dynastore replicas per key N (default 3)", "dynastore.n");
+  Flag<int>(run, flags, "dynastore-r", "dynastore read quorum R (default 2)", "dynastore.r");
+  Flag<int>(run, flags, "dynastore-w", "dynastore write quorum W (default 2)", "dynastore.w");
+  Flag<std::string>(run, flags, "dynastore-binary", "dynastore binary (default: the one built with faultline)",
+                    "dynastore.binary");
+  run->add_option_function<std::vector<std::string>>(
+      "--dynastore-arg",
+      [&flags](const std::vector<std::string>& v) { flags.overrides["dynastore"]["args"] = v; },
+      "extra dynastore flag, repeatable (e.g. --dynastore-arg=--lww to break it on purpose)")
+      ->allow_extra_args(false);
+}
+
+int CommandRun(const RunFlags& flags) {
+  TestConfig config;
+  try {
+    nlohmann::json merged = nlohmann::json::object();
+    if (!flags.config.empty()) merged = LoadConfigFile(flags.config);
+    merged = MergeConfig(merged, flags.overrides);
+    config = ResolveConfig(merged, std::random_device{}());
+    RequireNetAdmin();  // before the run directory exists
+  } catch (const std::exception& e) {
+    std::cerr << "faultline run: " << e.what() << std::endl;
+    return kExitBadInput;
+  }
+  InstallSignalHandlers();
+  RunOptions options;
+  options.interrupted = &g_interrupted;
+  options.out = &std::cout;
+  options.progress_in_place = ::isatty(STDOUT_FILENO) != 0;
+  Validity worst = Validity::kTrue;
+  for (int i = 0; i < config.test_count && !g_interrupted; ++i) {
+    if (config.test_count > 1) std::cout << "test " << (i + 1) << " of " << config.test_count << std::endl;
+    TestConfig this_run = config;
+    this_run.seed = config.seed + static_cast<uint64_t>(i);  // each repetition its own, recorded, seed
+    const RunOutcome outcome = RunTest(this_run, options);
+    std::cout << "verdict: " << ValidityName(outcome.valid) << ": " << outcome.summary << "\n"
+              << "results: " << outcome.run_dir.string() << std::endl;
+    worst = Worst(worst, outcome.valid);
+  }
+  if (g_interrupted) worst = Worst(worst, Validity::kUnknown);
+  return ExitCodeFor(worst);
+}
+
+void PrintCluster(const ClusterSummary& c) {
+  std::cout << "cluster " << c.run_id << "  subnet " << c.subnet << (c.manual ? "  (manual)" : "")
+            << (c.owner_alive ? "" : "  (creator gone: `faultline cleanup` removes it)") << "\n";
+  for (const LocalNode& n : c.nodes) std::cout << "  " << n.name << "  " << n.address << "  netns " << n.netns << "\n";
+}
+
+int CommandClusterUp(int nodes, const std::string& subnet) {
+  LocalClusterOptions o;
+  o.nodes = nodes;
+  o.subnet = subnet;
+  o.manual = true;
+  o.description = "faultline cluster up";
+  auto cluster = LocalCluster::Create(o);
+  for (const ClusterSummary& c : ListLocalClusters()) {
+    if (c.run_id == cluster->run_id()) PrintCluster(c);
+  }
+  std::cout << "run commands on a node with: ip netns exec " << cluster->nodes()[0].netns << " <command>\n"
+            << "remove it with: faultline cluster down " << cluster->run_id() << std::endl;
+  return 0;
+}
+
+int CommandClusterDown(const std::vector<std::string>& ids) {
+  const auto clusters = ListLocalClusters();
+  int removed = 0;
+  for (const ClusterSummary& c : clusters) {
+    const bool named = std::find(ids.begin(), ids.end(), c.run_id) != ids.end();
+    if (!(named || (ids.empty() && c.manual))) continue;
+    LocalCluster::Attach(c.run_id)->Destroy();
+    std::cout << "removed cluster " << c.run_id << std::endl;
+    std::filesystem::remove_all("/tmp/faultline-" + c.run_id);
+    ++removed;
+  }
+  for (const std::string& id : ids) {
+    if (std::none_of(clusters.begin(), clusters.end(), [&](const ClusterSummary& c) { return c.run_id == id; })) {
+      std::cerr << "faultline cluster down: no cluster " << id << " (see `faultline cluster status`)" << std::endl;
+      return kExitBadInput;
+    }
+  }
+  if (removed == 0) std::cout << "no manual cluster to remove" << std::endl;
+  return 0;
+}
+
+int CommandClusterStatus() {
+  const auto clusters = ListLocalClusters();
+  if (clusters.empty()) std::cout << "no local clusters" << std::endl;
+  for (const ClusterSummary& c : clusters) PrintCluster(c);
+  return 0;
+}
+
+int CommandCleanup(bool all) {
+  std::vector<std::string> before;
+  for (const ClusterSummary& c : ListLocalClusters()) before.push_back(c.run_id);
+  const std::vector<std::string> lines = CleanupLocalClusters(all);
+  for (const std::string& line : lines) std::cout << line << "\n";
+  std::vector<std::string> after;
+  for (const ClusterSummary& c : ListLocalClusters()) after.push_back(c.run_id);
+  for (const std::string& id : before) {
+    // Node directories (data, logs) of the removed clusters.
+    if (std::find(after.begin(), after.end(), id) == after.end()) {
+      std::filesystem::remove_all("/tmp/faultline-" + id);
+    }
+  }
+  if (lines.empty()) std::cout << "nothing to clean up" << std::endl;
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"faultline: Jepsen-style consistency tests with fault injection"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "faultline 0.1");
+
+  RunFlags run_flags;
+  CLI::App* run = app.add_subcommand("run", "run a test: deploy, drive clients, record, check; exit 0 valid, "
+                                            "1 anomalies found, 2 unknown or the harness failed");
+  AddRunFlags(run, run_flags);
+
+  bool cleanup_all = false;
+  CLI::App* cleanup = app.add_subcommand("cleanup", "remove namespaces, links, processes and rules left by "
+                                                    "crashed or killed runs");
+  cleanup->add_flag("--all", cleanup_all, "also remove clusters made by `cluster up` or --leave-db-running");
+
+  CLI::App* cluster = app.add_subcommand("cluster", "create and remove local clusters by hand");
+  cluster->require_subcommand(1);
+  int up_nodes = 5;
+  std::string up_subnet;
+  CLI::App* up = cluster->add_subcommand("up", "create a local cluster and print its nodes");
+  up->add_option("--local", up_nodes, "number of nodes")->check(CLI::Range(1, 200));
+  up->add_option("--subnet", up_subnet, "a /24 in 10.0.0.0/8 (default: a free one)");
+  std::vector<std::string> down_ids;
+  CLI::App* down = cluster->add_subcommand("down", "remove local clusters (default: every manual one)");
+  down->add_option("ids", down_ids, "cluster ids from `faultline cluster status`");
+  CLI::App* status = cluster->add_subcommand("status", "list local clusters, their nodes and addresses");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitBadInput;
+  }
+
+  try {
+    if (run->parsed()) return CommandRun(run_flags);
+    if (cleanup->parsed()) return CommandCleanup(cleanup_all);
+    if (up->parsed()) return CommandClusterUp(up_nodes, up_subnet);
+    if (down->parsed()) return CommandClusterDown(down_ids);
+    if (status->parsed()) return CommandClusterStatus();
+  } catch (const std::exception& e) {
+    std::cerr << "faultline: " << e.what() << std::endl;
+    return kExitBadInput;
+  }
+  return kExitBadInput;
+}
+
+}  // namespace
+}  // namespace faultline
+
+int main(int argc, char** argv) { return faultline::Main(argc, argv); }

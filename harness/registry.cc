@@ -1,0 +1,56 @@
+#include "registry.h"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "dynastore_db.h"
+#include "harness_error.h"
+#include "set_workload.h"
+
+namespace faultline {
+namespace fs = std::filesystem;
+
+std::unique_ptr<Workload> MakeWorkload(const TestConfig& config) {
+  if (config.workload == "set") return std::make_unique<SetWorkload>(SetWorkloadOptions{config.keys});
+  throw HarnessError("unknown workload " + config.workload);
+}
+
+fs::path FindDynastoreBinary(const TestConfig& config) {
+  if (!config.dynastore.binary.empty()) {
+    const fs::path p = config.dynastore.binary;
+    if (::access(p.c_str(), X_OK) != 0) {
+      throw HarnessError(fmt::format("dynastore.binary {} is not an executable file", p.string()));
+    }
+    return fs::absolute(p);
+  }
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  const fs::path dir = self.parent_path();
+  // Build tree (build/harness/faultline → build/store/dynastore), then an
+  // install with both binaries in one directory.
+  const fs::path candidates[] = {dir / ".." / "store" / "dynastore", dir / "dynastore"};
+  for (const fs::path& c : candidates) {
+    if (::access(c.c_str(), X_OK) == 0) return fs::weakly_canonical(c);
+  }
+  throw HarnessError(fmt::format("cannot find the dynastore binary (looked for {} and {}); build it or set "
+                                 "\"dynastore\": {{\"binary\": PATH}} in the config",
+                                 candidates[0].lexically_normal().string(), candidates[1].string()));
+}
+
+std::unique_ptr<Database> MakeDatabase(const TestConfig& config) {
+  if (config.db == "dynastore") {
+    DynastoreOptions o;
+    o.binary = FindDynastoreBinary(config);
+    o.n = config.dynastore.n;
+    o.r = config.dynastore.r;
+    o.w = config.dynastore.w;
+    o.partitions = config.dynastore.partitions;
+    o.sync = config.dynastore.sync;
+    o.extra_args = config.dynastore.args;
+    return std::make_unique<DynastoreDb>(std::move(o));
+  }
+  throw HarnessError("unknown db " + config.db);
+}
+
+}  // namespace faultline

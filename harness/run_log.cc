@@ -1,0 +1,35 @@
+#include "run_log.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <iostream>
+
+#include "harness_error.h"
+
+namespace faultline {
+
+RunLog::RunLog(const std::filesystem::path& path) : file_(std::fopen(path.c_str(), "a")) {
+  if (file_ == nullptr) throw HarnessError("cannot open the run log " + path.string());
+}
+
+RunLog::~RunLog() { std::fclose(file_); }
+
+void RunLog::Info(const std::string& line) { Write("INFO", line); }
+
+void RunLog::Warn(const std::string& line) {
+  Write("WARN", line);
+  std::cerr << "faultline: " << line << std::endl;
+}
+
+void RunLog::Write(const char* level, const std::string& line) {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::lock_guard lock(mu_);
+  fmt::print(file_, "{:%Y-%m-%dT%H:%M:%S}.{:03}Z {} {}\n", std::chrono::floor<std::chrono::seconds>(now), ms, level,
+             line);
+  std::fflush(file_);
+}
+
+}  // namespace faultline

@@ -1,0 +1,333 @@
+#include "runner.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "check.h"
+#include "generator.h"
+#include "harness_error.h"
+#include "history_writer.h"
+#include "local_cluster.h"
+#include "registry.h"
+#include "results.h"
+#include "run_dir.h"
+#include "run_log.h"
+#include "workers.h"
+
+namespace faultline {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kStartTimeout = 20s;
+constexpr int kFinalReadAttempts = 3;
+
+struct Interrupted : std::runtime_error {
+  Interrupted() : std::runtime_error("interrupted (SIGINT or SIGTERM): the run stopped early") {}
+};
+
+// Everything one run owns, torn down in Teardown() whatever happened.
+class Run {
+ public:
+  Run(const TestConfig& config, const RunOptions& options, fs::path run_dir)
+      : config_(config), options_(options), run_dir_(std::move(run_dir)), log_(run_dir_ / "faultline.log") {}
+
+  RunOutcome Execute();
+
+ private:
+  bool interrupted() const { return options_.interrupted != nullptr && options_.interrupted->load(); }
+  void ThrowIfInterrupted() const {
+    if (interrupted()) throw Interrupted();
+  }
+  // Sleeps up to `d`, returning early on interrupt.
+  void Sleep(Clock::duration d) const;
+  void Say(const std::string& line);
+  void Progress(const std::string& phase, Clock::time_point start, Clock::time_point end, const WorkerCounters& c);
+
+  void SetUp();
+  void MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_process);
+  void Heal();
+  void FinalReads(HistoryWriter& history, Workload& workload, int64_t first_process);
+  void Teardown(RunResults& results);
+
+  const TestConfig& config_;
+  const RunOptions& options_;
+  const fs::path run_dir_;
+  RunLog log_;
+  std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<Database> db_;
+  std::vector<NodeInfo> nodes_;
+  bool progress_line_open_ = false;
+};
+
+void Run::Sleep(Clock::duration d) const {
+  const auto until = Clock::now() + d;
+  while (!interrupted() && Clock::now() < until) {
+    std::this_thread::sleep_for(std::min<Clock::duration>(50ms, until - Clock::now()));
+  }
+}
+
+void Run::Say(const std::string& line) {
+  log_.Info(line);
+  if (options_.out == nullptr) return;
+  if (progress_line_open_) *options_.out << "\n";
+  progress_line_open_ = false;
+  *options_.out << line << std::endl;
+}
+
+void Run::Progress(const std::string& phase, Clock::time_point start, Clock::time_point end,
+                   const WorkerCounters& c) {
+  const auto secs = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+  const auto now = Clock::now();
+  const std::string line =
+      fmt::format("[{}] {:.0f}s elapsed, {:.0f}s left | ok {} fail {} info {}", phase, secs(now - start),
+                  std::max(0.0, secs(end - now)), c.ok.load(), c.fail.load(), c.info.load());
+  if (options_.out == nullptr) return;
+  if (options_.progress_in_place) {
+    *options_.out << "\r\033[K" << line << std::flush;
+    progress_line_open_ = true;
+  } else {
+    *options_.out << line << std::endl;
+  }
+}
+
+void Run::SetUp() {
+  LocalClusterOptions cluster_options;
+  cluster_options.nodes = config_.local;
+  cluster_options.subnet = config_.subnet;
+  // A cluster left running on purpose must survive this process's exit
+  // (`faultline cleanup` removes only crashed runs' clusters).
+  cluster_options.manual = config_.leave_db_running;
+  cluster_options.description = config_.name + " " + run_dir_.string();
+  cluster_ = LocalCluster::Create(cluster_options);
+  std::vector<std::string> listing;
+  for (size_t i = 0; i < cluster_->nodes().size(); ++i) {
+    const LocalNode& n = cluster_->nodes()[i];
+    nodes_.push_back(NodeInfo{n.name, n.address, fmt::format("/tmp/faultline-{}/{}", cluster_->run_id(), n.name),
+                              &cluster_->remote(i)});
+    listing.push_back(n.name + "=" + n.address);
+  }
+  Say(fmt::format("cluster {} on {}: {}", cluster_->run_id(), cluster_->subnet(), fmt::join(listing, " ")));
+  ThrowIfInterrupted();
+
+  db_ = MakeDatabase(config_);
+  db_->Install(nodes_);
+  for (const NodeInfo& node : nodes_) db_->Start(node);
+  for (const NodeInfo& node : nodes_) {
+    ThrowIfInterrupted();
+    db_->WaitHealthy(node, kStartTimeout);
+  }
+  Say(fmt::format("{} is up on {} node{}", db_->name(), nodes_.size(), nodes_.size() == 1 ? "" : "s"));
+}
+
+void Run::MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_process) {
+  GeneratorOptions g;
+  g.rate = config_.rate;
+  g.time_limit = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(config_.time_limit));
+  g.seed = config_.seed;
+  const auto start = Clock::now();
+  Generator generator(workload, g, start);
+  std::vector<WorkerSpec> workers;
+  const ClientOptions client_options{std::chrono::milliseconds(config_.op_timeout_ms)};
+  for (int i = 0; i < config_.workers(); ++i) {
+    const NodeInfo& node = nodes_[i % nodes_.size()];  // round-robin
+    workers.push_back(WorkerSpec{db_->NewClient(node, client_options), node.name});
+  }
+  log_.Info(fmt::format("main phase: {} workers, rate {}/s, {} s, seed {}", workers.size(), config_.rate,
+                        config_.time_limit, config_.seed));
+  WorkerPool pool(generator, history, std::move(workers));
+  pool.Start();
+  auto last_progress = Clock::now();
+  // The pool's workers stop by themselves when the generator runs dry.
+  std::thread joiner;
+  std::atomic<bool> done{false};
+  joiner = std::thread([&] {
+    pool.Join();
+    done = true;
+  });
+  while (!done) {
+    if (interrupted()) generator.Stop();
+    std::this_thread::sleep_for(50ms);
+    if (Clock::now() - last_progress >= (options_.progress_in_place ? 1s : 10s)) {
+      Progress("main", start, generator.deadline(), pool.counters());
+      last_progress = Clock::now();
+    }
+  }
+  joiner.join();
+  Progress("main", start, generator.deadline(), pool.counters());
+  if (pool.error() != nullptr) std::rethrow_exception(pool.error());
+  history.Sync();
+  *next_process = pool.next_free_process();
+  Say(fmt::format("main phase done: ok {} fail {} info {}", pool.counters().ok.load(), pool.counters().fail.load(),
+                  pool.counters().info.load()));
+  ThrowIfInterrupted();
+}
+
+void Run::Heal() {
+  // No nemesis yet: healing means every node runs. A node that died on its
+  // own is restarted (and the log says so: a crash is worth a look).
+  for (const NodeInfo& node : nodes_) {
+    if (!db_->Running(node)) {
+      log_.Warn(fmt::format("{} was not running at the end of the main phase; restarting it", node.name));
+      db_->Restart(node);
+    }
+  }
+  Say(fmt::format("heal: all {} nodes running; quiescing {} s", nodes_.size(), config_.quiesce));
+}
+
+void Run::FinalReads(HistoryWriter& history, Workload& workload, int64_t first_process) {
+  const std::vector<Invocation> reads = workload.FinalReads();
+  const ClientOptions client_options{std::chrono::milliseconds(config_.op_timeout_ms)};
+  std::vector<std::thread> threads;
+  std::atomic<int64_t> ok{0};
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    threads.emplace_back([&, i] {
+      const NodeInfo& node = nodes_[i];
+      std::unique_ptr<Client> client = db_->NewClient(node, client_options);
+      int64_t process = first_process + static_cast<int64_t>(i);
+      for (const Invocation& read : reads) {
+        // Retry a failed read: one slow answer should not leave a key unjudged.
+        for (int attempt = 0; attempt < kFinalReadAttempts && !interrupted(); ++attempt) {
+          history.Append(OpType::kInvoke, process, read.f, read.key, read.value, node.name);
+          const Completion c = client->Invoke(read);
+          history.Append(c.type, process, read.f, read.key, c.value, node.name, c.error);
+          if (c.type == OpType::kOk) {
+            ++ok;
+            break;
+          }
+          if (c.type == OpType::kInfo) process += static_cast<int64_t>(nodes_.size());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  history.Sync();
+  Say(fmt::format("final reads: {} of {} ok", ok.load(), reads.size() * nodes_.size()));
+  ThrowIfInterrupted();
+}
+
+void Run::Teardown(RunResults& results) {
+  const auto attempt = [&](const std::string& what, const auto& fn) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      log_.Warn(fmt::format("teardown: {}: {}", what, e.what()));
+      if (results.error.empty()) results.error = fmt::format("teardown: {}: {}", what, e.what());
+    }
+  };
+  if (db_ != nullptr && !config_.leave_db_running) {
+    for (const NodeInfo& node : nodes_) attempt("stop " + node.name, [&] { db_->Stop(node); });
+  }
+  if (db_ != nullptr) {
+    for (const NodeInfo& node : nodes_) {
+      attempt("collect logs of " + node.name, [&] { db_->CollectLogs(node, run_dir_ / "nodes" / node.name); });
+    }
+  }
+  if (cluster_ != nullptr && !config_.leave_db_running) {
+    attempt("destroy cluster " + cluster_->run_id(), [&] { cluster_->Destroy(); });
+    attempt("remove node directories", [&] { fs::remove_all(fmt::format("/tmp/faultline-{}", cluster_->run_id())); });
+  } else if (cluster_ != nullptr) {
+    Say(fmt::format("cluster {} left running (--leave-db-running); remove it with: faultline cluster down {}",
+                    cluster_->run_id(), cluster_->run_id()));
+  }
+}
+
+RunOutcome Run::Execute() {
+  RunResults results;
+  log_.Info("faultline run " + ToJson(config_).dump());
+  Say(fmt::format("run {} (seed {}): {} on {} local nodes, workload {}, {} s", run_dir_.string(), config_.seed,
+                  config_.db, config_.local, config_.workload, config_.time_limit));
+  const fs::path history_path = run_dir_ / "history.jsonl";
+  std::unique_ptr<Workload> workload = MakeWorkload(config_);
+  bool finished = false;
+  try {
+    SetUp();
+    ThrowIfInterrupted();
+    HistoryWriter history(history_path, Clock::now());
+    int64_t next_process = 0;
+    MainPhase(history, *workload, &next_process);
+    Heal();
+    Sleep(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.quiesce)));
+    ThrowIfInterrupted();
+    FinalReads(history, *workload, next_process);
+    history.Close();
+    finished = true;
+  } catch (const Interrupted& e) {
+    Say(e.what());
+  } catch (const std::exception& e) {
+    results.error = e.what();
+    log_.Warn(std::string("run failed: ") + e.what());
+  }
+  results.incomplete = !finished;
+  Teardown(results);
+
+  // The verdict comes from the stored history, exactly as `faultline check` would.
+  RunResults checked;
+  if (fs::exists(history_path)) {
+    std::vector<std::string> warnings;
+    try {
+      checked = CheckHistoryFile(history_path, *workload, &warnings);
+    } catch (const std::exception& e) {
+      if (results.error.empty()) results.error = std::string("checking the history failed: ") + e.what();
+    }
+    for (const auto& w : warnings) log_.Warn(w);
+  }
+  checked.incomplete = results.incomplete;
+  checked.error = results.error;
+  RunOutcome outcome{checked.valid(), run_dir_, checked.summary()};
+  try {
+    WriteJsonFile(run_dir_ / "results.json", checked.ToJson());
+  } catch (const std::exception& e) {
+    log_.Warn(e.what());
+    outcome.valid = Validity::kUnknown;
+  }
+  log_.Info(fmt::format("verdict: {}: {}", ValidityName(outcome.valid), outcome.summary));
+  return outcome;
+}
+
+}  // namespace
+
+int ExitCodeFor(Validity v) {
+  switch (v) {
+    case Validity::kTrue:
+      return 0;
+    case Validity::kFalse:
+      return 1;
+    case Validity::kUnknown:
+      return 2;
+  }
+  return 2;
+}
+
+RunOutcome RunTest(const TestConfig& config, const RunOptions& options) {
+  fs::path run_dir;
+  try {
+    run_dir = MakeRunDir(config.store_dir, config.name);
+    WriteJsonFile(run_dir / "test.json", ToJson(config));
+    UpdateLatestLinks(config.store_dir, run_dir);
+  } catch (const std::exception& e) {
+    return RunOutcome{Validity::kUnknown, run_dir, std::string("cannot create the run directory: ") + e.what()};
+  }
+  try {
+    Run run(config, options, run_dir);
+    return run.Execute();
+  } catch (const std::exception& e) {
+    // Only the run log itself can fail here; say so where it is visible.
+    RunResults r;
+    r.error = e.what();
+    try {
+      WriteJsonFile(run_dir / "results.json", r.ToJson());
+    } catch (...) {
+    }
+    return RunOutcome{Validity::kUnknown, run_dir, e.what()};
+  }
+}
+
+}  // namespace faultline

@@ -1,0 +1,294 @@
+#include "test_config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace faultline {
+namespace {
+
+using json = nlohmann::json;
+
+const std::set<std::string> kKnownDbs = {"dynastore"};
+const std::set<std::string> kKnownWorkloads = {"set"};
+
+std::string NormalizeKey(std::string key) {
+  std::replace(key.begin(), key.end(), '_', '-');
+  return key;
+}
+
+[[noreturn]] void Fail(const std::string& message) { throw ConfigError("config: " + message); }
+
+// Typed field access that names the field in every error.
+class Fields {
+ public:
+  Fields(const json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
+
+  const json& Get(const std::string& key) const {
+    auto it = object_.find(key);
+    if (it == object_.end()) Fail(fmt::format("\"{}{}\" is missing", prefix_, key));
+    return *it;
+  }
+  std::string Name(const std::string& key) const { return prefix_ + key; }
+
+  std::string String(const std::string& key) const {
+    const json& v = Get(key);
+    if (!v.is_string()) Fail(fmt::format("\"{}\" must be a string, got {}", Name(key), v.dump()));
+    return v.get<std::string>();
+  }
+  bool Bool(const std::string& key) const {
+    const json& v = Get(key);
+    if (!v.is_boolean()) Fail(fmt::format("\"{}\" must be true or false, got {}", Name(key), v.dump()));
+    return v.get<bool>();
+  }
+  double Number(const std::string& key) const {
+    const json& v = Get(key);
+    if (!v.is_number()) Fail(fmt::format("\"{}\" must be a number, got {}", Name(key), v.dump()));
+    return v.get<double>();
+  }
+  int Int(const std::string& key) const {
+    const json& v = Get(key);
+    if (!v.is_number_integer()) Fail(fmt::format("\"{}\" must be an integer, got {}", Name(key), v.dump()));
+    const auto value = v.get<int64_t>();
+    if (value < INT32_MIN || value > INT32_MAX) Fail(fmt::format("\"{}\" is out of range: {}", Name(key), value));
+    return static_cast<int>(value);
+  }
+  std::vector<std::string> Strings(const std::string& key) const {
+    const json& v = Get(key);
+    if (!v.is_array()) Fail(fmt::format("\"{}\" must be an array of strings, got {}", Name(key), v.dump()));
+    std::vector<std::string> out;
+    for (const auto& e : v) {
+      if (!e.is_string()) Fail(fmt::format("\"{}\" must hold only strings, got {}", Name(key), e.dump()));
+      out.push_back(e.get<std::string>());
+    }
+    return out;
+  }
+
+ private:
+  const json& object_;
+  std::string prefix_;
+};
+
+void RejectUnknownKeys(const json& object, const json& known, const std::string& prefix) {
+  for (const auto& [key, value] : object.items()) {
+    if (!known.contains(key)) {
+      std::vector<std::string> names;
+      for (const auto& [k, v] : known.items()) names.push_back(k);
+      Fail(fmt::format("unknown key \"{}{}\" (known: {})", prefix, key, fmt::join(names, ", ")));
+    }
+    (void)value;
+  }
+}
+
+// "10" or "<k>n" (k times the node count; "n" alone is 1n).
+int ResolveConcurrency(const std::string& spec, int nodes) {
+  const auto bad = [&] {
+    Fail(fmt::format("\"concurrency\" must be a positive integer or <k>n (e.g. 2n = 2 x nodes), got \"{}\"", spec));
+  };
+  if (spec.empty()) bad();
+  std::string digits = spec;
+  int multiplier = 1;
+  if (spec.back() == 'n') {
+    digits = spec.substr(0, spec.size() - 1);
+    multiplier = nodes;
+    if (digits.empty()) digits = "1";
+  }
+  if (digits.empty() || digits.size() > 6 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) bad();
+  const int k = std::stoi(digits);
+  if (k <= 0) bad();
+  return k * multiplier;
+}
+
+bool ValidSubnet(const std::string& subnet) {
+  unsigned a, b, c, d, len;
+  char tail;
+  if (std::sscanf(subnet.c_str(), "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &len, &tail) != 5) return false;
+  return a == 10 && b < 256 && c < 256 && d == 0 && len == 24;
+}
+
+}  // namespace
+
+int TestConfig::workers() const { return ResolveConcurrency(concurrency, node_count()); }
+
+json DefaultConfigJson() {
+  const TestConfig d;
+  json j = ToJson(d);
+  j.erase("seed");  // chosen per run unless given
+  j.erase("name");  // derived from db and workload unless given
+  return j;
+}
+
+json MergeConfig(json base, const json& overrides) {
+  for (const auto& [raw_key, value] : overrides.items()) {
+    const std::string key = NormalizeKey(raw_key);
+    if (value.is_object() && base.contains(key) && base[key].is_object()) {
+      base[key] = MergeConfig(base[key], value);
+    } else if (value.is_object()) {
+      base[key] = MergeConfig(json::object(), value);
+    } else {
+      base[key] = value;
+    }
+  }
+  return base;
+}
+
+json LoadConfigFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(fmt::format("config: cannot read {}", path.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    json j = json::parse(text.str());
+    if (!j.is_object()) throw ConfigError(fmt::format("config: {} must hold a JSON object", path.string()));
+    return j;
+  } catch (const json::parse_error& e) {
+    throw ConfigError(fmt::format("config: {} is not valid JSON: {}", path.string(), e.what()));
+  }
+}
+
+TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
+  json known = DefaultConfigJson();
+  known["seed"] = 0;
+  known["name"] = "";
+  known["nodes-file"] = "";
+  const json merged = MergeConfig(json::object(), merged_in);  // normalizes keys
+  RejectUnknownKeys(merged, known, "");
+  const json all = MergeConfig(DefaultConfigJson(), merged);
+  const Fields f(all, "");
+
+  TestConfig c;
+  c.db = f.String("db");
+  if (!kKnownDbs.count(c.db)) Fail(fmt::format("unknown \"db\" \"{}\" (known: {})", c.db, fmt::join(kKnownDbs, ", ")));
+  c.workload = f.String("workload");
+  if (!kKnownWorkloads.count(c.workload)) {
+    Fail(fmt::format("unknown \"workload\" \"{}\" (known: {})", c.workload, fmt::join(kKnownWorkloads, ", ")));
+  }
+  c.name = all.contains("name") ? f.String("name") : c.db + "-" + c.workload;
+  if (c.name.empty() || c.name.find('/') != std::string::npos || c.name == "." || c.name == ".." ||
+      c.name == "latest") {
+    Fail(fmt::format("\"name\" must be a non-empty file name without '/', got \"{}\"", c.name));
+  }
+
+  c.local = f.Int("local");
+  c.nodes = f.Strings("nodes");
+  if (all.contains("nodes-file")) {
+    const std::string file = f.String("nodes-file");
+    if (!c.nodes.empty()) Fail("\"nodes\" and \"nodes-file\" are both given; use one");
+    std::ifstream in(file);
+    if (!in) Fail(fmt::format("\"nodes-file\": cannot read {}", file));
+    for (std::string line; std::getline(in, line);) {
+      line.erase(0, line.find_first_not_of(" \t\r"));
+      line.erase(line.find_last_not_of(" \t\r") + 1);
+      if (!line.empty() && line[0] != '#') c.nodes.push_back(line);
+    }
+    if (c.nodes.empty()) Fail(fmt::format("\"nodes-file\" {} lists no nodes", file));
+  }
+  if (!c.nodes.empty() && merged.contains("local")) Fail("\"local\" and \"nodes\" are both given; use one");
+  if (!c.nodes.empty()) {
+    Fail("\"nodes\": remote hosts need the SSH remote, which this build does not have yet; use \"local\": N");
+  }
+  if (c.local < 1 || c.local > 200) Fail(fmt::format("\"local\" must be between 1 and 200 nodes, got {}", c.local));
+
+  c.time_limit = f.Number("time-limit");
+  if (!(c.time_limit > 0) || !std::isfinite(c.time_limit)) {
+    Fail(fmt::format("\"time-limit\" must be > 0 seconds, got {}", c.time_limit));
+  }
+  const json& conc = f.Get("concurrency");
+  if (conc.is_number_integer()) {
+    c.concurrency = std::to_string(conc.get<int64_t>());
+  } else if (conc.is_string()) {
+    c.concurrency = conc.get<std::string>();
+  } else {
+    Fail(fmt::format("\"concurrency\" must be an integer or a string like \"2n\", got {}", conc.dump()));
+  }
+  if (c.workers() > 10000) Fail(fmt::format("\"concurrency\" is {} workers; at most 10000", c.workers()));
+  c.rate = f.Number("rate");
+  if (!(c.rate > 0) || !std::isfinite(c.rate)) Fail(fmt::format("\"rate\" must be > 0 ops/s, got {}", c.rate));
+  if (all.contains("seed")) {
+    const json& s = all["seed"];
+    if (!s.is_number_unsigned() && !(s.is_number_integer() && s.get<int64_t>() >= 0)) {
+      Fail(fmt::format("\"seed\" must be a non-negative integer, got {}", s.dump()));
+    }
+    c.seed = s.get<uint64_t>();
+  } else {
+    c.seed = seed_if_missing;
+  }
+  c.test_count = f.Int("test-count");
+  if (c.test_count < 1) Fail(fmt::format("\"test-count\" must be >= 1, got {}", c.test_count));
+  c.store_dir = f.String("store-dir");
+  if (c.store_dir.empty()) Fail("\"store-dir\" must not be empty");
+  c.leave_db_running = f.Bool("leave-db-running");
+  c.op_timeout_ms = f.Int("op-timeout-ms");
+  if (c.op_timeout_ms <= 0) Fail(fmt::format("\"op-timeout-ms\" must be > 0, got {}", c.op_timeout_ms));
+  c.quiesce = f.Number("quiesce");
+  if (!(c.quiesce >= 0) || !std::isfinite(c.quiesce)) Fail(fmt::format("\"quiesce\" must be >= 0 seconds, got {}", c.quiesce));
+  c.keys = f.Int("keys");
+  if (c.keys < 1 || c.keys > 100000) Fail(fmt::format("\"keys\" must be between 1 and 100000, got {}", c.keys));
+  c.subnet = f.String("subnet");
+  if (!c.subnet.empty() && !ValidSubnet(c.subnet)) {
+    Fail(fmt::format("\"subnet\" must be a /24 in 10.0.0.0/8 like 10.42.7.0/24, got \"{}\"", c.subnet));
+  }
+
+  const json& ds = f.Get("dynastore");
+  if (!ds.is_object()) Fail(fmt::format("\"dynastore\" must be an object, got {}", ds.dump()));
+  RejectUnknownKeys(ds, known["dynastore"], "dynastore.");
+  const Fields d(ds, "dynastore.");
+  c.dynastore.n = d.Int("n");
+  c.dynastore.r = d.Int("r");
+  c.dynastore.w = d.Int("w");
+  c.dynastore.partitions = d.Int("partitions");
+  c.dynastore.sync = d.Bool("sync");
+  c.dynastore.args = d.Strings("args");
+  c.dynastore.binary = d.String("binary");
+  if (c.db == "dynastore") {
+    const auto& s = c.dynastore;
+    if (s.n < 1) Fail(fmt::format("\"dynastore.n\" must be >= 1, got {}", s.n));
+    if (s.n > c.node_count()) {
+      Fail(fmt::format("\"dynastore.n\" is {} but the cluster has only {} node{}: too few nodes for N", s.n,
+                       c.node_count(), c.node_count() == 1 ? "" : "s"));
+    }
+    if (s.r < 1 || s.r > s.n) Fail(fmt::format("\"dynastore.r\" must be between 1 and n={}, got {}", s.n, s.r));
+    if (s.w < 1 || s.w > s.n) Fail(fmt::format("\"dynastore.w\" must be between 1 and n={}, got {}", s.n, s.w));
+    if (s.partitions < c.node_count()) {
+      Fail(fmt::format("\"dynastore.partitions\" must be >= the node count {}, got {}", c.node_count(), s.partitions));
+    }
+  }
+  return c;
+}
+
+json ToJson(const TestConfig& c) {
+  json concurrency = c.concurrency;
+  if (!c.concurrency.empty() && std::all_of(c.concurrency.begin(), c.concurrency.end(), ::isdigit)) {
+    concurrency = std::stoi(c.concurrency);
+  }
+  return json{{"name", c.name},
+              {"db", c.db},
+              {"workload", c.workload},
+              {"local", c.local},
+              {"nodes", c.nodes},
+              {"time-limit", c.time_limit},
+              {"concurrency", concurrency},
+              {"rate", c.rate},
+              {"seed", c.seed},
+              {"test-count", c.test_count},
+              {"store-dir", c.store_dir},
+              {"leave-db-running", c.leave_db_running},
+              {"op-timeout-ms", c.op_timeout_ms},
+              {"quiesce", c.quiesce},
+              {"keys", c.keys},
+              {"subnet", c.subnet},
+              {"dynastore",
+               {{"n", c.dynastore.n},
+                {"r", c.dynastore.r},
+                {"w", c.dynastore.w},
+                {"partitions", c.dynastore.partitions},
+                {"sync", c.dynastore.sync},
+                {"args", c.dynastore.args},
+                {"binary", c.dynastore.binary}}}};
+}
+
+}  // namespace faultline

@@ -1,0 +1,75 @@
+#include "results.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace faultline {
+
+Validity RunResults::valid() const {
+  Validity v = Validity::kTrue;
+  for (const auto& [name, result] : checkers) v = Worst(v, result.valid);
+  if (incomplete || !error.empty() || checkers.empty()) v = Worst(v, Validity::kUnknown);
+  return v;
+}
+
+std::string RunResults::summary() const {
+  // Lead with what matters most: anomalies, then why the rig could not tell.
+  for (const auto& [name, result] : checkers) {
+    if (result.valid == Validity::kFalse) return name + ": " + result.summary;
+  }
+  if (!error.empty()) return "the harness failed: " + error;
+  if (incomplete) return "the run stopped before its final reads, so the history cannot be judged";
+  for (const auto& [name, result] : checkers) {
+    if (result.valid == Validity::kUnknown) return name + ": " + result.summary;
+  }
+  if (checkers.empty()) return "no checker ran";
+  std::string s;
+  for (const auto& [name, result] : checkers) s += (s.empty() ? "" : "; ") + name + ": " + result.summary;
+  return s;
+}
+
+nlohmann::json RunResults::ToJson() const {
+  nlohmann::json j;
+  j["valid"] = ValidityToJson(valid());
+  j["summary"] = summary();
+  j["incomplete"] = incomplete;
+  if (!error.empty()) j["error"] = error;
+  nlohmann::json cs = nlohmann::json::object();
+  for (const auto& [name, result] : checkers) {
+    nlohmann::json c = result.details;
+    c["valid"] = ValidityToJson(result.valid);
+    c["summary"] = result.summary;
+    cs[name] = std::move(c);
+  }
+  j["checkers"] = std::move(cs);
+  j["ops"] = {{"ok", ok}, {"fail", fail}, {"info", info}};
+  return j;
+}
+
+void WriteJsonFile(const std::filesystem::path& path, const nlohmann::json& j) {
+  const std::string text = j.dump(2) + "\n";
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(err));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    throw std::runtime_error("cannot sync " + tmp.string() + ": " + std::strerror(errno));
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+}  // namespace faultline
