@@ -51,6 +51,9 @@ class Database {
   virtual void Wipe(const NodeInfo& node) = 0;
   // Whether the store's process on the node is running.
   virtual bool Running(const NodeInfo& node) = 0;
+  // Whether the store's process on the node is stopped (SIGSTOP, Pause);
+  // false when it is not running at all.
+  virtual bool Paused(const NodeInfo& node) = 0;
   // Copies the node's log files into `dest` (the run's nodes/<node>/).
   virtual void CollectLogs(const NodeInfo& node, const std::filesystem::path& dest) = 0;
 

@@ -68,6 +68,22 @@ std::string LogTail(Remote& remote, const std::string& log) {
   }
 }
 
+// libfaketime (the clock nemesis preloads it through node_env) keeps a
+// semaphore and a shared-memory segment named after the first process that
+// loaded it: the daemon's pid, also under `ip netns exec`, which execs the
+// daemon. It removes them only on a clean exit of the process that created
+// them, so a SIGKILL (and every start through `ip netns exec`) leaves them
+// in /dev/shm. Called once the pid is gone; never throws.
+void RemoveFaketimeLeftovers(Remote& remote, int pid) {
+  try {
+    remote.Run({"rm", "-f", fmt::format("/dev/shm/faketime_shm_{}", pid),
+                fmt::format("/dev/shm/sem.faketime_sem_{}", pid)},
+               milliseconds(5000));
+  } catch (const HarnessError&) {
+    // Two small files on a tmpfs: not worth failing a kill or stop over.
+  }
+}
+
 // Polls until `done` or the deadline; returns whether `done` became true.
 template <typename Pred>
 bool WaitFor(Pred done, milliseconds timeout) {
@@ -146,18 +162,23 @@ void DynastoreDb::Install(const std::vector<NodeInfo>& nodes) {
 
 void DynastoreDb::Start(const NodeInfo& node) {
   Remote& remote = RemoteOf(node);
+  std::optional<int> previous;
   {
     std::lock_guard lock(mu_);
     auto it = pids_.find(node.name);
     if (it != pids_.end() && remote.Alive(it->second)) {
       throw HarnessError(fmt::format("dynastore on {} is already running (pid {})", node.name, it->second));
     }
+    if (it != pids_.end()) previous = it->second;
   }
+  // A previous process that died on its own (or was killed) may have left these.
+  if (previous && options_.node_env) RemoveFaketimeLeftovers(remote, *previous);
   std::vector<std::string> argv = {BinaryPath(node), "--id",   node.name, "--cluster", ClusterPath(node),
                                    "--data",         DataPath(node)};
   if (!options_.sync) argv.push_back("--no-sync");
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
-  int pid = remote.StartDaemon(argv, LogPath(node));
+  Env env = options_.node_env ? options_.node_env(node) : Env{};
+  int pid = remote.StartDaemon(argv, LogPath(node), env);
   std::lock_guard lock(mu_);
   pids_[node.name] = pid;
 }
@@ -214,6 +235,7 @@ void DynastoreDb::Kill(const NodeInfo& node) {
     throw HarnessError(fmt::format("dynastore on {} (pid {}) still alive {} ms after SIGKILL", node.name, pid,
                                    kExitWait.count()));
   }
+  if (options_.node_env) RemoveFaketimeLeftovers(remote, pid);
 }
 
 void DynastoreDb::Restart(const NodeInfo& node) {
@@ -282,11 +304,13 @@ void DynastoreDb::Stop(const NodeInfo& node) {
   if (!remote.Alive(pid)) return;
   remote.Signal(pid, SIGCONT);  // a paused process cannot act on SIGTERM
   remote.Signal(pid, SIGTERM);
-  if (WaitFor([&] { return !remote.Alive(pid); }, kExitWait)) return;
-  remote.Signal(pid, SIGKILL);
   if (!WaitFor([&] { return !remote.Alive(pid); }, kExitWait)) {
-    throw HarnessError(fmt::format("dynastore on {} (pid {}) survived SIGTERM and SIGKILL", node.name, pid));
+    remote.Signal(pid, SIGKILL);
+    if (!WaitFor([&] { return !remote.Alive(pid); }, kExitWait)) {
+      throw HarnessError(fmt::format("dynastore on {} (pid {}) survived SIGTERM and SIGKILL", node.name, pid));
+    }
   }
+  if (options_.node_env) RemoveFaketimeLeftovers(remote, pid);
 }
 
 void DynastoreDb::Wipe(const NodeInfo& node) {
@@ -303,6 +327,31 @@ bool DynastoreDb::Running(const NodeInfo& node) {
     pid = it->second;
   }
   return RemoteOf(node).Alive(pid);
+}
+
+bool DynastoreDb::Paused(const NodeInfo& node) {
+  Remote& remote = RemoteOf(node);
+  int pid;
+  {
+    std::lock_guard lock(mu_);
+    auto it = pids_.find(node.name);
+    if (it == pids_.end()) return false;
+    pid = it->second;
+  }
+  if (!remote.Alive(pid)) return false;
+  // Any stopped thread counts: it cannot serve its share of the work.
+  CommandResult r = remote.Run({"sh", "-c", fmt::format("cat /proc/{}/task/*/stat", pid)}, kCommandTimeout);
+  if (!r.ok() && r.out.empty()) {  // with some output, only a thread that just exited was missing
+    if (!remote.Alive(pid)) return false;
+    throw HarnessError(fmt::format("cannot read the state of dynastore on {} (pid {}): {}", node.name, pid, r.err));
+  }
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    auto paren = line.rfind(')');
+    char state = paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : '?';
+    if (state == 'T' || state == 't') return true;
+  }
+  return false;
 }
 
 // Copies dynastore.log and cluster.json. A file that cannot be fetched (the

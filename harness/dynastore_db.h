@@ -2,11 +2,14 @@
 // the dynastore binary and a generated cluster.json into each node's
 // directory; the daemon listens on <address>:http_port (HTTP) and
 // <address>:rpc_port (node-to-node), data in <dir>/data, log in
-// <dir>/dynastore.log.
+// <dir>/dynastore.log. DynastoreOptions::node_env adds environment per
+// node (the clock nemesis preloads libfaketime with it); with it set, the
+// files libfaketime leaves in /dev/shm for a dead daemon's pid are removed.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -25,6 +28,9 @@ struct DynastoreOptions {
   bool sync = true;                       // fsync before ack (no --no-sync)
   std::vector<std::string> extra_args;    // e.g. fault switches: --lww
   std::chrono::milliseconds start_timeout{10000};
+  // Extra environment for the store's process on a node (Start, Restart),
+  // e.g. the nemesis's FaketimeEnv; empty = none.
+  std::function<Env(const NodeInfo&)> node_env;
 };
 
 class DynastoreDb : public Database {
@@ -41,6 +47,7 @@ class DynastoreDb : public Database {
   void Stop(const NodeInfo& node) override;
   void Wipe(const NodeInfo& node) override;
   bool Running(const NodeInfo& node) override;
+  bool Paused(const NodeInfo& node) override;
   void CollectLogs(const NodeInfo& node, const std::filesystem::path& dest) override;
   std::unique_ptr<Client> NewClient(const NodeInfo& node, const ClientOptions& options) override;
 

@@ -9,8 +9,10 @@
 #include <cstring>
 #include <iostream>
 #include <random>
+#include <sstream>
 
 #include "harness_error.h"
+#include "heal_command.h"
 #include "local_cluster.h"
 #include "runner.h"
 #include "test_config.h"
@@ -59,23 +61,28 @@ void Flag(CLI::App* app, RunFlags& flags, const std::string& name, const std::st
       help);
 }
 
+// A comma-separated flag that becomes a JSON array of strings.
+void ListFlag(CLI::App* app, RunFlags& flags, const std::string& name, const std::string& help) {
+  app->add_option_function<std::string>(
+      "--" + name,
+      [&flags, name](const std::string& v) {
+        nlohmann::json list = nlohmann::json::array();
+        std::stringstream ss(v);
+        for (std::string item; std::getline(ss, item, ',');) {
+          if (!item.empty()) list.push_back(item);
+        }
+        flags.overrides[name] = list;
+      },
+      help);
+}
+
 void AddRunFlags(CLI::App* run, RunFlags& flags) {
   run->add_option("--config", flags.config, "JSON test config; its keys are these flags' names (flags win)");
   Flag<std::string>(run, flags, "name", "test name (default <db>-<workload>): store/<name>/<timestamp>/");
   Flag<std::string>(run, flags, "db", "store under test: dynastore");
   Flag<std::string>(run, flags, "workload", "workload: set");
   Flag<int>(run, flags, "local", "number of local network-namespace nodes n1..nN (default 5)");
-  run->add_option_function<std::string>(
-      "--nodes",
-      [&flags](const std::string& v) {
-        nlohmann::json list = nlohmann::json::array();
-        std::stringstream ss(v);
-        for (std::string item; std::getline(ss, item, ',');) {
-          if (!item.empty()) list.push_back(item);
-        }
-        flags.overrides["nodes"] = list;
-      },
-      "remote hosts n1,n2,... (needs the SSH remote)");
+  ListFlag(run, flags, "nodes", "remote hosts n1,n2,... (needs the SSH remote)");
   Flag<std::string>(run, flags, "nodes-file", "file with one remote host per line");
   Flag<double>(run, flags, "time-limit", "seconds of the main phase (default 60)");
   Flag<std::string>(run, flags, "concurrency", "workers: a number, or <k>n = k x nodes (default 2n)");
@@ -90,6 +97,27 @@ void AddRunFlags(CLI::App* run, RunFlags& flags) {
   Flag<double>(run, flags, "quiesce", "seconds between heal and final reads (default 5)");
   Flag<int>(run, flags, "keys", "number of keys the workload uses (default 5)");
   Flag<std::string>(run, flags, "subnet", "local nodes' subnet, a /24 in 10.0.0.0/8 (default: a free one)");
+  Flag<std::string>(run, flags, "nemesis",
+                    "faults: partition,kill,pause,clock,loss | all | none (default none). No delay faults: this "
+                    "kernel has no netem");
+  Flag<double>(run, flags, "nemesis-interval", "seconds a fault is held, and between faults (default 10)");
+  ListFlag(run, flags, "nemesis-targets",
+           "target specs picked from: one,minority,majority,all or node names joined by + (default all four)");
+  ListFlag(run, flags, "nemesis-partitions",
+           "partition kinds picked from: halves,random-halves,one,majorities-ring,bridge,grudge (default the first five)");
+  run->add_option_function<std::string>(
+      "--grudge",
+      [&flags](const std::string& v) {
+        try {
+          flags.overrides["grudge"] = nlohmann::json::parse(v);
+        } catch (const nlohmann::json::parse_error&) {
+          throw CLI::ValidationError("--grudge", "must be JSON like {\"n1\":[\"n2\",\"n3\"]}, got " + v);
+        }
+      },
+      "explicit partition: JSON {\"n1\":[\"n2\"],...} = n1 drops packets from n2");
+  Flag<double>(run, flags, "loss-probability", "fraction of packets the loss fault drops (default 0.3)");
+  Flag<int>(run, flags, "clock-skew-ms", "clock bumps are within +-this; strobe flips by it (default 30000)");
+  Flag<int>(run, flags, "clock-strobe-period-ms", "strobe period (default 1000)");
   Flag<int>(run, flags, "dynastore-n", "dynastore replicas per key N (default 3)", "dynastore.n");
   Flag<int>(run, flags, "dynastore-r", "dynastore read quorum R (default 2)", "dynastore.r");
   Flag<int>(run, flags, "dynastore-w", "dynastore write quorum W (default 2)", "dynastore.w");
@@ -182,6 +210,22 @@ int CommandClusterStatus() {
   return 0;
 }
 
+int CommandHeal(const std::vector<std::string>& ids) {
+  std::vector<std::string> targets = ids;
+  if (targets.empty()) {
+    for (const ClusterSummary& c : ListLocalClusters()) targets.push_back(c.run_id);
+  }
+  if (targets.empty()) std::cout << "no local clusters to heal" << std::endl;
+  int code = 0;
+  for (const std::string& id : targets) {
+    for (const std::string& problem : HealLocalCluster(id, std::cout)) {
+      std::cerr << "faultline heal: cluster " << id << ": " << problem << std::endl;
+      code = kExitBadInput;
+    }
+  }
+  return code;
+}
+
 int CommandCleanup(bool all) {
   std::vector<std::string> before;
   for (const ClusterSummary& c : ListLocalClusters()) before.push_back(c.run_id);
@@ -214,6 +258,11 @@ int Main(int argc, char** argv) {
                                                     "crashed or killed runs");
   cleanup->add_flag("--all", cleanup_all, "also remove clusters made by `cluster up` or --leave-db-running");
 
+  std::vector<std::string> heal_ids;
+  CLI::App* heal = app.add_subcommand("heal", "remove every fault from running local clusters: partition and loss "
+                                              "rules, paused processes, clock skew; restart killed stores");
+  heal->add_option("ids", heal_ids, "cluster ids (default: every local cluster)");
+
   CLI::App* cluster = app.add_subcommand("cluster", "create and remove local clusters by hand");
   cluster->require_subcommand(1);
   int up_nodes = 5;
@@ -242,6 +291,7 @@ int Main(int argc, char** argv) {
   try {
     if (run->parsed()) return CommandRun(run_flags);
     if (cleanup->parsed()) return CommandCleanup(cleanup_all);
+    if (heal->parsed()) return CommandHeal(heal_ids);
     if (up->parsed()) return CommandClusterUp(up_nodes, up_subnet);
     if (down->parsed()) return CommandClusterDown(down_ids);
     if (status->parsed()) return CommandClusterStatus();

@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
+#include "clock_fault.h"
 #include "dynastore_db.h"
 #include "harness_error.h"
 #include "set_workload.h"
@@ -38,6 +41,11 @@ fs::path FindDynastoreBinary(const TestConfig& config) {
                                  candidates[0].lexically_normal().string(), candidates[1].string()));
 }
 
+bool UsesClockFault(const TestConfig& config) {
+  const auto& f = config.nemesis.faults;
+  return std::find(f.begin(), f.end(), "clock") != f.end();
+}
+
 std::unique_ptr<Database> MakeDatabase(const TestConfig& config) {
   if (config.db == "dynastore") {
     DynastoreOptions o;
@@ -48,6 +56,7 @@ std::unique_ptr<Database> MakeDatabase(const TestConfig& config) {
     o.partitions = config.dynastore.partitions;
     o.sync = config.dynastore.sync;
     o.extra_args = config.dynastore.args;
+    if (UsesClockFault(config)) o.node_env = FaketimeEnv;
     return std::make_unique<DynastoreDb>(std::move(o));
   }
   throw HarnessError("unknown db " + config.db);

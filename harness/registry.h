@@ -14,6 +14,9 @@ namespace faultline {
 std::unique_ptr<Workload> MakeWorkload(const TestConfig& config);
 std::unique_ptr<Database> MakeDatabase(const TestConfig& config);
 
+// Whether the nemesis may skew clocks (the store then runs under libfaketime).
+bool UsesClockFault(const TestConfig& config);
+
 // The dynastore binary: config.dynastore.binary, else the one built or
 // installed next to this faultline binary. Throws HarnessError listing the
 // places it looked.

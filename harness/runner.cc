@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "check.h"
+#include "clock_fault.h"
 #include "generator.h"
 #include "harness_error.h"
 #include "history_writer.h"
@@ -17,6 +18,7 @@
 #include "results.h"
 #include "run_dir.h"
 #include "run_log.h"
+#include "scheduler.h"
 #include "workers.h"
 
 namespace faultline {
@@ -54,6 +56,9 @@ class Run {
   void SetUp();
   void MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_process);
   void Heal();
+  // Heals every fault; problems make the run unknown (a node that cannot be
+  // healed gives final reads that mean nothing).
+  void HealFaults(RunResults* results);
   void FinalReads(HistoryWriter& history, Workload& workload, int64_t first_process);
   void Teardown(RunResults& results);
 
@@ -64,6 +69,9 @@ class Run {
   std::unique_ptr<LocalCluster> cluster_;
   std::unique_ptr<Database> db_;
   std::vector<NodeInfo> nodes_;
+  std::unique_ptr<HistoryWriter> history_;
+  std::unique_ptr<NemesisScheduler> nemesis_;  // after history_: destroyed first
+  bool faults_healed_ = true;
   bool progress_line_open_ = false;
 };
 
@@ -105,7 +113,7 @@ void Run::SetUp() {
   // A cluster left running on purpose must survive this process's exit
   // (`faultline cleanup` removes only crashed runs' clusters).
   cluster_options.manual = config_.leave_db_running;
-  cluster_options.description = config_.name + " " + run_dir_.string();
+  cluster_options.description = config_.name + " " + fs::absolute(run_dir_).string();  // read by `faultline heal`
   cluster_ = LocalCluster::Create(cluster_options);
   std::vector<std::string> listing;
   for (size_t i = 0; i < cluster_->nodes().size(); ++i) {
@@ -119,6 +127,9 @@ void Run::SetUp() {
 
   db_ = MakeDatabase(config_);
   db_->Install(nodes_);
+  if (UsesClockFault(config_)) {
+    for (const NodeInfo& node : nodes_) SetClockOffset(node, 0);  // libfaketime reads it from the start
+  }
   for (const NodeInfo& node : nodes_) db_->Start(node);
   for (const NodeInfo& node : nodes_) {
     ThrowIfInterrupted();
@@ -143,7 +154,14 @@ void Run::MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_pr
   log_.Info(fmt::format("main phase: {} workers, rate {}/s, {} s, seed {}", workers.size(), config_.rate,
                         config_.time_limit, config_.seed));
   WorkerPool pool(generator, history, std::move(workers));
+  if (!config_.nemesis.faults.empty()) {
+    nemesis_ = std::make_unique<NemesisScheduler>(MakeFaults(config_.nemesis, nodes_, *db_), history,
+                                                  config_.nemesis.interval_s, config_.seed,
+                                                  [this](const std::string& line) { log_.Info(line); });
+    faults_healed_ = false;
+  }
   pool.Start();
+  if (nemesis_ != nullptr) nemesis_->Start();
   auto last_progress = Clock::now();
   // The pool's workers stop by themselves when the generator runs dry.
   std::thread joiner;
@@ -161,25 +179,43 @@ void Run::MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_pr
     }
   }
   joiner.join();
+  if (nemesis_ != nullptr) nemesis_->Stop();
   Progress("main", start, generator.deadline(), pool.counters());
   if (pool.error() != nullptr) std::rethrow_exception(pool.error());
   history.Sync();
   *next_process = pool.next_free_process();
-  Say(fmt::format("main phase done: ok {} fail {} info {}", pool.counters().ok.load(), pool.counters().fail.load(),
-                  pool.counters().info.load()));
+  Say(fmt::format("main phase done: ok {} fail {} info {}{}", pool.counters().ok.load(), pool.counters().fail.load(),
+                  pool.counters().info.load(),
+                  nemesis_ == nullptr ? std::string()
+                                      : fmt::format("; {} faults injected, {} failed", nemesis_->started(),
+                                                    nemesis_->failed())));
   ThrowIfInterrupted();
 }
 
+void Run::HealFaults(RunResults* results) {
+  if (nemesis_ == nullptr || faults_healed_) return;
+  const std::vector<std::string> problems = nemesis_->HealAll();
+  faults_healed_ = true;
+  for (const std::string& p : problems) log_.Warn("could not heal: " + p);
+  if (!problems.empty() && results != nullptr && results->error.empty()) {
+    results->error = fmt::format("could not heal every fault: {}", fmt::join(problems, "; "));
+  }
+}
+
 void Run::Heal() {
-  // No nemesis yet: healing means every node runs. A node that died on its
-  // own is restarted (and the log says so: a crash is worth a look).
+  RunResults healing;
+  HealFaults(&healing);
+  if (!healing.error.empty()) throw HarnessError(healing.error);
+  // A node that died on its own (no nemesis killed it) is restarted, and the
+  // log says so: a crash is worth a look.
   for (const NodeInfo& node : nodes_) {
     if (!db_->Running(node)) {
       log_.Warn(fmt::format("{} was not running at the end of the main phase; restarting it", node.name));
       db_->Restart(node);
     }
   }
-  Say(fmt::format("heal: all {} nodes running; quiescing {} s", nodes_.size(), config_.quiesce));
+  Say(fmt::format("heal: {}all {} nodes running; quiescing {} s", nemesis_ == nullptr ? "" : "every fault healed, ",
+                  nodes_.size(), config_.quiesce));
 }
 
 void Run::FinalReads(HistoryWriter& history, Workload& workload, int64_t first_process) {
@@ -222,6 +258,9 @@ void Run::Teardown(RunResults& results) {
       if (results.error.empty()) results.error = fmt::format("teardown: {}: {}", what, e.what());
     }
   };
+  // Faults first (also after Ctrl-C or an exception): a cluster left
+  // running must be healthy, and a paused node would not stop.
+  attempt("heal faults", [&] { HealFaults(&results); });
   if (db_ != nullptr && !config_.leave_db_running) {
     for (const NodeInfo& node : nodes_) attempt("stop " + node.name, [&] { db_->Stop(node); });
   }
@@ -250,14 +289,13 @@ RunOutcome Run::Execute() {
   try {
     SetUp();
     ThrowIfInterrupted();
-    HistoryWriter history(history_path, Clock::now());
+    history_ = std::make_unique<HistoryWriter>(history_path, Clock::now());
     int64_t next_process = 0;
-    MainPhase(history, *workload, &next_process);
+    MainPhase(*history_, *workload, &next_process);
     Heal();
     Sleep(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.quiesce)));
     ThrowIfInterrupted();
-    FinalReads(history, *workload, next_process);
-    history.Close();
+    FinalReads(*history_, *workload, next_process);
     finished = true;
   } catch (const Interrupted& e) {
     Say(e.what());
@@ -267,6 +305,14 @@ RunOutcome Run::Execute() {
   }
   results.incomplete = !finished;
   Teardown(results);
+  nemesis_.reset();
+  if (history_ != nullptr) {
+    try {
+      history_->Close();
+    } catch (const std::exception& e) {
+      if (results.error.empty()) results.error = std::string("writing the history failed: ") + e.what();
+    }
+  }
 
   // The verdict comes from the stored history, exactly as `faultline check` would.
   RunResults checked;

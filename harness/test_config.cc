@@ -8,6 +8,9 @@
 #include <set>
 #include <sstream>
 
+#include "grudge.h"
+#include "targets.h"
+
 namespace faultline {
 namespace {
 
@@ -26,7 +29,11 @@ std::string NormalizeKey(std::string key) {
 // Typed field access that names the field in every error.
 class Fields {
  public:
-  Fields(const json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
+  Fields(const json& object, std::string prefix, const json* given = nullptr)
+      : object_(object), prefix_(std::move(prefix)), given_(given) {}
+
+  // Whether the user's config (not the defaults) has the key.
+  bool Explicit(const std::string& key) const { return given_ != nullptr && given_->contains(key); }
 
   const json& Get(const std::string& key) const {
     auto it = object_.find(key);
@@ -71,6 +78,7 @@ class Fields {
  private:
   const json& object_;
   std::string prefix_;
+  const json* given_;
 };
 
 void RejectUnknownKeys(const json& object, const json& known, const std::string& prefix) {
@@ -110,6 +118,98 @@ bool ValidSubnet(const std::string& subnet) {
   return a == 10 && b < 256 && c < 256 && d == 0 && len == 24;
 }
 
+std::vector<std::string> NodeNames(int count) {
+  std::vector<std::string> names;
+  for (int i = 1; i <= count; ++i) names.push_back("n" + std::to_string(i));
+  return names;
+}
+
+// "partition,kill" or ["partition","kill"]; "all"; "none".
+std::vector<std::string> ParseFaultList(const json& v) {
+  std::vector<std::string> items;
+  if (v.is_string()) {
+    std::stringstream ss(v.get<std::string>());
+    for (std::string item; std::getline(ss, item, ',');) {
+      if (!item.empty()) items.push_back(item);
+    }
+  } else if (v.is_array()) {
+    for (const auto& e : v) {
+      if (!e.is_string()) Fail(fmt::format("\"nemesis\" must list fault names, got {}", v.dump()));
+      items.push_back(e.get<std::string>());
+    }
+  } else {
+    Fail(fmt::format("\"nemesis\" must be a string like \"partition,kill\" or an array, got {}", v.dump()));
+  }
+  std::vector<std::string> faults;
+  for (const std::string& item : items) {
+    if (item == "none") continue;
+    if (item == "all") {
+      for (const auto& name : AllFaultNames()) {
+        if (std::find(faults.begin(), faults.end(), name) == faults.end()) faults.push_back(name);
+      }
+      continue;
+    }
+    if (std::find(AllFaultNames().begin(), AllFaultNames().end(), item) == AllFaultNames().end()) {
+      Fail(fmt::format("unknown fault \"{}\" in \"nemesis\" (known: {}, all, none; no delay faults: this "
+                       "kernel has no netem)",
+                       item, fmt::join(AllFaultNames(), ", ")));
+    }
+    if (std::find(faults.begin(), faults.end(), item) == faults.end()) faults.push_back(item);
+  }
+  return faults;
+}
+
+void ResolveNemesis(const Fields& f, TestConfig* c) {
+  NemesisConfig& n = c->nemesis;
+  const std::vector<std::string> nodes = NodeNames(c->node_count());
+  n.faults = ParseFaultList(f.Get("nemesis"));
+  n.interval_s = f.Number("nemesis-interval");
+  if (!(n.interval_s > 0) || !std::isfinite(n.interval_s)) {
+    Fail(fmt::format("\"nemesis-interval\" must be > 0 seconds, got {}", n.interval_s));
+  }
+  n.targets = f.Strings("nemesis-targets");
+  if (n.targets.empty()) Fail("\"nemesis-targets\" must not be empty");
+  for (const std::string& spec : n.targets) {
+    try {
+      ValidateTargetSpec(spec, nodes);
+    } catch (const std::invalid_argument& e) {
+      Fail(fmt::format("\"nemesis-targets\": {}", e.what()));
+    }
+  }
+  n.partitions = f.Strings("nemesis-partitions");
+  if (n.partitions.empty()) Fail("\"nemesis-partitions\" must not be empty");
+  for (const std::string& kind : n.partitions) {
+    const auto& kinds = GrudgeKinds();
+    if (kind != "grudge" && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+      Fail(fmt::format("unknown partition kind \"{}\" in \"nemesis-partitions\" (known: {}, grudge)", kind,
+                       fmt::join(kinds, ", ")));
+    }
+  }
+  n.grudge = f.Get("grudge");
+  const bool wants_grudge = std::find(n.partitions.begin(), n.partitions.end(), "grudge") != n.partitions.end();
+  if (!n.grudge.is_null()) {
+    try {
+      GrudgeFromJson(n.grudge, nodes);
+    } catch (const std::invalid_argument& e) {
+      Fail(fmt::format("\"grudge\": {}", e.what()));
+    }
+    // An explicit grudge given alone is the partition to use.
+    if (!wants_grudge && !f.Explicit("nemesis-partitions")) n.partitions = {"grudge"};
+  } else if (wants_grudge) {
+    Fail("\"nemesis-partitions\" names \"grudge\" but no \"grudge\" is given");
+  }
+  n.loss_probability = f.Number("loss-probability");
+  if (!(n.loss_probability > 0 && n.loss_probability <= 1)) {
+    Fail(fmt::format("\"loss-probability\" must be in (0, 1], got {}", n.loss_probability));
+  }
+  n.clock_skew_ms = f.Int("clock-skew-ms");
+  if (n.clock_skew_ms <= 0) Fail(fmt::format("\"clock-skew-ms\" must be > 0, got {}", n.clock_skew_ms));
+  n.clock_strobe_period_ms = f.Int("clock-strobe-period-ms");
+  if (n.clock_strobe_period_ms <= 0) {
+    Fail(fmt::format("\"clock-strobe-period-ms\" must be > 0, got {}", n.clock_strobe_period_ms));
+  }
+}
+
 }  // namespace
 
 int TestConfig::workers() const { return ResolveConcurrency(concurrency, node_count()); }
@@ -125,7 +225,9 @@ json DefaultConfigJson() {
 json MergeConfig(json base, const json& overrides) {
   for (const auto& [raw_key, value] : overrides.items()) {
     const std::string key = NormalizeKey(raw_key);
-    if (value.is_object() && base.contains(key) && base[key].is_object()) {
+    if (key == "grudge") {
+      base[key] = value;  // node names are data, not config keys
+    } else if (value.is_object() && base.contains(key) && base[key].is_object()) {
       base[key] = MergeConfig(base[key], value);
     } else if (value.is_object()) {
       base[key] = MergeConfig(json::object(), value);
@@ -158,7 +260,7 @@ TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
   const json merged = MergeConfig(json::object(), merged_in);  // normalizes keys
   RejectUnknownKeys(merged, known, "");
   const json all = MergeConfig(DefaultConfigJson(), merged);
-  const Fields f(all, "");
+  const Fields f(all, "", &merged);
 
   TestConfig c;
   c.db = f.String("db");
@@ -233,6 +335,8 @@ TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
     Fail(fmt::format("\"subnet\" must be a /24 in 10.0.0.0/8 like 10.42.7.0/24, got \"{}\"", c.subnet));
   }
 
+  ResolveNemesis(f, &c);
+
   const json& ds = f.Get("dynastore");
   if (!ds.is_object()) Fail(fmt::format("\"dynastore\" must be an object, got {}", ds.dump()));
   RejectUnknownKeys(ds, known["dynastore"], "dynastore.");
@@ -281,6 +385,14 @@ json ToJson(const TestConfig& c) {
               {"quiesce", c.quiesce},
               {"keys", c.keys},
               {"subnet", c.subnet},
+              {"nemesis", c.nemesis.faults.empty() ? json("none") : json(fmt::format("{}", fmt::join(c.nemesis.faults, ",")))},
+              {"nemesis-interval", c.nemesis.interval_s},
+              {"nemesis-targets", c.nemesis.targets},
+              {"nemesis-partitions", c.nemesis.partitions},
+              {"grudge", c.nemesis.grudge},
+              {"loss-probability", c.nemesis.loss_probability},
+              {"clock-skew-ms", c.nemesis.clock_skew_ms},
+              {"clock-strobe-period-ms", c.nemesis.clock_strobe_period_ms},
               {"dynastore",
                {{"n", c.dynastore.n},
                 {"r", c.dynastore.r},

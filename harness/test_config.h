@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "nemesis_config.h"
+
 namespace faultline {
 
 class ConfigError : public std::runtime_error {
@@ -50,6 +52,7 @@ struct TestConfig {
   int keys = 5;                    // keys of the workload
   std::string subnet;              // local nodes' /24; empty = pick a free one
   DynastoreConfig dynastore;
+  NemesisConfig nemesis;           // keys "nemesis", "nemesis-interval", ... (README "Nemesis")
 
   int node_count() const { return nodes.empty() ? local : static_cast<int>(nodes.size()); }
   int workers() const;  // concurrency resolved against node_count()

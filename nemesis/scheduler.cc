@@ -1,0 +1,130 @@
+#include "scheduler.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "clock_fault.h"
+#include "harness_error.h"
+#include "net_faults.h"
+#include "process_faults.h"
+
+namespace faultline {
+
+std::vector<std::unique_ptr<Fault>> MakeFaults(const NemesisConfig& config, const std::vector<NodeInfo>& nodes,
+                                               Database& db) {
+  std::vector<std::unique_ptr<Fault>> faults;
+  for (const std::string& name : config.faults) {
+    if (name == "partition") {
+      faults.push_back(std::make_unique<PartitionFault>(nodes, config));
+    } else if (name == "loss") {
+      faults.push_back(std::make_unique<LossFault>(nodes, config));
+    } else if (name == "kill") {
+      faults.push_back(std::make_unique<KillFault>(nodes, db, config));
+    } else if (name == "pause") {
+      faults.push_back(std::make_unique<PauseFault>(nodes, db, config));
+    } else if (name == "clock") {
+      faults.push_back(std::make_unique<ClockFault>(nodes, config));
+    } else {
+      throw HarnessError("unknown fault " + name);
+    }
+  }
+  return faults;
+}
+
+NemesisScheduler::NemesisScheduler(std::vector<std::unique_ptr<Fault>> faults, HistoryWriter& history,
+                                   double interval_s, uint64_t seed, Log log)
+    : faults_(std::move(faults)),
+      history_(history),
+      interval_s_(interval_s),
+      // Its own stream, so adding a fault does not change the workload's ops.
+      rng_(seed ^ 0x6e656d65736973ULL),
+      log_(std::move(log)) {}
+
+NemesisScheduler::~NemesisScheduler() { Stop(); }
+
+void NemesisScheduler::Start() {
+  if (faults_.empty() || thread_.joinable()) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void NemesisScheduler::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool NemesisScheduler::Wait(double seconds) {
+  std::unique_lock lock(mu_);
+  return !cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return stopping_; });
+}
+
+void NemesisScheduler::Record(const std::string& f, nlohmann::json value, const std::string& error) {
+  history_.Append(OpType::kInfo, kNemesisProcess, f, {}, value, {}, error);
+  if (log_) log_(fmt::format("nemesis {} {}{}", f, value.dump(), error.empty() ? "" : " failed: " + error));
+}
+
+void NemesisScheduler::StopActive() {
+  if (active_ == nullptr) return;
+  Fault* fault = active_;
+  active_ = nullptr;
+  try {
+    nlohmann::json detail = fault->Stop();
+    detail["fault"] = fault->name();
+    Record("stop-" + fault->name(), std::move(detail), "");
+  } catch (const std::exception& e) {
+    ++failed_;
+    Record("stop-" + fault->name(), {{"fault", fault->name()}}, e.what());
+  }
+}
+
+void NemesisScheduler::Loop() {
+  std::uniform_int_distribution<size_t> pick(0, faults_.size() - 1);
+  while (Wait(interval_s_)) {
+    Fault* fault = faults_[pick(rng_)].get();
+    try {
+      nlohmann::json detail = fault->Start(rng_);
+      detail["fault"] = fault->name();
+      ++started_;
+      active_ = fault;
+      Record("start-" + fault->name(), std::move(detail), "");
+    } catch (const std::exception& e) {
+      ++failed_;
+      // A half-done injection still gets undone by the stop below.
+      active_ = fault;
+      Record("start-" + fault->name(), {{"fault", fault->name()}}, e.what());
+    }
+    const bool go_on = Wait(interval_s_);
+    StopActive();
+    if (!go_on) break;
+  }
+  StopActive();
+}
+
+std::vector<std::string> NemesisScheduler::HealAll() {
+  Stop();
+  std::vector<std::string> problems;
+  for (const auto& fault : faults_) {
+    try {
+      nlohmann::json detail = fault->HealAll();
+      detail["fault"] = fault->name();
+      Record("heal-" + fault->name(), std::move(detail), "");
+    } catch (const std::exception& e) {
+      Record("heal-" + fault->name(), {{"fault", fault->name()}}, e.what());
+      problems.push_back(fmt::format("heal {}: {}", fault->name(), e.what()));
+    }
+  }
+  for (const auto& fault : faults_) {
+    try {
+      for (const std::string& p : fault->Verify()) problems.push_back(fmt::format("{}: {}", fault->name(), p));
+    } catch (const std::exception& e) {
+      problems.push_back(fmt::format("verify {}: {}", fault->name(), e.what()));
+    }
+  }
+  return problems;
+}
+
+}  // namespace faultline
