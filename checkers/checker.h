@@ -1,6 +1,10 @@
 // Checker: a pure function of a History that says whether it is valid.
 // Composition: a run's verdict is the worst of its checkers' (false beats
 // unknown beats true).
+//
+// Checkers stream: the ops are fed one at a time in file order (Add), then
+// Finish gives the verdict, so a 10M-op history is checked without holding it
+// in memory. A Checker object checks one history; it is not thread-safe.
 #pragma once
 
 #include <memory>
@@ -34,7 +38,16 @@ class Checker {
  public:
   virtual ~Checker() = default;
   virtual std::string name() const = 0;
-  virtual CheckResult Check(const History& history) const = 0;
+  // Feeds the history's ops in file order, one pass; a checker keeps only what it needs
+  // (so a 10M-op history is checked without holding it in memory).
+  virtual void Add(const Op& op) = 0;
+  // The verdict over everything added. Called once.
+  virtual CheckResult Finish() = 0;
+  // Convenience: Add every op, then Finish.
+  CheckResult Check(const History& history) {
+    for (const Op& op : history) Add(op);
+    return Finish();
+  }
 };
 
 }  // namespace faultline

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 
 #include "history_line.h"
 
@@ -82,14 +85,18 @@ int64_t GetInteger(std::string_view field, simdjson::dom::element e) {
 }
 
 // A string field that may also be absent or null (then empty).
-std::string GetOptionalString(std::string_view field, simdjson::dom::element e) {
-  if (e.is_null()) return {};
+void GetOptionalString(std::string_view field, simdjson::dom::element e, std::string& out) {
+  if (e.is_null()) {
+    out.clear();
+    return;
+  }
   if (!e.is_string()) WrongType(field, "a string", e);
-  return std::string(e.get_string().value_unsafe());
+  out.assign(e.get_string().value_unsafe());
 }
 
+// Parses into `op`, reusing its buffers (the streaming reader's hot path).
 // `data` must be followed by simdjson::SIMDJSON_PADDING readable bytes.
-Op ParsePadded(simdjson::dom::parser& parser, const char* data, size_t size) {
+void ParsePaddedInto(simdjson::dom::parser& parser, const char* data, size_t size, Op& op) {
   simdjson::dom::element doc;
   if (auto error = parser.parse(data, size, false).get(doc)) {
     throw HistoryError(fmt::format("invalid JSON: {}", simdjson::error_message(error)));
@@ -98,7 +105,13 @@ Op ParsePadded(simdjson::dom::parser& parser, const char* data, size_t size) {
   if (doc.get_object().get(object)) {
     throw HistoryError(fmt::format("a history line must be a JSON object, got {}", ElementTypeName(doc.type())));
   }
-  Op op;
+  op.index = op.time = op.process = 0;
+  op.type = OpType::kInvoke;
+  op.f.clear();
+  op.key.clear();
+  op.value = nullptr;
+  op.node.clear();
+  op.error.clear();
   unsigned seen = 0;
   for (auto field : object) {
     std::string_view name = field.key;
@@ -140,16 +153,16 @@ Op ParsePadded(simdjson::dom::parser& parser, const char* data, size_t size) {
       seen |= kProcess;
     } else if (name == "f") {
       if (!value.is_string()) WrongType(name, "a string", value);
-      op.f = std::string(value.get_string().value_unsafe());
+      op.f.assign(value.get_string().value_unsafe());
       seen |= kF;
     } else if (name == "key") {
-      op.key = GetOptionalString(name, value);
+      GetOptionalString(name, value, op.key);
     } else if (name == "value") {
       op.value = ToNlohmann(value);
     } else if (name == "node") {
-      op.node = GetOptionalString(name, value);
+      GetOptionalString(name, value, op.node);
     } else if (name == "error") {
-      op.error = GetOptionalString(name, value);
+      GetOptionalString(name, value, op.error);
     }
     // Other fields are ignored, so later versions of the format can add some.
   }
@@ -160,6 +173,11 @@ Op ParsePadded(simdjson::dom::parser& parser, const char* data, size_t size) {
       if (!(seen & bit)) throw HistoryError(fmt::format("missing \"{}\"", name));
     }
   }
+}
+
+Op ParsePadded(simdjson::dom::parser& parser, const char* data, size_t size) {
+  Op op;
+  ParsePaddedInto(parser, data, size, op);
   return op;
 }
 
@@ -300,39 +318,74 @@ Op ParseOpLine(std::string_view line) {
 }
 
 HistoryReadResult ReadHistory(const std::filesystem::path& path) {
-  simdjson::padded_string content;
-  if (auto error = simdjson::padded_string::load(path.string()).get(content)) {
-    throw HistoryError(fmt::format("cannot read history {}: {}", path.string(), simdjson::error_message(error)));
-  }
   HistoryReadResult result;
-  simdjson::dom::parser parser;
-  const char* data = content.data();
-  const size_t size = content.size();
-  // Lines average ~100 bytes; reserving avoids most regrowth of the vector.
-  result.ops.reserve(size / 96 + 1);
-  size_t pos = 0;
+  ForEachOp(path, [&](const Op& op) { result.ops.push_back(op); }, &result.warnings);
+  return result;
+}
+
+void ForEachOp(const std::filesystem::path& path, const std::function<void(const Op&)>& fn,
+               std::vector<std::string>* warnings, bool lenient) {
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (file == nullptr) {
+    throw HistoryError(fmt::format("cannot read history {}: {}", path.string(), std::strerror(errno)));
+  }
+  auto warn = [&](std::string message) {
+    if (warnings != nullptr) warnings->push_back(std::move(message));
+  };
+  // Lines are parsed in place: every line is followed by SIMDJSON_PADDING
+  // readable bytes of the buffer (the next lines' or the slack at the end).
+  constexpr size_t kChunk = size_t{4} << 20;
+  std::vector<char> buffer(kChunk + simdjson::SIMDJSON_PADDING);
+  size_t have = 0;  // bytes of buffer holding file content (a partial line carried over, then the new chunk)
   int64_t line_number = 0;
-  while (pos < size) {
+  simdjson::dom::parser parser;
+  Op op;
+  // `last`: the file's final line, with no newline after it.
+  auto handle_line = [&](size_t start, size_t end, bool last) {
     ++line_number;
-    const char* newline = static_cast<const char*>(std::memchr(data + pos, '\n', size - pos));
-    const size_t end = newline ? size_t(newline - data) : size;
-    std::string_view line(data + pos, end - pos);
-    const size_t line_start = pos;
-    pos = end + 1;
-    if (IsBlank(line)) continue;
+    std::string_view line(buffer.data() + start, end - start);
+    if (IsBlank(line)) return;
     try {
-      result.ops.push_back(ParsePadded(parser, data + line_start, line.size()));
+      ParsePaddedInto(parser, line.data(), line.size(), op);
     } catch (const HistoryError& e) {
-      if (newline == nullptr) {
+      if (last) {
         // A crashed writer leaves at most a truncated last line.
-        result.warnings.push_back(
-            fmt::format("{} line {}: last line skipped (truncated?): {}", path.string(), line_number, e.what()));
+        warn(fmt::format("{} line {}: last line skipped (truncated?): {}", path.string(), line_number, e.what()));
+      } else if (lenient) {
+        warn(fmt::format("{} line {}: skipped: {}", path.string(), line_number, e.what()));
       } else {
         throw HistoryError(fmt::format("{} line {}: {}", path.string(), line_number, e.what()));
       }
+      return;
     }
+    fn(op);
+  };
+  while (true) {
+    if (buffer.size() < have + kChunk + simdjson::SIMDJSON_PADDING) {
+      buffer.resize(have + kChunk + simdjson::SIMDJSON_PADDING);  // a line longer than a chunk
+    }
+    const size_t got = std::fread(buffer.data() + have, 1, kChunk, file.get());
+    if (got < kChunk && std::ferror(file.get())) {
+      throw HistoryError(fmt::format("cannot read history {}: {}", path.string(), std::strerror(errno)));
+    }
+    const size_t scanned_from = have;
+    have += got;
+    size_t pos = 0;
+    // Only the new bytes can hold the carried-over line's end.
+    const char* search = buffer.data() + scanned_from;
+    while (const char* newline = static_cast<const char*>(std::memchr(search, '\n', buffer.data() + have - search))) {
+      const size_t end = size_t(newline - buffer.data());
+      handle_line(pos, end, false);
+      pos = end + 1;
+      search = newline + 1;
+    }
+    if (got == 0) {
+      if (pos < have) handle_line(pos, have, true);
+      return;
+    }
+    std::memmove(buffer.data(), buffer.data() + pos, have - pos);
+    have -= pos;
   }
-  return result;
 }
 
 }  // namespace faultline

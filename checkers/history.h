@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -47,10 +48,22 @@ struct HistoryReadResult {
 // Parses one line. Throws HistoryError naming what is wrong.
 Op ParseOpLine(std::string_view line);
 
-// Reads a history file. A truncated last line (a crashed writer) is skipped
+// Reads a whole history file into memory (ForEachOp in strict mode,
+// collecting the ops). A truncated last line (a crashed writer) is skipped
 // with a warning; any other malformed line throws HistoryError naming the
 // file, the line number and the problem.
 HistoryReadResult ReadHistory(const std::filesystem::path& path);
+
+// Streams a history file: calls `fn` for each op in file order, reading the
+// file in chunks (memory O(chunk + longest line), whatever the file's size).
+// A truncated last line is skipped with a warning, as ReadHistory does. Any
+// other malformed line throws HistoryError ("<file> line N: ...") unless
+// `lenient`: then it is skipped with a warning "<file> line N: skipped: ..."
+// and reading continues. Warnings are appended to `warnings` when non-null.
+// Exceptions thrown by `fn` propagate. The Op passed to `fn` is only valid
+// during the call.
+void ForEachOp(const std::filesystem::path& path, const std::function<void(const Op&)>& fn,
+               std::vector<std::string>* warnings, bool lenient = false);
 
 class HistoryError : public std::runtime_error {
  public:

@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "id_table.h"
+
 namespace faultline {
 
 namespace {
@@ -26,7 +28,10 @@ struct FinalRead {
 };
 
 struct KeyState {
-  std::unordered_map<int64_t, AddRecord> adds;
+  // Its adds: records in first-add order, found through State::add_index
+  // (flat: a node-based map per key is the bottleneck at millions of adds).
+  std::vector<std::pair<int64_t, AddRecord>> adds;
+  uint32_t number = 0;  // its key in State::add_index
   int64_t attempts = 0;
   std::vector<FinalRead> reads;
 };
@@ -69,18 +74,34 @@ std::string Where(const nlohmann::json& entries, const char* nodes_field, std::s
 
 }  // namespace
 
-CheckResult SetChecker::Check(const History& history) const {
-  std::map<std::string, KeyState> keys;  // ordered, for stable output
+struct SetChecker::State {
+  // std::map for stable output order; `by_name` finds a key by hash, without its string compares.
+  std::map<std::string, KeyState> keys;
+  std::unordered_map<std::string, KeyState*> by_name;
+  IdTable add_index;                      // (key number, element) -> index in its KeyState::adds
   std::unordered_map<int64_t, PendingInvoke> pending;
   int64_t attempt_count = 0, ok_count = 0, fail_count = 0, info_count = 0, malformed = 0, final_reads = 0;
 
-  auto record_add = [&](const std::string& key, const nlohmann::json& value, OpType outcome, int64_t index,
-                        int64_t time) {
+  KeyState& Key(const std::string& name) {
+    auto cached = by_name.find(name);
+    if (cached != by_name.end()) return *cached->second;
+    auto [it, fresh] = keys.try_emplace(name);
+    if (fresh) it->second.number = static_cast<uint32_t>(keys.size() - 1);
+    by_name.emplace(name, &it->second);  // std::map nodes never move
+    return it->second;
+  }
+
+  void RecordAdd(const std::string& key, const nlohmann::json& value, OpType outcome, int64_t index, int64_t time) {
     if (!value.is_number_integer()) {
       ++malformed;
       return;
     }
-    AddRecord& add = keys[key].adds[value.get<int64_t>()];
+    KeyState& state = Key(key);
+    const int64_t element = value.get<int64_t>();
+    const auto next = static_cast<uint32_t>(state.adds.size());
+    const uint32_t at = add_index.Insert(state.number, element, next);
+    if (at == IdTable::kAbsent) state.adds.emplace_back(element, AddRecord{});
+    AddRecord& add = state.adds[at == IdTable::kAbsent ? next : at].second;
     // The same element added twice (not done by our workload): the strongest outcome counts.
     if (!add.recorded) {
       add = AddRecord{outcome, index, time, 0, true};
@@ -99,57 +120,69 @@ CheckResult SetChecker::Check(const History& history) const {
       default:
         ++info_count;
     }
-  };
+  }
+};
 
-  for (const Op& op : history) {
-    if (op.process == kNemesisProcess) continue;
-    if (op.f != "add" && op.f != "read") continue;
-    if (op.type == OpType::kInvoke) {
-      if (op.f == "add") {
-        ++attempt_count;
-        ++keys[op.key].attempts;
-      }
-      auto [it, fresh] = pending.try_emplace(op.process);
-      if (!fresh && it->second.f == "add") {
-        // The process invoked again without completing: its earlier add is indeterminate.
-        record_add(it->second.key, it->second.value, OpType::kInfo, it->second.index, it->second.time);
-      }
-      it->second = PendingInvoke{op.f, op.key, op.value, op.index, op.time};
-      continue;
-    }
-    auto it = pending.find(op.process);
-    const bool matched = it != pending.end() && it->second.f == op.f;
-    const std::string& key = matched ? it->second.key : op.key;
+SetChecker::SetChecker() : state_(std::make_unique<State>()) {}
+SetChecker::~SetChecker() = default;
+
+void SetChecker::Add(const Op& op) {
+  if (op.process == kNemesisProcess) return;
+  if (op.f != "add" && op.f != "read") return;
+  State& s = *state_;
+  if (op.type == OpType::kInvoke) {
     if (op.f == "add") {
-      if (!matched) {
-        ++attempt_count;
-        ++keys[key].attempts;
-      }
-      record_add(key, matched ? it->second.value : op.value, op.type, op.index, op.time);
-    } else if (op.type == OpType::kOk) {
-      if (!op.value.is_array()) {
-        ++malformed;
-      } else {
-        FinalRead read{op.node, {}};
-        read.elements.reserve(op.value.size());
-        for (const auto& element : op.value) {
-          if (element.is_number_integer()) {
-            read.elements.push_back(element.get<int64_t>());
-          } else {
-            ++malformed;
-          }
-        }
-        std::sort(read.elements.begin(), read.elements.end());
-        read.elements.erase(std::unique(read.elements.begin(), read.elements.end()), read.elements.end());
-        keys[key].reads.push_back(std::move(read));
-        ++final_reads;
-      }
+      ++s.attempt_count;
+      ++s.Key(op.key).attempts;
     }
-    if (it != pending.end()) pending.erase(it);
+    auto [it, fresh] = s.pending.try_emplace(op.process);
+    if (!fresh && it->second.f == "add") {
+      // The process invoked again without completing: its earlier add is indeterminate.
+      s.RecordAdd(it->second.key, it->second.value, OpType::kInfo, it->second.index, it->second.time);
+    }
+    it->second = PendingInvoke{op.f, op.key, op.value, op.index, op.time};
+    return;
   }
-  for (auto& [process, invoke] : pending) {
-    if (invoke.f == "add") record_add(invoke.key, invoke.value, OpType::kInfo, invoke.index, invoke.time);
+  auto it = s.pending.find(op.process);
+  const bool matched = it != s.pending.end() && it->second.f == op.f;
+  const std::string& key = matched ? it->second.key : op.key;
+  if (op.f == "add") {
+    if (!matched) {
+      ++s.attempt_count;
+      ++s.Key(key).attempts;
+    }
+    s.RecordAdd(key, matched ? it->second.value : op.value, op.type, op.index, op.time);
+  } else if (op.type == OpType::kOk) {
+    if (!op.value.is_array()) {
+      ++s.malformed;
+    } else {
+      FinalRead read{op.node, {}};
+      read.elements.reserve(op.value.size());
+      for (const auto& element : op.value) {
+        if (element.is_number_integer()) {
+          read.elements.push_back(element.get<int64_t>());
+        } else {
+          ++s.malformed;
+        }
+      }
+      std::sort(read.elements.begin(), read.elements.end());
+      read.elements.erase(std::unique(read.elements.begin(), read.elements.end()), read.elements.end());
+      s.Key(key).reads.push_back(std::move(read));
+      ++s.final_reads;
+    }
   }
+  if (it != s.pending.end()) s.pending.erase(it);
+}
+
+CheckResult SetChecker::Finish() {
+  State& s = *state_;
+  auto& keys = s.keys;
+  const int64_t attempt_count = s.attempt_count, final_reads = s.final_reads;
+  for (auto& [process, invoke] : s.pending) {
+    if (invoke.f == "add") s.RecordAdd(invoke.key, invoke.value, OpType::kInfo, invoke.index, invoke.time);
+  }
+  s.pending.clear();
+  const int64_t ok_count = s.ok_count, fail_count = s.fail_count, info_count = s.info_count, malformed = s.malformed;
 
   nlohmann::json lost = nlohmann::json::array(), recovered = nlohmann::json::array(),
                  unexpected = nlohmann::json::array(), failed_present = nlohmann::json::array(),
@@ -159,18 +192,20 @@ CheckResult SetChecker::Check(const History& history) const {
     std::map<int64_t, std::set<std::string>> key_unexpected;
     for (const FinalRead& read : state.reads) {
       for (int64_t element : read.elements) {
-        auto add = state.adds.find(element);
-        if (add == state.adds.end()) {
+        const uint32_t at = s.add_index.Find(state.number, element);
+        if (at == IdTable::kAbsent) {
           key_unexpected[element].insert(NodeName(read.node));
         } else {
-          ++add->second.present_reads;
+          ++state.adds[at].second.present_reads;
         }
       }
     }
     std::vector<std::pair<int64_t, const AddRecord*>> adds;
     adds.reserve(state.adds.size());
     for (const auto& [element, add] : state.adds) adds.emplace_back(element, &add);
-    std::sort(adds.begin(), adds.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto by_element = [](const auto& a, const auto& b) { return a.first < b.first; };
+    // Elements are usually added in increasing order: then there is nothing to sort.
+    if (!std::is_sorted(adds.begin(), adds.end(), by_element)) std::sort(adds.begin(), adds.end(), by_element);
     const int reads = static_cast<int>(state.reads.size());
     for (const auto& [element, add] : adds) {
       if (add->outcome == OpType::kOk) ++key_ok;

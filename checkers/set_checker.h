@@ -25,9 +25,11 @@
 //    "keys_without_final_read":[keys], "final_read_count", "malformed_count",
 //    "per_key":{K:{"attempts","ok","lost","recovered","unexpected","failed_present","final_reads"}}}
 // "index"/"time" are those of the op that completed the add (its invoke's when
-// it never completed). O(n log n) in the history's size; stateless, thread-safe.
+// it never completed). Streaming: memory O(adds + final-read elements), time
+// O(n log n) in the history's size. One history per object; not thread-safe.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "checker.h"
@@ -36,8 +38,15 @@ namespace faultline {
 
 class SetChecker : public Checker {
  public:
+  SetChecker();
+  ~SetChecker() override;
   std::string name() const override { return "set"; }
-  CheckResult Check(const History& history) const override;
+  void Add(const Op& op) override;
+  CheckResult Finish() override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 }  // namespace faultline

@@ -3,19 +3,22 @@
 namespace faultline {
 
 RunResults CheckHistoryFile(const std::filesystem::path& path, const Workload& workload,
-                            std::vector<std::string>* warnings) {
-  HistoryReadResult read = ReadHistory(path);
-  if (warnings != nullptr) warnings->insert(warnings->end(), read.warnings.begin(), read.warnings.end());
+                            std::vector<std::string>* warnings, bool lenient) {
   RunResults results;
-  for (const Op& op : read.ops) {
-    if (op.process == kNemesisProcess) continue;
-    if (op.type == OpType::kOk) ++results.ok;
-    if (op.type == OpType::kFail) ++results.fail;
-    if (op.type == OpType::kInfo) ++results.info;
-  }
-  for (const auto& checker : workload.Checkers()) {
-    results.checkers.emplace_back(checker->name(), checker->Check(read.ops));
-  }
+  std::vector<std::unique_ptr<Checker>> checkers = workload.Checkers();
+  // One pass over the file feeds every checker: the history is never held in memory.
+  ForEachOp(
+      path,
+      [&](const Op& op) {
+        if (op.process != kNemesisProcess) {
+          if (op.type == OpType::kOk) ++results.ok;
+          if (op.type == OpType::kFail) ++results.fail;
+          if (op.type == OpType::kInfo) ++results.info;
+        }
+        for (const auto& checker : checkers) checker->Add(op);
+      },
+      warnings, lenient);
+  for (const auto& checker : checkers) results.checkers.emplace_back(checker->name(), checker->Finish());
   return results;
 }
 

@@ -11,10 +11,12 @@
 
 namespace faultline {
 
-// Reads the history (a truncated last line is skipped; its warning is added
-// to `warnings`) and runs every checker. Throws HistoryError for a
-// malformed history.
+// Streams the history once through every checker (ForEachOp: memory does not
+// grow with the history's length). A truncated last line is skipped; its
+// warning is added to `warnings`. Any other malformed line throws
+// HistoryError, unless `lenient`: then it is skipped with a warning naming
+// its line number and the check goes on with what can be read.
 RunResults CheckHistoryFile(const std::filesystem::path& history, const Workload& workload,
-                            std::vector<std::string>* warnings);
+                            std::vector<std::string>* warnings, bool lenient = false);
 
 }  // namespace faultline

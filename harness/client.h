@@ -4,7 +4,9 @@
 // One Client per worker; not thread-safe.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "history.h"
@@ -18,12 +20,22 @@ struct Completion {
   std::string error;            // why it failed or is unknown; empty when ok
 };
 
+// One key as each of its replicas holds it, read directly (no quorum, no
+// repair), for the convergence checker.
+struct ReplicaRead {
+  std::map<std::string, nlohmann::json> replicas;  // replica node -> sorted array of its sibling values
+  std::string error;                              // non-empty when a replica could not be read
+};
+
 class Client {
  public:
   virtual ~Client() = default;
   // Never throws for store or network trouble: that is a fail or an info.
   // An Invocation whose f this client does not know is a fail with an error.
   virtual Completion Invoke(const Invocation& op) = 0;
+  // Reads `key` from every one of its replicas directly. nullopt: this store
+  // (adapter) has no replica reads, so convergence cannot be judged.
+  virtual std::optional<ReplicaRead> ReadReplicas(const std::string& /*key*/) { return std::nullopt; }
 };
 
 }  // namespace faultline

@@ -26,6 +26,7 @@ struct NodeInfo {
 
 struct ClientOptions {
   std::chrono::milliseconds op_timeout{1000};
+  std::string workload = "set";  // how f/value map onto the store: set, register, counter
 };
 
 class Database {

@@ -158,6 +158,8 @@ void DynastoreDb::Install(const std::vector<NodeInfo>& nodes) {
     throw;
   }
   fs::remove(local, ec);
+  std::lock_guard lock(mu_);
+  nodes_ = nodes;
 }
 
 void DynastoreDb::Start(const NodeInfo& node) {
@@ -373,7 +375,13 @@ void DynastoreDb::CollectLogs(const NodeInfo& node, const std::filesystem::path&
 }
 
 std::unique_ptr<Client> DynastoreDb::NewClient(const NodeInfo& node, const ClientOptions& options) {
-  return std::make_unique<DynastoreClient>(node.address, options_.http_port, options);
+  // Every node's address, so the client can read a key from each of its replicas.
+  std::map<std::string, DynastoreEndpoint> endpoints;
+  {
+    std::lock_guard lock(mu_);
+    for (const NodeInfo& n : nodes_) endpoints[n.name] = DynastoreEndpoint{n.address, options_.http_port};
+  }
+  return std::make_unique<DynastoreClient>(node.address, options_.http_port, options, std::move(endpoints));
 }
 
 }  // namespace faultline

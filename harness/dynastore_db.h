@@ -5,6 +5,8 @@
 // <dir>/dynastore.log. DynastoreOptions::node_env adds environment per
 // node (the clock nemesis preloads libfaketime with it); with it set, the
 // files libfaketime leaves in /dev/shm for a dead daemon's pid are removed.
+// NewClient's clients know every installed node's HTTP address, so they can
+// read a key from each of its replicas (Client::ReadReplicas).
 #pragma once
 
 #include <chrono>
@@ -57,6 +59,7 @@ class DynastoreDb : public Database {
   DynastoreOptions options_;
   std::mutex mu_;
   std::map<std::string, int> pids_;  // node name -> daemon pid; guarded by mu_
+  std::vector<NodeInfo> nodes_;      // from Install, for clients' replica reads; guarded by mu_
 };
 
 }  // namespace faultline

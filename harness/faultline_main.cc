@@ -5,13 +5,17 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <filesystem>
 #include <csignal>
 #include <cstring>
 #include <iostream>
 #include <random>
 #include <sstream>
 
+#include "check.h"
 #include "harness_error.h"
+#include "registry.h"
 #include "heal_command.h"
 #include "local_cluster.h"
 #include "runner.h"
@@ -80,7 +84,7 @@ void AddRunFlags(CLI::App* run, RunFlags& flags) {
   run->add_option("--config", flags.config, "JSON test config; its keys are these flags' names (flags win)");
   Flag<std::string>(run, flags, "name", "test name (default <db>-<workload>): store/<name>/<timestamp>/");
   Flag<std::string>(run, flags, "db", "store under test: dynastore");
-  Flag<std::string>(run, flags, "workload", "workload: set");
+  Flag<std::string>(run, flags, "workload", "workload: set, register (lost updates), counter");
   Flag<int>(run, flags, "local", "number of local network-namespace nodes n1..nN (default 5)");
   ListFlag(run, flags, "nodes", "remote hosts n1,n2,... (needs the SSH remote)");
   Flag<std::string>(run, flags, "nodes-file", "file with one remote host per line");
@@ -95,6 +99,8 @@ void AddRunFlags(CLI::App* run, RunFlags& flags) {
       "leave the cluster and store running after the run (remove with `faultline cluster down`)");
   Flag<int>(run, flags, "op-timeout-ms", "per-operation client timeout (default 1000)");
   Flag<double>(run, flags, "quiesce", "seconds between heal and final reads (default 5)");
+  Flag<double>(run, flags, "convergence-timeout",
+               "seconds of replica-read rounds after the final reads before replicas count as divergent (default 30)");
   Flag<int>(run, flags, "keys", "number of keys the workload uses (default 5)");
   Flag<std::string>(run, flags, "subnet", "local nodes' subnet, a /24 in 10.0.0.0/8 (default: a free one)");
   Flag<std::string>(run, flags, "nemesis",
@@ -210,6 +216,56 @@ int CommandClusterStatus() {
   return 0;
 }
 
+// `faultline check RUN_DIR | history.jsonl [--workload W]`: the checkers
+// again, from the stored history; same exit codes as `run`.
+int CommandCheck(const std::string& path_arg, const std::string& workload_flag) {
+  namespace fs = std::filesystem;
+  fs::path history = path_arg;
+  TestConfig config;
+  try {
+    nlohmann::json given = nlohmann::json::object();
+    if (fs::is_directory(history)) {
+      if (fs::exists(history / "test.json")) given = LoadConfigFile(history / "test.json");
+      history /= "history.jsonl";
+    }
+    if (!workload_flag.empty()) given["workload"] = workload_flag;
+    if (!given.contains("workload")) {
+      std::cerr << "faultline check: " << path_arg << " has no test.json; say which workload wrote it with --workload "
+                << "set|register|counter" << std::endl;
+      return kExitBadInput;
+    }
+    // Only the workload matters here; node settings of the run are irrelevant.
+    config = ResolveConfig({{"workload", given["workload"]}, {"keys", given.value("keys", 5)}}, 0);
+  } catch (const std::exception& e) {
+    std::cerr << "faultline check: " << e.what() << std::endl;
+    return kExitBadInput;
+  }
+  if (!fs::exists(history)) {
+    std::cerr << "faultline check: no history at " << history.string() << std::endl;
+    return kExitBadInput;
+  }
+  std::vector<std::string> warnings;
+  RunResults results;
+  try {
+    results = CheckHistoryFile(history, *MakeWorkload(config), &warnings, /*lenient=*/true);
+  } catch (const std::exception& e) {
+    std::cerr << "faultline check: " << e.what() << std::endl;
+    return kExitBadInput;
+  }
+  for (const std::string& w : warnings) std::cerr << "faultline check: warning: " << w << std::endl;
+  // Lines skipped in the middle may have held an anomaly: without them a
+  // clean result is not a proof. (A truncated last line is a crash's normal
+  // trace and costs at most one unfinished op.)
+  const bool skipped = std::any_of(warnings.begin(), warnings.end(),
+                                   [](const std::string& w) { return w.find("last line") == std::string::npos; });
+  if (skipped && results.error.empty()) results.error = "malformed history lines were skipped (see the warnings)";
+  for (const auto& [name, r] : results.checkers) {
+    std::cout << name << ": " << ValidityName(r.valid) << ": " << r.summary << "\n";
+  }
+  std::cout << "verdict: " << ValidityName(results.valid()) << ": " << results.summary() << std::endl;
+  return ExitCodeFor(results.valid());
+}
+
 int CommandHeal(const std::vector<std::string>& ids) {
   std::vector<std::string> targets = ids;
   if (targets.empty()) {
@@ -258,6 +314,12 @@ int Main(int argc, char** argv) {
                                                     "crashed or killed runs");
   cleanup->add_flag("--all", cleanup_all, "also remove clusters made by `cluster up` or --leave-db-running");
 
+  std::string check_path, check_workload;
+  CLI::App* check = app.add_subcommand("check", "check a stored history again: RUN_DIR or a history.jsonl; exit 0 "
+                                                "valid, 1 anomalies, 2 unknown or bad input");
+  check->add_option("path", check_path, "run directory or history file")->required();
+  check->add_option("--workload", check_workload, "workload that wrote the history (default: from test.json)");
+
   std::vector<std::string> heal_ids;
   CLI::App* heal = app.add_subcommand("heal", "remove every fault from running local clusters: partition and loss "
                                               "rules, paused processes, clock skew; restart killed stores");
@@ -292,6 +354,7 @@ int Main(int argc, char** argv) {
     if (run->parsed()) return CommandRun(run_flags);
     if (cleanup->parsed()) return CommandCleanup(cleanup_all);
     if (heal->parsed()) return CommandHeal(heal_ids);
+    if (check->parsed()) return CommandCheck(check_path, check_workload);
     if (up->parsed()) return CommandClusterUp(up_nodes, up_subnet);
     if (down->parsed()) return CommandClusterDown(down_ids);
     if (status->parsed()) return CommandClusterStatus();

@@ -9,6 +9,8 @@
 #include "clock_fault.h"
 #include "dynastore_db.h"
 #include "harness_error.h"
+#include "counter_workload.h"
+#include "register_workload.h"
 #include "set_workload.h"
 
 namespace faultline {
@@ -16,6 +18,8 @@ namespace fs = std::filesystem;
 
 std::unique_ptr<Workload> MakeWorkload(const TestConfig& config) {
   if (config.workload == "set") return std::make_unique<SetWorkload>(SetWorkloadOptions{config.keys});
+  if (config.workload == "register") return std::make_unique<RegisterWorkload>(RegisterWorkloadOptions{config.keys});
+  if (config.workload == "counter") return std::make_unique<CounterWorkload>(CounterWorkloadOptions{config.keys});
   throw HarnessError("unknown workload " + config.workload);
 }
 

@@ -60,6 +60,12 @@ class Run {
   // healed gives final reads that mean nothing).
   void HealFaults(RunResults* results);
   void FinalReads(HistoryWriter& history, Workload& workload, int64_t first_process);
+  // Reads every key from each of its replicas directly, in rounds, until all
+  // agree or convergence-timeout passes; every round goes into the history.
+  void ReplicaReads(HistoryWriter& history, Workload& workload, int64_t process);
+  ClientOptions client_options() const {
+    return ClientOptions{std::chrono::milliseconds(config_.op_timeout_ms), config_.workload};
+  }
   void Teardown(RunResults& results);
 
   const TestConfig& config_;
@@ -146,10 +152,9 @@ void Run::MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_pr
   const auto start = Clock::now();
   Generator generator(workload, g, start);
   std::vector<WorkerSpec> workers;
-  const ClientOptions client_options{std::chrono::milliseconds(config_.op_timeout_ms)};
   for (int i = 0; i < config_.workers(); ++i) {
     const NodeInfo& node = nodes_[i % nodes_.size()];  // round-robin
-    workers.push_back(WorkerSpec{db_->NewClient(node, client_options), node.name});
+    workers.push_back(WorkerSpec{db_->NewClient(node, client_options()), node.name});
   }
   log_.Info(fmt::format("main phase: {} workers, rate {}/s, {} s, seed {}", workers.size(), config_.rate,
                         config_.time_limit, config_.seed));
@@ -220,13 +225,12 @@ void Run::Heal() {
 
 void Run::FinalReads(HistoryWriter& history, Workload& workload, int64_t first_process) {
   const std::vector<Invocation> reads = workload.FinalReads();
-  const ClientOptions client_options{std::chrono::milliseconds(config_.op_timeout_ms)};
   std::vector<std::thread> threads;
   std::atomic<int64_t> ok{0};
   for (size_t i = 0; i < nodes_.size(); ++i) {
     threads.emplace_back([&, i] {
       const NodeInfo& node = nodes_[i];
-      std::unique_ptr<Client> client = db_->NewClient(node, client_options);
+      std::unique_ptr<Client> client = db_->NewClient(node, client_options());
       int64_t process = first_process + static_cast<int64_t>(i);
       for (const Invocation& read : reads) {
         // Retry a failed read: one slow answer should not leave a key unjudged.
@@ -247,6 +251,47 @@ void Run::FinalReads(HistoryWriter& history, Workload& workload, int64_t first_p
   history.Sync();
   Say(fmt::format("final reads: {} of {} ok", ok.load(), reads.size() * nodes_.size()));
   ThrowIfInterrupted();
+}
+
+void Run::ReplicaReads(HistoryWriter& history, Workload& workload, int64_t process) {
+  const std::vector<std::string> keys = workload.Keys();
+  if (keys.empty()) return;
+  std::unique_ptr<Client> client = db_->NewClient(nodes_[0], client_options());
+  if (!client->ReadReplicas(keys[0]).has_value()) {
+    Say(fmt::format("replica reads: {} has none, so convergence cannot be judged", db_->name()));
+    return;
+  }
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(config_.convergence_timeout));
+  for (int round = 0;; ++round) {
+    size_t agreeing = 0;
+    for (const std::string& key : keys) {
+      const nlohmann::json invoke_value = {{"round", round}};
+      history.Append(OpType::kInvoke, process, "replica-read", key, invoke_value);
+      const std::optional<ReplicaRead> read = client->ReadReplicas(key);
+      nlohmann::json value = {{"round", round}, {"replicas", nlohmann::json::object()}};
+      if (read.has_value()) {
+        for (const auto& [node, values] : read->replicas) value["replicas"][node] = values;
+      }
+      const bool ok = read.has_value() && read->error.empty();
+      history.Append(ok ? OpType::kOk : OpType::kFail, process, "replica-read", key, value, {},
+                     ok ? "" : (read.has_value() ? read->error : "no replica read"));
+      bool same = ok;
+      for (const auto& [node, values] : value["replicas"].items()) same = same && values == value["replicas"].begin().value();
+      agreeing += same ? 1 : 0;
+    }
+    if (agreeing == keys.size()) {
+      Say(fmt::format("replica reads: all {} keys agree on every replica (round {})", keys.size(), round));
+      break;
+    }
+    if (Clock::now() >= deadline || interrupted()) {
+      Say(fmt::format("replica reads: {} of {} keys still differ after {} s", keys.size() - agreeing, keys.size(),
+                      config_.convergence_timeout));
+      break;
+    }
+    Sleep(1s);
+  }
+  history.Sync();
 }
 
 void Run::Teardown(RunResults& results) {
@@ -296,6 +341,7 @@ RunOutcome Run::Execute() {
     Sleep(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.quiesce)));
     ThrowIfInterrupted();
     FinalReads(*history_, *workload, next_process);
+    ReplicaReads(*history_, *workload, next_process + static_cast<int64_t>(nodes_.size()) * (kFinalReadAttempts + 1));
     finished = true;
   } catch (const Interrupted& e) {
     Say(e.what());

@@ -17,7 +17,7 @@ namespace {
 using json = nlohmann::json;
 
 const std::set<std::string> kKnownDbs = {"dynastore"};
-const std::set<std::string> kKnownWorkloads = {"set"};
+const std::set<std::string> kKnownWorkloads = {"set", "register", "counter"};
 
 std::string NormalizeKey(std::string key) {
   std::replace(key.begin(), key.end(), '_', '-');
@@ -328,6 +328,10 @@ TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
   if (c.op_timeout_ms <= 0) Fail(fmt::format("\"op-timeout-ms\" must be > 0, got {}", c.op_timeout_ms));
   c.quiesce = f.Number("quiesce");
   if (!(c.quiesce >= 0) || !std::isfinite(c.quiesce)) Fail(fmt::format("\"quiesce\" must be >= 0 seconds, got {}", c.quiesce));
+  c.convergence_timeout = f.Number("convergence-timeout");
+  if (!(c.convergence_timeout >= 0) || !std::isfinite(c.convergence_timeout)) {
+    Fail(fmt::format("\"convergence-timeout\" must be >= 0 seconds, got {}", c.convergence_timeout));
+  }
   c.keys = f.Int("keys");
   if (c.keys < 1 || c.keys > 100000) Fail(fmt::format("\"keys\" must be between 1 and 100000, got {}", c.keys));
   c.subnet = f.String("subnet");
@@ -383,6 +387,7 @@ json ToJson(const TestConfig& c) {
               {"leave-db-running", c.leave_db_running},
               {"op-timeout-ms", c.op_timeout_ms},
               {"quiesce", c.quiesce},
+              {"convergence-timeout", c.convergence_timeout},
               {"keys", c.keys},
               {"subnet", c.subnet},
               {"nemesis", c.nemesis.faults.empty() ? json("none") : json(fmt::format("{}", fmt::join(c.nemesis.faults, ",")))},

@@ -49,6 +49,7 @@ struct TestConfig {
   bool leave_db_running = false;
   int op_timeout_ms = 1000;
   double quiesce = 5;              // seconds between heal and final reads
+  double convergence_timeout = 30; // seconds of replica-read rounds before replicas count as divergent
   int keys = 5;                    // keys of the workload
   std::string subnet;              // local nodes' /24; empty = pick a free one
   DynastoreConfig dynastore;

@@ -1,6 +1,8 @@
 #include "set_workload.h"
 
+#include "convergence_checker.h"
 #include "set_checker.h"
+#include "stats_checker.h"
 
 namespace faultline {
 
@@ -24,6 +26,8 @@ std::vector<Invocation> SetWorkload::FinalReads() const {
 std::vector<std::unique_ptr<Checker>> SetWorkload::Checkers() const {
   std::vector<std::unique_ptr<Checker>> checkers;
   checkers.push_back(std::make_unique<SetChecker>());
+  checkers.push_back(std::make_unique<ConvergenceChecker>());
+  checkers.push_back(std::make_unique<StatsChecker>());
   return checkers;
 }
 

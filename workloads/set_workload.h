@@ -23,6 +23,7 @@ class SetWorkload : public Workload {
   std::string name() const override { return "set"; }
   Invocation Next(std::mt19937_64& rng) override;
   std::vector<Invocation> FinalReads() const override;
+  std::vector<std::string> Keys() const override { return keys_; }
   std::vector<std::unique_ptr<Checker>> Checkers() const override;
 
  private:

@@ -28,6 +28,8 @@ class Workload {
   virtual Invocation Next(std::mt19937_64& rng) = 0;
   // Final-phase invocations, issued once against every node.
   virtual std::vector<Invocation> FinalReads() const = 0;
+  // Every key the workload touches (for replica reads after the final reads).
+  virtual std::vector<std::string> Keys() const = 0;
   virtual std::vector<std::unique_ptr<Checker>> Checkers() const = 0;
 };
 

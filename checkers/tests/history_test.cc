@@ -221,5 +221,84 @@ TEST(HistoryTest, ReadHistoryMissingFileNamesIt) {
   }
 }
 
+TEST(HistoryTest, ForEachOpLenientSkipsBadMiddleLineWithItsNumber) {
+  TempDir dir;
+  std::string lines = Lines(20);
+  size_t pos = 0;
+  for (int i = 0; i < 16; ++i) pos = lines.find('\n', pos) + 1;
+  size_t end = lines.find('\n', pos);
+  lines.replace(pos, end - pos, "{\"index\":16,\"ti");  // line 17: garbage in the middle
+  lines += R"({"index":20,"time":200,"type":"in)";  // line 21: truncated last line
+  WriteFile(dir.path() / "history.jsonl", lines);
+  std::vector<int64_t> indices;
+  std::vector<std::string> warnings;
+  ForEachOp(dir.path() / "history.jsonl", [&](const Op& op) { indices.push_back(op.index); }, &warnings,
+            /*lenient=*/true);
+  ASSERT_EQ(indices.size(), 19u);
+  EXPECT_EQ(indices[15], 15);
+  EXPECT_EQ(indices[16], 17);  // 16 skipped, reading went on
+  ASSERT_EQ(warnings.size(), 2u);
+  EXPECT_NE(warnings[0].find("history.jsonl line 17: skipped: invalid JSON"), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[1].find("history.jsonl line 21: last line skipped"), std::string::npos) << warnings[1];
+  // Strict mode throws on the same file, naming the line.
+  try {
+    ForEachOp(dir.path() / "history.jsonl", [](const Op&) {}, nullptr);
+    FAIL() << "expected HistoryError";
+  } catch (const HistoryError& e) {
+    EXPECT_NE(std::string(e.what()).find("history.jsonl line 17: "), std::string::npos) << e.what();
+  }
+}
+
+TEST(HistoryTest, ForEachOpEqualsReadHistoryAcrossChunkBoundaries) {
+  // Bigger than the reader's 4 MiB chunk, with lines of varied length (some
+  // longer than 1 KiB) and blank lines, so lines straddle chunk boundaries.
+  TempDir dir;
+  std::string content;
+  History written;
+  int64_t n = 0;
+  while (content.size() < (size_t{9} << 20)) {
+    Op op;
+    op.index = n;
+    op.time = n * 10;
+    op.type = n % 3 == 0 ? OpType::kInvoke : OpType::kOk;
+    op.process = n % 7;
+    op.f = "rmw";
+    op.key = fmt::format("k{}", n % 13);
+    op.value = {{"write", n}, {"read", std::vector<int64_t>(size_t(n % 11 == 0 ? 300 : n % 4), n)}};
+    op.node = n % 2 ? "n1" : "";
+    content += ToJsonLine(op);
+    content += n % 1000 == 0 ? "\n\n" : "\n";
+    written.push_back(std::move(op));
+    ++n;
+  }
+  WriteFile(dir.path() / "history.jsonl", content);
+  HistoryReadResult all = ReadHistory(dir.path() / "history.jsonl");
+  ASSERT_EQ(int64_t(all.ops.size()), n);
+  for (size_t j = 0; j < written.size(); j += 997) ExpectSameOp(all.ops[j], written[j]);
+  ExpectSameOp(all.ops.back(), written.back());
+  size_t i = 0;
+  ForEachOp(
+      dir.path() / "history.jsonl",
+      [&](const Op& op) {
+        ASSERT_LT(i, all.ops.size());
+        ExpectSameOp(op, all.ops[i]);
+        EXPECT_EQ(op.index, int64_t(i));
+        ++i;
+      },
+      nullptr);
+  EXPECT_EQ(i, all.ops.size());
+}
+
+TEST(HistoryTest, ForEachOpReadsALineLongerThanAChunk) {
+  TempDir dir;
+  Op op = MakeOp(OpType::kOk, 1, std::string(size_t{5} << 20, 'x'));
+  WriteFile(dir.path() / "history.jsonl", ToJsonLine(op) + "\n" + ToJsonLine(MakeOp(OpType::kInvoke, 2, 3)) + "\n");
+  std::vector<Op> ops;
+  ForEachOp(dir.path() / "history.jsonl", [&](const Op& o) { ops.push_back(o); }, nullptr);
+  ASSERT_EQ(ops.size(), 2u);
+  ExpectSameOp(ops[0], op);
+  EXPECT_EQ(ops[1].process, 2);
+}
+
 }  // namespace
 }  // namespace faultline

@@ -1,5 +1,6 @@
 #include "set_checker.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "test_support.h"
@@ -137,6 +138,31 @@ TEST(SetCheckerTest, ManyLostAcrossKeysAreAllListed) {
   EXPECT_EQ(r.details["lost_count"], 1000);
   EXPECT_EQ(r.details["lost"].size(), 1000u);  // complete, not truncated
   EXPECT_EQ(r.summary, "1000 acknowledged adds lost on keys k1, k2 (missing on n1, n2)");
+}
+
+TEST(SetCheckerTest, SameElementsOnManyKeysAreKeptApart) {
+  // Every key adds the same elements 0..299 (elements are per key): a key's
+  // element must never be confused with another key's.
+  HistoryBuilder b;
+  for (int k = 0; k < 100; ++k) {
+    for (int e = 0; e < 300; ++e) b.AddOp(k % 5, fmt::format("k{:02}", k), e, e == 7 && k == 42 ? kFail : kOk);
+  }
+  for (int k = 0; k < 100; ++k) {
+    std::vector<int> elements;
+    for (int e = 0; e < 300; ++e) {
+      if (e != 7 && !(k == 13 && e == 250)) elements.push_back(e);
+    }
+    b.Read(10, fmt::format("k{:02}", k), "n1", elements);
+  }
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kFalse);
+  EXPECT_EQ(r.details["ok_count"], 100 * 300 - 1);
+  ASSERT_EQ(r.details["lost_count"], 100);  // element 7 on the 99 keys where it was ok, and k13's 250
+  EXPECT_EQ(r.details["lost"][0]["key"], "k00");
+  EXPECT_EQ(r.details["lost"][0]["element"], 7);
+  EXPECT_EQ(r.details["per_key"]["k13"]["lost"], 2);
+  EXPECT_EQ(r.details["per_key"]["k42"]["lost"], 0);
+  EXPECT_EQ(r.details["unexpected_count"], 0);
 }
 
 }  // namespace

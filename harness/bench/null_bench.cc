@@ -28,6 +28,7 @@ class NullWorkload : public Workload {
   std::string name() const override { return "null"; }
   Invocation Next(std::mt19937_64& rng) override { return Invocation{"add", kKeys[rng() % std::size(kKeys)], next_++}; }
   std::vector<Invocation> FinalReads() const override { return {}; }
+  std::vector<std::string> Keys() const override { return {}; }
   std::vector<std::unique_ptr<Checker>> Checkers() const override { return {}; }
 
  private:

@@ -21,6 +21,7 @@ class RandomWorkload : public Workload {
     return Invocation{r % 2 ? "add" : "read", "k" + std::to_string(r % 5), static_cast<int64_t>(rng() % 1000000)};
   }
   std::vector<Invocation> FinalReads() const override { return {}; }
+  std::vector<std::string> Keys() const override { return {}; }
   std::vector<std::unique_ptr<Checker>> Checkers() const override { return {}; }
 };
 

@@ -38,6 +38,28 @@ TEST_F(FaultlineRun, ThreeNodesGiveAValidVerdict) {
   EXPECT_NE(Output().find("verdict: valid"), std::string::npos) << Output();
   EXPECT_EQ(Output().find("dynastore 0."), std::string::npos) << Output();
   ExpectNothingLeft(ClusterId(run));
+
+  // `faultline check` reaches the same verdict from the stored files...
+  fs::remove(dir_ / "out.txt");
+  EXPECT_EQ(RunFaultline({"check", run.string()}), 0) << Output();
+  EXPECT_NE(Output().find("verdict: valid"), std::string::npos) << Output();
+  // ...accepts a truncated last line (a crashed writer)...
+  const std::string text = ReadFile(run / "history.jsonl");
+  const fs::path copy = dir_ / "history.jsonl";
+  std::ofstream(copy) << text.substr(0, text.size() - 10);
+  EXPECT_EQ(RunFaultline({"check", copy.string(), "--workload", "set"}), 0) << Output();
+  // ...reports a malformed middle line by number and will not call the rest valid...
+  std::string broken = text;
+  const size_t third_line = broken.find('\n', broken.find('\n') + 1) + 1;
+  broken.insert(third_line, "{\"index\": oops\n");
+  std::ofstream(copy) << broken;
+  fs::remove(dir_ / "out.txt");
+  EXPECT_EQ(RunFaultline({"check", copy.string(), "--workload", "set"}), 2) << Output();
+  EXPECT_NE(Output().find("line 3"), std::string::npos) << Output();
+  // ...and asks which workload wrote a bare history.
+  fs::remove(dir_ / "out.txt");
+  EXPECT_EQ(RunFaultline({"check", copy.string()}), 2);
+  EXPECT_NE(Output().find("--workload"), std::string::npos) << Output();
 }
 
 TEST_F(FaultlineRun, LastWriteWinsLosesAddsAndTheVerdictSaysSo) {

@@ -35,6 +35,7 @@ class CountingWorkload : public Workload {
   std::string name() const override { return "counting"; }
   Invocation Next(std::mt19937_64& rng) override { return Invocation{"add", "k" + std::to_string(rng() % 3), next_++}; }
   std::vector<Invocation> FinalReads() const override { return {}; }
+  std::vector<std::string> Keys() const override { return {}; }
   std::vector<std::unique_ptr<Checker>> Checkers() const override { return {}; }
 
  private:
