@@ -1,5 +1,8 @@
 #include "checker.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <stdexcept>
 
 namespace faultline {
@@ -38,6 +41,13 @@ Validity Worst(Validity a, Validity b) {
   if (a == Validity::kFalse || b == Validity::kFalse) return Validity::kFalse;
   if (a == Validity::kUnknown || b == Validity::kUnknown) return Validity::kUnknown;
   return Validity::kTrue;
+}
+
+std::string NoFinalReadSummary(const std::vector<std::string>& keys, std::string_view ops) {
+  const std::string which = keys.size() > 5 ? fmt::format("{} keys", keys.size())
+                                            : fmt::format("{} {}", keys.size() == 1 ? "key" : "keys",
+                                                          fmt::join(keys, ", "));
+  return fmt::format("no final read succeeded for {}, so their {} could not be checked", which, ops);
 }
 
 }  // namespace faultline

@@ -10,6 +10,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "history.h"
@@ -25,6 +26,11 @@ std::string_view ValidityName(Validity v);           // "valid", "invalid", "unk
 
 // false > unknown > true.
 Validity Worst(Validity a, Validity b);
+
+// The unknown-verdict summary of a checker whose `keys` (non-empty) had ops
+// but no successful final read: "no final read succeeded for keys k1, k2, so
+// their adds could not be checked" (`ops` = "adds", "writes", ...).
+std::string NoFinalReadSummary(const std::vector<std::string>& keys, std::string_view ops);
 
 struct CheckResult {
   Validity valid = Validity::kUnknown;

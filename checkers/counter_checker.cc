@@ -139,8 +139,7 @@ CheckResult CounterChecker::Finish() {
     result.valid = Validity::kUnknown;
     std::vector<std::string> names;
     for (const auto& key : without_read) names.push_back(key.get<std::string>());
-    result.summary = fmt::format("no final read succeeded for {} {}, so their adds could not be checked",
-                                 names.size() == 1 ? "key" : "keys", fmt::join(names, ", "));
+    result.summary = NoFinalReadSummary(names, "adds");
   } else if (malformed_ > 0) {
     result.valid = Validity::kUnknown;
     result.summary =

@@ -440,11 +440,7 @@ CheckResult LostUpdateChecker::Finish() {
     result.summary = fmt::format("{}", fmt::join(problems, "; "));
   } else if (!without_read_names.empty()) {
     result.valid = Validity::kUnknown;
-    const std::string which = without_read_names.size() > 5
-                                  ? fmt::format("{} keys", without_read_names.size())
-                                  : fmt::format("{} {}", without_read_names.size() == 1 ? "key" : "keys",
-                                                fmt::join(without_read_names, ", "));
-    result.summary = fmt::format("no final read succeeded for {}, so their writes could not be checked", which);
+    result.summary = NoFinalReadSummary(without_read_names, "writes");
   } else if (s.malformed > 0) {
     result.valid = Validity::kUnknown;
     result.summary = fmt::format("{} rmw or read values lack integer ids", s.malformed);

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "workload.h"
+#include "keyed_workload.h"
 
 namespace faultline {
 
@@ -26,7 +26,7 @@ struct CounterWorkloadOptions {
   int keys = 5;  // k1..kN
 };
 
-class CounterWorkload : public Workload {
+class CounterWorkload : public KeyedWorkload {
  public:
   static constexpr int64_t kMinDelta = -5;
   static constexpr int64_t kMaxDelta = 10;
@@ -34,12 +34,9 @@ class CounterWorkload : public Workload {
   explicit CounterWorkload(CounterWorkloadOptions options);
   std::string name() const override { return "counter"; }
   Invocation Next(std::mt19937_64& rng) override;
-  std::vector<Invocation> FinalReads() const override;
-  std::vector<std::string> Keys() const override { return keys_; }
   std::vector<std::unique_ptr<Checker>> Checkers() const override;
 
  private:
-  std::vector<std::string> keys_;
 };
 
 }  // namespace faultline

@@ -6,22 +6,13 @@
 
 namespace faultline {
 
-RegisterWorkload::RegisterWorkload(RegisterWorkloadOptions options) {
-  for (int i = 1; i <= options.keys; ++i) keys_.push_back("k" + std::to_string(i));
-}
+RegisterWorkload::RegisterWorkload(RegisterWorkloadOptions options) : KeyedWorkload(options.keys) {}
 
 Invocation RegisterWorkload::Next(std::mt19937_64& rng) {
   // Ids count up, so each write is unique in the test and the lost-update
   // checker can name exactly which write went missing.
-  std::uniform_int_distribution<size_t> pick(0, keys_.size() - 1);
-  const std::string& key = keys_[pick(rng)];
+  const std::string& key = PickKey(rng);
   return Invocation{"rmw", key, {{"write", next_write_++}}};
-}
-
-std::vector<Invocation> RegisterWorkload::FinalReads() const {
-  std::vector<Invocation> reads;
-  for (const auto& key : keys_) reads.push_back(Invocation{"read", key, nullptr});
-  return reads;
 }
 
 std::vector<std::unique_ptr<Checker>> RegisterWorkload::Checkers() const {

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "workload.h"
+#include "keyed_workload.h"
 
 namespace faultline {
 
@@ -32,17 +32,14 @@ struct RegisterWorkloadOptions {
   int keys = 5;  // k1..kN
 };
 
-class RegisterWorkload : public Workload {
+class RegisterWorkload : public KeyedWorkload {
  public:
   explicit RegisterWorkload(RegisterWorkloadOptions options);
   std::string name() const override { return "register"; }
   Invocation Next(std::mt19937_64& rng) override;
-  std::vector<Invocation> FinalReads() const override;
-  std::vector<std::string> Keys() const override { return keys_; }
   std::vector<std::unique_ptr<Checker>> Checkers() const override;
 
  private:
-  std::vector<std::string> keys_;
   int64_t next_write_ = 1;
 };
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "workload.h"
+#include "keyed_workload.h"
 
 namespace faultline {
 
@@ -17,17 +17,14 @@ struct SetWorkloadOptions {
   int keys = 5;  // k1..kN
 };
 
-class SetWorkload : public Workload {
+class SetWorkload : public KeyedWorkload {
  public:
   explicit SetWorkload(SetWorkloadOptions options);
   std::string name() const override { return "set"; }
   Invocation Next(std::mt19937_64& rng) override;
-  std::vector<Invocation> FinalReads() const override;
-  std::vector<std::string> Keys() const override { return keys_; }
   std::vector<std::unique_ptr<Checker>> Checkers() const override;
 
  private:
-  std::vector<std::string> keys_;
   int64_t next_element_ = 0;
 };
 

@@ -3,13 +3,10 @@
 // the client is tested apart from the Remote/DB adapter machinery.
 #include "dynastore_client.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,22 +17,18 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "dynastore_db.h"
+#include "dynastore_test_support.h"
 #include "harness_error.h"
 #include "http_connection.h"
 #include "local_remote.h"
-
-#ifndef DYNASTORE_BIN
-#error "DYNASTORE_BIN must name the dynastore binary"
-#endif
 
 namespace faultline {
 namespace {
@@ -44,34 +37,8 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-// A port nobody listens on right now. Another process may take it before
-// we do; that race is tiny and shows up as a failed start, not a wrong pass.
-int FreePort() {
-  // Never hand out the same port twice in this process (two binds in a row
-  // may get the same ephemeral port back).
-  static std::set<int> given;
-  while (true) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    int port = ntohs(addr.sin_port);
-    if (given.insert(port).second) return port;
-  }
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::FreePort;
+using test::ReadFile;
 
 // One dynastore child process; SIGKILLed and reaped on destruction.
 class Daemon {
@@ -162,21 +129,7 @@ HttpResult Raw(HttpConnection& conn, std::string_view method, std::string_view t
 // Waits until the node's failure detector sees `count` members up (nodes
 // started one by one first see their later peers as down).
 ::testing::AssertionResult WaitAllUp(int port, size_t count) {
-  HttpConnection conn("127.0.0.1", port);
-  auto deadline = Clock::now() + milliseconds(15000);
-  std::string last;
-  while (Clock::now() < deadline) {
-    HttpResult r = conn.Request("GET", "/status", "", Clock::now() + milliseconds(500));
-    if (r.ok() && r.status == 200) {
-      last = r.body;
-      size_t up = 0;
-      json status = json::parse(r.body);
-      for (const auto& [id, m] : status["members"].items()) up += m.value("up", false) ? 1 : 0;
-      if (up == count) return ::testing::AssertionSuccess();
-    }
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return ::testing::AssertionFailure() << "members never all up: " << last;
+  return test::AllMembersUp("127.0.0.1", port, count, milliseconds(15000), milliseconds(500));
 }
 
 Invocation Add(const std::string& key, int64_t e) { return {"add", key, e}; }
@@ -185,14 +138,13 @@ Invocation Read(const std::string& key) { return {"read", key, nullptr}; }
 class DynastoreClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "faultline-dsclient-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
+    dir_ = test::MakeTempDir("faultline-dsclient");
+    ASSERT_FALSE(dir_.empty());
   }
   void TearDown() override {
     daemons_.clear();  // kills them
     std::error_code ignored;
-    fs::remove_all(dir_, ignored);
+    if (!dir_.empty()) fs::remove_all(dir_, ignored);
   }
 
   // A lone node (N=R=W=1) on a free port. Returns its port.
@@ -812,16 +764,11 @@ TEST_F(DynastoreClientTest, ReadReplicasWithoutAddressesNamesEveryReplica) {
 // (from Install) and the workload from ClientOptions. Nodes on 127.0.0.1-3
 // through LocalRemotes, as dynastore_db_test does.
 TEST(DynastoreDbClientTest, NewClientReadsReplicasOfEveryNode) {
-  std::string tmpl = (fs::temp_directory_path() / "faultline-dsdbclient-XXXXXX").string();
-  ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-  const fs::path dir = tmpl;
-  DynastoreOptions options;
-  options.binary = DYNASTORE_BIN;
+  const fs::path dir = test::MakeTempDir("faultline-dsdbclient");
+  ASSERT_FALSE(dir.empty());
+  DynastoreOptions options = test::LoopbackOptions();
   options.n = 3;
   options.r = options.w = 2;
-  options.partitions = 12;
-  options.http_port = FreePort();
-  options.rpc_port = FreePort();
   options.sync = false;
   DynastoreDb db(options);
   std::vector<std::unique_ptr<LocalRemote>> remotes;
@@ -851,19 +798,8 @@ TEST(DynastoreDbClientTest, NewClientReadsReplicasOfEveryNode) {
   for (const NodeInfo& node : nodes) db.Start(node);
   for (const NodeInfo& node : nodes) db.WaitHealthy(node, milliseconds(10000));
   for (const NodeInfo& node : nodes) {
-    HttpConnection conn(node.address, options.http_port);
-    bool all_up = false;
-    for (auto deadline = Clock::now() + milliseconds(10000); !all_up && Clock::now() < deadline;) {
-      HttpResult r = Raw(conn, "GET", "/status");
-      size_t up = 0;
-      if (r.ok() && r.status == 200) {
-        json status = json::parse(r.body);
-        for (const auto& [id, m] : status["members"].items()) up += m.value("up", false) ? 1 : 0;
-      }
-      all_up = up == 3;
-      if (!all_up) std::this_thread::sleep_for(milliseconds(50));
-    }
-    ASSERT_TRUE(all_up) << node.name;
+    ASSERT_TRUE(test::AllMembersUp(node.address, options.http_port, 3, milliseconds(10000), milliseconds(5000)))
+        << node.name;
   }
 
   ClientOptions register_options = Options("register", milliseconds(3000));

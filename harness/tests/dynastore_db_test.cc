@@ -3,31 +3,19 @@
 // temp dir. TearDown stops every node, also after a failed assertion.
 #include "dynastore_db.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <set>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "dynastore_test_support.h"
 #include "harness_error.h"
-#include "http_connection.h"
-#include "local_remote.h"
-
-#ifndef DYNASTORE_BIN
-#error "DYNASTORE_BIN must name the dynastore binary"
-#endif
 
 namespace faultline {
 namespace {
@@ -36,98 +24,24 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-// A port free on 127.0.0.1 right now (tiny race: someone may take it first,
-// which shows up as a failed start, never as a wrong pass).
-int FreePort() {
-  // Never hand out the same port twice in this process (two binds in a row
-  // may get the same ephemeral port back).
-  static std::set<int> given;
-  while (true) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    int port = ntohs(addr.sin_port);
-    if (given.insert(port).second) return port;
-  }
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-::testing::AssertionResult AllMembersUp(const std::string& address, int port, size_t count) {
-  HttpConnection conn(address, port);
-  auto deadline = Clock::now() + milliseconds(10000);
-  std::string last;
-  while (Clock::now() < deadline) {
-    HttpResult r = conn.Request("GET", "/status", "", Clock::now() + milliseconds(1000));
-    if (r.ok() && r.status == 200) {
-      last = r.body;
-      json status = json::parse(r.body);
-      size_t up = 0;
-      for (const auto& [id, m] : status["members"].items()) up += m.value("up", false) ? 1 : 0;
-      if (up == count) return ::testing::AssertionSuccess();
-    }
-    std::this_thread::sleep_for(milliseconds(50));
-  }
-  return ::testing::AssertionFailure() << address << ": members never all up: " << last;
-}
+using test::AllMembersUp;
+using test::ReadFile;
 
 Invocation Add(const std::string& key, int64_t e) { return {"add", key, e}; }
 Invocation Read(const std::string& key) { return {"read", key, nullptr}; }
 
-class DynastoreDbTest : public ::testing::Test {
+class DynastoreDbTest : public test::DynastoreNodesTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "faultline-dsdb-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    if (db_) {
-      for (const NodeInfo& node : nodes_) {
-        try {
-          db_->Stop(node);
-        } catch (const std::exception& e) {
-          ADD_FAILURE() << "Stop " << node.name << ": " << e.what();
-        }
-      }
-    }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
+  DynastoreDbTest() : DynastoreNodesTest("faultline-dsdb") {}
 
   DynastoreOptions Options(int n = 1) {
-    DynastoreOptions o;
-    o.binary = DYNASTORE_BIN;
-    o.n = o.r = o.w = 1;
+    DynastoreOptions o = test::LoopbackOptions();
     if (n == 3) {
       o.n = 3;
       o.r = o.w = 2;
     }
-    o.partitions = 12;
-    o.http_port = FreePort();
-    o.rpc_port = FreePort();
     o.start_timeout = milliseconds(10000);
     return o;
-  }
-
-  // `count` nodes on 127.0.0.1, 127.0.0.2, ... (all loopback), one LocalRemote each.
-  void MakeNodes(int count) {
-    for (int i = 1; i <= count; ++i) {
-      std::string name = "n" + std::to_string(i);
-      remotes_.push_back(std::make_unique<LocalRemote>(name, ""));
-      nodes_.push_back(NodeInfo{name, "127.0.0." + std::to_string(i), (dir_ / name).string(), remotes_.back().get()});
-    }
   }
 
   void Up(DynastoreOptions options, int count = 1) {
@@ -137,11 +51,6 @@ class DynastoreDbTest : public ::testing::Test {
     for (const NodeInfo& node : nodes_) db_->Start(node);
     for (const NodeInfo& node : nodes_) db_->WaitHealthy(node, milliseconds(10000));
   }
-
-  fs::path dir_;
-  std::vector<std::unique_ptr<LocalRemote>> remotes_;
-  std::vector<NodeInfo> nodes_;
-  std::unique_ptr<DynastoreDb> db_;
 };
 
 TEST_F(DynastoreDbTest, InstallCopiesTheBinaryAndWritesTheClusterFile) {
@@ -322,7 +231,8 @@ TEST_F(DynastoreDbTest, ThreeNodeClusterReplicates) {
   auto reader = db_->NewClient(nodes_[2], ClientOptions{milliseconds(3000)});
   // A node that pinged a peer before the peer listened sees it down until the
   // next heartbeat: wait until every node sees all three up.
-  for (const NodeInfo& node : nodes_) ASSERT_TRUE(AllMembersUp(node.address, db_->options().http_port, 3));
+  for (const NodeInfo& node : nodes_) ASSERT_TRUE(
+      AllMembersUp(node.address, db_->options().http_port, 3, milliseconds(10000), milliseconds(1000)));
   const int64_t e = 7;
   Completion add = writer->Invoke(Add("c", e));
   ASSERT_EQ(add.type, OpType::kOk) << add.error;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "harness_error.h"
+#include "temp_dir.h"
 
 namespace faultline {
 namespace {
@@ -19,21 +20,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "faultline-history-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::filesystem::path file() const { return path_ / "history.jsonl"; }
-
- private:
-  std::filesystem::path path_;
+// Temp dirs named for this file's tests.
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("faultline-history-test") {}
 };
 
 std::vector<std::string> FileLines(const std::filesystem::path& path) {

@@ -7,27 +7,17 @@
 #include <set>
 #include <thread>
 
+#include "temp_dir.h"
+
 namespace faultline {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "faultline-workers-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::filesystem::path file() const { return path_ / "history.jsonl"; }
-
- private:
-  std::filesystem::path path_;
+// Temp dirs named for this file's tests.
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("faultline-workers-test") {}
 };
 
 class CountingWorkload : public Workload {

@@ -5,11 +5,7 @@
 // polls with a deadline. TearDown stops the store, also after a failure.
 #include "clock_fault.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -21,19 +17,14 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "dynastore_db.h"
+#include "dynastore_test_support.h"
 #include "harness_error.h"
 #include "http_connection.h"
-#include "local_remote.h"
-
-#ifndef DYNASTORE_BIN
-#error "DYNASTORE_BIN must name the dynastore binary"
-#endif
 
 namespace faultline {
 namespace {
@@ -42,30 +33,7 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-// A port free on 127.0.0.1 right now, never the same twice in this process.
-int FreePort() {
-  static std::set<int> given;
-  while (true) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    int port = ntohs(addr.sin_port);
-    if (given.insert(port).second) return port;
-  }
-}
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::ReadFile;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -83,46 +51,16 @@ int PidOf(const std::string& binary) {
   return -1;
 }
 
-class ClockFaultTest : public ::testing::Test {
+class ClockFaultTest : public test::DynastoreNodesTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "faultline-clock-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    if (db_) {
-      for (const NodeInfo& node : nodes_) {
-        try {
-          db_->Stop(node);
-        } catch (const std::exception& e) {
-          ADD_FAILURE() << "Stop " << node.name << ": " << e.what();
-        }
-      }
-    }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
-  void MakeNodes(int count) {
-    for (int i = 1; i <= count; ++i) {
-      std::string name = "n" + std::to_string(i);
-      remotes_.push_back(std::make_unique<LocalRemote>(name, ""));
-      nodes_.push_back(NodeInfo{name, "127.0.0." + std::to_string(i), (dir_ / name).string(), remotes_.back().get()});
-    }
-  }
+  ClockFaultTest() : DynastoreNodesTest("faultline-clock") {}
 
   // One node running dynastore under libfaketime, its clock file at +0, as
   // the runner sets it up.
   void Up() {
     MakeNodes(1);
-    DynastoreOptions o;
-    o.binary = DYNASTORE_BIN;
-    o.n = o.r = o.w = 1;
-    o.partitions = 12;
+    DynastoreOptions o = test::LoopbackOptions();
     o.sync = false;
-    o.http_port = FreePort();
-    o.rpc_port = FreePort();
     o.node_env = FaketimeEnv;
     db_ = std::make_unique<DynastoreDb>(o);
     db_->Install(nodes_);
@@ -177,10 +115,6 @@ class ClockFaultTest : public ::testing::Test {
     return c;
   }
 
-  fs::path dir_;
-  std::vector<std::unique_ptr<LocalRemote>> remotes_;
-  std::vector<NodeInfo> nodes_;
-  std::unique_ptr<DynastoreDb> db_;
   std::unique_ptr<HttpConnection> conn_;
 };
 

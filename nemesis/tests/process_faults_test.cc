@@ -5,11 +5,7 @@
 // TearDown stops every node, also after a failed assertion.
 #include "process_faults.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -18,17 +14,12 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "dynastore_db.h"
+#include "dynastore_test_support.h"
 #include "harness_error.h"
-#include "local_remote.h"
-
-#ifndef DYNASTORE_BIN
-#error "DYNASTORE_BIN must name the dynastore binary"
-#endif
 
 namespace faultline {
 namespace {
@@ -36,23 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using std::chrono::milliseconds;
-
-// A port free on 127.0.0.1 right now, never the same twice in this process.
-int FreePort() {
-  static std::set<int> given;
-  while (true) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) std::abort();
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    int port = ntohs(addr.sin_port);
-    if (given.insert(port).second) return port;
-  }
-}
 
 // The state letter of /proc/<pid>/stat (R, S, T, Z...), '-' when gone.
 char StateOf(int pid) {
@@ -81,42 +55,16 @@ std::set<int> PidsOf(const std::string& binary) {
 
 Invocation Add(const std::string& key, int64_t e) { return {"add", key, e}; }
 
-class ProcessFaultsTest : public ::testing::Test {
+class ProcessFaultsTest : public test::DynastoreNodesTest {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "faultline-procfault-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    if (db_) {
-      for (const NodeInfo& node : nodes_) {
-        try {
-          db_->Stop(node);
-        } catch (const std::exception& e) {
-          ADD_FAILURE() << "Stop " << node.name << ": " << e.what();
-        }
-      }
-    }
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
+  ProcessFaultsTest() : DynastoreNodesTest("faultline-procfault") {}
 
   // `count` nodes, independent stores (n=1) in one cluster file; the first
   // `started` of them are started and healthy.
   void Up(int count, int started) {
-    for (int i = 1; i <= count; ++i) {
-      std::string name = "n" + std::to_string(i);
-      remotes_.push_back(std::make_unique<LocalRemote>(name, ""));
-      nodes_.push_back(NodeInfo{name, "127.0.0." + std::to_string(i), (dir_ / name).string(), remotes_.back().get()});
-    }
-    DynastoreOptions o;
-    o.binary = DYNASTORE_BIN;
-    o.n = o.r = o.w = 1;
-    o.partitions = 12;
+    MakeNodes(count);
+    DynastoreOptions o = test::LoopbackOptions();
     o.sync = false;
-    o.http_port = FreePort();
-    o.rpc_port = FreePort();
     db_ = std::make_unique<DynastoreDb>(o);
     db_->Install(nodes_);
     for (int i = 0; i < started; ++i) db_->Start(nodes_[i]);
@@ -135,11 +83,6 @@ class ProcessFaultsTest : public ::testing::Test {
     c.targets = std::move(targets);
     return c;
   }
-
-  fs::path dir_;
-  std::vector<std::unique_ptr<LocalRemote>> remotes_;
-  std::vector<NodeInfo> nodes_;
-  std::unique_ptr<DynastoreDb> db_;
 };
 
 TEST_F(ProcessFaultsTest, KillKillsOnlyTheTargetAndStopRestartsIt) {

@@ -1,0 +1,35 @@
+// KeyedWorkload: what the built-in workloads share: keys k1..kN, one picked
+// uniformly from the generator's RNG per op, and a final read of every key.
+#pragma once
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "workload.h"
+
+namespace faultline {
+
+class KeyedWorkload : public Workload {
+ public:
+  explicit KeyedWorkload(int keys) {
+    for (int i = 1; i <= keys; ++i) keys_.push_back("k" + std::to_string(i));
+  }
+  std::vector<Invocation> FinalReads() const override {
+    std::vector<Invocation> reads;
+    for (const auto& key : keys_) reads.push_back(Invocation{"read", key, nullptr});
+    return reads;
+  }
+  std::vector<std::string> Keys() const override { return keys_; }
+
+ protected:
+  const std::string& PickKey(std::mt19937_64& rng) const {
+    std::uniform_int_distribution<size_t> pick(0, keys_.size() - 1);
+    return keys_[pick(rng)];
+  }
+
+ private:
+  std::vector<std::string> keys_;
+};
+
+}  // namespace faultline
