@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 
 namespace faultline {
@@ -118,6 +119,7 @@ TEST(TestConfig, ConfigFileErrorsNameTheFile) {
   EXPECT_THROW(LoadConfigFile("/nonexistent/test.json"), ConfigError);
   std::ofstream(path) << "[1,2]";
   EXPECT_THROW(LoadConfigFile(path), ConfigError);
+  std::remove(path.c_str());
 }
 
 }  // namespace
