@@ -196,7 +196,6 @@ int CommandClusterDown(const std::vector<std::string>& ids) {
     if (!(named || (ids.empty() && c.manual))) continue;
     LocalCluster::Attach(c.run_id)->Destroy();
     std::cout << "removed cluster " << c.run_id << std::endl;
-    std::filesystem::remove_all("/tmp/faultline-" + c.run_id);
     ++removed;
   }
   for (const std::string& id : ids) {
@@ -283,18 +282,8 @@ int CommandHeal(const std::vector<std::string>& ids) {
 }
 
 int CommandCleanup(bool all) {
-  std::vector<std::string> before;
-  for (const ClusterSummary& c : ListLocalClusters()) before.push_back(c.run_id);
   const std::vector<std::string> lines = CleanupLocalClusters(all);
   for (const std::string& line : lines) std::cout << line << "\n";
-  std::vector<std::string> after;
-  for (const ClusterSummary& c : ListLocalClusters()) after.push_back(c.run_id);
-  for (const std::string& id : before) {
-    // Node directories (data, logs) of the removed clusters.
-    if (std::find(after.begin(), after.end(), id) == after.end()) {
-      std::filesystem::remove_all("/tmp/faultline-" + id);
-    }
-  }
   if (lines.empty()) std::cout << "nothing to clean up" << std::endl;
   return 0;
 }

@@ -23,8 +23,7 @@ std::vector<std::string> HealLocalCluster(const std::string& run_id, std::ostrea
   std::vector<NodeInfo> nodes;
   for (size_t i = 0; i < cluster->nodes().size(); ++i) {
     const LocalNode& n = cluster->nodes()[i];
-    nodes.push_back(NodeInfo{n.name, n.address, fmt::format("/tmp/faultline-{}/{}", run_id, n.name),
-                             &cluster->remote(i)});
+    nodes.push_back(NodeInfo{n.name, n.address, cluster->node_dir(i), &cluster->remote(i)});
   }
   std::vector<std::string> problems;
   HealNetwork(nodes);

@@ -329,8 +329,20 @@ void DestroyResources(const ClusterState& st, std::vector<std::string>& removed,
   for (int pid : killed) {
     for (int i = 0; i < 200 && ::waitpid(pid, nullptr, WNOHANG) == 0; ++i) std::this_thread::sleep_for(1ms);
   }
+  // 2. The nodes' files, now that nothing runs from them.
+  {
+    const fs::path root = LocalNodesRoot(st.run_id);
+    std::error_code ec;
+    const bool existed = fs::exists(root, ec);
+    fs::remove_all(root, ec);
+    if (ec) {
+      errors.push_back("remove " + root.string() + ": " + ec.message());
+    } else if (existed) {
+      removed.push_back("removed node directories " + root.string());
+    }
+  }
 
-  // 2. Links and namespaces. Deleting a veth's host end deletes its eth0 too.
+  // 3. Links and namespaces. Deleting a veth's host end deletes its eth0 too.
   for (const auto& veth : veths) {
     if (!LinkExists(veth)) continue;
     attempt(
@@ -352,7 +364,7 @@ void DestroyResources(const ClusterState& st, std::vector<std::string>& removed,
         [&] { return NetnsExists(ns); });
   }
 
-  // 3. iptables rules: the recorded ones, plus any FORWARD rule naming the bridge.
+  // 4. iptables rules: the recorded ones, plus any FORWARD rule naming the bridge.
   std::vector<std::vector<std::string>> rules = st.iptables;
   if (IptablesAvailable()) {
     CommandResult listed = RunTool("iptables", {"-S", "FORWARD"});
@@ -394,7 +406,7 @@ void DestroyResources(const ClusterState& st, std::vector<std::string>& removed,
     }
   }
 
-  // 4. The bridge last: its presence tells other cleanups the run may be live.
+  // 5. The bridge last: its presence tells other cleanups the run may be live.
   if (!st.bridge.empty() && LinkExists(st.bridge)) {
     attempt(
         "removing bridge " + st.bridge,
@@ -463,6 +475,10 @@ bool BridgeClaimed(const std::string& run_id, bool include_manual) {
 }  // namespace
 
 fs::path LocalCluster::state_dir() { return ClusterStateDir(); }
+
+fs::path LocalNodesRoot(const std::string& run_id) { return "/tmp/faultline-" + run_id; }
+
+std::string LocalCluster::node_dir(size_t i) const { return (LocalNodesRoot(run_id_) / nodes_[i].name).string(); }
 
 void RequireNetAdmin() {
   std::ifstream in("/proc/self/status");

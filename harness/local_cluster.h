@@ -16,7 +16,8 @@
 //
 // Every resource is recorded in a state file (state_dir()/R.json) as it is
 // created, so `faultline cleanup` can remove what a killed run left:
-// processes in the namespaces, namespaces, links, host iptables rules.
+// processes in the namespaces, namespaces, links, host iptables rules, and
+// the nodes' directories (LocalNodesRoot).
 //
 // Needs root (CAP_NET_ADMIN): Create() throws a HarnessError saying so.
 #pragma once
@@ -60,9 +61,11 @@ class LocalCluster {
   const std::vector<LocalNode>& nodes() const { return nodes_; }
   // One Remote per node, owned by the cluster.
   Remote& remote(size_t i) { return *remotes_[i]; }
+  // Node i's working directory (store binary, data, logs): LocalNodesRoot()/<name>.
+  std::string node_dir(size_t i) const;
 
   // Kills every process in the namespaces, deletes namespaces, links, host
-  // rules, and the state file. Best effort: keeps going past errors and
+  // rules, the node directories and the state file. Best effort: keeps going past errors and
   // throws one HarnessError listing them at the end. Idempotent.
   void Destroy();
 
@@ -79,6 +82,10 @@ class LocalCluster {
 // Throws HarnessError ("... needs root (CAP_NET_ADMIN) ...; run it with sudo")
 // unless this process may create network namespaces.
 void RequireNetAdmin();
+
+// Where a local cluster's nodes keep their files: /tmp/faultline-<run id>.
+// Destroy() and cleanup remove it with the rest of the cluster.
+std::filesystem::path LocalNodesRoot(const std::string& run_id);
 
 struct ClusterSummary {
   std::string run_id;

@@ -124,8 +124,7 @@ void Run::SetUp() {
   std::vector<std::string> listing;
   for (size_t i = 0; i < cluster_->nodes().size(); ++i) {
     const LocalNode& n = cluster_->nodes()[i];
-    nodes_.push_back(NodeInfo{n.name, n.address, fmt::format("/tmp/faultline-{}/{}", cluster_->run_id(), n.name),
-                              &cluster_->remote(i)});
+    nodes_.push_back(NodeInfo{n.name, n.address, cluster_->node_dir(i), &cluster_->remote(i)});
     listing.push_back(n.name + "=" + n.address);
   }
   Say(fmt::format("cluster {} on {}: {}", cluster_->run_id(), cluster_->subnet(), fmt::join(listing, " ")));
@@ -316,7 +315,6 @@ void Run::Teardown(RunResults& results) {
   }
   if (cluster_ != nullptr && !config_.leave_db_running) {
     attempt("destroy cluster " + cluster_->run_id(), [&] { cluster_->Destroy(); });
-    attempt("remove node directories", [&] { fs::remove_all(fmt::format("/tmp/faultline-{}", cluster_->run_id())); });
   } else if (cluster_ != nullptr) {
     Say(fmt::format("cluster {} left running (--leave-db-running); remove it with: faultline cluster down {}",
                     cluster_->run_id(), cluster_->run_id()));

@@ -30,6 +30,7 @@
 #include "dynastore_db.h"
 #include "http_connection.h"
 #include "local_remote.h"
+#include "proc_support.h"
 #include "temp_dir.h"
 
 #ifndef DYNASTORE_BIN
@@ -56,13 +57,6 @@ inline int FreePort() {
     int port = ntohs(addr.sin_port);
     if (given.insert(port).second) return port;
   }
-}
-
-inline std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Polls GET /status on address:port until the node's failure detector sees

@@ -25,27 +25,15 @@
 #include "cluster_state_file.h"
 #include "harness_error.h"
 #include "netns_thread.h"
+#include "proc_support.h"
 
 namespace faultline {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-char ProcState(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return '\0';
-  auto paren = line.rfind(')');
-  return paren + 2 < line.size() ? line[paren + 2] : '\0';
-}
+using test::ProcState;
+using test::ReadFile;
 
 bool LinkExists(const std::string& name) { return fs::exists("/sys/class/net/" + name); }
 

@@ -15,28 +15,15 @@
 #include <thread>
 
 #include "harness_error.h"
+#include "proc_support.h"
 
 namespace faultline {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Process state letter from /proc/<pid>/stat ('\0' when gone).
-char ProcState(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return '\0';
-  auto paren = line.rfind(')');
-  return paren + 2 < line.size() ? line[paren + 2] : '\0';
-}
+using test::ProcState;
+using test::ReadFile;
 
 template <class Pred>
 bool WaitFor(Pred pred, std::chrono::milliseconds limit = 5000ms) {

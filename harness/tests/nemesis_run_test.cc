@@ -34,12 +34,8 @@ class NemesisRun : public FaultlineRun {
     std::string stopped;
     for (const std::string& ns : Namespaces(id)) {
       std::stringstream pids(Capture("ip netns pids " + ns));
-      for (std::string pid; pids >> pid;) {
-        const std::string stat = ReadFile("/proc/" + pid + "/stat");
-        const auto close = stat.rfind(')');
-        if (close != std::string::npos && stat.size() > close + 2 && stat[close + 2] == 'T') {
-          stopped += ns + " pid " + pid + "\n";
-        }
+      for (int pid; pids >> pid;) {
+        if (ProcState(pid) == 'T') stopped += ns + " pid " + std::to_string(pid) + "\n";
       }
     }
     return stopped;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "history.h"
+#include "proc_support.h"
 
 namespace faultline {
 namespace test {
@@ -29,13 +30,6 @@ namespace test {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
-
-inline std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Output of a shell-free command on the host.
 inline std::string Capture(const std::string& command) {
