@@ -720,7 +720,18 @@ TEST_F(DynastoreClientTest, ReadReplicasShowsAReplicaThatMissedAWrite) {
   for (const auto& n : nodes) ASSERT_TRUE(WaitAllUp(n.http, 3)) << n.id;
   DynastoreClient client("127.0.0.1", nodes[0].http, Options("register"), Endpoints(nodes));
   ASSERT_EQ(client.Invoke(Rmw("k", 1)).type, OpType::kOk);
-  std::optional<ReplicaRead> same = client.ReadReplicas("k");
+  // W=2 acknowledges before the third replica has written: give that write
+  // (still in flight, not a repair) a moment before comparing all three.
+  std::optional<ReplicaRead> same;
+  for (auto deadline = Clock::now() + milliseconds(5000); Clock::now() < deadline;) {
+    same = client.ReadReplicas("k");
+    if (same.has_value() && same->replicas.size() == 3 &&
+        std::all_of(same->replicas.begin(), same->replicas.end(),
+                    [](const auto& r) { return r.second == json::parse(R"(["1"])"); })) {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
   ASSERT_TRUE(same.has_value());
   EXPECT_EQ(same->error, "");
   ASSERT_EQ(same->replicas.size(), 3u);
