@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,10 +30,17 @@ struct ClientOptions {
   std::string workload = "set";  // how f/value map onto the store: set, register, counter
 };
 
+// Where an adapter reports what belongs in the run's faultline.log (e.g. a
+// client program that crashed); called from any thread.
+using LogSink = std::function<void(const std::string&)>;
+
 class Database {
  public:
   virtual ~Database() = default;
   virtual std::string name() const = 0;
+
+  // The run gives every adapter its log; adapters with nothing to say ignore it.
+  virtual void SetLog(LogSink /*log*/) {}
 
   // Copies what the store needs to every node and configures it.
   virtual void Install(const std::vector<NodeInfo>& nodes) = 0;

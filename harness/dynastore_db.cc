@@ -13,6 +13,7 @@
 
 #include "dynastore_client.h"
 #include "harness_error.h"
+#include "wait.h"
 #include "http_connection.h"
 
 namespace faultline {
@@ -81,17 +82,6 @@ void RemoveFaketimeLeftovers(Remote& remote, int pid) {
                milliseconds(5000));
   } catch (const HarnessError&) {
     // Two small files on a tmpfs: not worth failing a kill or stop over.
-  }
-}
-
-// Polls until `done` or the deadline; returns whether `done` became true.
-template <typename Pred>
-bool WaitFor(Pred done, milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (true) {
-    if (done()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(milliseconds(10));
   }
 }
 

@@ -1,6 +1,7 @@
 // faultline: the command line (README "Command line").
 //   faultline run [flags]          one test (or --test-count K), verdict, exit 0/1/2
 //   faultline cleanup [--all]      remove what crashed runs left behind
+//   faultline suite PLAN           the nightly matrix of runs, worst verdict as exit 0/1/2
 //   faultline cluster up|down|status   local clusters by hand, for experiments
 #include <unistd.h>
 
@@ -17,8 +18,11 @@
 #include "harness_error.h"
 #include "registry.h"
 #include "heal_command.h"
+#include "report_command.h"
 #include "local_cluster.h"
 #include "runner.h"
+#include "suite.h"
+#include "sshd_nodes.h"
 #include "test_config.h"
 
 namespace faultline {
@@ -55,9 +59,9 @@ void Flag(CLI::App* app, RunFlags& flags, const std::string& name, const std::st
   const std::string json_key = key != nullptr ? key : name;
   app->add_option_function<T>(
       "--" + name, [&flags, json_key](const T& value) {
-        // "dynastore-n" → {"dynastore": {"n": ...}}
-        if (json_key.rfind("dynastore.", 0) == 0) {
-          flags.overrides["dynastore"][json_key.substr(10)] = value;
+        // "dynastore.n" → {"dynastore": {"n": ...}}, "ssh.port" → {"ssh": {"port": ...}}
+        if (const auto dot = json_key.find('.'); dot != std::string::npos) {
+          flags.overrides[json_key.substr(0, dot)][json_key.substr(dot + 1)] = value;
         } else {
           flags.overrides[json_key] = value;
         }
@@ -83,11 +87,31 @@ void ListFlag(CLI::App* app, RunFlags& flags, const std::string& name, const std
 void AddRunFlags(CLI::App* run, RunFlags& flags) {
   run->add_option("--config", flags.config, "JSON test config; its keys are these flags' names (flags win)");
   Flag<std::string>(run, flags, "name", "test name (default <db>-<workload>): store/<name>/<timestamp>/");
-  Flag<std::string>(run, flags, "db", "store under test: dynastore");
+  Flag<std::string>(run, flags, "db", "store under test: dynastore, redis-cluster, external (README)");
   Flag<std::string>(run, flags, "workload", "workload: set, register (lost updates), counter");
   Flag<int>(run, flags, "local", "number of local network-namespace nodes n1..nN (default 5)");
-  ListFlag(run, flags, "nodes", "remote hosts n1,n2,... (needs the SSH remote)");
+  ListFlag(run, flags, "nodes", "remote hosts over SSH, named n1,n2,... in order (README \"Remote hosts over SSH\")");
   Flag<std::string>(run, flags, "nodes-file", "file with one remote host per line");
+  Flag<std::string>(run, flags, "username", "SSH user on the nodes (default root)", "ssh.username");
+  Flag<std::string>(run, flags, "ssh-private-key", "SSH private key file (default: ssh-agent)", "ssh.private-key");
+  Flag<std::string>(run, flags, "password", "SSH password (discouraged: visible in ps; never stored)",
+                    "ssh.password");
+  Flag<int>(run, flags, "ssh-port", "SSH port of the nodes (default 22)", "ssh.port");
+  Flag<std::string>(run, flags, "known-hosts", "known_hosts file to check host keys (default ~/.ssh/known_hosts)",
+                    "ssh.known-hosts");
+  run->add_option_function<std::string>(
+         "--strict-host-key-checking",
+         [&flags](const std::string& v) { flags.overrides["ssh"]["strict-host-key-checking"] = v; },
+         "yes (default): refuse unknown or changed host keys; no: accept any host key")
+      ->check(CLI::IsMember({"yes", "no"}));
+  run->add_flag_callback(
+      "--sudo", [&flags] { flags.overrides["ssh"]["sudo"] = true; },
+      "run node commands with `sudo -n` (a non-root --username)");
+  Flag<std::string>(run, flags, "remote-dir",
+                    "node directories' root on SSH hosts (default /tmp/faultline/<name>-<id>)",
+                    "ssh.remote-dir");
+  Flag<int>(run, flags, "ssh-connect-timeout-ms", "bound of one SSH connection attempt (default 10000)",
+            "ssh.connect-timeout-ms");
   Flag<double>(run, flags, "time-limit", "seconds of the main phase (default 60)");
   Flag<std::string>(run, flags, "concurrency", "workers: a number, or <k>n = k x nodes (default 2n)");
   Flag<double>(run, flags, "rate", "ops/s over all workers, randomly staggered (default 100)");
@@ -173,7 +197,7 @@ void PrintCluster(const ClusterSummary& c) {
   for (const LocalNode& n : c.nodes) std::cout << "  " << n.name << "  " << n.address << "  netns " << n.netns << "\n";
 }
 
-int CommandClusterUp(int nodes, const std::string& subnet) {
+int CommandClusterUp(int nodes, const std::string& subnet, bool sshd) {
   LocalClusterOptions o;
   o.nodes = nodes;
   o.subnet = subnet;
@@ -182,6 +206,17 @@ int CommandClusterUp(int nodes, const std::string& subnet) {
   auto cluster = LocalCluster::Create(o);
   for (const ClusterSummary& c : ListLocalClusters()) {
     if (c.run_id == cluster->run_id()) PrintCluster(c);
+  }
+  if (sshd) {
+    try {
+      const SshdNodes s = StartSshd(*cluster);
+      std::cout << "sshd on port 22 of every node; client key " << s.client_key.string() << ", known_hosts "
+                << s.known_hosts.string() << "\n"
+                << "test over SSH with: faultline run " << SshdRunFlags(s) << "\n";
+    } catch (const std::exception&) {
+      cluster->Destroy();
+      throw;
+    }
   }
   std::cout << "run commands on a node with: ip netns exec " << cluster->nodes()[0].netns << " <command>\n"
             << "remove it with: faultline cluster down " << cluster->run_id() << std::endl;
@@ -288,6 +323,32 @@ int CommandCleanup(bool all) {
   return 0;
 }
 
+// `faultline suite PLAN`: the nightly matrix (README "faultline suite: nightly runs").
+int CommandSuite(const std::string& plan_file, const std::string& store_dir, const std::string& junit, bool dry_run,
+                 bool verbose) {
+  SuitePlan plan;
+  try {
+    nlohmann::json overrides = nlohmann::json::object();
+    if (!store_dir.empty()) overrides["store-dir"] = store_dir;
+    plan = LoadSuitePlan(plan_file, overrides, std::random_device{}());
+    if (dry_run) {
+      PrintSuitePlan(plan, std::cout);
+      return 0;
+    }
+    RequireNetAdmin();  // before any run directory exists
+  } catch (const std::exception& e) {
+    std::cerr << "faultline suite: " << e.what() << std::endl;
+    return kExitBadInput;
+  }
+  InstallSignalHandlers();
+  SuiteOptions options;
+  options.interrupted = &g_interrupted;
+  options.out = &std::cout;
+  options.verbose = verbose;
+  options.junit = junit;
+  return ExitCodeFor(RunSuite(plan, options).worst);
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{"faultline: Jepsen-style consistency tests with fault injection"};
   app.require_subcommand(1);
@@ -309,10 +370,29 @@ int Main(int argc, char** argv) {
   check->add_option("path", check_path, "run directory or history file")->required();
   check->add_option("--workload", check_workload, "workload that wrote the history (default: from test.json)");
 
+  std::string suite_plan, suite_store_dir, suite_junit;
+  bool suite_dry_run = false, suite_verbose = false;
+  CLI::App* suite = app.add_subcommand("suite", "run a matrix of tests from a plan (stores x workloads x nemeses), "
+                                                "one after another; exit with the worst verdict 0/1/2");
+  suite->add_option("plan", suite_plan, "plan file (JSON; README \"faultline suite\")")->required();
+  suite->add_option("--store-dir", suite_store_dir, "where run directories go (overrides the plan's store-dir)");
+  suite->add_option("--junit", suite_junit, "also write one JUnit XML file with a <testsuite> per run");
+  suite->add_flag("--dry-run", suite_dry_run, "validate the plan and print its runs without running them");
+  suite->add_flag("--verbose", suite_verbose, "print each run's progress lines too");
+
   std::vector<std::string> heal_ids;
   CLI::App* heal = app.add_subcommand("heal", "remove every fault from running local clusters: partition and loss "
                                               "rules, paused processes, clock skew; restart killed stores");
   heal->add_option("ids", heal_ids, "cluster ids (default: every local cluster)");
+
+  std::vector<std::string> report_dirs;
+  bool report_index = false;
+  std::string report_store = "store";
+  CLI::App* report = app.add_subcommand("report", "regenerate report.html and junit.xml of stored runs from their "
+                                                  "files, and/or the store's index.html (--index)");
+  report->add_option("run_dirs", report_dirs, "run directories (e.g. store/latest)");
+  report->add_flag("--index", report_index, "rebuild STORE_DIR/index.html listing every run");
+  report->add_option("--store-dir", report_store, "store directory for --index (default store)");
 
   CLI::App* cluster = app.add_subcommand("cluster", "create and remove local clusters by hand");
   cluster->require_subcommand(1);
@@ -321,6 +401,9 @@ int Main(int argc, char** argv) {
   CLI::App* up = cluster->add_subcommand("up", "create a local cluster and print its nodes");
   up->add_option("--local", up_nodes, "number of nodes")->check(CLI::Range(1, 200));
   up->add_option("--subnet", up_subnet, "a /24 in 10.0.0.0/8 (default: a free one)");
+  bool up_sshd = false;
+  up->add_flag("--sshd", up_sshd, "also start sshd in every node (own keys, never /etc/ssh) and print the "
+                                  "`faultline run --nodes ...` flags that test over SSH");
   std::vector<std::string> down_ids;
   CLI::App* down = cluster->add_subcommand("down", "remove local clusters (default: every manual one)");
   down->add_option("ids", down_ids, "cluster ids from `faultline cluster status`");
@@ -344,7 +427,9 @@ int Main(int argc, char** argv) {
     if (cleanup->parsed()) return CommandCleanup(cleanup_all);
     if (heal->parsed()) return CommandHeal(heal_ids);
     if (check->parsed()) return CommandCheck(check_path, check_workload);
-    if (up->parsed()) return CommandClusterUp(up_nodes, up_subnet);
+    if (suite->parsed()) return CommandSuite(suite_plan, suite_store_dir, suite_junit, suite_dry_run, suite_verbose);
+    if (report->parsed()) return CommandReport(report_dirs, report_index, report_store);
+    if (up->parsed()) return CommandClusterUp(up_nodes, up_subnet, up_sshd);
     if (down->parsed()) return CommandClusterDown(down_ids);
     if (status->parsed()) return CommandClusterStatus();
   } catch (const std::exception& e) {

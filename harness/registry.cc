@@ -8,6 +8,8 @@
 
 #include "clock_fault.h"
 #include "dynastore_db.h"
+#include "redis_db.h"
+#include "external_db.h"
 #include "harness_error.h"
 #include "counter_workload.h"
 #include "register_workload.h"
@@ -62,6 +64,31 @@ std::unique_ptr<Database> MakeDatabase(const TestConfig& config) {
     o.extra_args = config.dynastore.args;
     if (UsesClockFault(config)) o.node_env = FaketimeEnv;
     return std::make_unique<DynastoreDb>(std::move(o));
+  }
+  if (config.db == "redis-cluster") {
+    RedisClusterOptions o;
+    o.replicas_per_master = config.redis.replicas_per_master;
+    o.port = config.redis.port;
+    o.node_timeout_ms = config.redis.node_timeout_ms;
+    o.binary = config.redis.binary;
+    o.cli = config.redis.cli;
+    return std::make_unique<RedisClusterDb>(std::move(o));
+  }
+  if (config.db == "external") {
+    const ExternalConfig& e = config.external;
+    ExternalOptions o;
+    o.install = e.install;
+    o.start = e.start;
+    o.kill = e.kill;
+    o.pause = e.pause;
+    o.resume = e.resume;
+    o.stop = e.stop;
+    o.wipe = e.wipe;
+    o.health = e.health;
+    o.client = e.client;
+    o.logs = e.logs;
+    o.port = e.port;
+    return std::make_unique<ExternalDb>(std::move(o));
   }
   throw HarnessError("unknown db " + config.db);
 }

@@ -15,10 +15,13 @@
 #include "history_writer.h"
 #include "local_cluster.h"
 #include "registry.h"
+#include "report.h"
 #include "results.h"
 #include "run_dir.h"
 #include "run_log.h"
 #include "scheduler.h"
+#include "ssh_environment.h"
+#include "store_index.h"
 #include "workers.h"
 
 namespace faultline {
@@ -54,6 +57,7 @@ class Run {
   void Progress(const std::string& phase, Clock::time_point start, Clock::time_point end, const WorkerCounters& c);
 
   void SetUp();
+  void CreateLocalCluster();
   void MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_process);
   void Heal();
   // Heals every fault; problems make the run unknown (a node that cannot be
@@ -73,6 +77,7 @@ class Run {
   const fs::path run_dir_;
   RunLog log_;
   std::unique_ptr<LocalCluster> cluster_;
+  std::unique_ptr<SshEnvironment> ssh_;  // instead of cluster_ when config_.nodes is given
   std::unique_ptr<Database> db_;
   std::vector<NodeInfo> nodes_;
   std::unique_ptr<HistoryWriter> history_;
@@ -113,6 +118,30 @@ void Run::Progress(const std::string& phase, Clock::time_point start, Clock::tim
 }
 
 void Run::SetUp() {
+  if (!config_.nodes.empty()) {
+    ssh_ = std::make_unique<SshEnvironment>(config_);
+    nodes_ = ssh_->nodes();
+    Say(fmt::format("SSH nodes, directories under {}: {}", ssh_->remote_root(), ssh_->Describe()));
+  } else {
+    CreateLocalCluster();
+  }
+  ThrowIfInterrupted();
+
+  db_ = MakeDatabase(config_);
+  db_->SetLog([this](const std::string& line) { log_.Warn(line); });
+  db_->Install(nodes_);
+  if (UsesClockFault(config_)) {
+    for (const NodeInfo& node : nodes_) SetClockOffset(node, 0);  // libfaketime reads it from the start
+  }
+  for (const NodeInfo& node : nodes_) db_->Start(node);
+  for (const NodeInfo& node : nodes_) {
+    ThrowIfInterrupted();
+    db_->WaitHealthy(node, kStartTimeout);
+  }
+  Say(fmt::format("{} is up on {} node{}", db_->name(), nodes_.size(), nodes_.size() == 1 ? "" : "s"));
+}
+
+void Run::CreateLocalCluster() {
   LocalClusterOptions cluster_options;
   cluster_options.nodes = config_.local;
   cluster_options.subnet = config_.subnet;
@@ -128,19 +157,6 @@ void Run::SetUp() {
     listing.push_back(n.name + "=" + n.address);
   }
   Say(fmt::format("cluster {} on {}: {}", cluster_->run_id(), cluster_->subnet(), fmt::join(listing, " ")));
-  ThrowIfInterrupted();
-
-  db_ = MakeDatabase(config_);
-  db_->Install(nodes_);
-  if (UsesClockFault(config_)) {
-    for (const NodeInfo& node : nodes_) SetClockOffset(node, 0);  // libfaketime reads it from the start
-  }
-  for (const NodeInfo& node : nodes_) db_->Start(node);
-  for (const NodeInfo& node : nodes_) {
-    ThrowIfInterrupted();
-    db_->WaitHealthy(node, kStartTimeout);
-  }
-  Say(fmt::format("{} is up on {} node{}", db_->name(), nodes_.size(), nodes_.size() == 1 ? "" : "s"));
 }
 
 void Run::MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_process) {
@@ -313,6 +329,10 @@ void Run::Teardown(RunResults& results) {
       attempt("collect logs of " + node.name, [&] { db_->CollectLogs(node, run_dir_ / "nodes" / node.name); });
     }
   }
+  if (ssh_ != nullptr) {
+    attempt("clean up SSH nodes", [&] { ssh_->Teardown(/*remove_dirs=*/!config_.leave_db_running); });
+    if (config_.leave_db_running) Say("store left running on the SSH nodes under " + ssh_->remote_root());
+  }
   if (cluster_ != nullptr && !config_.leave_db_running) {
     attempt("destroy cluster " + cluster_->run_id(), [&] { cluster_->Destroy(); });
   } else if (cluster_ != nullptr) {
@@ -324,8 +344,9 @@ void Run::Teardown(RunResults& results) {
 RunOutcome Run::Execute() {
   RunResults results;
   log_.Info("faultline run " + ToJson(config_).dump());
-  Say(fmt::format("run {} (seed {}): {} on {} local nodes, workload {}, {} s", run_dir_.string(), config_.seed,
-                  config_.db, config_.local, config_.workload, config_.time_limit));
+  Say(fmt::format("run {} (seed {}): {} on {} {} nodes, workload {}, {} s", run_dir_.string(), config_.seed,
+                  config_.db, config_.node_count(), config_.nodes.empty() ? "local" : "SSH", config_.workload,
+                  config_.time_limit));
   const fs::path history_path = run_dir_ / "history.jsonl";
   std::unique_ptr<Workload> workload = MakeWorkload(config_);
   bool finished = false;
@@ -379,7 +400,29 @@ RunOutcome Run::Execute() {
     outcome.valid = Validity::kUnknown;
   }
   log_.Info(fmt::format("verdict: {}: {}", ValidityName(outcome.valid), outcome.summary));
+  try {
+    WriteRunReports(run_dir_);
+  } catch (const std::exception& e) {  // the verdict stands; the page can be made again with `faultline report`
+    log_.Warn(std::string("writing report.html / junit.xml failed: ") + e.what());
+  }
   return outcome;
+}
+
+// The run in its directory; the fallback when even the run log cannot be written.
+RunOutcome RunInDir(const TestConfig& config, const RunOptions& options, const fs::path& run_dir) {
+  try {
+    Run run(config, options, run_dir);
+    return run.Execute();
+  } catch (const std::exception& e) {
+    // Only the run log itself can fail here; say so where it is visible.
+    RunResults r;
+    r.error = e.what();
+    try {
+      WriteJsonFile(run_dir / "results.json", r.ToJson());
+    } catch (...) {
+    }
+    return RunOutcome{Validity::kUnknown, run_dir, e.what()};
+  }
 }
 
 }  // namespace
@@ -405,19 +448,13 @@ RunOutcome RunTest(const TestConfig& config, const RunOptions& options) {
   } catch (const std::exception& e) {
     return RunOutcome{Validity::kUnknown, run_dir, std::string("cannot create the run directory: ") + e.what()};
   }
+  RunOutcome outcome = RunInDir(config, options, run_dir);
   try {
-    Run run(config, options, run_dir);
-    return run.Execute();
+    WriteStoreIndex(config.store_dir);
   } catch (const std::exception& e) {
-    // Only the run log itself can fail here; say so where it is visible.
-    RunResults r;
-    r.error = e.what();
-    try {
-      WriteJsonFile(run_dir / "results.json", r.ToJson());
-    } catch (...) {
-    }
-    return RunOutcome{Validity::kUnknown, run_dir, e.what()};
+    if (options.out != nullptr) *options.out << "warning: store index not updated: " << e.what() << std::endl;
   }
+  return outcome;
 }
 
 }  // namespace faultline

@@ -16,7 +16,7 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::set<std::string> kKnownDbs = {"dynastore"};
+const std::set<std::string> kKnownDbs = {"dynastore", "redis-cluster", "external"};
 const std::set<std::string> kKnownWorkloads = {"set", "register", "counter"};
 
 std::string NormalizeKey(std::string key) {
@@ -25,6 +25,8 @@ std::string NormalizeKey(std::string key) {
 }
 
 [[noreturn]] void Fail(const std::string& message) { throw ConfigError("config: " + message); }
+
+void RejectUnknownKeys(const json& object, const json& known, const std::string& prefix);
 
 // Typed field access that names the field in every error.
 class Fields {
@@ -63,6 +65,13 @@ class Fields {
     const auto value = v.get<int64_t>();
     if (value < INT32_MIN || value > INT32_MAX) Fail(fmt::format("\"{}\" is out of range: {}", Name(key), value));
     return static_cast<int>(value);
+  }
+  // A nested object ("dynastore", "ssh", ...) whose keys must all be in `known`.
+  Fields Object(const std::string& key, const json& known) const {
+    const json& v = Get(key);
+    if (!v.is_object()) Fail(fmt::format("\"{}\" must be an object, got {}", Name(key), v.dump()));
+    RejectUnknownKeys(v, known, Name(key) + ".");
+    return Fields(v, Name(key) + ".");
   }
   std::vector<std::string> Strings(const std::string& key) const {
     const json& v = Get(key);
@@ -159,6 +168,71 @@ std::vector<std::string> ParseFaultList(const json& v) {
   return faults;
 }
 
+// The "ssh" object: how the --nodes hosts are reached (README "Remote hosts over SSH").
+void ResolveSsh(const Fields& f, const json& known, TestConfig* c) {
+  const Fields s = f.Object("ssh", known);
+  SshConfig& o = c->ssh;
+  o.username = s.String("username");
+  if (o.username.empty()) Fail("\"ssh.username\" must not be empty");
+  o.password = s.String("password");
+  if (o.password == "***" && !c->nodes.empty()) {
+    Fail("\"ssh.password\" is \"***\": test.json never stores the password; give it again with --password");
+  }
+  if (o.password == "***") o.password.clear();
+  o.private_key = s.String("private-key");
+  if (!o.private_key.empty() && !c->nodes.empty() && !std::ifstream(o.private_key)) {
+    Fail(fmt::format("\"ssh.private-key\": cannot read {}", o.private_key));
+  }
+  o.port = s.Int("port");
+  if (o.port < 1 || o.port > 65535) Fail(fmt::format("\"ssh.port\" must be between 1 and 65535, got {}", o.port));
+  o.known_hosts = s.String("known-hosts");
+  const json& strict = s.Get("strict-host-key-checking");
+  if (strict.is_boolean()) {
+    o.strict_host_key_checking = strict.get<bool>();
+  } else if (strict.is_string() && (strict == "yes" || strict == "no")) {
+    o.strict_host_key_checking = strict == "yes";
+  } else {
+    Fail(fmt::format("\"ssh.strict-host-key-checking\" must be \"yes\" or \"no\", got {}", strict.dump()));
+  }
+  if (!o.known_hosts.empty() && o.strict_host_key_checking && !c->nodes.empty() && !std::ifstream(o.known_hosts)) {
+    Fail(fmt::format("\"ssh.known-hosts\": cannot read {}", o.known_hosts));
+  }
+  o.sudo = s.Bool("sudo");
+  o.remote_dir = s.String("remote-dir");
+  if (!o.remote_dir.empty() && (o.remote_dir[0] != '/' || o.remote_dir.find_first_not_of('/') == std::string::npos)) {
+    Fail(fmt::format("\"ssh.remote-dir\" must be an absolute directory other than /, got \"{}\"", o.remote_dir));
+  }
+  o.connect_timeout_ms = s.Int("connect-timeout-ms");
+  if (o.connect_timeout_ms < 1 || o.connect_timeout_ms > 600000) {
+    Fail(fmt::format("\"ssh.connect-timeout-ms\" must be between 1 and 600000, got {}", o.connect_timeout_ms));
+  }
+  const json& overrides = s.Get("nodes");
+  if (!overrides.is_object()) {
+    Fail(fmt::format("\"ssh.nodes\" must be an object {{\"<host>\": {{\"port\": 2222, \"username\": \"u\"}}}}, got {}",
+                     overrides.dump()));
+  }
+  for (const auto& [host, value] : overrides.items()) {
+    if (std::find(c->nodes.begin(), c->nodes.end(), host) == c->nodes.end()) {
+      Fail(fmt::format("\"ssh.nodes\" has \"{}\", which is not one of the \"nodes\"", host));
+    }
+    if (!value.is_object()) Fail(fmt::format("\"ssh.nodes.{}\" must be an object, got {}", host, value.dump()));
+    RejectUnknownKeys(value, json{{"port", 0}, {"username", ""}}, "ssh.nodes." + host + ".");
+    const Fields n(value, "ssh.nodes." + host + ".");
+    SshNodeConfig node;
+    if (value.contains("port")) {
+      node.port = n.Int("port");
+      if (node.port < 1 || node.port > 65535) {
+        Fail(fmt::format("\"ssh.nodes.{}.port\" must be between 1 and 65535, got {}", host, node.port));
+      }
+    }
+    if (value.contains("username")) {
+      node.username = n.String("username");
+      if (node.username.empty()) Fail(fmt::format("\"ssh.nodes.{}.username\" must not be empty", host));
+    }
+    o.nodes[host] = node;
+  }
+}
+
 void ResolveNemesis(const Fields& f, TestConfig* c) {
   NemesisConfig& n = c->nemesis;
   const std::vector<std::string> nodes = NodeNames(c->node_count());
@@ -225,8 +299,8 @@ json DefaultConfigJson() {
 json MergeConfig(json base, const json& overrides) {
   for (const auto& [raw_key, value] : overrides.items()) {
     const std::string key = NormalizeKey(raw_key);
-    if (key == "grudge") {
-      base[key] = value;  // node names are data, not config keys
+    if (key == "grudge" || (key == "nodes" && value.is_object())) {
+      base[key] = value;  // node names and hosts (ssh.nodes) are data, not config keys
     } else if (value.is_object() && base.contains(key) && base[key].is_object()) {
       base[key] = MergeConfig(base[key], value);
     } else if (value.is_object()) {
@@ -290,9 +364,7 @@ TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
     if (c.nodes.empty()) Fail(fmt::format("\"nodes-file\" {} lists no nodes", file));
   }
   if (!c.nodes.empty() && merged.contains("local")) Fail("\"local\" and \"nodes\" are both given; use one");
-  if (!c.nodes.empty()) {
-    Fail("\"nodes\": remote hosts need the SSH remote, which this build does not have yet; use \"local\": N");
-  }
+  ResolveSsh(f, known["ssh"], &c);
   if (c.local < 1 || c.local > 200) Fail(fmt::format("\"local\" must be between 1 and 200 nodes, got {}", c.local));
 
   c.time_limit = f.Number("time-limit");
@@ -341,10 +413,7 @@ TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
 
   ResolveNemesis(f, &c);
 
-  const json& ds = f.Get("dynastore");
-  if (!ds.is_object()) Fail(fmt::format("\"dynastore\" must be an object, got {}", ds.dump()));
-  RejectUnknownKeys(ds, known["dynastore"], "dynastore.");
-  const Fields d(ds, "dynastore.");
+  const Fields d = f.Object("dynastore", known["dynastore"]);
   c.dynastore.n = d.Int("n");
   c.dynastore.r = d.Int("r");
   c.dynastore.w = d.Int("w");
@@ -365,10 +434,79 @@ TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
       Fail(fmt::format("\"dynastore.partitions\" must be >= the node count {}, got {}", c.node_count(), s.partitions));
     }
   }
+
+  const Fields r = f.Object("redis", known["redis"]);
+  c.redis.replicas_per_master = r.Int("replicas-per-master");
+  c.redis.port = r.Int("port");
+  c.redis.node_timeout_ms = r.Int("node-timeout-ms");
+  c.redis.binary = r.String("binary");
+  c.redis.cli = r.String("cli");
+  if (c.db == "redis-cluster") {
+    const auto& s = c.redis;
+    if (s.replicas_per_master < 0) {
+      Fail(fmt::format("\"redis.replicas-per-master\" must be >= 0, got {}", s.replicas_per_master));
+    }
+    const int group = s.replicas_per_master + 1;
+    if (c.node_count() % group != 0 || c.node_count() / group < 3) {
+      Fail(fmt::format("\"redis.replicas-per-master\" is {}: the node count {} must be masters x {} with at least "
+                       "3 masters (e.g. \"local\": {})",
+                       s.replicas_per_master, c.node_count(), group, 3 * group));
+    }
+    if (s.port < 1 || s.port > 55535) {
+      Fail(fmt::format("\"redis.port\" must be between 1 and 55535 (the cluster bus is port + 10000), got {}", s.port));
+    }
+    if (s.node_timeout_ms <= 0) Fail(fmt::format("\"redis.node-timeout-ms\" must be > 0, got {}", s.node_timeout_ms));
+    if (s.binary.empty()) Fail("\"redis.binary\" must not be empty");
+    if (s.cli.empty()) Fail("\"redis.cli\" must not be empty");
+  }
+
+  const Fields e = f.Object("external", known["external"]);
+  c.external.install = e.Strings("install");
+  c.external.start = e.Strings("start");
+  c.external.kill = e.Strings("kill");
+  c.external.pause = e.Strings("pause");
+  c.external.resume = e.Strings("resume");
+  c.external.stop = e.Strings("stop");
+  c.external.wipe = e.Strings("wipe");
+  c.external.health = e.Strings("health");
+  c.external.client = e.Strings("client");
+  c.external.logs = e.Strings("logs");
+  c.external.port = e.Int("port");
+  if (c.db == "external") {
+    if (c.external.start.empty()) Fail("\"external.start\" must be given: the command that runs the store on a node");
+    if (c.external.client.empty()) Fail("\"external.client\" must be given: the client program (JSON lines)");
+    if (c.external.port < 0 || c.external.port > 65535) {
+      Fail(fmt::format("\"external.port\" must be between 0 and 65535, got {}", c.external.port));
+    }
+  }
   return c;
 }
 
+static json ToJsonFields(const TestConfig& c);
+
 json ToJson(const TestConfig& c) {
+  json j = ToJsonFields(c);
+  json nodes = json::object();
+  for (const auto& [host, n] : c.ssh.nodes) {
+    nodes[host] = json::object();
+    if (n.port != 0) nodes[host]["port"] = n.port;
+    if (!n.username.empty()) nodes[host]["username"] = n.username;
+  }
+  j["ssh"] = {{"username", c.ssh.username},
+              {"password", c.ssh.password.empty() ? "" : "***"},  // never the secret
+              {"private-key", c.ssh.private_key},
+              {"port", c.ssh.port},
+              {"known-hosts", c.ssh.known_hosts},
+              {"strict-host-key-checking", c.ssh.strict_host_key_checking ? "yes" : "no"},
+              {"sudo", c.ssh.sudo},
+              {"remote-dir", c.ssh.remote_dir},
+              {"connect-timeout-ms", c.ssh.connect_timeout_ms},
+              {"nodes", nodes}};
+  if (!c.nodes.empty()) j.erase("local");  // test.json must stay a valid --config
+  return j;
+}
+
+static json ToJsonFields(const TestConfig& c) {
   json concurrency = c.concurrency;
   if (!c.concurrency.empty() && std::all_of(c.concurrency.begin(), c.concurrency.end(), ::isdigit)) {
     concurrency = std::stoi(c.concurrency);
@@ -405,7 +543,25 @@ json ToJson(const TestConfig& c) {
                 {"partitions", c.dynastore.partitions},
                 {"sync", c.dynastore.sync},
                 {"args", c.dynastore.args},
-                {"binary", c.dynastore.binary}}}};
+                {"binary", c.dynastore.binary}}},
+              {"redis",
+               {{"replicas-per-master", c.redis.replicas_per_master},
+                {"port", c.redis.port},
+                {"node-timeout-ms", c.redis.node_timeout_ms},
+                {"binary", c.redis.binary},
+                {"cli", c.redis.cli}}},
+              {"external",
+               {{"install", c.external.install},
+                {"start", c.external.start},
+                {"kill", c.external.kill},
+                {"pause", c.external.pause},
+                {"resume", c.external.resume},
+                {"stop", c.external.stop},
+                {"wipe", c.external.wipe},
+                {"health", c.external.health},
+                {"client", c.external.client},
+                {"logs", c.external.logs},
+                {"port", c.external.port}}}};
 }
 
 }  // namespace faultline

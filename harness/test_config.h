@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include <map>
 
 #include "nemesis_config.h"
 
@@ -32,6 +33,45 @@ struct DynastoreConfig {
   bool sync = true;
   std::vector<std::string> args;  // extra daemon flags, e.g. fault switches "--lww"
   std::string binary;             // empty: the dynastore built next to faultline
+};
+
+// "redis" object: Redis Cluster (README "Redis Cluster"). The node count is
+// masters x (1 + replicas-per-master); at least 3 masters.
+struct RedisConfig {
+  int replicas_per_master = 1;
+  int port = 6379;  // data port on every node; the cluster bus is port + 10000
+  int node_timeout_ms = 2000;
+  std::string binary = "redis-server";
+  std::string cli = "redis-cli";
+};
+
+// "external" object: any store driven by the user's commands and client
+// program (README "External adapter protocol"). Every command is an argv
+// array with templates ({name} {address} {dir} {port} {nodes} {env:VAR});
+// empty = the default behaviour (signals to the started process).
+struct ExternalConfig {
+  std::vector<std::string> install, start, kill, pause, resume, stop, wipe, health, client;
+  std::vector<std::string> logs = {"{dir}/store.log"};
+  int port = 0;  // {port}; 0 when the store needs none
+};
+
+// How remote hosts (--nodes) are reached: the "ssh" object (README "Remote
+// hosts over SSH"). The password is never written to test.json ("***").
+struct SshNodeConfig {
+  int port = 0;          // 0: SshConfig::port
+  std::string username;  // empty: SshConfig::username
+};
+struct SshConfig {
+  std::string username = "root";
+  std::string password;
+  std::string private_key;
+  int port = 22;
+  std::string known_hosts;  // empty: ~/.ssh/known_hosts
+  bool strict_host_key_checking = true;
+  bool sudo = false;
+  std::string remote_dir;   // empty: /tmp/faultline/<name>-<run id>; nodes use <remote-dir>/<node>
+  int connect_timeout_ms = 10000;
+  std::map<std::string, SshNodeConfig> nodes;  // per-host overrides, keyed by the host as given
 };
 
 struct TestConfig {
@@ -53,6 +93,9 @@ struct TestConfig {
   int keys = 5;                    // keys of the workload
   std::string subnet;              // local nodes' /24; empty = pick a free one
   DynastoreConfig dynastore;
+  RedisConfig redis;
+  ExternalConfig external;
+  SshConfig ssh;                   // key "ssh": how --nodes hosts are reached
   NemesisConfig nemesis;           // keys "nemesis", "nemesis-interval", ... (README "Nemesis")
 
   int node_count() const { return nodes.empty() ? local : static_cast<int>(nodes.size()); }

@@ -14,6 +14,7 @@
 
 #include "harness_error.h"
 #include "targets.h"
+#include "wait.h"
 
 namespace faultline {
 namespace {
@@ -141,27 +142,10 @@ void InstallChain(const NodeInfo& node, const std::string& chain, const std::vec
   if (!kept) Iptables(node, {"-I", "INPUT", "-j", chain});
 }
 
-// Runs fn for every node on its own thread (a command per node costs a few
-// ms of process start-up; nine nodes in a row would add up). Collects the
-// failures and throws one HarnessError listing them all.
+// Runs fn for every node on its own thread; throws one HarnessError listing
+// every node's failure.
 void ForEachNode(const std::vector<NodeInfo>& nodes, const std::string& what, const std::function<void(size_t)>& fn) {
-  std::vector<std::string> errors(nodes.size());
-  std::vector<std::thread> threads;
-  threads.reserve(nodes.size());
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    threads.emplace_back([&, i] {
-      try {
-        fn(i);
-      } catch (const std::exception& e) {
-        errors[i] = e.what();
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  std::vector<std::string> failed;
-  for (const auto& e : errors) {
-    if (!e.empty()) failed.push_back(e);
-  }
+  const std::vector<std::string> failed = Failures(RunInParallel(nodes.size(), fn));
   if (!failed.empty()) {
     throw HarnessError(
         fmt::format("{} failed on {} of {} nodes: {}", what, failed.size(), nodes.size(), fmt::join(failed, "; ")));

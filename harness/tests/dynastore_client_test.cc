@@ -712,6 +712,22 @@ TEST_F(DynastoreClientTest, ReadReplicasReadsExactlyTheKeysReplicas) {
   EXPECT_GT(replica_sets.size(), 1u);  // the keys did not all land on one pair
 }
 
+// W=2 acknowledges before the third replica has written: give that write
+// (still in flight, not a repair) up to 5 s to land, then return the last reading.
+std::optional<ReplicaRead> ReadReplicasOnceAllHold(Client& client, const std::string& key, const json& expected) {
+  std::optional<ReplicaRead> read;
+  for (auto deadline = Clock::now() + milliseconds(5000); Clock::now() < deadline;) {
+    read = client.ReadReplicas(key);
+    if (read.has_value() && read->replicas.size() == 3 &&
+        std::all_of(read->replicas.begin(), read->replicas.end(),
+                    [&](const auto& r) { return r.second == expected; })) {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return read;
+}
+
 TEST_F(DynastoreClientTest, ReadReplicasShowsAReplicaThatMissedAWrite) {
   // No repair of any kind, so a replica that was down during a write stays behind.
   const std::vector<std::string> no_repair = {"--no-hinted-handoff", "--no-read-repair", "--no-anti-entropy"};
@@ -720,18 +736,7 @@ TEST_F(DynastoreClientTest, ReadReplicasShowsAReplicaThatMissedAWrite) {
   for (const auto& n : nodes) ASSERT_TRUE(WaitAllUp(n.http, 3)) << n.id;
   DynastoreClient client("127.0.0.1", nodes[0].http, Options("register"), Endpoints(nodes));
   ASSERT_EQ(client.Invoke(Rmw("k", 1)).type, OpType::kOk);
-  // W=2 acknowledges before the third replica has written: give that write
-  // (still in flight, not a repair) a moment before comparing all three.
-  std::optional<ReplicaRead> same;
-  for (auto deadline = Clock::now() + milliseconds(5000); Clock::now() < deadline;) {
-    same = client.ReadReplicas("k");
-    if (same.has_value() && same->replicas.size() == 3 &&
-        std::all_of(same->replicas.begin(), same->replicas.end(),
-                    [](const auto& r) { return r.second == json::parse(R"(["1"])"); })) {
-      break;
-    }
-    std::this_thread::sleep_for(milliseconds(20));
-  }
+  std::optional<ReplicaRead> same = ReadReplicasOnceAllHold(client, "k", json::parse(R"(["1"])"));
   ASSERT_TRUE(same.has_value());
   EXPECT_EQ(same->error, "");
   ASSERT_EQ(same->replicas.size(), 3u);
@@ -818,7 +823,7 @@ TEST(DynastoreDbClientTest, NewClientReadsReplicasOfEveryNode) {
   Completion rmw = client->Invoke(Rmw("k", 5));
   ASSERT_EQ(rmw.type, OpType::kOk) << rmw.error;
   EXPECT_EQ(rmw.value, json::parse(R"({"read":[],"write":5})"));
-  std::optional<ReplicaRead> read = client->ReadReplicas("k");
+  std::optional<ReplicaRead> read = ReadReplicasOnceAllHold(*client, "k", json::parse(R"(["5"])"));
   ASSERT_TRUE(read.has_value());
   EXPECT_EQ(read->error, "");
   ASSERT_EQ(read->replicas.size(), 3u);

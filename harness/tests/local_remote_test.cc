@@ -16,6 +16,7 @@
 
 #include "harness_error.h"
 #include "proc_support.h"
+#include "wait.h"
 
 namespace faultline {
 namespace {
@@ -25,15 +26,6 @@ using namespace std::chrono_literals;
 using test::ProcState;
 using test::ReadFile;
 
-template <class Pred>
-bool WaitFor(Pred pred, std::chrono::milliseconds limit = 5000ms) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
 
 class LocalRemoteTest : public ::testing::Test {
  protected:

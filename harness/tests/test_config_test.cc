@@ -79,7 +79,7 @@ TEST(TestConfig, TooFewNodesForN) {
 
 TEST(TestConfig, ContradictionsAreRefused) {
   ExpectError({{"local", 3}, {"nodes", {"a", "b", "c"}}}, "\"local\" and \"nodes\"");
-  ExpectError({{"nodes", {"a", "b", "c"}}}, "SSH");
+  ExpectError({{"nodes", {"a", "b", "c"}}, {"ssh", {{"nodes", {{"d", {{"port", 2222}}}}}}}}, "\"ssh.nodes\" has \"d\"");
 }
 
 TEST(TestConfig, UnderscoresAreAcceptedForDashes) {

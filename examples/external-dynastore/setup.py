@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Lifecycle helpers for the external-dynastore example (run on each node).
+
+  setup.py install DIR NODES   write DIR/cluster.json for NODES ("n1=ADDR,n2=ADDR,...")
+  setup.py health ADDRESS NAME exit 0 when dynastore at ADDRESS answers /status as NAME
+"""
+import json
+import sys
+import urllib.request
+
+
+def install(directory, nodes):
+    members = [pair.split("=", 1) for pair in nodes.split(",")]
+    cluster = {
+        "n": 3, "r": 2, "w": 2, "partitions": 64,
+        "nodes": [{"id": name, "http": f"{addr}:8080", "rpc": f"{addr}:8081"} for name, addr in members],
+        "heartbeat_interval_ms": 500, "failure_timeout_ms": 2000, "request_timeout_ms": 1000,
+        "anti_entropy_interval_ms": 2000, "handoff_interval_ms": 1000,
+    }
+    with open(f"{directory}/cluster.json", "w") as f:
+        json.dump(cluster, f, indent=2)
+
+
+def health(address, name):
+    try:
+        with urllib.request.urlopen(f"http://{address}:8080/status", timeout=1) as r:
+            return 0 if json.loads(r.read()).get("node") == name else 1
+    except OSError:
+        return 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "install":
+        install(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "health":
+        sys.exit(health(sys.argv[2], sys.argv[3]))
+    else:
+        sys.exit(__doc__)

@@ -1,0 +1,82 @@
+#include "ssh_environment.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <random>
+#include <thread>
+
+#include "harness_error.h"
+#include "wait.h"
+
+namespace faultline {
+
+using namespace std::chrono_literals;
+
+SshOptions SshOptionsFor(const SshConfig& ssh, const std::string& host) {
+  SshOptions o;
+  o.host = host;
+  o.port = ssh.port;
+  o.username = ssh.username;
+  o.private_key = ssh.private_key;
+  o.password = ssh.password;
+  o.known_hosts = ssh.known_hosts;
+  o.strict_host_key_checking = ssh.strict_host_key_checking;
+  o.sudo = ssh.sudo;
+  o.connect_timeout = std::chrono::milliseconds(ssh.connect_timeout_ms);
+  if (auto it = ssh.nodes.find(host); it != ssh.nodes.end()) {
+    if (it->second.port != 0) o.port = it->second.port;
+    if (!it->second.username.empty()) o.username = it->second.username;
+  }
+  return o;
+}
+
+SshEnvironment::SshEnvironment(const TestConfig& config) {
+  std::string run_id;
+  std::random_device random;
+  for (int i = 0; i < 6; ++i) run_id += "0123456789abcdefghijklmnopqrstuvwxyz"[random() % 36];
+  if (config.nodes.empty()) throw HarnessError("ssh: no nodes given");
+  root_ = !config.ssh.remote_dir.empty() ? config.ssh.remote_dir
+                                          : fmt::format("/tmp/faultline/{}-{}", config.name, run_id);
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+  for (size_t i = 0; i < config.nodes.size(); ++i) {
+    const std::string name = "n" + std::to_string(i + 1);
+    remotes_.push_back(std::make_unique<SshRemote>(name, SshOptionsFor(config.ssh, config.nodes[i])));
+    nodes_.push_back(NodeInfo{name, config.nodes[i], root_ + "/" + name, remotes_.back().get()});
+  }
+  const std::vector<std::string> failed =
+      Failures(RunInParallel(remotes_.size(), [&](size_t i) { remotes_[i]->Connect(); }));
+  if (!failed.empty()) {
+    throw HarnessError(fmt::format("cannot reach {} of {} node{} over SSH: {}", failed.size(), remotes_.size(),
+                                   remotes_.size() == 1 ? "" : "s", fmt::join(failed, "; ")));
+  }
+}
+
+SshEnvironment::~SshEnvironment() = default;
+
+std::string SshEnvironment::Describe() const {
+  std::vector<std::string> parts;
+  for (const auto& r : remotes_) {
+    const SshOptions& o = r->options();
+    parts.push_back(fmt::format("{}={}@{}:{}", r->node(), o.username, o.host, o.port));
+  }
+  return fmt::format("{}", fmt::join(parts, " "));
+}
+
+void SshEnvironment::Teardown(bool remove_dirs) {
+  std::vector<std::string> failed;
+  if (remove_dirs) {
+    failed = Failures(RunInParallel(remotes_.size(), [&](size_t i) {
+      CommandResult r = remotes_[i]->Run({"rm", "-rf", "--", nodes_[i].dir}, 60s);
+      if (!r.ok()) {
+        throw HarnessError(fmt::format("{}: rm -rf {}: {}", remotes_[i]->Describe(), nodes_[i].dir, r.err));
+      }
+      // Fails while another node on the same host still has its directory there: fine.
+      remotes_[i]->Run({"rmdir", "--", root_}, 10s);
+    }));
+  }
+  // Sessions close here; the NodeInfos keep pointing at them until the run ends.
+  if (!failed.empty()) throw HarnessError(fmt::format("removing node directories failed: {}", fmt::join(failed, "; ")));
+}
+
+}  // namespace faultline

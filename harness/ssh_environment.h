@@ -1,0 +1,48 @@
+// SshEnvironment: the nodes of a run on remote hosts (TestConfig::nodes),
+// reached over SSH. Node i+1 is named n<i+1> and mapped to the i-th host;
+// its address (what clients and peers use) is the host as given, its
+// directory <remote root>/<node name> with remote root = ssh.remote-dir or
+// /tmp/faultline/<test name>-<id>, id 6 random chars (unique per run: node directories of
+// runs sharing a host, or of nodes sharing one filesystem, never collide).
+//
+// The constructor connects to every host in parallel (one attempt each,
+// bounded by ssh.connect-timeout-ms) and throws one HarnessError naming
+// every node that failed (authentication, host key, timeout). Teardown
+// removes the node directories (unless asked to keep them) and closes the
+// sessions. Not thread-safe itself; the Remotes it hands out are.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "database.h"
+#include "ssh_remote.h"
+#include "test_config.h"
+
+namespace faultline {
+
+// The SshOptions of one host: the "ssh" object plus that host's overrides.
+SshOptions SshOptionsFor(const SshConfig& ssh, const std::string& host);
+
+class SshEnvironment {
+ public:
+  explicit SshEnvironment(const TestConfig& config);
+  ~SshEnvironment();
+
+  const std::vector<NodeInfo>& nodes() const { return nodes_; }
+  const std::string& remote_root() const { return root_; }
+  // "n1=root@10.0.0.2:22 n2=..." for the run log.
+  std::string Describe() const;
+  // Removes <remote root>/<node> on every node when remove_dirs (and the root
+  // if it is then empty). Throws HarnessError listing
+  // the nodes where removal failed. The sessions close with the object.
+  void Teardown(bool remove_dirs);
+
+ private:
+  std::string root_;
+  std::vector<std::unique_ptr<SshRemote>> remotes_;
+  std::vector<NodeInfo> nodes_;
+};
+
+}  // namespace faultline

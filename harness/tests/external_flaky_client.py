@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Test fixture: an external client that misbehaves on purpose.
+
+  external_flaky_client.py BACKEND MODE N
+BACKEND: memory (an in-process set store; no real store needed) or
+dynastore (the example client, examples/external-dynastore/client.py).
+MODE on the Nth request of this process: none, crash (exit 3 after
+writing to stderr), hang (never answer), garbage (print a non-JSON line),
+wrong-id (answer with another id). Requests before and after are served.
+f "replica-read" is answered "unsupported" by the memory backend.
+"""
+import json
+import os
+import sys
+import time
+
+backend, mode, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if backend == "dynastore":
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "external-dynastore"))
+    import client as real  # noqa: E402
+
+store = {}
+
+
+def memory(req):
+    f, key = req["f"], req["key"]
+    if f == "replica-read":
+        return {"type": "fail", "error": "unsupported"}
+    if f == "add":
+        store.setdefault(key, set()).add(req["value"])
+        return {"type": "ok", "value": req["value"]}
+    if f == "read":
+        return {"type": "ok", "value": sorted(store.get(key, set()))}
+    return {"type": "fail", "error": "unknown f " + f}
+
+
+count = 0
+for line in sys.stdin:
+    req = json.loads(line)
+    count += 1
+    if count == n and mode == "crash":
+        sys.stderr.write("flaky client: crashing on purpose\n")
+        sys.stderr.flush()
+        sys.exit(3)
+    if count == n and mode == "hang":
+        time.sleep(3600)
+    if count == n and mode == "garbage":
+        print("this is not json {", flush=True)
+        continue
+    reply = memory(req) if backend == "memory" else real.handle(req)
+    reply["id"] = req["id"] + (1000 if count == n and mode == "wrong-id" else 0)
+    print(json.dumps(reply), flush=True)

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+// ctest entry (report_browser_fixtures): builds pages from the hand-written fixtures (tests/fixtures/*.json) and
+// synthesized ones (a 3,000-op invalid run, 100,000 exact ops of 300,000 with density buckets, a 5,000-run index),
+// checks each with browser_test.mjs in headless Chromium, and checks that browser_test.mjs fails on a wrong verdict
+// and on a broken page. Variants of a fixture with each top-level field null check defensive reading. Pages and screenshots go to <out dir>.
+// Usage: node run_fixture_tests.mjs <out dir>
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { makePage } from './make_page.mjs';
+import { synthReport } from './synth_report.mjs';
+import { synthIndex } from './synth_index.mjs';
+import { launchBrowser, checkPage } from './browser_test.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const out = process.argv[2];
+if (!out) { console.error('usage: node run_fixture_tests.mjs <out dir>'); process.exit(2); }
+fs.mkdirSync(out, { recursive: true });
+
+const pages = [];
+for (const f of fs.readdirSync(path.join(here, 'fixtures')).filter((f) => f.endsWith('.json')).sort()) {
+  pages.push({ name: f.replace(/\.json$/, ''), data: JSON.parse(fs.readFileSync(path.join(here, 'fixtures', f), 'utf8')) });
+}
+// defensive reading: each top-level field of a small invalid report null in turn (no exception, no console error)
+const base = pages.find((p) => p.name === 'invalid_register').data;
+for (const key of ['run', 'stats', 'checkers', 'ops', 'nemesis', 'timeline', 'charts', 'warnings', 'generated']) {
+  pages.push({ name: 'null_' + key, data: { ...base, [key]: null } });
+}
+pages.push({ name: 'synth_invalid_3k', data: synthReport({ total: 3000, durationS: 30, workers: 10 }) });
+pages.push({ name: 'synth_100k_of_300k', data: synthReport({ total: 300000, shown: 100000, durationS: 120, workers: 20 }), time: true, maxMs: 20000 });
+pages.push({ name: 'synth_index_5000', data: synthIndex(5000), time: true, maxMs: 20000 });
+
+let failed = 0;
+// the CLI, for the exit-status checks
+function runCli(args) {
+  const r = spawnSync(process.execPath, [path.join(here, 'browser_test.mjs'), ...args], { encoding: 'utf8', timeout: 90000 });
+  return { status: r.status, out: (r.stdout || '') + (r.stderr || '') };
+}
+const browser = await launchBrowser();
+try {
+  const jobs = pages.map((p) => {
+    const file = path.join(out, p.name + '.html');
+    fs.writeFileSync(file, makePage(p.data));
+    const o = { mode: p.data.kind === 'index' ? 'index' : 'report', file, screenshot: path.join(out, p.name + '.png'), time: !!p.time };
+    if (o.mode === 'index') o.runs = p.data.runs.length;
+    else o.verdict = p.data.verdict.valid === true ? 'valid' : p.data.verdict.valid === false ? 'invalid' : 'unknown';
+    return { p, o };
+  });
+  pages.length = 0; // the big data objects are no longer needed
+  // two tabs at a time
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const { p, o } = jobs[next++];
+      const r = await checkPage(browser.ctx, o);
+      console.log(r.output);
+      let ok = r.ok;
+      if (ok && p.time && !(r.renderedMs <= p.maxMs)) { ok = false; console.error(`${p.name}: render time ${r.renderedMs} ms over the ${p.maxMs} ms limit`); }
+      if (!ok) { failed++; console.error(`FAIL ${p.name}`); } else console.log(`PASS ${p.name}`);
+    }
+  };
+  await Promise.all([worker(), worker()]);
+
+  // browser_test must catch a broken page, and its CLI must exit 1 on a wrong verdict
+  const broken = path.join(out, 'broken.html');
+  fs.writeFileSync(broken, fs.readFileSync(path.join(out, 'valid_no_nemesis.html'), 'utf8').replace('<div id="app"></div>', '<div id="app"></div><script>null.boom();</script>'));
+  const b = await checkPage(browser.ctx, { mode: 'report', file: broken });
+  if (!b.ok && /page error/.test(b.output)) console.log('PASS browser_test catches: page error');
+  else { failed++; console.error(`FAIL browser_test did not catch a page error:\n${b.output}`); }
+} finally {
+  await browser.close();
+}
+const r = runCli(['report', path.join(out, 'synth_invalid_3k.html'), '--expect-verdict', 'valid']);
+if (r.status === 1 && /verdict banner shows "invalid", expected "valid"/.test(r.out)) console.log('PASS browser_test CLI exits 1 on a wrong verdict');
+else { failed++; console.error(`FAIL browser_test CLI did not fail on a wrong verdict (status ${r.status}):\n${r.out}`); }
+const u = runCli(['report']);
+if (u.status === 2) console.log('PASS browser_test CLI exits 2 on bad usage');
+else { failed++; console.error(`FAIL browser_test CLI: bad usage exit ${u.status}`); }
+console.log(failed ? `${failed} browser check(s) FAILED` : `all browser checks passed (pages and screenshots in ${out})`);
+process.exit(failed ? 1 : 0);
