@@ -141,8 +141,42 @@ void RedisClusterDb::CreateCluster(Clock::time_point deadline) {
     }
   }
   for (const NodeInfo& n : nodes) WaitNode(n, deadline, true);
+  WaitReplicas(nodes[0], deadline);
   std::lock_guard lock(mu_);
   created_ = true;
+}
+
+// cluster_state:ok comes before every replica is attached: until then a
+// master's writes have no copy and replica reads see fewer replicas.
+void RedisClusterDb::WaitReplicas(const NodeInfo& node, Clock::time_point deadline) {
+  RedisConnection conn(node.address, options_.port);
+  std::string last = "no answer yet";
+  while (true) {
+    const auto attempt_deadline = std::min(deadline, Clock::now() + milliseconds(1000));
+    RedisResult r = conn.Command({"CLUSTER", "SLOTS"}, attempt_deadline);
+    if (!r.ok()) {
+      last = r.error;
+    } else {
+      std::string error;
+      const auto ranges = ParseClusterSlots(r.replies[0], node.address, &error);
+      if (!ranges) {
+        last = error;
+      } else {
+        int covered = 0;
+        size_t short_ranges = 0;
+        for (const RedisSlotRange& range : *ranges) {
+          covered += range.end - range.start + 1;
+          if (range.replicas.size() < static_cast<size_t>(options_.replicas_per_master)) ++short_ranges;
+        }
+        if (covered == kRedisSlots && short_ranges == 0) return;
+        last = fmt::format("{} of {} slots covered, {} slot ranges with fewer than {} replicas", covered, kRedisSlots,
+                           short_ranges, options_.replicas_per_master);
+      }
+    }
+    if (Clock::now() + kPoll >= deadline) break;
+    std::this_thread::sleep_for(kPoll);
+  }
+  throw HarnessError(fmt::format("Redis Cluster replicas not attached in time, as {} sees it: {}", node.name, last));
 }
 
 void RedisClusterDb::WaitHealthy(const NodeInfo& node, milliseconds timeout) {

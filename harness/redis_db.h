@@ -65,6 +65,7 @@ class RedisClusterDb : public Database {
 
  private:
   void CreateCluster(std::chrono::steady_clock::time_point deadline);
+  void WaitReplicas(const NodeInfo& node, std::chrono::steady_clock::time_point deadline);
   // Waits until the node answers PING (and, once the cluster exists, is ok).
   void WaitNode(const NodeInfo& node, std::chrono::steady_clock::time_point deadline, bool cluster_ok);
 

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "anomaly_kinds.h"
 #include "history.h"
 #include "report.h"
 #include "stats_checker.h"
@@ -287,10 +288,16 @@ void CollectIndices(const json& j, std::unordered_set<int64_t>* out) {
   }
 }
 
-// Arrays in a checker's details that list anomalies (objects, one per anomaly).
-bool IsAnomalyArray(const std::string& field, const json& v) {
-  static const std::set<std::string> kNotAnomalies = {"recovered", "keys_without_final_read", "no_ok"};
-  return v.is_array() && !v.empty() && v.front().is_object() && kNotAnomalies.count(field) == 0;
+// The arrays in a checker's details that list its anomalies, with their counts:
+// "lost" when there is an anomaly count "lost_count" (anomaly_kinds.h, as the index and junit.xml count them).
+std::map<std::string, int64_t> AnomalyArrays(const json& result) {
+  std::map<std::string, int64_t> arrays;
+  for (const auto& [field, v] : result.items()) {
+    const std::string kind = AnomalyKindOfCountField(field);
+    if (kind.empty() || !v.is_number_integer()) continue;
+    if (auto it = result.find(kind); it != result.end() && it->is_array()) arrays[kind] = v.get<int64_t>();
+  }
+  return arrays;
 }
 
 json Trim(const json& j, int depth = 0) {
@@ -415,9 +422,8 @@ std::vector<std::string> NodeList(const json& e) {
 }
 
 struct Anomaly {
-  std::string checker, kind;
-  json entry;
-  json out;
+  std::string checker, kind;  // "set", "lost"
+  json entry;                 // the checker's details entry
 };
 
 json BuildAnomaly(Anomaly& a, const HistoryScan& s, int64_t ordinal) {
@@ -544,12 +550,11 @@ json BuildReportData(const fs::path& run_dir, const ReportOptions& options) {
     for (const auto& [name, result] : results["checkers"].items()) {
       checkers.emplace_back(name, result);
       int64_t kept = 0;
-      for (const auto& [field, v] : result.items()) {
-        if (!IsAnomalyArray(field, v)) continue;
-        anomaly_counts[name] += static_cast<int64_t>(v.size());
-        for (const auto& entry : v) {
+      for (const auto& [field, count] : AnomalyArrays(result)) {
+        anomaly_counts[name] += count;
+        for (const auto& entry : result[field]) {
           if (kept++ >= options.max_anomalies_per_checker) break;
-          anomalies.push_back(Anomaly{name, field, entry, nullptr});
+          anomalies.push_back(Anomaly{name, field, entry});
         }
       }
     }
