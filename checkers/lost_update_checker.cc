@@ -347,7 +347,10 @@ CheckResult LostUpdateChecker::Finish() {
     for (const Fault& f : s.faults) {
       if (f.start <= w.invoke_time && w.invoke_time < f.end) {
         faults.push_back({{"fault", f.name}, {"value", f.value}});
-        lost_faults.insert(f.name);
+        // "majorities-ring partition" says more than "partition" when the nemesis recorded its kind.
+        const auto kind = f.value.is_object() ? f.value.find("kind") : f.value.end();
+        lost_faults.insert(kind != f.value.end() && kind->is_string() ? kind->get<std::string>() + " " + f.name
+                                                                       : f.name);
       }
     }
     if (faults.empty()) ++lost_without_fault;

@@ -168,6 +168,82 @@ std::vector<std::string> ParseFaultList(const json& v) {
   return faults;
 }
 
+// The "dynastore" object: the reference store's N/R/W and switches.
+void ResolveDynastore(const Fields& f, const json& known, TestConfig& c) {
+  const Fields d = f.Object("dynastore", known);
+  c.dynastore.n = d.Int("n");
+  c.dynastore.r = d.Int("r");
+  c.dynastore.w = d.Int("w");
+  c.dynastore.partitions = d.Int("partitions");
+  c.dynastore.sync = d.Bool("sync");
+  c.dynastore.args = d.Strings("args");
+  c.dynastore.binary = d.String("binary");
+  if (c.db == "dynastore") {
+    const auto& s = c.dynastore;
+    if (s.n < 1) Fail(fmt::format("\"dynastore.n\" must be >= 1, got {}", s.n));
+    if (s.n > c.node_count()) {
+      Fail(fmt::format("\"dynastore.n\" is {} but the cluster has only {} node{}: too few nodes for N", s.n,
+                       c.node_count(), c.node_count() == 1 ? "" : "s"));
+    }
+    if (s.r < 1 || s.r > s.n) Fail(fmt::format("\"dynastore.r\" must be between 1 and n={}, got {}", s.n, s.r));
+    if (s.w < 1 || s.w > s.n) Fail(fmt::format("\"dynastore.w\" must be between 1 and n={}, got {}", s.n, s.w));
+    if (s.partitions < c.node_count()) {
+      Fail(fmt::format("\"dynastore.partitions\" must be >= the node count {}, got {}", c.node_count(), s.partitions));
+    }
+  }
+}
+
+// The "redis" object (README "Redis Cluster").
+void ResolveRedis(const Fields& f, const json& known, TestConfig& c) {
+  const Fields r = f.Object("redis", known);
+  c.redis.replicas_per_master = r.Int("replicas-per-master");
+  c.redis.port = r.Int("port");
+  c.redis.node_timeout_ms = r.Int("node-timeout-ms");
+  c.redis.binary = r.String("binary");
+  c.redis.cli = r.String("cli");
+  if (c.db == "redis-cluster") {
+    const auto& s = c.redis;
+    if (s.replicas_per_master < 0) {
+      Fail(fmt::format("\"redis.replicas-per-master\" must be >= 0, got {}", s.replicas_per_master));
+    }
+    const int group = s.replicas_per_master + 1;
+    if (c.node_count() % group != 0 || c.node_count() / group < 3) {
+      Fail(fmt::format("\"redis.replicas-per-master\" is {}: the node count {} must be masters x {} with at least "
+                       "3 masters (e.g. \"local\": {})",
+                       s.replicas_per_master, c.node_count(), group, 3 * group));
+    }
+    if (s.port < 1 || s.port > 55535) {
+      Fail(fmt::format("\"redis.port\" must be between 1 and 55535 (the cluster bus is port + 10000), got {}", s.port));
+    }
+    if (s.node_timeout_ms <= 0) Fail(fmt::format("\"redis.node-timeout-ms\" must be > 0, got {}", s.node_timeout_ms));
+    if (s.binary.empty()) Fail("\"redis.binary\" must not be empty");
+    if (s.cli.empty()) Fail("\"redis.cli\" must not be empty");
+  }
+}
+
+// The "external" object (README "External adapter protocol").
+void ResolveExternal(const Fields& f, const json& known, TestConfig& c) {
+  const Fields e = f.Object("external", known);
+  c.external.install = e.Strings("install");
+  c.external.start = e.Strings("start");
+  c.external.kill = e.Strings("kill");
+  c.external.pause = e.Strings("pause");
+  c.external.resume = e.Strings("resume");
+  c.external.stop = e.Strings("stop");
+  c.external.wipe = e.Strings("wipe");
+  c.external.health = e.Strings("health");
+  c.external.client = e.Strings("client");
+  c.external.logs = e.Strings("logs");
+  c.external.port = e.Int("port");
+  if (c.db == "external") {
+    if (c.external.start.empty()) Fail("\"external.start\" must be given: the command that runs the store on a node");
+    if (c.external.client.empty()) Fail("\"external.client\" must be given: the client program (JSON lines)");
+    if (c.external.port < 0 || c.external.port > 65535) {
+      Fail(fmt::format("\"external.port\" must be between 0 and 65535, got {}", c.external.port));
+    }
+  }
+}
+
 // The "ssh" object: how the --nodes hosts are reached (README "Remote hosts over SSH").
 void ResolveSsh(const Fields& f, const json& known, TestConfig* c) {
   const Fields s = f.Object("ssh", known);
@@ -413,72 +489,9 @@ TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
 
   ResolveNemesis(f, &c);
 
-  const Fields d = f.Object("dynastore", known["dynastore"]);
-  c.dynastore.n = d.Int("n");
-  c.dynastore.r = d.Int("r");
-  c.dynastore.w = d.Int("w");
-  c.dynastore.partitions = d.Int("partitions");
-  c.dynastore.sync = d.Bool("sync");
-  c.dynastore.args = d.Strings("args");
-  c.dynastore.binary = d.String("binary");
-  if (c.db == "dynastore") {
-    const auto& s = c.dynastore;
-    if (s.n < 1) Fail(fmt::format("\"dynastore.n\" must be >= 1, got {}", s.n));
-    if (s.n > c.node_count()) {
-      Fail(fmt::format("\"dynastore.n\" is {} but the cluster has only {} node{}: too few nodes for N", s.n,
-                       c.node_count(), c.node_count() == 1 ? "" : "s"));
-    }
-    if (s.r < 1 || s.r > s.n) Fail(fmt::format("\"dynastore.r\" must be between 1 and n={}, got {}", s.n, s.r));
-    if (s.w < 1 || s.w > s.n) Fail(fmt::format("\"dynastore.w\" must be between 1 and n={}, got {}", s.n, s.w));
-    if (s.partitions < c.node_count()) {
-      Fail(fmt::format("\"dynastore.partitions\" must be >= the node count {}, got {}", c.node_count(), s.partitions));
-    }
-  }
-
-  const Fields r = f.Object("redis", known["redis"]);
-  c.redis.replicas_per_master = r.Int("replicas-per-master");
-  c.redis.port = r.Int("port");
-  c.redis.node_timeout_ms = r.Int("node-timeout-ms");
-  c.redis.binary = r.String("binary");
-  c.redis.cli = r.String("cli");
-  if (c.db == "redis-cluster") {
-    const auto& s = c.redis;
-    if (s.replicas_per_master < 0) {
-      Fail(fmt::format("\"redis.replicas-per-master\" must be >= 0, got {}", s.replicas_per_master));
-    }
-    const int group = s.replicas_per_master + 1;
-    if (c.node_count() % group != 0 || c.node_count() / group < 3) {
-      Fail(fmt::format("\"redis.replicas-per-master\" is {}: the node count {} must be masters x {} with at least "
-                       "3 masters (e.g. \"local\": {})",
-                       s.replicas_per_master, c.node_count(), group, 3 * group));
-    }
-    if (s.port < 1 || s.port > 55535) {
-      Fail(fmt::format("\"redis.port\" must be between 1 and 55535 (the cluster bus is port + 10000), got {}", s.port));
-    }
-    if (s.node_timeout_ms <= 0) Fail(fmt::format("\"redis.node-timeout-ms\" must be > 0, got {}", s.node_timeout_ms));
-    if (s.binary.empty()) Fail("\"redis.binary\" must not be empty");
-    if (s.cli.empty()) Fail("\"redis.cli\" must not be empty");
-  }
-
-  const Fields e = f.Object("external", known["external"]);
-  c.external.install = e.Strings("install");
-  c.external.start = e.Strings("start");
-  c.external.kill = e.Strings("kill");
-  c.external.pause = e.Strings("pause");
-  c.external.resume = e.Strings("resume");
-  c.external.stop = e.Strings("stop");
-  c.external.wipe = e.Strings("wipe");
-  c.external.health = e.Strings("health");
-  c.external.client = e.Strings("client");
-  c.external.logs = e.Strings("logs");
-  c.external.port = e.Int("port");
-  if (c.db == "external") {
-    if (c.external.start.empty()) Fail("\"external.start\" must be given: the command that runs the store on a node");
-    if (c.external.client.empty()) Fail("\"external.client\" must be given: the client program (JSON lines)");
-    if (c.external.port < 0 || c.external.port > 65535) {
-      Fail(fmt::format("\"external.port\" must be between 0 and 65535, got {}", c.external.port));
-    }
-  }
+  ResolveDynastore(f, known["dynastore"], c);
+  ResolveRedis(f, known["redis"], c);
+  ResolveExternal(f, known["external"], c);
   return c;
 }
 

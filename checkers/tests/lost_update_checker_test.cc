@@ -94,6 +94,22 @@ TEST(LostUpdateCheckerTest, OverwrittenConcurrentWriteIsLostWithItsOpAndFaults) 
   EXPECT_EQ(r.details["per_key"]["k1"]["lost"], 1);
 }
 
+TEST(LostUpdateCheckerTest, SummaryNamesTheKindOfPartition) {
+  HistoryBuilder b;
+  Rmw(b, 0, "k1", Ids({}), 1);
+  b.Add(kInfo, kNemesisProcess, "start-partition", "",
+        {{"fault", "partition"}, {"kind", "majorities-ring"}, {"grudge", {{"n1", {"n2"}}}}});
+  Invoke(b, 1, "k1", 2);
+  Invoke(b, 2, "k1", 3);
+  Complete(b, 1, "k1", 2, kOk, Ids({1}), "n1");
+  Complete(b, 2, "k1", 3, kOk, Ids({1}), "n2");
+  b.Add(kInfo, kNemesisProcess, "stop-partition", "", {{"healed", true}});
+  FinalReads(b, "k1", Ids({3}));
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kFalse);
+  EXPECT_EQ(r.summary, "1 acknowledged write lost on key k1 during majorities-ring partition");
+}
+
 TEST(LostUpdateCheckerTest, LostWriteWithNoFaultSaysSo) {
   HistoryBuilder b;
   Rmw(b, 0, "k1", Ids({}), 1);

@@ -19,6 +19,19 @@
   const exposed = { charts: {}, timeline: null };
   window.__faultline = exposed;
 
+  // One time window for the timeline and the charts over time: zooming or panning one moves the others
+  // (only once the page is drawn, so each chart's first layout stays its own).
+  let syncingX = false;
+  function syncX(src, key) {
+    if (key !== 'x' || syncingX || !window.__faultlineRendered) return;
+    syncingX = true;
+    const { min, max } = src.scales.x;
+    for (const u of [exposed.timeline, exposed.charts.latency, exposed.charts.throughput, exposed.charts.quantiles]) {
+      if (u && u !== src && (u.scales.x.min !== min || u.scales.x.max !== max)) u.setScale('x', { min, max });
+    }
+    syncingX = false;
+  }
+
   // ---------------------------------------------------------------- helpers
   const { h, isNum, arr, obj, verdictClass } = window.faultlineCommon;
   function fmtS(ms, digits = 3) { return isNum(ms) ? (ms / 1000).toFixed(digits) + ' s' : '—'; }
@@ -153,6 +166,9 @@
   }
 
   // Wheel zoom on x, shift+drag pan, double-click reset (uPlot's own). Works on any uPlot with an "x" scale.
+  // An x scale that zoom, pan and the timeline may set (a fixed [min, max] range would ignore them);
+  // each chart starts on the whole run with u.setScale after it is made.
+  const freeX = (u, min, max) => [min, max];
   function zoomPan(u, fullMin, fullMax) {
     u.over.addEventListener('wheel', (e) => {
       e.preventDefault();
@@ -611,6 +627,7 @@
           if (key !== 'x') return;
           host.dataset.xMinMs = String(u.scales.x.min * 1000);
           host.dataset.xMaxMs = String(u.scales.x.max * 1000);
+          syncX(u, key);
         }],
       }),
     };
@@ -732,15 +749,16 @@
     pending.push(() => {
       const u = new uPlot({
         width: chartWidth(b.host), height: 300,
-        scales: { x: { time: false, range: [0, xMaxS] }, y: { distr: 3, auto: false, range: [ylo, yhi] } },
+        scales: { x: { time: false, range: freeX }, y: { distr: 3, auto: false, range: [ylo, yhi] } },
         legend: { live: false },
         cursor: { drag: { x: true, y: false, setScale: true }, points: { show: false }, sync: { key: 'faultline-time' } },
         series: [{}, ...items.map((it) => ({ label: it.label, stroke: it.color, fill: it.color, width: 0, paths: () => null,
           points: { show: true, size: pts.length > 20000 ? 3 : 4, stroke: it.color, fill: it.color, width: 0 } }))],
         axes: [timeAxis(), { label: 'latency (ms)', labelSize: 20, values: logValues, splits: logSplits, grid: { stroke: '#eef1f5' } }],
-        hooks: faultHooks(false),
+        hooks: mergeHooks(faultHooks(false), { setScale: [syncX] }),
       }, [xs, ...ys], b.host);
       exposed.charts.latency = u;
+      u.setScale('x', { min: 0, max: xMaxS });
       zoomPan(u, 0, xMaxS);
       resizers.push(() => u.setSize({ width: chartWidth(b.host), height: 300 }));
     });
@@ -758,14 +776,15 @@
     pending.push(() => {
       const u = new uPlot({
         width: chartWidth(b.host), height: 240,
-        scales: { x: { time: false, range: [0, xMaxS] }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
+        scales: { x: { time: false, range: freeX }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
         cursor: { drag: { x: true, y: false, setScale: true }, sync: { key: 'faultline-time' } },
         series: [{ label: 'time', value: secValue }, ...items.map((it) => ({ label: it.label, stroke: it.color, width: 1.5, points: { show: false },
           value: (uu, v) => (v === null || v === undefined ? '—' : (+v.toFixed(1)) + '/s') }))],
         axes: [timeAxis(), { label: 'ops / s', labelSize: 20, grid: { stroke: '#eef1f5' } }],
-        hooks: faultHooks(false),
+        hooks: mergeHooks(faultHooks(false), { setScale: [syncX] }),
       }, [t.map((v) => v / 1000), ...series.map((s) => t.map((_, i) => (isNum(s.per_s[i]) ? s.per_s[i] : null)))], b.host);
       exposed.charts.throughput = u;
+      u.setScale('x', { min: 0, max: xMaxS });
       zoomPan(u, 0, xMaxS);
       resizers.push(() => u.setSize({ width: chartWidth(b.host), height: 240 }));
     });
@@ -784,14 +803,15 @@
     pending.push(() => {
       const u = new uPlot({
         width: chartWidth(b.host), height: 240,
-        scales: { x: { time: false, range: [0, xMaxS] }, y: { distr: 3, auto: false, range: [ylo, yhi] } },
+        scales: { x: { time: false, range: freeX }, y: { distr: 3, auto: false, range: [ylo, yhi] } },
         cursor: { drag: { x: true, y: false, setScale: true }, sync: { key: 'faultline-time' } },
         series: [{ label: 'time', value: secValue }, ...items.map((it, i) => ({ label: it.label, stroke: it.color, width: i === 3 ? 1 : 1.5, dash: i === 3 ? [4, 3] : undefined,
           points: { show: t.length < 3 }, value: (uu, v) => fmtMs(v) }))],
         axes: [timeAxis(), { label: 'latency (ms)', labelSize: 20, values: logValues, splits: logSplits, grid: { stroke: '#eef1f5' } }],
-        hooks: faultHooks(false),
+        hooks: mergeHooks(faultHooks(false), { setScale: [syncX] }),
       }, [t.map((v) => v / 1000), ...cols], b.host);
       exposed.charts.quantiles = u;
+      u.setScale('x', { min: 0, max: xMaxS });
       zoomPan(u, 0, xMaxS);
       resizers.push(() => u.setSize({ width: chartWidth(b.host), height: 240 }));
     });

@@ -10,7 +10,7 @@
 //   shows the expected verdict; the timeline canvas and every chart canvas drawn (non-blank pixels, op bars in the
 //   ok colour); for an invalid run with anomalies, clicking the first anomaly's "Show in timeline" scrolls the
 //   timeline into view, zooms it to the anomaly's focus and outlines its ops; hovering an op shows its tooltip;
-//   the mouse wheel zooms the timeline and "Reset zoom" shows the whole run again; the screenshot (viewport at the top of the page) is not blank and the banner pixel has the verdict's colour.
+//   the mouse wheel zooms the timeline (and the charts over time with it) and "Reset zoom" shows the whole run again; the screenshot (viewport at the top of the page) is not blank and the banner pixel has the verdict's colour.
 // index checks: no errors; the runs table shows N runs; free-text, verdict and name filters narrow it (each
 //   filter < 100 ms); the verdict history strips show one square per run (the newest 60) and the
 //   "regressed" markers match the data; report links are relative.
@@ -262,6 +262,12 @@ async function checkReport(page, o, log) {
     await page.waitForTimeout(50);
     const after = await range();
     check(after[1] - after[0] < (before[1] - before[0]) * 0.95, `wheel did not zoom the timeline in (${before} → ${after})`);
+    // the charts over time follow the timeline's window
+    const charts = await page.evaluate(() => Object.fromEntries(['latency', 'throughput', 'quantiles']
+      .filter((k) => window.__faultline.charts[k]).map((k) => [k, [window.__faultline.charts[k].scales.x.min * 1000, window.__faultline.charts[k].scales.x.max * 1000]])));
+    for (const [name, r] of Object.entries(charts)) {
+      check(Math.abs(r[0] - after[0]) < 1e-3 && Math.abs(r[1] - after[1]) < 1e-3, `chart ${name} shows ${r}, not the timeline's window ${after}`);
+    }
     await page.click('#timeline-reset');
     const reset = await range();
     check(Math.abs(reset[0] - full[0]) < 1e-6 && Math.abs(reset[1] - full[1]) < 1e-6, `Reset zoom shows ${reset}, expected the whole run ${full}`);
