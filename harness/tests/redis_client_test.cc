@@ -12,6 +12,8 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "harness_error.h"
 #include "local_cluster.h"
 #include "local_remote.h"
+#include "proc_support.h"
 #include "redis_client.h"
 #include "redis_connection.h"
 #include "redis_db.h"
@@ -32,16 +35,28 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// Whether nothing listens on 127.0.0.1:port (a bind succeeds).
+bool PortFree(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
-  return ntohs(a.sin_port);
+  return free;
+}
+
+// A port for a cluster-enabled redis-server: at most 55535 (its cluster bus
+// is port + 10000, which must exist and be free too). An ephemeral port from
+// bind(0) is above 55535 a quarter of the time, and redis then refuses to start.
+int FreeClusterPort() {
+  std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = 20000 + static_cast<int>(rng() % 35000);
+    if (PortFree(port) && PortFree(port + 10000)) return port;
+  }
+  throw std::runtime_error("no free port pair (p, p + 10000) below 55536");
 }
 
 TEST(RedisKeySlotTest, KnownValues) {
@@ -54,7 +69,7 @@ TEST(RedisKeySlotTest, KnownValues) {
 
 TEST(RedisKeySlotTest, MatchesClusterKeyslotOnALiveServer) {
   test::TempDir dir("faultline-redis-slot");
-  const int port = FreePort();
+  const int port = FreeClusterPort();
   LocalRemote host("host", "");
   const int pid = host.StartDaemon({"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
                                     "--cluster-enabled", "yes", "--cluster-config-file",
@@ -75,7 +90,7 @@ TEST(RedisKeySlotTest, MatchesClusterKeyslotOnALiveServer) {
     up = conn.Command({"PING"}, Clock::now() + 500ms).ok();
     if (!up) std::this_thread::sleep_for(50ms);
   }
-  ASSERT_TRUE(up) << "redis-server did not start";
+  ASSERT_TRUE(up) << "redis-server did not start on port " << port << ":\n" << test::ReadFile(dir.path() / "redis.log");
   std::vector<std::string> keys = {"", "k1", "k2", "k5", "k100000", "{a}b", "a{b}c", "{}x", "x{}", "{{a}}",
                                    "\xff\xfe binary", "user:1000", std::string(300, 'z')};
   for (int i = 0; i < 200; ++i) keys.push_back("key-" + std::to_string(i * 7919));
