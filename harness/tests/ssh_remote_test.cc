@@ -180,6 +180,62 @@ TEST_F(SshRemoteTest, WrongKeyFailsFastNamingTheNode) {
   EXPECT_THROW(remote.Run({"true"}, 5s), HarnessError);
 }
 
+TEST_F(SshRemoteTest, AgentKeysAuthenticateWithoutAKeyFile) {
+  fs::create_directories(Dir());
+  const fs::path sock = Dir() / "agent.sock";
+  LocalRemote host("host", "");
+  // A real ssh-agent of this test's own (its socket in the test's directory), killed at the end.
+  const CommandResult agent = host.Run({"ssh-agent", "-s", "-a", sock.string()}, 10s);
+  ASSERT_TRUE(agent.ok()) << agent.err;
+  const auto at = agent.out.find("SSH_AGENT_PID=");
+  ASSERT_NE(at, std::string::npos) << agent.out;
+  const int agent_pid = std::stoi(agent.out.substr(at + 14));
+  struct AgentKiller {
+    int pid;
+    ~AgentKiller() { ::kill(pid, SIGTERM); }
+  } killer{agent_pid};
+  ::setenv("SSH_AUTH_SOCK", sock.c_str(), 1);  // this test's process only (ctest runs each test alone)
+
+  SshOptions o = Options(0);
+  o.private_key.clear();
+  {  // An empty agent: no key to offer.
+    SshRemote remote("n1", o);
+    const std::string error = ConnectError(remote);
+    EXPECT_NE(error.find("authentication failed"), std::string::npos) << error;
+  }
+  const CommandResult add = host.Run({"env", "SSH_AUTH_SOCK=" + sock.string(), "ssh-add", sshd_.client_key.string()}, 10s);
+  ASSERT_TRUE(add.ok()) << add.err;
+  SshRemote remote("n1", o);
+  EXPECT_EQ(ConnectError(remote), "");
+  const CommandResult r = remote.Run({"echo", "via agent"}, 5s);
+  ASSERT_TRUE(r.ok()) << r.err;
+  EXPECT_EQ(r.out, "via agent\n");
+}
+
+// --sudo: every command through `sudo -n --`, uploads through /tmp and `sudo mv`.
+// As root here sudo cannot raise privileges, but the whole path runs for real.
+TEST_F(SshRemoteTest, SudoRunsCommandsAndUploadsThroughSudo) {
+  fs::create_directories(Dir());
+  SshOptions o = Options(0);
+  o.sudo = true;
+  SshRemote remote("n1", o);
+  const CommandResult id = remote.Run({"sh", "-c", "id -u; echo \"$SUDO_COMMAND\""}, 10s);
+  ASSERT_TRUE(id.ok()) << id.err;
+  EXPECT_EQ(id.out.substr(0, 2), "0\n") << id.out;
+  EXPECT_NE(id.out.find("sh -c"), std::string::npos) << "not run through sudo: " << id.out;
+  const fs::path local = Dir() / "payload";
+  std::ofstream(local) << "sudo upload";
+  fs::permissions(local, fs::perms(0640), fs::perm_options::replace);
+  const std::string target = (Dir() / "sudo dest" / "file 'q'").string();
+  remote.Upload(local, target);
+  struct stat st{};
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  EXPECT_EQ(test::ReadFile(target), "sudo upload");
+  remote.Download(target, Dir() / "back");
+  EXPECT_EQ(test::ReadFile(Dir() / "back"), "sudo upload");
+}
+
 TEST_F(SshRemoteTest, UnknownHostKeyRefusedUnlessCheckingIsOff) {
   fs::create_directories(Dir());
   std::ofstream(Dir() / "empty_known_hosts").close();
