@@ -1,19 +1,18 @@
 #include "dynastore_db.h"
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <optional>
-#include <sstream>
 #include <thread>
 
+#include "daemon_table.h"
 #include "dynastore_client.h"
 #include "harness_error.h"
-#include "wait.h"
 #include "http_connection.h"
 
 namespace faultline {
@@ -25,8 +24,6 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-constexpr milliseconds kCommandTimeout{30000};  // mkdir, rm -rf, tail on a node
-constexpr milliseconds kExitWait{5000};         // for a signalled process to go away
 constexpr milliseconds kPollInterval{50};       // WaitHealthy's /status polling
 
 // The cluster file's timing, tuned for tests: failures are noticed within
@@ -34,40 +31,10 @@ constexpr milliseconds kPollInterval{50};       // WaitHealthy's /status polling
 constexpr int kHeartbeatMs = 500, kFailureTimeoutMs = 2000, kRequestTimeoutMs = 1000, kAntiEntropyMs = 2000,
               kHandoffMs = 1000;
 
-std::string HostPort(const std::string& address, int port) {
-  // IPv6 literals need brackets in "ADDR:PORT".
-  return address.find(':') != std::string::npos ? fmt::format("[{}]:{}", address, port)
-                                                 : fmt::format("{}:{}", address, port);
-}
-
-Remote& RemoteOf(const NodeInfo& node) {
-  if (node.remote == nullptr) throw HarnessError(fmt::format("node {} has no remote", node.name));
-  return *node.remote;
-}
-
 std::string BinaryPath(const NodeInfo& node) { return node.dir + "/dynastore"; }
 std::string ClusterPath(const NodeInfo& node) { return node.dir + "/cluster.json"; }
 std::string DataPath(const NodeInfo& node) { return node.dir + "/data"; }
 std::string LogPath(const NodeInfo& node) { return node.dir + "/dynastore.log"; }
-
-void RunOrThrow(Remote& remote, const std::vector<std::string>& argv, const std::string& what) {
-  CommandResult r = remote.Run(argv, kCommandTimeout);
-  if (!r.ok()) {
-    throw HarnessError(fmt::format("{} on {} failed ({}): {}", what, remote.node(),
-                                   r.timed_out ? "timed out" : fmt::format("exit code {}", r.exit_code), r.err));
-  }
-}
-
-// The last lines of a node's log, for error messages; never throws.
-std::string LogTail(Remote& remote, const std::string& log) {
-  try {
-    CommandResult r = remote.Run({"tail", "-n", "20", log}, milliseconds(5000));
-    if (r.ok()) return r.out.empty() ? "(log is empty)" : r.out;
-    return fmt::format("(cannot read {}: {})", log, r.err);
-  } catch (const HarnessError& e) {
-    return fmt::format("(cannot read {}: {})", log, e.what());
-  }
-}
 
 // libfaketime (the clock nemesis preloads it through node_env) keeps a
 // semaphore and a shared-memory segment named after the first process that
@@ -154,34 +121,19 @@ void DynastoreDb::Install(const std::vector<NodeInfo>& nodes) {
 
 void DynastoreDb::Start(const NodeInfo& node) {
   Remote& remote = RemoteOf(node);
-  std::optional<int> previous;
-  {
-    std::lock_guard lock(mu_);
-    auto it = pids_.find(node.name);
-    if (it != pids_.end() && remote.Alive(it->second)) {
-      throw HarnessError(fmt::format("dynastore on {} is already running (pid {})", node.name, it->second));
-    }
-    if (it != pids_.end()) previous = it->second;
-  }
   // A previous process that died on its own (or was killed) may have left these.
-  if (previous && options_.node_env) RemoveFaketimeLeftovers(remote, *previous);
+  const std::optional<int> previous = daemons_.Pid(node);
+  if (previous && options_.node_env && !remote.Alive(*previous)) RemoveFaketimeLeftovers(remote, *previous);
   std::vector<std::string> argv = {BinaryPath(node), "--id",   node.name, "--cluster", ClusterPath(node),
                                    "--data",         DataPath(node)};
   if (!options_.sync) argv.push_back("--no-sync");
   argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
-  Env env = options_.node_env ? options_.node_env(node) : Env{};
-  int pid = remote.StartDaemon(argv, LogPath(node), env);
-  std::lock_guard lock(mu_);
-  pids_[node.name] = pid;
+  daemons_.Start(node, argv, LogPath(node), options_.node_env ? options_.node_env(node) : Env{});
 }
 
 void DynastoreDb::WaitHealthy(const NodeInfo& node, std::chrono::milliseconds timeout) {
   Remote& remote = RemoteOf(node);
-  std::optional<int> pid;
-  {
-    std::lock_guard lock(mu_);
-    if (auto it = pids_.find(node.name); it != pids_.end()) pid = it->second;
-  }
+  const std::optional<int> pid = daemons_.Pid(node);
   auto deadline = Clock::now() + timeout;
   HttpConnection conn(node.address, options_.http_port);
   std::string last = "no answer yet";
@@ -214,20 +166,9 @@ void DynastoreDb::WaitHealthy(const NodeInfo& node, std::chrono::milliseconds ti
 }
 
 void DynastoreDb::Kill(const NodeInfo& node) {
-  Remote& remote = RemoteOf(node);
-  int pid;
-  {
-    std::lock_guard lock(mu_);
-    auto it = pids_.find(node.name);
-    if (it == pids_.end()) return;  // never started here: nothing to kill
-    pid = it->second;
-  }
-  remote.Signal(pid, SIGKILL);
-  if (!WaitFor([&] { return !remote.Alive(pid); }, kExitWait)) {
-    throw HarnessError(fmt::format("dynastore on {} (pid {}) still alive {} ms after SIGKILL", node.name, pid,
-                                   kExitWait.count()));
-  }
-  if (options_.node_env) RemoveFaketimeLeftovers(remote, pid);
+  const std::optional<int> pid = daemons_.Pid(node);
+  daemons_.Kill(node);
+  if (pid && options_.node_env) RemoveFaketimeLeftovers(RemoteOf(node), *pid);
 }
 
 void DynastoreDb::Restart(const NodeInfo& node) {
@@ -235,74 +176,14 @@ void DynastoreDb::Restart(const NodeInfo& node) {
   WaitHealthy(node, options_.start_timeout);
 }
 
-void DynastoreDb::Pause(const NodeInfo& node) {
-  Remote& remote = RemoteOf(node);
-  int pid;
-  {
-    std::lock_guard lock(mu_);
-    auto it = pids_.find(node.name);
-    if (it == pids_.end()) {
-      throw HarnessError(fmt::format("cannot pause dynastore on {}: it was never started", node.name));
-    }
-    pid = it->second;
-  }
-  remote.Signal(pid, SIGSTOP);
-  // kill() returns before every thread has stopped; a busy thread can still
-  // answer a request. Return only once all of them are in state T, so a
-  // recorded pause is a pause.
-  const std::vector<std::string> states = {"sh", "-c", fmt::format("cat /proc/{}/task/*/stat", pid)};
-  std::string last;
-  auto deadline = Clock::now() + kExitWait;
-  while (Clock::now() < deadline) {
-    CommandResult r = remote.Run(states, kCommandTimeout);
-    if (!r.ok()) {
-      if (!remote.Alive(pid)) return;  // gone: nothing left to pause
-      last = r.err;
-    } else {
-      bool all_stopped = !r.out.empty();
-      std::istringstream lines(r.out);
-      for (std::string line; std::getline(lines, line);) {
-        auto paren = line.rfind(')');
-        char state = paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : '?';
-        all_stopped = all_stopped && (state == 'T' || state == 't');
-      }
-      if (all_stopped) return;
-      last = r.out;
-    }
-    std::this_thread::sleep_for(milliseconds(5));
-  }
-  throw HarnessError(fmt::format("dynastore on {} (pid {}) not stopped {} ms after SIGSTOP: {}", node.name, pid,
-                                 kExitWait.count(), last));
-}
-
-void DynastoreDb::Resume(const NodeInfo& node) {
-  std::lock_guard lock(mu_);
-  auto it = pids_.find(node.name);
-  if (it == pids_.end()) {
-    throw HarnessError(fmt::format("cannot resume dynastore on {}: it was never started", node.name));
-  }
-  RemoteOf(node).Signal(it->second, SIGCONT);
-}
+void DynastoreDb::Pause(const NodeInfo& node) { daemons_.Pause(node); }
+void DynastoreDb::Resume(const NodeInfo& node) { daemons_.Resume(node); }
 
 void DynastoreDb::Stop(const NodeInfo& node) {
-  Remote& remote = RemoteOf(node);
-  int pid;
-  {
-    std::lock_guard lock(mu_);
-    auto it = pids_.find(node.name);
-    if (it == pids_.end()) return;
-    pid = it->second;
-  }
-  if (!remote.Alive(pid)) return;
-  remote.Signal(pid, SIGCONT);  // a paused process cannot act on SIGTERM
-  remote.Signal(pid, SIGTERM);
-  if (!WaitFor([&] { return !remote.Alive(pid); }, kExitWait)) {
-    remote.Signal(pid, SIGKILL);
-    if (!WaitFor([&] { return !remote.Alive(pid); }, kExitWait)) {
-      throw HarnessError(fmt::format("dynastore on {} (pid {}) survived SIGTERM and SIGKILL", node.name, pid));
-    }
-  }
-  if (options_.node_env) RemoveFaketimeLeftovers(remote, pid);
+  const std::optional<int> pid = daemons_.Pid(node);
+  if (!pid || !RemoteOf(node).Alive(*pid)) return;
+  daemons_.Stop(node);
+  if (options_.node_env) RemoveFaketimeLeftovers(RemoteOf(node), *pid);
 }
 
 void DynastoreDb::Wipe(const NodeInfo& node) {
@@ -310,41 +191,8 @@ void DynastoreDb::Wipe(const NodeInfo& node) {
   RunOrThrow(RemoteOf(node), {"rm", "-rf", DataPath(node)}, "rm -rf " + DataPath(node));
 }
 
-bool DynastoreDb::Running(const NodeInfo& node) {
-  int pid;
-  {
-    std::lock_guard lock(mu_);
-    auto it = pids_.find(node.name);
-    if (it == pids_.end()) return false;
-    pid = it->second;
-  }
-  return RemoteOf(node).Alive(pid);
-}
-
-bool DynastoreDb::Paused(const NodeInfo& node) {
-  Remote& remote = RemoteOf(node);
-  int pid;
-  {
-    std::lock_guard lock(mu_);
-    auto it = pids_.find(node.name);
-    if (it == pids_.end()) return false;
-    pid = it->second;
-  }
-  if (!remote.Alive(pid)) return false;
-  // Any stopped thread counts: it cannot serve its share of the work.
-  CommandResult r = remote.Run({"sh", "-c", fmt::format("cat /proc/{}/task/*/stat", pid)}, kCommandTimeout);
-  if (!r.ok() && r.out.empty()) {  // with some output, only a thread that just exited was missing
-    if (!remote.Alive(pid)) return false;
-    throw HarnessError(fmt::format("cannot read the state of dynastore on {} (pid {}): {}", node.name, pid, r.err));
-  }
-  std::istringstream lines(r.out);
-  for (std::string line; std::getline(lines, line);) {
-    auto paren = line.rfind(')');
-    char state = paren != std::string::npos && paren + 2 < line.size() ? line[paren + 2] : '?';
-    if (state == 'T' || state == 't') return true;
-  }
-  return false;
-}
+bool DynastoreDb::Running(const NodeInfo& node) { return daemons_.Running(node); }
+bool DynastoreDb::Paused(const NodeInfo& node) { return daemons_.Paused(node); }
 
 // Copies dynastore.log and cluster.json. A file that cannot be fetched (the
 // node never started, the host is gone) does not fail the run's collection:

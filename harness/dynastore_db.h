@@ -12,11 +12,11 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "daemon_table.h"
 #include "database.h"
 
 namespace faultline {
@@ -57,9 +57,9 @@ class DynastoreDb : public Database {
 
  private:
   DynastoreOptions options_;
+  DaemonTable daemons_{"dynastore"};  // the dynastore process of each node
   std::mutex mu_;
-  std::map<std::string, int> pids_;  // node name -> daemon pid; guarded by mu_
-  std::vector<NodeInfo> nodes_;      // from Install, for clients' replica reads; guarded by mu_
+  std::vector<NodeInfo> nodes_;  // from Install, for clients' replica reads; guarded by mu_
 };
 
 }  // namespace faultline
