@@ -1,6 +1,5 @@
 #include "run_dir.h"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <chrono>
@@ -8,16 +7,14 @@
 #include <thread>
 
 #include "harness_error.h"
+#include "run_files.h"
 
 namespace faultline {
 namespace fs = std::filesystem;
 
 fs::path MakeRunDir(const fs::path& store_dir, const std::string& test_name) {
   for (int attempt = 0;; ++attempt) {
-    const auto now = std::chrono::system_clock::now();
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    const fs::path dir = store_dir / test_name /
-                         fmt::format("{:%Y%m%dT%H%M%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(now), ms);
+    const fs::path dir = store_dir / test_name / UtcStamp();
     std::error_code ec;
     fs::create_directories(dir.parent_path(), ec);
     if (ec) throw HarnessError(fmt::format("cannot create {}: {}", dir.parent_path().string(), ec.message()));

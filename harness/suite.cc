@@ -1,10 +1,8 @@
 #include "suite.h"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <chrono>
 #include <map>
 #include <set>
 
@@ -12,6 +10,7 @@
 #include "html_page.h"
 #include "junit.h"
 #include "results.h"
+#include "run_files.h"
 #include "runner.h"
 
 namespace faultline {
@@ -134,18 +133,6 @@ std::vector<Entry> Dimension(const json& plan, int d, const json& base, const st
   return entries;
 }
 
-std::string NowIso() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(now), ms);
-}
-
-std::string FileStamp() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  return fmt::format("{:%Y%m%dT%H%M%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(now), ms);
-}
-
 std::string Relative(const fs::path& path, const fs::path& base) {
   std::error_code ec;
   const fs::path rel = fs::relative(path, base, ec);
@@ -262,12 +249,12 @@ SuiteOutcome RunSuite(const SuitePlan& plan, const SuiteOptions& options) {
   std::error_code ec;
   fs::create_directories(suite_dir, ec);
   if (ec) throw HarnessError(fmt::format("cannot create {}: {}", suite_dir.string(), ec.message()));
-  outcome.summary_file = suite_dir / (FileStamp() + ".json");
+  outcome.summary_file = suite_dir / (UtcStamp() + ".json");
 
   json summary = {{"suite", plan.name},
                   {"plan", fs::absolute(plan.source, ec).string()},
                   {"store_dir", fs::absolute(plan.store_dir, ec).string()},
-                  {"started", NowIso()},
+                  {"started", UtcIso()},
                   {"finished", nullptr},
                   {"valid", "unknown"},
                   {"interrupted", false},
@@ -323,7 +310,7 @@ SuiteOutcome RunSuite(const SuitePlan& plan, const SuiteOptions& options) {
   outcome.interrupted = interrupted();
   if (outcome.interrupted) worst = Worst(worst, Validity::kUnknown);
   outcome.worst = worst;
-  summary["finished"] = NowIso();
+  summary["finished"] = UtcIso();
   summary["valid"] = ValidityToJson(worst);
   summary["interrupted"] = outcome.interrupted;
   write_summary();

@@ -4,12 +4,12 @@
 
 #include <cstdint>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <vector>
 
 #include "anomaly_kinds.h"
 #include "html_page.h"
+#include "run_files.h"
 
 namespace faultline {
 namespace {
@@ -280,18 +280,6 @@ std::string Document(const std::vector<Suite>& suites, const std::string& name) 
       Attr(name), tests, failures, errors, seconds, body);
 }
 
-json ReadJson(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    return json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    throw std::runtime_error(path.string() + " is not valid JSON: " + e.what());
-  }
-}
-
 // `lenient`: a run directory whose results.json is missing or bad becomes an
 // <error> test case instead of an exception (a suite file must list every run).
 Suite SuiteForRunDir(const fs::path& run_dir, bool lenient) {
@@ -301,17 +289,17 @@ Suite SuiteForRunDir(const fs::path& run_dir, bool lenient) {
     } catch (const std::exception& e) {
       json test = nullptr;
       try {
-        test = ReadJson(run_dir / "test.json");
+        test = ReadJsonFile(run_dir / "test.json");
       } catch (const std::exception&) {
       }
       const json results = {{"valid", "unknown"}, {"summary", e.what()}, {"error", e.what()}, {"incomplete", true}};
       return TestsuiteXml(results, test, run_dir.string());
     }
   }
-  const json results = ReadJson(run_dir / "results.json");
+  const json results = ReadJsonFile(run_dir / "results.json");
   if (!results.is_object()) throw std::runtime_error((run_dir / "results.json").string() + " must hold a JSON object");
   json test = nullptr;
-  if (fs::exists(run_dir / "test.json")) test = ReadJson(run_dir / "test.json");
+  if (fs::exists(run_dir / "test.json")) test = ReadJsonFile(run_dir / "test.json");
   return TestsuiteXml(results, test, run_dir.string());
 }
 

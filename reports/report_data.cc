@@ -9,7 +9,6 @@
 #include <cmath>
 #include <fstream>
 #include <array>
-#include <ctime>
 #include <limits>
 #include <map>
 #include <optional>
@@ -22,6 +21,7 @@
 #include "anomaly_kinds.h"
 #include "history.h"
 #include "report.h"
+#include "run_files.h"
 #include "stats_checker.h"
 
 namespace faultline {
@@ -35,16 +35,6 @@ constexpr int kMaxChartBuckets = 600;       // throughput and quantile buckets o
 constexpr int kTimelineBuckets = 2000;      // density buckets per lane when the timeline is not exact
 
 double Ms(int64_t ns) { return std::round(static_cast<double>(ns) / 1e4) / 100.0; }  // 0.01 ms resolution
-
-json ReadJsonFile(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("cannot read {}", path.string()));
-  try {
-    return json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw std::runtime_error(fmt::format("{} is not valid JSON: {}", path.string(), e.what()));
-  }
-}
 
 // One completed client op: an invoke and its completion, in compact form.
 struct Interval {
@@ -478,23 +468,6 @@ json BuildAnomaly(Anomaly& a, const HistoryScan& s, int64_t ordinal) {
           {"focus", focus}};
 }
 
-// "YYYYMMDDTHHMMSS.mmmZ" (a run directory's name) as ISO 8601, or null.
-json StartedFromDirName(const std::string& name) {
-  int y, mo, d, h, mi, sec, ms;
-  if (std::sscanf(name.c_str(), "%4d%2d%2dT%2d%2d%2d.%3dZ", &y, &mo, &d, &h, &mi, &sec, &ms) != 7) return nullptr;
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", y, mo, d, h, mi, sec, ms);
-}
-
-std::string NowIso() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 // The banner's sentence: why the run is what it is, with the fault when the checker did not say it.
 std::string VerdictSentence(const json& results, const json& checkers_out) {
   if (results.is_null()) return "no results.json: the run did not finish; `faultline check RUN_DIR` checks its history";
@@ -766,7 +739,7 @@ json BuildReportData(const fs::path& run_dir, const ReportOptions& options) {
   json run = {{"dir", run_dir.string()},
               {"name", test.is_object() ? test.value("name", run_dir.parent_path().filename().string())
                                         : run_dir.parent_path().filename().string()},
-              {"started", StartedFromDirName(run_dir.filename().string())},
+              {"started", IsoFromStamp(run_dir.filename().string())},
               {"command", test.is_object() ? json("faultline run --config " + (run_dir / "test.json").string())
                                            : json("faultline check " + run_dir.string())}};
   json verdict = {{"valid", results.is_object() ? results.value("valid", json("unknown")) : json("unknown")},
@@ -784,7 +757,7 @@ json BuildReportData(const fs::path& run_dir, const ReportOptions& options) {
                 {"nodes", scan.nodes}};
   return {{"kind", "report"},
           {"version", 1},
-          {"generated", NowIso()},
+          {"generated", UtcIso()},
           {"run", std::move(run)},
           {"test", std::move(test)},
           {"verdict", std::move(verdict)},

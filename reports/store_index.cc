@@ -1,10 +1,8 @@
 #include "store_index.h"
 
-#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <simdjson.h>
 #include <sstream>
@@ -14,6 +12,7 @@
 #include "anomaly_kinds.h"
 #include "assets.h"
 #include "html_page.h"
+#include "run_files.h"
 
 namespace faultline {
 namespace {
@@ -27,16 +26,6 @@ struct RunDir {
   std::string timestamp;  // the run directory
   fs::path path;
 };
-
-// "20261127T101014.394Z" → "2026-11-27T10:10:14.394Z"; null when not a run timestamp.
-json StartedFromDirName(const std::string& s) {
-  if (s.size() != 20 || s[8] != 'T' || s[15] != '.' || s[19] != 'Z') return nullptr;
-  for (size_t i = 0; i < 19; ++i) {
-    if (i != 8 && i != 15 && (s[i] < '0' || s[i] > '9')) return nullptr;
-  }
-  return fmt::format("{}-{}-{}T{}:{}:{}.{}Z", s.substr(0, 4), s.substr(4, 2), s.substr(6, 2), s.substr(9, 2),
-                     s.substr(11, 2), s.substr(13, 2), s.substr(16, 3));
-}
 
 // Run directories: STORE/<name>/<timestamp>/ holding test.json or results.json.
 // Symlinks ("latest") are skipped at both levels, so is anything else (e.g.
@@ -166,12 +155,6 @@ void ReadResults(od::parser& parser, const fs::path& file, json* run) {
   (*run)["anomalies"] = anomalies;
 }
 
-std::string NowIso() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", std::chrono::floor<std::chrono::seconds>(now), ms);
-}
-
 }  // namespace
 
 json StoreIndexData(const fs::path& store_dir, std::vector<std::string>* warnings) {
@@ -185,7 +168,7 @@ json StoreIndexData(const fs::path& store_dir, std::vector<std::string>* warning
     json run = {{"name", r.name},
                 {"dir", rel},
                 {"report", nullptr},
-                {"started", StartedFromDirName(r.timestamp)},
+                {"started", IsoFromStamp(r.timestamp)},
                 {"db", nullptr},
                 {"workload", nullptr},
                 {"nemesis", json::array()},
@@ -231,7 +214,7 @@ json StoreIndexData(const fs::path& store_dir, std::vector<std::string>* warning
     }
     runs.push_back(std::move(run));
   }
-  return {{"kind", "index"}, {"version", 1}, {"generated", NowIso()}, {"store_dir", abs.lexically_normal().string()},
+  return {{"kind", "index"}, {"version", 1}, {"generated", UtcIso()}, {"store_dir", abs.lexically_normal().string()},
           {"runs", std::move(runs)}};
 }
 
