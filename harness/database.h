@@ -1,7 +1,7 @@
 // Database: the lifecycle of one store on the cluster's nodes (install,
 // start, kill, restart, pause, resume, wipe, logs) through each node's
 // Remote, plus a factory for that store's clients. One per store:
-// dynastore now; redis-cluster and external later.
+// dynastore, redis-cluster, external.
 //
 // Methods throw HarnessError when the rig cannot do what was asked.
 #pragma once
@@ -48,6 +48,12 @@ class Database {
   virtual void Start(const NodeInfo& node) = 0;
   // Waits until the node serves requests; throws HarnessError at the deadline.
   virtual void WaitHealthy(const NodeInfo& node, std::chrono::milliseconds deadline) = 0;
+  // Called once every node is WaitHealthy: waits until the cluster as a whole
+  // serves requests (every node sees every other as up), so a healthy run
+  // records no failure caused by start-up. Throws HarnessError naming the node
+  // that was not ready at the deadline. Stores whose WaitHealthy already
+  // covers the whole cluster keep this default.
+  virtual void WaitClusterReady(const std::vector<NodeInfo>& /*nodes*/, std::chrono::milliseconds /*timeout*/) {}
   // SIGKILL; returns when the process is gone.
   virtual void Kill(const NodeInfo& node) = 0;
   // Starts a killed node again and waits until it is healthy.

@@ -1,6 +1,7 @@
 #include "dynastore_db.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -163,6 +164,66 @@ void DynastoreDb::WaitHealthy(const NodeInfo& node, std::chrono::milliseconds ti
   throw HarnessError(fmt::format("dynastore on {} not healthy at {} after {} ms ({}); last lines of {}:\n{}", node.name,
                                  HostPort(node.address, options_.http_port), timeout.count(), last, LogPath(node),
                                  LogTail(remote, LogPath(node))));
+}
+
+namespace {
+
+// What keeps `node` from serving the whole cluster, judged from its /status
+// and /ring; empty when it sees every node up and has `ring` (the first
+// node's /ring, or empty to set it from this node).
+std::string NotReadyReason(HttpConnection& conn, const NodeInfo& node, const std::vector<NodeInfo>& nodes,
+                           std::string& ring, Clock::time_point deadline) {
+  HttpResult status = conn.Request("GET", "/status", "", deadline);
+  if (!status.ok()) return "/status: " + status.error;
+  if (status.status != 200) return fmt::format("/status answered {}", status.status);
+  const json body = json::parse(status.body, nullptr, false);
+  if (!body.is_object() || !body.contains("members") || !body["members"].is_object()) {
+    return "/status has no members object";
+  }
+  std::vector<std::string> down;
+  for (const NodeInfo& peer : nodes) {
+    const json& members = body["members"];
+    auto it = members.find(peer.name);
+    if (it == members.end() || !it->is_object() || it->value("up", false) != true) down.push_back(peer.name);
+  }
+  if (!down.empty()) return fmt::format("sees {} down", fmt::join(down, ", "));
+  HttpResult r = conn.Request("GET", "/ring", "", deadline);
+  if (!r.ok() || r.status != 200) return "/ring: " + (r.ok() ? std::to_string(r.status) : r.error);
+  if (ring.empty()) ring = r.body;
+  if (r.body != ring) return fmt::format("its /ring differs from {}'s", nodes.front().name);
+  return "";
+}
+
+}  // namespace
+
+// Dynamo's members learn of each other by heartbeats: right after start a
+// node still counts its peers down and answers 503 to quorum requests. A
+// healthy run must not record those, so the start waits for the full view.
+void DynastoreDb::WaitClusterReady(const std::vector<NodeInfo>& nodes, std::chrono::milliseconds timeout) {
+  if (nodes.empty()) return;
+  const auto deadline = Clock::now() + timeout;
+  std::vector<std::unique_ptr<HttpConnection>> conns;
+  for (const NodeInfo& node : nodes) conns.push_back(std::make_unique<HttpConnection>(node.address, options_.http_port));
+  std::vector<bool> ready(nodes.size(), false);
+  std::vector<std::string> why(nodes.size(), "not asked yet");
+  while (true) {
+    std::string ring;
+    bool all = true;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      why[i] = NotReadyReason(*conns[i], nodes[i], nodes, ring, std::min(deadline, Clock::now() + milliseconds(1000)));
+      ready[i] = why[i].empty();
+      all = all && ready[i];
+    }
+    if (all) return;
+    if (Clock::now() + kPollInterval >= deadline) break;
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  std::vector<std::string> reasons;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!ready[i]) reasons.push_back(nodes[i].name + " " + why[i]);
+  }
+  throw HarnessError(fmt::format("dynastore cluster not ready after {} ms: {}", timeout.count(),
+                                 fmt::join(reasons, "; ")));
 }
 
 void DynastoreDb::Kill(const NodeInfo& node) {

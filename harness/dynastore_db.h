@@ -42,6 +42,8 @@ class DynastoreDb : public Database {
   void Install(const std::vector<NodeInfo>& nodes) override;
   void Start(const NodeInfo& node) override;
   void WaitHealthy(const NodeInfo& node, std::chrono::milliseconds deadline) override;
+  // Every node's /status lists every node as up and every node's /ring is the same.
+  void WaitClusterReady(const std::vector<NodeInfo>& nodes, std::chrono::milliseconds timeout) override;
   void Kill(const NodeInfo& node) override;
   void Restart(const NodeInfo& node) override;
   void Pause(const NodeInfo& node) override;

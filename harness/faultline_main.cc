@@ -131,6 +131,9 @@ void AddRunFlags(CLI::App* run, RunFlags& flags) {
                     "faults: partition,kill,pause,clock,loss | all | none (default none). No delay faults: this "
                     "kernel has no netem");
   Flag<double>(run, flags, "nemesis-interval", "seconds a fault is held, and between faults (default 10)");
+  Flag<double>(run, flags, "nemesis-final",
+               "the last S seconds of the main phase run under one more fault, still in effect when the phase "
+               "ends and healed with the rest (default 0: none)");
   ListFlag(run, flags, "nemesis-targets",
            "target specs picked from: one,minority,majority,all or node names joined by + (default all four)");
   ListFlag(run, flags, "nemesis-partitions",

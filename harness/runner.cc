@@ -138,6 +138,7 @@ void Run::SetUp() {
     ThrowIfInterrupted();
     db_->WaitHealthy(node, kStartTimeout);
   }
+  db_->WaitClusterReady(nodes_, kStartTimeout);
   Say(fmt::format("{} is up on {} node{}", db_->name(), nodes_.size(), nodes_.size() == 1 ? "" : "s"));
 }
 
@@ -179,6 +180,10 @@ void Run::MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_pr
                                                   config_.nemesis.interval_s, config_.seed,
                                                   [this](const std::string& line) { log_.Info(line); });
     faults_healed_ = false;
+  }
+  if (nemesis_ != nullptr && config_.nemesis.final_s > 0) {
+    nemesis_->HoldFinalFault(generator.deadline() - std::chrono::duration_cast<Clock::duration>(
+                                                        std::chrono::duration<double>(config_.nemesis.final_s)));
   }
   pool.Start();
   if (nemesis_ != nullptr) nemesis_->Start();

@@ -19,8 +19,6 @@ namespace {
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
-const char* const kDimensions[] = {"stores", "workloads", "nemeses"};
-const char* const kDimensionKeys[] = {"db", "workload", "nemesis"};
 
 // Keys of a run config (what `faultline run --config` accepts).
 std::set<std::string> RunConfigKeys() {
@@ -39,7 +37,7 @@ struct Entry {
 
 std::string PlanKeysText() {
   const std::set<std::string> keys = RunConfigKeys();
-  return fmt::format("plan keys: name, base, stores, workloads, nemeses; or a run config key: {}",
+  return fmt::format("plan keys: name, base, stores, workloads, nemeses, cases; or a run config key: {}",
                      fmt::join(keys, ", "));
 }
 
@@ -80,14 +78,16 @@ std::string LabelOf(const json& value) {
   return s;
 }
 
-std::vector<Entry> Dimension(const json& plan, int d, const json& base, const std::string& source) {
-  const std::string dim = kDimensions[d], key = kDimensionKeys[d];
+// One list of entries: a matrix dimension ("stores" with key "db", ...) or
+// "cases" (key empty: each entry is a whole combination and needs a label).
+std::vector<Entry> Dimension(const json& plan, const std::string& dim, const std::string& key, const json& base,
+                             const std::string& source) {
   json list = plan.contains(dim) ? plan[dim] : json();
   if (list.is_null() && dim == "nemeses") list = json::array({"none"});
   if (list.is_null()) throw ConfigError(fmt::format("{}: \"{}\" is missing (a non-empty array)", source, dim));
   if (!list.is_array() || list.empty()) {
-    throw ConfigError(fmt::format("{}: \"{}\" must be a non-empty array of {} names or objects, got {}", source, dim,
-                                  key, list.dump()));
+    throw ConfigError(fmt::format("{}: \"{}\" must be a non-empty array of {}, got {}", source, dim,
+                                  key.empty() ? "objects of run config keys" : key + " names or objects", list.dump()));
   }
   std::vector<Entry> entries;
   std::map<std::string, std::string> labels;  // label → where
@@ -95,7 +95,7 @@ std::vector<Entry> Dimension(const json& plan, int d, const json& base, const st
     const json& item = list[i];
     const std::string at = fmt::format("{}[{}]", dim, i);
     Entry e;
-    if (item.is_string()) {
+    if (item.is_string() && !key.empty()) {
       e.config = {{key, item}};
     } else if (item.is_object()) {
       e.config = RunConfigObject(item, at, source, {"label"});
@@ -105,8 +105,8 @@ std::vector<Entry> Dimension(const json& plan, int d, const json& base, const st
                                       source, at));
       }
     } else {
-      throw ConfigError(fmt::format("{}: {} must be a {} name or an object of run config keys, got {}", source, at, key,
-                                    item.dump()));
+      throw ConfigError(fmt::format("{}: {} must be {}an object of run config keys, got {}", source, at,
+                                    key.empty() ? "" : "a " + key + " name or ", item.dump()));
     }
     if (e.config.contains("label")) {
       if (!e.config["label"].is_string()) {
@@ -114,6 +114,8 @@ std::vector<Entry> Dimension(const json& plan, int d, const json& base, const st
       }
       e.label = e.config["label"].get<std::string>();
       e.config.erase("label");
+    } else if (key.empty()) {
+      throw ConfigError(fmt::format("{}: {} needs a \"label\" (it names the case's tests)", source, at));
     } else if (e.config.contains(key)) {
       e.label = LabelOf(e.config[key]);
     } else if (base.contains(key)) {
@@ -149,7 +151,7 @@ int SuitePlan::total_runs() const {
 
 SuitePlan ParseSuitePlan(const json& plan, const std::string& source, const json& overrides, uint64_t seed) {
   if (!plan.is_object()) throw ConfigError(fmt::format("{}: a suite plan must be a JSON object", source));
-  const std::set<std::string> plan_keys = {"name", "base", "stores", "workloads", "nemeses"};
+  const std::set<std::string> plan_keys = {"name", "base", "stores", "workloads", "nemeses", "cases"};
   const std::set<std::string> run_keys = RunConfigKeys();
   json top = json::object();  // run config keys given at the top level
   for (const auto& [raw, value] : plan.items()) {
@@ -185,30 +187,50 @@ SuitePlan ParseSuitePlan(const json& plan, const std::string& source, const json
   }
   const json cli = MergeConfig(json::object(), overrides);
 
-  std::vector<Entry> dims[3];
-  for (int d = 0; d < 3; ++d) dims[d] = Dimension(plan, d, base, source);
-
   std::map<std::string, std::string> names;  // test name → where
-  for (const Entry& s : dims[0]) {
-    for (const Entry& w : dims[1]) {
-      for (const Entry& n : dims[2]) {
-        SuiteCombination c;
-        c.where = fmt::format("{} × {} × {}", s.where, w.where, n.where);
-        json merged = MergeConfig(MergeConfig(MergeConfig(MergeConfig(base, s.config), w.config), n.config), cli);
-        if (!merged.contains("name")) {
-          merged["name"] = fmt::format("{}-{}-{}-{}", out.name, s.label, w.label, n.label);
+  auto add = [&](const std::string& where, const std::vector<const json*>& parts, const std::string& default_name) {
+    SuiteCombination c;
+    c.where = where;
+    json merged = base;
+    for (const json* part : parts) merged = MergeConfig(merged, *part);
+    merged = MergeConfig(merged, cli);
+    if (!merged.contains("name")) merged["name"] = default_name;
+    try {
+      c.config = ResolveConfig(merged, seed);
+    } catch (const ConfigError& e) {
+      throw ConfigError(fmt::format("{}: {}: {}", source, c.where, e.what()));
+    }
+    if (const auto it = names.find(c.config.name); it != names.end()) {
+      throw ConfigError(fmt::format("{}: {} and {} are both named \"{}\"; test names must differ", source,
+                                    it->second, c.where, c.config.name));
+    }
+    names[c.config.name] = c.where;
+    out.combinations.push_back(std::move(c));
+  };
+
+  if (plan.contains("cases")) {
+    // Explicit combinations, for plans where a cross product makes no sense
+    // (each fault switch with the faults that expose it).
+    for (const char* dim : {"stores", "workloads", "nemeses"}) {
+      if (plan.contains(dim)) {
+        throw ConfigError(fmt::format("{}: \"cases\" and \"{}\" are both given: a plan lists either cases or the "
+                                      "stores × workloads × nemeses matrix",
+                                      source, dim));
+      }
+    }
+    for (const Entry& e : Dimension(plan, "cases", "", base, source)) {
+      add(e.where, {&e.config}, fmt::format("{}-{}", out.name, e.label));
+    }
+  } else {
+    const std::vector<Entry> stores = Dimension(plan, "stores", "db", base, source);
+    const std::vector<Entry> workloads = Dimension(plan, "workloads", "workload", base, source);
+    const std::vector<Entry> nemeses = Dimension(plan, "nemeses", "nemesis", base, source);
+    for (const Entry& s : stores) {
+      for (const Entry& w : workloads) {
+        for (const Entry& n : nemeses) {
+          add(fmt::format("{} × {} × {}", s.where, w.where, n.where), {&s.config, &w.config, &n.config},
+              fmt::format("{}-{}-{}-{}", out.name, s.label, w.label, n.label));
         }
-        try {
-          c.config = ResolveConfig(merged, seed);
-        } catch (const ConfigError& e) {
-          throw ConfigError(fmt::format("{}: {}: {}", source, c.where, e.what()));
-        }
-        if (const auto it = names.find(c.config.name); it != names.end()) {
-          throw ConfigError(fmt::format("{}: {} and {} are both named \"{}\"; test names must differ", source,
-                                        it->second, c.where, c.config.name));
-        }
-        names[c.config.name] = c.where;
-        out.combinations.push_back(std::move(c));
       }
     }
   }

@@ -317,6 +317,12 @@ void ResolveNemesis(const Fields& f, TestConfig* c) {
   if (!(n.interval_s > 0) || !std::isfinite(n.interval_s)) {
     Fail(fmt::format("\"nemesis-interval\" must be > 0 seconds, got {}", n.interval_s));
   }
+  n.final_s = f.Number("nemesis-final");
+  if (!(n.final_s >= 0) || !(n.final_s < c->time_limit)) {
+    Fail(fmt::format("\"nemesis-final\" must be >= 0 and less than \"time-limit\" ({} s), got {}", c->time_limit,
+                     n.final_s));
+  }
+  if (n.final_s > 0 && n.faults.empty()) Fail("\"nemesis-final\" needs faults: set \"nemesis\"");
   n.targets = f.Strings("nemesis-targets");
   if (n.targets.empty()) Fail("\"nemesis-targets\" must not be empty");
   for (const std::string& spec : n.targets) {
@@ -543,6 +549,7 @@ static json ToJsonFields(const TestConfig& c) {
               {"subnet", c.subnet},
               {"nemesis", c.nemesis.faults.empty() ? json("none") : json(fmt::format("{}", fmt::join(c.nemesis.faults, ",")))},
               {"nemesis-interval", c.nemesis.interval_s},
+              {"nemesis-final", c.nemesis.final_s},
               {"nemesis-targets", c.nemesis.targets},
               {"nemesis-partitions", c.nemesis.partitions},
               {"grudge", c.nemesis.grudge},

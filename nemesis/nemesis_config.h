@@ -11,6 +11,9 @@ namespace faultline {
 struct NemesisConfig {
   std::vector<std::string> faults;  // subset of partition, kill, pause, clock, loss; empty = none
   double interval_s = 10;           // hold a fault this long, then heal and wait as long again
+  // > 0: the last final_s seconds of the main phase run under one more fault,
+  // still in effect when the phase ends (healed with everything else).
+  double final_s = 0;
   // Target specs the scheduler picks from: "one", "minority", "majority",
   // "all", or explicit node names joined by '+' ("n1+n3").
   std::vector<std::string> targets = {"one", "minority", "majority", "all"};

@@ -57,9 +57,9 @@ void NemesisScheduler::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool NemesisScheduler::Wait(double seconds) {
+bool NemesisScheduler::WaitUntil(Clock::time_point until) {
   std::unique_lock lock(mu_);
-  return !cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return stopping_; });
+  return !cv_.wait_until(lock, until, [this] { return stopping_; });
 }
 
 void NemesisScheduler::Record(const std::string& f, nlohmann::json value, const std::string& error) {
@@ -81,23 +81,36 @@ void NemesisScheduler::StopActive() {
   }
 }
 
+void NemesisScheduler::StartOne(std::uniform_int_distribution<size_t>& pick) {
+  Fault* fault = faults_[pick(rng_)].get();
+  try {
+    nlohmann::json detail = fault->Start(rng_);
+    detail["fault"] = fault->name();
+    ++started_;
+    active_ = fault;
+    Record("start-" + fault->name(), std::move(detail), "");
+  } catch (const std::exception& e) {
+    ++failed_;
+    // A half-done injection still gets undone by the stop below.
+    active_ = fault;
+    Record("start-" + fault->name(), {{"fault", fault->name()}}, e.what());
+  }
+}
+
 void NemesisScheduler::Loop() {
   std::uniform_int_distribution<size_t> pick(0, faults_.size() - 1);
-  while (Wait(interval_s_)) {
-    Fault* fault = faults_[pick(rng_)].get();
-    try {
-      nlohmann::json detail = fault->Start(rng_);
-      detail["fault"] = fault->name();
-      ++started_;
-      active_ = fault;
-      Record("start-" + fault->name(), std::move(detail), "");
-    } catch (const std::exception& e) {
-      ++failed_;
-      // A half-done injection still gets undone by the stop below.
-      active_ = fault;
-      Record("start-" + fault->name(), {{"fault", fault->name()}}, e.what());
+  const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval_s_));
+  // Both the wait and the hold end early where the final fault begins.
+  auto next = [&] { return Clock::now() >= final_at_ - interval ? final_at_ : Clock::now() + interval; };
+  while (WaitUntil(next())) {
+    if (Clock::now() >= final_at_) {
+      StartOne(pick);
+      if (log_) log_("nemesis: the final fault stays in effect past the main phase, until the heal");
+      WaitUntil(Clock::now() + std::chrono::hours(24 * 365));  // until Stop()
+      return;  // active_ stays set: HealAll undoes it
     }
-    const bool go_on = Wait(interval_s_);
+    StartOne(pick);
+    const bool go_on = WaitUntil(next());
     StopActive();
     if (!go_on) break;
   }

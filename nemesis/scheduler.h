@@ -1,6 +1,10 @@
 // NemesisScheduler: runs faults on a schedule during the main phase and
 // heals everything at the end (issue 5, README "Nemesis").
 //   loop: wait interval → pick a fault (seeded RNG) → Start → hold interval → Stop
+// With a final fault (HoldFinalFault), the schedule starts one more fault at
+// the given time and leaves it in effect when the main phase ends, so a
+// store's behaviour under an unhealed fault is tested by construction; the
+// runner's HealAll undoes it.
 // Every start, stop and heal is an op in the history ("process":"nemesis",
 // "type":"info", "f":"start-partition" / "stop-partition" / "heal-partition"
 // ..., "value" = the fault's detail); a failed injection is recorded with
@@ -12,6 +16,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -41,9 +46,16 @@ class NemesisScheduler {
                    uint64_t seed, Log log);
   ~NemesisScheduler();  // Stop()s
 
+  using Clock = std::chrono::steady_clock;
+
+  // From `at` on (typically the main phase's end minus the config's
+  // final_s), the schedule starts a last fault and holds it past Stop().
+  // Call before Start().
+  void HoldFinalFault(Clock::time_point at) { final_at_ = at; }
   // Starts the schedule thread (no-op without faults).
   void Start();
-  // Ends the schedule; a fault in effect is stopped first. Idempotent.
+  // Ends the schedule; a fault in effect is stopped first, except the final
+  // fault, which stays until HealAll. Idempotent.
   void Stop();
   // Heals every fault kind on every node (recording "heal-<fault>" ops), then
   // verifies. Returns what could not be healed (empty = all healed).
@@ -54,13 +66,15 @@ class NemesisScheduler {
 
  private:
   void Loop();
-  bool Wait(double seconds);  // false when stopping
+  bool WaitUntil(Clock::time_point until);  // false when stopping
+  void StartOne(std::uniform_int_distribution<size_t>& pick);
   void Record(const std::string& f, nlohmann::json value, const std::string& error);
   void StopActive();
 
   std::vector<std::unique_ptr<Fault>> faults_;
   HistoryWriter& history_;
   const double interval_s_;
+  Clock::time_point final_at_ = Clock::time_point::max();  // max = no final fault
   std::mt19937_64 rng_;
   Log log_;
   std::mutex mu_;

@@ -3,6 +3,7 @@
 
   setup.py install DIR NODES   write DIR/cluster.json for NODES ("n1=ADDR,n2=ADDR,...")
   setup.py health ADDRESS NAME exit 0 when dynastore at ADDRESS answers /status as NAME
+                               and sees every member of its cluster up (ready to serve)
 """
 import json
 import sys
@@ -24,9 +25,12 @@ def install(directory, nodes):
 def health(address, name):
     try:
         with urllib.request.urlopen(f"http://{address}:8080/status", timeout=1) as r:
-            return 0 if json.loads(r.read()).get("node") == name else 1
-    except OSError:
+            status = json.loads(r.read())
+    except (OSError, ValueError):
         return 1
+    members = status.get("members") or {}
+    ready = members and all(m.get("up") is True for m in members.values())
+    return 0 if status.get("node") == name and ready else 1
 
 
 if __name__ == "__main__":

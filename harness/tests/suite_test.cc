@@ -118,6 +118,44 @@ TEST(SuitePlanTest, EveryMistakeIsNamedWithItsEntryAndField) {
   expect(json::array(), "must be a JSON object");
 }
 
+// The shipped detection plan (issue 14): explicit cases instead of a matrix,
+// each fault switch with the faults that expose it, 10 seeds each.
+TEST(SuitePlanTest, TheDetectionPlanListsEachCaseWithItsOwnFaults) {
+  const SuitePlan plan = LoadSuitePlan(fs::path(FAULTLINE_SOURCE_DIR) / "examples/suites/detection.json",
+                                       json::object(), 7);
+  ASSERT_EQ(plan.combinations.size(), 9u);
+  EXPECT_EQ(plan.total_runs(), 90);
+  const TestConfig& lww = plan.combinations[0].config;
+  EXPECT_EQ(lww.name, "detection-lww-register-partition");
+  EXPECT_EQ(lww.seed, 1u);
+  EXPECT_EQ(lww.dynastore.args, (std::vector<std::string>{"--lww"}));
+  EXPECT_EQ(lww.nemesis.final_s, 6);
+  EXPECT_EQ(plan.combinations[0].where, "cases[0] \"lww-register-partition\"");
+  const TestConfig& correct = plan.combinations.back().config;
+  EXPECT_EQ(correct.workload, "counter");
+  EXPECT_TRUE(correct.dynastore.args.empty());
+  EXPECT_EQ(correct.nemesis.faults.size(), 5u);
+}
+
+TEST(SuitePlanTest, CasesAreCheckedLikeMatrixEntries) {
+  const json ok = {{"name", "n"}, {"cases", {{{"label", "a"}, {"workload", "set"}}}}};
+  EXPECT_EQ(PlanError(ok), "");
+  json p = ok;
+  p["cases"] = {{{"workload", "set"}}};
+  EXPECT_NE(PlanError(p).find("cases[0] needs a \"label\""), std::string::npos) << PlanError(p);
+  p = ok;
+  p["stores"] = {"dynastore"};
+  EXPECT_NE(PlanError(p).find("\"cases\" and \"stores\" are both given"), std::string::npos) << PlanError(p);
+  p = ok;
+  p["cases"] = {{{"label", "a"}, {"nemesis", "kill"}, {"nemesis-final", 90}}};
+  EXPECT_NE(PlanError(p).find("cases[0] \"a\": config: \"nemesis-final\" must be >= 0 and less than"),
+            std::string::npos)
+      << PlanError(p);
+  p = ok;
+  p["cases"] = {{{"label", "a"}}, {{"label", "a"}}};
+  EXPECT_NE(PlanError(p).find("cases[0] and cases[1] have the same label \"a\""), std::string::npos) << PlanError(p);
+}
+
 TEST_F(FaultlineRun, SuiteWithABadPlanExitsTwoAndCreatesNothing) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"js({"name": "n", "stores": ["dynastore"], "workloads": ["set"], "colour": 1})js", "unknown key \"colour\""},

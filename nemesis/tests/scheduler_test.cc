@@ -169,5 +169,32 @@ TEST_F(SchedulerTest, HealAllHealsEveryKindAndReportsWhatVerifyFinds) {
   EXPECT_EQ(calls.log, (std::vector<std::string>{"heal pause", "heal clock"}));
 }
 
+TEST_F(SchedulerTest, TheFinalFaultIsStillInEffectAfterStopUntilHealAll) {
+  Calls calls;
+  std::vector<std::unique_ptr<Fault>> faults;
+  faults.push_back(std::make_unique<RecordingFault>("partition", calls));
+  const fs::path path = dir_ / "final.jsonl";
+  HistoryWriter history(path, std::chrono::steady_clock::now());
+  // An hour-long interval: the only fault that can start is the final one.
+  NemesisScheduler nemesis(std::move(faults), history, 3600, 5, nullptr);
+  nemesis.HoldFinalFault(std::chrono::steady_clock::now());
+  nemesis.Start();
+  const auto deadline = std::chrono::steady_clock::now() + 60s;  // a bound for a broken build, not a timing
+  while (nemesis.started() < 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(nemesis.started(), 1);
+  nemesis.Stop();
+  {
+    std::lock_guard lock(calls.mu);
+    ASSERT_EQ(calls.log.size(), 1u);  // started, and Stop() did not stop it
+    EXPECT_EQ(calls.log[0].rfind("start partition", 0), 0u) << calls.log[0];
+  }
+  EXPECT_TRUE(nemesis.HealAll().empty());
+  history.Close();
+  const History ops = ReadHistory(path).ops;
+  ASSERT_EQ(ops.size(), 2u);
+  EXPECT_EQ(ops[0].f, "start-partition");
+  EXPECT_EQ(ops[1].f, "heal-partition");  // closed by the heal, never by a stop
+}
+
 }  // namespace
 }  // namespace faultline
