@@ -11,6 +11,13 @@ namespace {
 constexpr uint8_t kSetFormat = 1;
 constexpr uint64_t kMaxVersions = 1 << 16;
 constexpr size_t kMaxValueBytes = 1ull << 31;
+
+// The stored order of versions. Dots are unique under kDvv, so there it is
+// the dot order; --naive-vclocks reuses clocks, and equal-dot siblings must
+// still have one order that every replica encodes alike (and decodes).
+bool StoredBefore(const Version& a, const Version& b) {
+  return std::tie(a.dot, a.ts_ms, a.value, a.tombstone) < std::tie(b.dot, b.ts_ms, b.value, b.tombstone);
+}
 }  // namespace
 
 CausalContext Version::History() const {
@@ -79,8 +86,7 @@ const Version& VersionSet::Write(const std::string& node, const CausalContext& c
   fresh.ts_ms = now_ms;
   fresh.tombstone = !value.has_value();
   if (value) fresh.value = std::move(*value);
-  auto pos = std::lower_bound(versions_.begin(), versions_.end(), fresh.dot,
-                              [](const Version& v, const Dot& d) { return v.dot < d; });
+  auto pos = std::lower_bound(versions_.begin(), versions_.end(), fresh, StoredBefore);
   return *versions_.insert(pos, std::move(fresh));
 }
 
@@ -121,7 +127,7 @@ void VersionSet::KeepMaximalClocks() {
   for (size_t i = 0; i < versions_.size(); ++i) {
     if (!superseded[i]) kept.push_back(std::move(versions_[i]));
   }
-  std::sort(kept.begin(), kept.end(), [](const Version& a, const Version& b) { return a.dot < b.dot; });
+  std::sort(kept.begin(), kept.end(), StoredBefore);
   versions_ = std::move(kept);
 }
 
@@ -148,7 +154,7 @@ void VersionSet::KeepMaximal() {
   for (size_t i = 0; i < versions_.size(); ++i) {
     if (!superseded[i]) kept.push_back(std::move(versions_[i]));
   }
-  std::sort(kept.begin(), kept.end(), [](const Version& a, const Version& b) { return a.dot < b.dot; });
+  std::sort(kept.begin(), kept.end(), StoredBefore);
   versions_ = std::move(kept);
 }
 
@@ -197,7 +203,7 @@ Status VersionSet::Decode(std::string_view in, VersionSet& out) {
     v.tombstone = in.front() != 0;
     in.remove_prefix(1);
     if (!codec::GetBytes(in, v.value, kMaxValueBytes)) return corrupt("bad value");
-    if (!out.versions_.empty() && !(out.versions_.back().dot < v.dot)) return corrupt("versions out of order");
+    if (!out.versions_.empty() && !StoredBefore(out.versions_.back(), v)) return corrupt("versions out of order");
     out.versions_.push_back(std::move(v));
   }
   if (!in.empty()) return corrupt("trailing bytes");

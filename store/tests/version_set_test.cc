@@ -145,6 +145,27 @@ TEST(VersionSetFaultSwitch, NaiveVclocksReplicasAgreeOnWhichWriteWasLost) {
   EXPECT_EQ(Values(b), (std::multiset<std::string>{"y"}));
 }
 
+// Found by the detection suite: two naive-vclock writes through one node with
+// incomparable contexts get the same dot and both survive a merge; the
+// replica then could not read its own record back ("versions out of order")
+// and answered 500 to every request for the key.
+TEST(VersionSetFaultSwitch, NaiveVclocksEqualDotSiblingsSurviveEncoding) {
+  CausalContext saw_n2, saw_n3;
+  saw_n2.Add(Dot{"n2", 1}, 1);
+  saw_n3.Add(Dot{"n3", 1}, 1);
+  VersionSet a, b;
+  a.Write("n1", saw_n2, "x", 2, kNoPruning, Causality::kNaiveVclocks);
+  b.Write("n1", saw_n3, "y", 3, kNoPruning, Causality::kNaiveVclocks);  // the same dot n1:1
+  VersionSet ab = a, ba = b;
+  ab.Merge(b, Causality::kNaiveVclocks);
+  ba.Merge(a, Causality::kNaiveVclocks);
+  ASSERT_EQ(Values(ab), (std::multiset<std::string>{"x", "y"}));  // concurrent: both kept
+  EXPECT_EQ(ab.Encode(), ba.Encode());  // one stored order on every replica
+  VersionSet decoded;
+  ASSERT_TRUE(VersionSet::Decode(ab.Encode(), decoded).ok());
+  EXPECT_EQ(decoded, ab);
+}
+
 TEST(VersionSetFaultSwitch, LastWriteWinsKeepsOneValueAndSkewDropsTheNewerWrite) {
   VersionSet s;
   s.Write("n1", CausalContext(), "a", 100, kNoPruning, Causality::kLww);
