@@ -350,7 +350,7 @@
     if (!checkers.length) sec.append(h('div', { class: 'fl-empty' }, 'No checker results: the checkers did not run.'));
     for (const c of checkers) {
       sec.append(safe('checker ' + c.name, () => {
-        const cls = verdictClass(c.valid);
+        const cls = c.valid === 'skipped' ? 'skipped' : verdictClass(c.valid);  // skipped: did not run, no verdict
         const anomalies = arr(c.anomalies);
         const total = isNum(c.anomaly_count) ? c.anomaly_count : anomalies.length;
         const card = h('div', { class: 'fl-card ' + cls, id: 'checker-' + (c.name ?? ''), 'data-checker': c.name ?? '' },
@@ -371,7 +371,7 @@
           if (total > anomalies.length) list.append(h('div', { class: 'muted' }, `Listed ${anomalies.length} of ${total} anomalies; results.json has them all.`));
           card.append(list);
         }
-        if (c.details) card.append(h('details', null, h('summary', null, 'raw details (JSON)'), h('pre', { class: 'fl-json' }, compact(c.details, 200000))));
+        if (c.details && cls !== 'skipped') card.append(h('details', null, h('summary', null, 'raw details (JSON)'), h('pre', { class: 'fl-json' }, compact(c.details, 200000))));
         return card;
       }));
     }
