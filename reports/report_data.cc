@@ -730,6 +730,7 @@ json BuildReportData(const fs::path& run_dir, const ReportOptions& options) {
       const json heal = result.value("final_heal_time", json());
       convergence = {{"final_heal_ms", heal.is_number() ? json(Ms(heal.get<int64_t>())) : json()},
                      {"converged_after_s", result.value("converged_after_s", json())},
+                     {"differed_until_s", result.value("differed_until_s", json())},
                      {"rounds", result["rounds"]},
                      {"divergent", divergent}};
     }

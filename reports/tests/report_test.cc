@@ -253,6 +253,21 @@ TEST(ReportDataTest, SkippedCheckerIsListedWithWhy) {
   EXPECT_NE(page.str().find("no replica-read rounds in the history"), std::string::npos);
 }
 
+// The convergence panel gets both ends of the measured interval.
+TEST(ReportDataTest, ConvergencePanelHasTheIntervalOfTheRounds) {
+  test::TempDir tmp("report-convergence");
+  const fs::path dir = tmp.path() / "run";
+  WriteSetRun(dir, 6, 0, nullptr);
+  json results = ReadJsonFile(dir / "results.json");
+  results["checkers"]["convergence"] = {{"valid", true}, {"summary", "..."}, {"rounds", 3}, {"final_heal_time", 5},
+                                        {"converged_after_s", 1.5}, {"differed_until_s", 1.0},
+                                        {"divergent", json::array()}};
+  WriteJsonFile(dir / "results.json", results);
+  const json c = BuildReportData(dir)["charts"]["convergence"];
+  EXPECT_EQ(c["converged_after_s"], 1.5) << c;
+  EXPECT_EQ(c["differed_until_s"], 1.0) << c;
+}
+
 TEST(ReportHtmlTest, PageIsSelfContainedAndDataCannotEndItsScript) {
   HtmlPage page;
   page.title = "a <b> & \"c\"";

@@ -858,8 +858,11 @@
     const div = arr(c.divergent);
     const facts = h('dl', { class: 'fl-facts', id: 'convergence' },
       h('div', null, h('dt', null, 'Final heal'), h('dd', null, fmtS(c.final_heal_ms))),
-      h('div', null, h('dt', null, 'Converged after'), h('dd', null, isNum(c.converged_after_s) ? c.converged_after_s.toFixed(3) + ' s'
-        : h('span', { class: 't-fail' }, 'never (within the timeout)'))),
+      // Rounds bracket the moment: between the last round that differed and the first that agreed.
+      h('div', null, h('dt', null, 'Converged after'), h('dd', null, !isNum(c.converged_after_s)
+        ? h('span', { class: 't-fail' }, 'never (within the timeout)')
+        : isNum(c.differed_until_s) ? `${c.differed_until_s.toFixed(3)}–${c.converged_after_s.toFixed(3)} s`
+          : `within ${c.converged_after_s.toFixed(3)} s`)),
       h('div', null, h('dt', null, 'Read rounds'), h('dd', null, isNum(c.rounds) ? String(c.rounds) : '—')),
       h('div', null, h('dt', null, 'Divergent keys'), h('dd', null, String(div.length))));
     const out = h('div', null, h('div', { class: 'fl-chart-title' }, 'Convergence after the final heal'), facts);
