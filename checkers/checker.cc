@@ -50,4 +50,9 @@ std::string NoFinalReadSummary(const std::vector<std::string>& keys, std::string
   return fmt::format("no final read succeeded for {}, so their {} could not be checked", which, ops);
 }
 
+std::string NotConfirmedSummary(int64_t missing, std::string_view summary) {
+  return fmt::format("not confirmed, as {} history line{} missing and could explain it: {}", missing,
+                     missing == 1 ? " is" : "s are", summary);
+}
+
 }  // namespace faultline

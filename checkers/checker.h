@@ -7,6 +7,7 @@
 // in memory. A Checker object checks one history; it is not thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -32,6 +33,11 @@ Validity Worst(Validity a, Validity b);
 // their adds could not be checked" (`ops` = "adds", "writes", ...).
 std::string NoFinalReadSummary(const std::vector<std::string>& keys, std::string_view ops);
 
+// The unknown-verdict summary of anomalies that `missing` absent history
+// lines could explain (Checker::JudgeDespiteMissingLines): "not confirmed, as
+// 3 history lines are missing and could explain it: <summary>".
+std::string NotConfirmedSummary(int64_t missing, std::string_view summary);
+
 struct CheckResult {
   Validity valid = Validity::kUnknown;
   // Checker-specific details (counts, anomalies with their ops). Always an object.
@@ -47,6 +53,18 @@ class Checker {
   // Feeds the history's ops in file order, one pass; a checker keeps only what it needs
   // (so a 10M-op history is checked without holding it in memory).
   virtual void Add(const Op& op) = 0;
+  // Why the history holds none of this checker's input (e.g. "no replica-read
+  // rounds in the history"), asked after the last Add; empty when it holds
+  // some. `faultline check` then lists the checker as skipped instead of
+  // calling Finish; `faultline run` does not ask (its adapter should have
+  // recorded that input, so its absence is the checker's unknown).
+  virtual std::string AbsentInput() const { return {}; }
+  // Called before Finish when `missing` > 0 lines of the history are absent
+  // (unparseable lines skipped, index values missing or duplicated). A checker
+  // that overrides it says false only for anomalies that no content of the
+  // missing lines could explain away, and returns true. The default returns
+  // false: the caller then turns the checker's false into unknown.
+  virtual bool JudgeDespiteMissingLines(int64_t /*missing*/) { return false; }
   // The verdict over everything added. Called once.
   virtual CheckResult Finish() = 0;
   // Convenience: Add every op, then Finish.

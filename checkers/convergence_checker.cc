@@ -1,6 +1,7 @@
 #include "convergence_checker.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
@@ -103,6 +104,10 @@ struct ConvergenceChecker::State {
 ConvergenceChecker::ConvergenceChecker() : state_(std::make_unique<State>()) {}
 ConvergenceChecker::~ConvergenceChecker() = default;
 
+std::string ConvergenceChecker::AbsentInput() const {
+  return state_->ops == 0 ? "no replica-read rounds in the history" : "";
+}
+
 void ConvergenceChecker::Add(const Op& op) {
   State& s = *state_;
   if (op.process == kNemesisProcess) {
@@ -175,16 +180,25 @@ CheckResult ConvergenceChecker::Finish() {
     if (disagreeing[r] != 0) break;
     converged_round = r;
   }
-  nlohmann::json converged_after = nullptr;
+  // A round ends when its last reading does: convergence happened after the
+  // end of the last disagreeing round (or before the first round) and by the
+  // end of the first agreeing one. Only that interval is known.
+  const auto since_heal = [&](int64_t time) { return nlohmann::json(double(time - *heal) / 1e9); };
+  nlohmann::json converged_after = nullptr, differed_until = nullptr;
   if (converged_round && heal) {
-    converged_after = double(s.round_end[rounds[*converged_round]] - *heal) / 1e9;
+    converged_after = since_heal(s.round_end[rounds[*converged_round]]);
+    if (*converged_round > 0) differed_until = since_heal(s.round_end[rounds[*converged_round - 1]]);
   }
+  const char* from = s.last_heal ? "the final heal" : "the first replica read";
 
   result.details = {{"rounds", rounds.size()},
                     {"key_count", s.keys.size()},
                     {"divergent_count", divergent.size()},
                     {"unreadable_count", unreadable.size()},
                     {"converged_after_s", converged_after},
+                    {"differed_until_s", differed_until},
+                    {"first_read_after_s", heal && s.first_invoke ? since_heal(*s.first_invoke) : nlohmann::json()},
+                    {"measured_from", from},
                     {"final_heal_time", heal ? nlohmann::json(*heal) : nlohmann::json()},
                     {"malformed_count", s.malformed}};
   if (!divergent.empty()) {
@@ -203,11 +217,20 @@ CheckResult ConvergenceChecker::Finish() {
                                  unreadable.size(), s.keys.size());
   } else {
     result.valid = Validity::kTrue;
-    result.summary =
-        converged_after.is_null()
-            ? fmt::format("all {} keys agree on every replica", s.keys.size())
-            : fmt::format("all {} keys agree on every replica, {:.3f} s after the final heal ({} {})", s.keys.size(),
-                          converged_after.get<double>(), rounds.size(), rounds.size() == 1 ? "round" : "rounds");
+    const std::string rounds_text = fmt::format("{} {}", rounds.size(), rounds.size() == 1 ? "round" : "rounds");
+    if (converged_after.is_null()) {
+      result.summary = fmt::format("all {} keys agree on every replica ({})", s.keys.size(), rounds_text);
+    } else if (differed_until.is_null()) {
+      // Already agreeing at the first reading: when they converged before it is not known.
+      result.summary = fmt::format(
+          "all {} keys agree on every replica, within {:.3f} s of {} (already at the first replica-read round; {})",
+          s.keys.size(), converged_after.get<double>(), from, rounds_text);
+    } else {
+      result.summary = fmt::format(
+          "all {} keys agree on every replica, converged between {:.3f} s (end of the last round that differed) and "
+          "{:.3f} s (end of the first that agreed) after {} ({})",
+          s.keys.size(), differed_until.get<double>(), converged_after.get<double>(), from, rounds_text);
+    }
   }
   result.details["divergent"] = std::move(divergent);
   result.details["unreadable"] = std::move(unreadable);

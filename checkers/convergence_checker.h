@@ -17,9 +17,19 @@
 //    "unreadable":[{"key","round","error"}], "unreadable_count",
 //    "converged_after_s": seconds from the final heal to the end of the first
 //                         round from which on every key agreed (null if never),
+//    "differed_until_s":  seconds from the final heal to the end of the round
+//                         before it (null when that first agreeing round is
+//                         the first round: convergence happened "within"
+//                         converged_after_s, how much earlier is unknown),
+//    "first_read_after_s": seconds from the final heal to the first replica read,
+//    "measured_from":     "the final heal" or "the first replica read",
 //    "final_heal_time"}
 // The final heal is the time of the last nemesis op whose f starts with
-// "heal"; without one, the first replica-read invoke's time.
+// "heal"; without one, the first replica-read invoke's time. The runner
+// starts rounds right after the heal (README "Replica reads"), so the replicas
+// converged between differed_until_s and converged_after_s.
+// With no replica-read op at all, AbsentInput() says so (`faultline check`
+// skips the checker; in a run its verdict is unknown).
 //
 // Streaming: memory O(keys x (rounds + one reading)). One history per object;
 // not thread-safe.
@@ -38,6 +48,7 @@ class ConvergenceChecker : public Checker {
   ~ConvergenceChecker() override;
   std::string name() const override { return "convergence"; }
   void Add(const Op& op) override;
+  std::string AbsentInput() const override;
   CheckResult Finish() override;
 
  private:

@@ -324,7 +324,7 @@ HistoryReadResult ReadHistory(const std::filesystem::path& path) {
 }
 
 void ForEachOp(const std::filesystem::path& path, const std::function<void(const Op&)>& fn,
-               std::vector<std::string>* warnings, bool lenient) {
+               std::vector<std::string>* warnings, bool lenient, int64_t* skipped_lines) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (file == nullptr) {
     throw HistoryError(fmt::format("cannot read history {}: {}", path.string(), std::strerror(errno)));
@@ -353,6 +353,7 @@ void ForEachOp(const std::filesystem::path& path, const std::function<void(const
         warn(fmt::format("{} line {}: last line skipped (truncated?): {}", path.string(), line_number, e.what()));
       } else if (lenient) {
         warn(fmt::format("{} line {}: skipped: {}", path.string(), line_number, e.what()));
+        if (skipped_lines != nullptr) ++*skipped_lines;
       } else {
         throw HistoryError(fmt::format("{} line {}: {}", path.string(), line_number, e.what()));
       }

@@ -59,11 +59,12 @@ HistoryReadResult ReadHistory(const std::filesystem::path& path);
 // A truncated last line is skipped with a warning, as ReadHistory does. Any
 // other malformed line throws HistoryError ("<file> line N: ...") unless
 // `lenient`: then it is skipped with a warning "<file> line N: skipped: ..."
-// and reading continues. Warnings are appended to `warnings` when non-null.
-// Exceptions thrown by `fn` propagate. The Op passed to `fn` is only valid
-// during the call.
+// and reading continues; `skipped_lines`, when non-null, counts those lines
+// (not the truncated last one). Warnings are appended to `warnings` when
+// non-null. Exceptions thrown by `fn` propagate. The Op passed to `fn` is only
+// valid during the call.
 void ForEachOp(const std::filesystem::path& path, const std::function<void(const Op&)>& fn,
-               std::vector<std::string>* warnings, bool lenient = false);
+               std::vector<std::string>* warnings, bool lenient = false, int64_t* skipped_lines = nullptr);
 
 class HistoryError : public std::runtime_error {
  public:

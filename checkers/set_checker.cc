@@ -20,11 +20,15 @@ struct AddRecord {
   int64_t time = 0;
   int present_reads = 0;  // number of ok reads of the key that hold it
   bool recorded = false;
+  // An ok line alone names this add (its own key and value, equal to its invoke's):
+  // no missing line can have mismatched it (JudgeDespiteMissingLines).
+  bool confirmed = false;
 };
 
 struct FinalRead {
   std::string node;
   std::vector<int64_t> elements;  // sorted, unique
+  bool confirmed = false;         // its line names its own key (equal to its invoke's)
 };
 
 struct KeyState {
@@ -81,6 +85,7 @@ struct SetChecker::State {
   IdTable add_index;                      // (key number, element) -> index in its KeyState::adds
   std::unordered_map<int64_t, PendingInvoke> pending;
   int64_t attempt_count = 0, ok_count = 0, fail_count = 0, info_count = 0, malformed = 0, final_reads = 0;
+  int64_t missing_lines = 0;  // JudgeDespiteMissingLines
 
   KeyState& Key(const std::string& name) {
     auto cached = by_name.find(name);
@@ -91,7 +96,8 @@ struct SetChecker::State {
     return it->second;
   }
 
-  void RecordAdd(const std::string& key, const nlohmann::json& value, OpType outcome, int64_t index, int64_t time) {
+  void RecordAdd(const std::string& key, const nlohmann::json& value, OpType outcome, int64_t index, int64_t time,
+                 bool confirmed = false) {
     if (!value.is_number_integer()) {
       ++malformed;
       return;
@@ -103,8 +109,9 @@ struct SetChecker::State {
     if (at == IdTable::kAbsent) state.adds.emplace_back(element, AddRecord{});
     AddRecord& add = state.adds[at == IdTable::kAbsent ? next : at].second;
     // The same element added twice (not done by our workload): the strongest outcome counts.
+    if (outcome == OpType::kOk && confirmed) add.confirmed = true;
     if (!add.recorded) {
-      add = AddRecord{outcome, index, time, 0, true};
+      add = AddRecord{outcome, index, time, 0, true, add.confirmed};
     } else if (outcome == OpType::kOk || (outcome == OpType::kInfo && add.outcome == OpType::kFail)) {
       add.outcome = outcome;
       add.index = index;
@@ -126,6 +133,11 @@ struct SetChecker::State {
 SetChecker::SetChecker() : state_(std::make_unique<State>()) {}
 SetChecker::~SetChecker() = default;
 
+bool SetChecker::JudgeDespiteMissingLines(int64_t missing) {
+  state_->missing_lines = missing;
+  return true;
+}
+
 void SetChecker::Add(const Op& op) {
   if (op.process == kNemesisProcess) return;
   if (op.f != "add" && op.f != "read") return;
@@ -146,17 +158,21 @@ void SetChecker::Add(const Op& op) {
   auto it = s.pending.find(op.process);
   const bool matched = it != s.pending.end() && it->second.f == op.f;
   const std::string& key = matched ? it->second.key : op.key;
+  // The line names its own key (and an add its element), the same as its invoke's.
+  const bool self_contained = !op.key.empty() && (!matched || it->second.key == op.key);
   if (op.f == "add") {
     if (!matched) {
       ++s.attempt_count;
       ++s.Key(key).attempts;
     }
-    s.RecordAdd(key, matched ? it->second.value : op.value, op.type, op.index, op.time);
+    const bool confirmed =
+        self_contained && op.value.is_number_integer() && (!matched || it->second.value == op.value);
+    s.RecordAdd(key, matched ? it->second.value : op.value, op.type, op.index, op.time, confirmed);
   } else if (op.type == OpType::kOk) {
     if (!op.value.is_array()) {
       ++s.malformed;
     } else {
-      FinalRead read{op.node, {}};
+      FinalRead read{op.node, {}, self_contained};
       read.elements.reserve(op.value.size());
       for (const auto& element : op.value) {
         if (element.is_number_integer()) {
@@ -184,6 +200,7 @@ CheckResult SetChecker::Finish() {
   s.pending.clear();
   const int64_t ok_count = s.ok_count, fail_count = s.fail_count, info_count = s.info_count, malformed = s.malformed;
 
+  int64_t confirmed_lost = 0;  // lost adds that missing lines cannot explain (see the header)
   nlohmann::json lost = nlohmann::json::array(), recovered = nlohmann::json::array(),
                  unexpected = nlohmann::json::array(), failed_present = nlohmann::json::array(),
                  without_read = nlohmann::json::array(), per_key = nlohmann::json::object();
@@ -217,6 +234,11 @@ CheckResult SetChecker::Finish() {
                         {"index", add->index},
                         {"time", add->time},
                         {"missing_on", NodesWhere(state.reads, element, false)}});
+        if (add->confirmed && std::any_of(state.reads.begin(), state.reads.end(), [&](const FinalRead& read) {
+              return read.confirmed && !std::binary_search(read.elements.begin(), read.elements.end(), element);
+            })) {
+          ++confirmed_lost;
+        }
       } else if (add->outcome == OpType::kInfo && add->present_reads > 0) {
         ++key_recovered;
         recovered.push_back({{"key", key},
@@ -274,7 +296,24 @@ CheckResult SetChecker::Finish() {
     problems.push_back(fmt::format("{} present {}", Plural(int64_t(failed_present.size()), "failed add", "failed adds"),
                                    Where(failed_present, "present_on", "present on")));
   }
-  if (!problems.empty()) {
+  if (!problems.empty() && s.missing_lines > 0) {
+    // Missing lines can hide an add's invoke (unexpected), a later ok add of a
+    // failed element (failed_present), or the completion that matched an ok
+    // line to its invoke; only a self-contained ok line missing from a
+    // self-contained read stays a loss whatever they held.
+    result.details["confirmed_lost_count"] = confirmed_lost;
+    if (confirmed_lost > 0) {
+      result.valid = Validity::kFalse;
+      result.summary = fmt::format(
+          "{} lost whatever the {} held; in all: {}",
+          Plural(confirmed_lost, "acknowledged add is", "acknowledged adds are"),
+          Plural(s.missing_lines, "missing history line", "missing history lines"),
+          fmt::join(problems, "; "));
+    } else {
+      result.valid = Validity::kUnknown;
+      result.summary = NotConfirmedSummary(s.missing_lines, fmt::format("{}", fmt::join(problems, "; ")));
+    }
+  } else if (!problems.empty()) {
     result.valid = Validity::kFalse;
     result.summary = fmt::format("{}", fmt::join(problems, "; "));
   } else if (final_reads == 0) {

@@ -24,6 +24,11 @@
 //    "failed_present":[{"key","element","index","time","present_on":[nodes]}], "failed_present_count",
 //    "keys_without_final_read":[keys], "final_read_count", "malformed_count",
 //    "per_key":{K:{"attempts","ok","lost","recovered","unexpected","failed_present","final_reads"}}}
+// With missing history lines (JudgeDespiteMissingLines) only a lost add is
+// still an anomaly, and only when its ok line names its own key and element
+// (equal to its invoke's) and a read line naming its own key lacks it:
+// "confirmed_lost_count" counts those; other anomalies make the verdict
+// unknown ("not confirmed").
 // "index"/"time" are those of the op that completed the add (its invoke's when
 // it never completed). Streaming: memory O(adds + final-read elements), time
 // O(n log n) in the history's size. One history per object; not thread-safe.
@@ -42,6 +47,7 @@ class SetChecker : public Checker {
   ~SetChecker() override;
   std::string name() const override { return "set"; }
   void Add(const Op& op) override;
+  bool JudgeDespiteMissingLines(int64_t missing) override;
   CheckResult Finish() override;
 
  private:

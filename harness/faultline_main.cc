@@ -253,9 +253,11 @@ int CommandClusterStatus() {
   return 0;
 }
 
-// `faultline check RUN_DIR | history.jsonl [--workload W]`: the checkers
-// again, from the stored history; same exit codes as `run`.
-int CommandCheck(const std::string& path_arg, const std::string& workload_flag) {
+// `faultline check RUN_DIR | history.jsonl [--workload W] [--checkers a,b]`:
+// the checkers again, from the stored history; same exit codes as `run`.
+// Checkers whose input the history lacks are skipped (README "faultline check").
+int CommandCheck(const std::string& path_arg, const std::string& workload_flag, const std::string* checkers_flag,
+                 bool json) {
   namespace fs = std::filesystem;
   fs::path history = path_arg;
   TestConfig config;
@@ -281,24 +283,36 @@ int CommandCheck(const std::string& path_arg, const std::string& workload_flag) 
     std::cerr << "faultline check: no history at " << history.string() << std::endl;
     return kExitBadInput;
   }
+  CheckOptions options;
+  options.lenient = true;
+  options.skip_absent = true;
+  if (checkers_flag != nullptr) {  // given, maybe empty
+    std::stringstream ss(*checkers_flag);
+    for (std::string name; std::getline(ss, name, ',');) {
+      if (!name.empty()) options.only.push_back(name);
+    }
+    if (options.only.empty()) {
+      std::cerr << "faultline check: --checkers needs at least one checker name" << std::endl;
+      return kExitBadInput;
+    }
+  }
   std::vector<std::string> warnings;
   RunResults results;
   try {
-    results = CheckHistoryFile(history, *MakeWorkload(config), &warnings, /*lenient=*/true);
+    results = CheckHistoryFile(history, *MakeWorkload(config), &warnings, options);
   } catch (const std::exception& e) {
     std::cerr << "faultline check: " << e.what() << std::endl;
     return kExitBadInput;
   }
   for (const std::string& w : warnings) std::cerr << "faultline check: warning: " << w << std::endl;
-  // Lines skipped in the middle may have held an anomaly: without them a
-  // clean result is not a proof. (A truncated last line is a crash's normal
-  // trace and costs at most one unfinished op.)
-  const bool skipped = std::any_of(warnings.begin(), warnings.end(),
-                                   [](const std::string& w) { return w.find("last line") == std::string::npos; });
-  if (skipped && results.error.empty()) results.error = "malformed history lines were skipped (see the warnings)";
+  if (json) {
+    std::cout << results.ToJson().dump(2) << std::endl;
+    return ExitCodeFor(results.valid());
+  }
   for (const auto& [name, r] : results.checkers) {
     std::cout << name << ": " << ValidityName(r.valid) << ": " << r.summary << "\n";
   }
+  for (const auto& [name, why] : results.skipped) std::cout << name << ": skipped: " << why << "\n";
   std::cout << "verdict: " << ValidityName(results.valid()) << ": " << results.summary() << std::endl;
   return ExitCodeFor(results.valid());
 }
@@ -368,10 +382,16 @@ int Main(int argc, char** argv) {
   cleanup->add_flag("--all", cleanup_all, "also remove clusters made by `cluster up` or --leave-db-running");
 
   std::string check_path, check_workload;
+  std::string check_checkers;
+  bool check_json = false;
   CLI::App* check = app.add_subcommand("check", "check a stored history again: RUN_DIR or a history.jsonl; exit 0 "
                                                 "valid, 1 anomalies, 2 unknown or bad input");
   check->add_option("path", check_path, "run directory or history file")->required();
   check->add_option("--workload", check_workload, "workload that wrote the history (default: from test.json)");
+  CLI::Option* checkers_option = check->add_option("--checkers", check_checkers,
+                    "run only these of the workload's checkers, comma-separated (default: all; the rest are "
+                    "listed as skipped)");
+  check->add_flag("--json", check_json, "print the verdict as JSON, in results.json's format");
 
   std::string suite_plan, suite_store_dir, suite_junit;
   bool suite_dry_run = false, suite_verbose = false;
@@ -429,7 +449,8 @@ int Main(int argc, char** argv) {
     if (run->parsed()) return CommandRun(run_flags);
     if (cleanup->parsed()) return CommandCleanup(cleanup_all);
     if (heal->parsed()) return CommandHeal(heal_ids);
-    if (check->parsed()) return CommandCheck(check_path, check_workload);
+    if (check->parsed()) return CommandCheck(check_path, check_workload, checkers_option->count() > 0 ? &check_checkers : nullptr,
+                                              check_json);
     if (suite->parsed()) return CommandSuite(suite_plan, suite_store_dir, suite_junit, suite_dry_run, suite_verbose);
     if (report->parsed()) return CommandReport(report_dirs, report_index, report_store);
     if (up->parsed()) return CommandClusterUp(up_nodes, up_subnet, up_sshd);

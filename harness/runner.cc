@@ -33,6 +33,8 @@ namespace {
 
 constexpr auto kStartTimeout = 20s;
 constexpr int kFinalReadAttempts = 3;
+// Between replica-read rounds: the precision of the measured time to converge.
+constexpr auto kReplicaReadInterval = 500ms;
 
 struct Interrupted : std::runtime_error {
   Interrupted() : std::runtime_error("interrupted (SIGINT or SIGTERM): the run stopped early") {}
@@ -64,9 +66,16 @@ class Run {
   // healed gives final reads that mean nothing).
   void HealFaults(RunResults* results);
   void FinalReads(HistoryWriter& history, Workload& workload, int64_t first_process);
-  // Reads every key from each of its replicas directly, in rounds, until all
-  // agree or convergence-timeout passes; every round goes into the history.
-  void ReplicaReads(HistoryWriter& history, Workload& workload, int64_t process);
+  // Replica-read rounds (README "Replica reads"): every key read from each of
+  // its replicas directly, every round recorded in the history. They run from
+  // right after the heal through the quiesce (so the first round that agrees
+  // measures when the replicas converged), then after the final reads until
+  // all agree or convergence-timeout passes. StartReplicaReads says whether
+  // the adapter has replica reads at all.
+  bool StartReplicaReads(Workload& workload, int64_t process);
+  bool ReplicaReadRound(HistoryWriter& history);  // whether every key agreed
+  void ReplicaReadsUntil(HistoryWriter& history, Clock::time_point end);
+  void ReplicaReads(HistoryWriter& history);
   ClientOptions client_options() const {
     return ClientOptions{std::chrono::milliseconds(config_.op_timeout_ms), config_.workload};
   }
@@ -84,6 +93,11 @@ class Run {
   std::unique_ptr<NemesisScheduler> nemesis_;  // after history_: destroyed first
   bool faults_healed_ = true;
   bool progress_line_open_ = false;
+  std::unique_ptr<Client> replica_client_;  // null when the adapter has no replica reads
+  std::vector<std::string> replica_keys_;
+  int64_t replica_process_ = 0;
+  int replica_round_ = 0;  // the next round's number
+  size_t replica_agreeing_ = 0;  // keys that agreed in the last round
 };
 
 void Run::Sleep(Clock::duration d) const {
@@ -273,43 +287,64 @@ void Run::FinalReads(HistoryWriter& history, Workload& workload, int64_t first_p
   ThrowIfInterrupted();
 }
 
-void Run::ReplicaReads(HistoryWriter& history, Workload& workload, int64_t process) {
-  const std::vector<std::string> keys = workload.Keys();
-  if (keys.empty()) return;
+bool Run::StartReplicaReads(Workload& workload, int64_t process) {
+  replica_keys_ = workload.Keys();
+  if (replica_keys_.empty()) return false;
   std::unique_ptr<Client> client = db_->NewClient(nodes_[0], client_options());
-  if (!client->ReadReplicas(keys[0]).has_value()) {
+  if (!client->ReadReplicas(replica_keys_[0]).has_value()) {
     Say(fmt::format("replica reads: {} has none, so convergence cannot be judged", db_->name()));
-    return;
+    return false;
   }
+  replica_client_ = std::move(client);
+  replica_process_ = process;
+  return true;
+}
+
+bool Run::ReplicaReadRound(HistoryWriter& history) {
+  const int round = replica_round_++;
+  size_t agreeing = 0;
+  for (const std::string& key : replica_keys_) {
+    const nlohmann::json invoke_value = {{"round", round}};
+    history.Append(OpType::kInvoke, replica_process_, "replica-read", key, invoke_value);
+    const std::optional<ReplicaRead> read = replica_client_->ReadReplicas(key);
+    nlohmann::json value = {{"round", round}, {"replicas", nlohmann::json::object()}};
+    if (read.has_value()) {
+      for (const auto& [node, values] : read->replicas) value["replicas"][node] = values;
+    }
+    const bool ok = read.has_value() && read->error.empty();
+    history.Append(ok ? OpType::kOk : OpType::kFail, replica_process_, "replica-read", key, value, {},
+                   ok ? "" : (read.has_value() ? read->error : "no replica read"));
+    bool same = ok;
+    for (const auto& [node, values] : value["replicas"].items()) same = same && values == value["replicas"].begin().value();
+    agreeing += same ? 1 : 0;
+  }
+  replica_agreeing_ = agreeing;
+  return agreeing == replica_keys_.size();
+}
+
+void Run::ReplicaReadsUntil(HistoryWriter& history, Clock::time_point end) {
+  while (Clock::now() < end && !interrupted()) {
+    ReplicaReadRound(history);
+    Sleep(std::min<Clock::duration>(kReplicaReadInterval, end - Clock::now()));
+  }
+  history.Sync();
+}
+
+void Run::ReplicaReads(HistoryWriter& history) {
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(config_.convergence_timeout));
-  for (int round = 0;; ++round) {
-    size_t agreeing = 0;
-    for (const std::string& key : keys) {
-      const nlohmann::json invoke_value = {{"round", round}};
-      history.Append(OpType::kInvoke, process, "replica-read", key, invoke_value);
-      const std::optional<ReplicaRead> read = client->ReadReplicas(key);
-      nlohmann::json value = {{"round", round}, {"replicas", nlohmann::json::object()}};
-      if (read.has_value()) {
-        for (const auto& [node, values] : read->replicas) value["replicas"][node] = values;
-      }
-      const bool ok = read.has_value() && read->error.empty();
-      history.Append(ok ? OpType::kOk : OpType::kFail, process, "replica-read", key, value, {},
-                     ok ? "" : (read.has_value() ? read->error : "no replica read"));
-      bool same = ok;
-      for (const auto& [node, values] : value["replicas"].items()) same = same && values == value["replicas"].begin().value();
-      agreeing += same ? 1 : 0;
-    }
-    if (agreeing == keys.size()) {
-      Say(fmt::format("replica reads: all {} keys agree on every replica (round {})", keys.size(), round));
+  while (true) {
+    if (ReplicaReadRound(history)) {
+      Say(fmt::format("replica reads: all {} keys agree on every replica (round {})", replica_keys_.size(),
+                      replica_round_ - 1));
       break;
     }
     if (Clock::now() >= deadline || interrupted()) {
-      Say(fmt::format("replica reads: {} of {} keys still differ after {} s", keys.size() - agreeing, keys.size(),
-                      config_.convergence_timeout));
+      Say(fmt::format("replica reads: {} of {} keys still differ after {} s", replica_keys_.size() - replica_agreeing_,
+                      replica_keys_.size(), config_.convergence_timeout));
       break;
     }
-    Sleep(1s);
+    Sleep(kReplicaReadInterval);
   }
   history.Sync();
 }
@@ -362,10 +397,15 @@ RunOutcome Run::Execute() {
     int64_t next_process = 0;
     MainPhase(*history_, *workload, &next_process);
     Heal();
-    Sleep(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.quiesce)));
+    const auto quiesce_end =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.quiesce));
+    const bool replica_reads = StartReplicaReads(
+        *workload, next_process + static_cast<int64_t>(nodes_.size()) * (kFinalReadAttempts + 1));
+    if (replica_reads) ReplicaReadsUntil(*history_, quiesce_end);
+    Sleep(quiesce_end - Clock::now());
     ThrowIfInterrupted();
     FinalReads(*history_, *workload, next_process);
-    ReplicaReads(*history_, *workload, next_process + static_cast<int64_t>(nodes_.size()) * (kFinalReadAttempts + 1));
+    if (replica_reads) ReplicaReads(*history_);
     finished = true;
   } catch (const Interrupted& e) {
     Say(e.what());

@@ -184,7 +184,7 @@ double RunSeconds(const json& results, const fs::path& run_dir) {
 
 struct Suite {
   std::string xml;  // the <testsuite> element
-  int tests = 0, failures = 0, errors = 0;
+  int tests = 0, failures = 0, errors = 0, skipped = 0;
   double seconds = 0;
 };
 
@@ -217,6 +217,17 @@ Suite TestsuiteXml(const json& results, const json& test, const std::string& run
       ++s.errors;
       cases += fmt::format(">\n      <error message=\"{}\" type=\"unknown\">{}</error>\n    </testcase>\n",
                            Attr(summary), Text(summary));
+    }
+  }
+  // Checkers that did not run (results.json "skipped", e.g. no replica reads in
+  // the history): <skipped/> with why, neither a pass nor a failure.
+  if (results.contains("skipped") && results["skipped"].is_object()) {
+    for (const auto& [checker, why] : results["skipped"].items()) {
+      ++s.tests;
+      ++s.skipped;
+      cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"0\">\n      <skipped message=\"{}\"/>\n"
+                           "    </testcase>\n",
+                           Attr(classname), Attr(checker), Attr(why.is_string() ? why.get<std::string>() : why.dump()));
     }
   }
   // The run itself: a harness failure or an unfinished run makes the verdict unknown
@@ -255,10 +266,10 @@ Suite TestsuiteXml(const json& results, const json& test, const std::string& run
     if (!ec) timestamp = JunitTimestamp(real.filename().string());
   }
 
-  s.xml = fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"0\" time=\"{:.3f}\"{}>\n"
+  s.xml = fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\"{}>\n"
                       "    <properties>\n{}    </properties>\n{}"
                       "    <system-out>{}</system-out>\n  </testsuite>\n",
-                      Attr(name), s.tests, s.failures, s.errors, s.seconds,
+                      Attr(name), s.tests, s.failures, s.errors, s.skipped, s.seconds,
                       timestamp.empty() ? "" : fmt::format(" timestamp=\"{}\"", timestamp), props, cases,
                       Text(fmt::format("verdict: {}: {}\nrun directory: {}\nrepeat this run: {}\n",
                                        ValidityText(results.contains("valid") ? results["valid"] : json("unknown")),
@@ -267,17 +278,17 @@ Suite TestsuiteXml(const json& results, const json& test, const std::string& run
 }
 
 std::string Document(const std::vector<Suite>& suites, const std::string& name) {
-  int tests = 0, failures = 0, errors = 0;
+  int tests = 0, failures = 0, errors = 0, skipped = 0;
   double seconds = 0;
   std::string body;
   for (const Suite& s : suites) {
-    tests += s.tests, failures += s.failures, errors += s.errors, seconds += s.seconds;
+    tests += s.tests, failures += s.failures, errors += s.errors, skipped += s.skipped, seconds += s.seconds;
     body += s.xml;
   }
   return fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "
-      "time=\"{:.3f}\">\n{}</testsuites>\n",
-      Attr(name), tests, failures, errors, seconds, body);
+      "skipped=\"{}\" time=\"{:.3f}\">\n{}</testsuites>\n",
+      Attr(name), tests, failures, errors, skipped, seconds, body);
 }
 
 // `lenient`: a run directory whose results.json is missing or bad becomes an

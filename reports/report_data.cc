@@ -572,6 +572,17 @@ json BuildReportData(const fs::path& run_dir, const ReportOptions& options) {
                             {"anomaly_count", anomaly_counts[name]},
                             {"anomalies", std::move(list)}});
   }
+  // Checkers that did not run (results.json "skipped"): listed with why, never a verdict.
+  if (results.is_object() && results.contains("skipped") && results["skipped"].is_object()) {
+    for (const auto& [name, why] : results["skipped"].items()) {
+      checkers_out.push_back({{"name", name},
+                              {"valid", "skipped"},
+                              {"summary", why.is_string() ? why.get<std::string>() : why.dump()},
+                              {"details", json::object()},
+                              {"anomaly_count", 0},
+                              {"anomalies", json::array()}});
+    }
+  }
   json ops_out = json::object();
   for (auto& [index, op] : scan.ops) ops_out[std::to_string(index)] = std::move(op);
 
@@ -719,6 +730,7 @@ json BuildReportData(const fs::path& run_dir, const ReportOptions& options) {
       const json heal = result.value("final_heal_time", json());
       convergence = {{"final_heal_ms", heal.is_number() ? json(Ms(heal.get<int64_t>())) : json()},
                      {"converged_after_s", result.value("converged_after_s", json())},
+                     {"differed_until_s", result.value("differed_until_s", json())},
                      {"rounds", result["rounds"]},
                      {"divergent", divergent}};
     }

@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <stdexcept>
 
 namespace faultline {
@@ -12,7 +14,7 @@ namespace faultline {
 Validity RunResults::valid() const {
   Validity v = Validity::kTrue;
   for (const auto& [name, result] : checkers) v = Worst(v, result.valid);
-  if (incomplete || !error.empty() || checkers.empty()) v = Worst(v, Validity::kUnknown);
+  if (incomplete || !error.empty() || checkers.empty() || missing_lines() > 0) v = Worst(v, Validity::kUnknown);
   return v;
 }
 
@@ -23,12 +25,25 @@ std::string RunResults::summary() const {
   }
   if (!error.empty()) return "the harness failed: " + error;
   if (incomplete) return "the run stopped before its final reads, so the history cannot be judged";
+  if (missing_lines() > 0) {
+    std::vector<std::string> parts;
+    if (skipped_lines > 0) {
+      parts.push_back(fmt::format("{} malformed line{} skipped", skipped_lines, skipped_lines == 1 ? "" : "s"));
+    }
+    if (!index.clean()) parts.push_back(index.Describe());
+    return fmt::format("the history is not whole ({}), so no verdict is better than unknown", fmt::join(parts, ", "));
+  }
   for (const auto& [name, result] : checkers) {
     if (result.valid == Validity::kUnknown) return name + ": " + result.summary;
   }
-  if (checkers.empty()) return "no checker ran";
+  if (checkers.empty()) {
+    std::vector<std::string> why;
+    for (const auto& [name, reason] : skipped) why.push_back(name + " skipped: " + reason);
+    return why.empty() ? "no checker ran" : fmt::format("no checker ran ({})", fmt::join(why, "; "));
+  }
   std::string s;
   for (const auto& [name, result] : checkers) s += (s.empty() ? "" : "; ") + name + ": " + result.summary;
+  for (const auto& [name, why] : skipped) s += "; " + name + " skipped: " + why;
   return s;
 }
 
@@ -46,6 +61,14 @@ nlohmann::json RunResults::ToJson() const {
     cs[name] = std::move(c);
   }
   j["checkers"] = std::move(cs);
+  nlohmann::json skipped_json = nlohmann::json::object();
+  for (const auto& [name, why] : skipped) skipped_json[name] = why;
+  j["skipped"] = std::move(skipped_json);
+  j["history"] = {{"skipped_lines", skipped_lines},
+                  {"missing_index_count", index.missing_count},
+                  {"missing_index", index.missing},
+                  {"duplicate_index_count", index.duplicate_count},
+                  {"duplicate_index", index.duplicates}};
   j["ops"] = {{"ok", ok}, {"fail", fail}, {"info", info}};
   return j;
 }

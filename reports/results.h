@@ -4,11 +4,18 @@
 //    "incomplete": false,            true when the run did not finish its phases
 //    "error": "...",                 only when the harness itself failed
 //    "checkers": {"set": {"valid": ..., "summary": ..., ...details}},
+//    "skipped": {"convergence": "no replica-read rounds in the history"},   checkers that did not run, and why
+//    "history": {"skipped_lines": N, "missing_index_count": N, "missing_index": [first 10],
+//                "duplicate_index_count": N, "duplicate_index": [first 10]},
 //    "ops": {"ok": N, "fail": N, "info": N}}
 // "valid" is the worst of the checkers' (false beats unknown beats true),
-// and "unknown" whenever the run is incomplete or failed.
+// and "unknown" whenever the run is incomplete or failed, no checker ran, or
+// the history misses lines (skipped as malformed, index holes or duplicates).
+// A skipped checker is not in "checkers" (whose "valid" stays true, false or
+// "unknown") and does not make the verdict unknown.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -17,6 +24,7 @@
 #include <vector>
 
 #include "checker.h"
+#include "history_index.h"
 
 namespace faultline {
 
@@ -25,6 +33,15 @@ struct RunResults {
   bool incomplete = false;
   std::string error;  // the harness's own failure, empty when none
   int64_t ok = 0, fail = 0, info = 0;
+  std::vector<std::pair<std::string, std::string>> skipped;  // checker name, why it did not run
+  int64_t skipped_lines = 0;                                 // malformed lines skipped (not a truncated last one)
+  HistoryIndexReport index;                                  // index values missing or duplicated
+
+  // Lines the history should hold but does not (or holds twice). A skipped
+  // line usually leaves its index missing too, so the two are not added.
+  int64_t missing_lines() const {
+    return std::max(skipped_lines, index.missing_count) + index.duplicate_count;
+  }
 
   Validity valid() const;
   std::string summary() const;

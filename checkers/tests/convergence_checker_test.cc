@@ -100,5 +100,62 @@ TEST(ConvergenceCheckerTest, FailedLastRoundIsUnknown) {
   EXPECT_EQ(r.details["unreadable"][0]["error"], "n3 unreachable");
 }
 
+TEST(ConvergenceCheckerTest, AbsentInputNamesMissingReplicaReads) {
+  ConvergenceChecker without;
+  for (const Op& op : HistoryBuilder().AddOp(0, "k1", 1, kOk).history()) without.Add(op);
+  EXPECT_EQ(without.AbsentInput(), "no replica-read rounds in the history");
+  HistoryBuilder b;
+  b.Add(kInvoke, 200, "replica-read", "k1", {{"round", 0}});
+  b.Add(kFail, 200, "replica-read", "k1", {{"round", 0}}, "", "n3 unreachable");  // a failed round is still input
+  ConvergenceChecker with;
+  for (const Op& op : b.history()) with.Add(op);
+  EXPECT_EQ(with.AbsentInput(), "");
+}
+
+// Rounds from the heal on: the replicas converged after the last round that
+// differed ended and by the end of the first that agreed; the summary gives
+// that interval, not one number.
+TEST(ConvergenceCheckerTest, TimeToConvergeIsTheIntervalBetweenTheRounds) {
+  HistoryBuilder b;
+  b.Add(kInfo, kNemesisProcess, "heal-partition", "", nullptr);  // 0: final heal at 0
+  ReplicaRead(b, "k1", 0, {{"n1", {1}}, {"n2", {2}}});           // 1, 2: round 0 ends at 2000
+  ReplicaRead(b, "k1", 1, {{"n1", {1, 2}}, {"n2", {1, 2}}});     // 3, 4: round 1 ends at 4000
+  ReplicaRead(b, "k1", 2, {{"n1", {1, 2}}, {"n2", {1, 2}}});     // 5, 6
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
+  EXPECT_DOUBLE_EQ(r.details["differed_until_s"].get<double>(), 2000 / 1e9);
+  EXPECT_DOUBLE_EQ(r.details["converged_after_s"].get<double>(), 4000 / 1e9);
+  EXPECT_DOUBLE_EQ(r.details["first_read_after_s"].get<double>(), 1000 / 1e9);
+  EXPECT_EQ(r.details["measured_from"], "the final heal");
+  EXPECT_EQ(r.summary,
+            "all 1 keys agree on every replica, converged between 0.000 s (end of the last round that differed) and "
+            "0.000 s (end of the first that agreed) after the final heal (3 rounds)");
+}
+
+// Agreeing at the very first round says only "within": when they converged
+// before that reading is unknown (it used to read as a measured time).
+TEST(ConvergenceCheckerTest, AgreementAtTheFirstRoundSaysWithin) {
+  HistoryBuilder b;
+  b.Add(kInfo, kNemesisProcess, "heal-kill", "", nullptr);  // 0
+  ReplicaRead(b, "k1", 0, {{"n1", {1}}, {"n2", {1}}});      // 1, 2
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
+  EXPECT_TRUE(r.details["differed_until_s"].is_null());
+  EXPECT_DOUBLE_EQ(r.details["converged_after_s"].get<double>(), 2000 / 1e9);
+  EXPECT_NE(r.summary.find("within 0.000 s of the final heal (already at the first replica-read round; 1 round)"),
+            std::string::npos)
+      << r.summary;
+  EXPECT_EQ(r.summary.find("converged 0"), std::string::npos) << r.summary;
+}
+
+TEST(ConvergenceCheckerTest, WithoutHealTheSummaryNamesTheFirstReplicaRead) {
+  HistoryBuilder b;
+  ReplicaRead(b, "k1", 0, {{"n1", {1}}, {"n2", {1}}});
+  CheckResult r = Check(b);
+  EXPECT_EQ(r.details["measured_from"], "the first replica read");
+  EXPECT_NE(r.summary.find("of the first replica read"), std::string::npos) << r.summary;
+  EXPECT_EQ(r.summary.find("heal"), std::string::npos) << r.summary;
+}
+
 }  // namespace
 }  // namespace faultline

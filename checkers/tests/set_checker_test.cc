@@ -165,5 +165,73 @@ TEST(SetCheckerTest, SameElementsOnManyKeysAreKeptApart) {
   EXPECT_EQ(r.details["unexpected_count"], 0);
 }
 
+// With missing lines (skipped as malformed, index holes) only anomalies that
+// no content of those lines could explain make the verdict false.
+CheckResult CheckWithMissingLines(const History& ops, int64_t missing) {
+  SetChecker checker;
+  for (const Op& op : ops) checker.Add(op);
+  EXPECT_TRUE(checker.JudgeDespiteMissingLines(missing));
+  return checker.Finish();
+}
+
+TEST(SetCheckerTest, MissingLinesKeepASelfContainedLossInvalid) {
+  HistoryBuilder b;
+  b.AddOp(0, "k1", 1, kOk).AddOp(0, "k1", 2, kOk);  // ok lines carry their own key and element
+  for (const char* node : {"n1", "n2"}) b.Read(10, "k1", node, {1});
+  CheckResult r = CheckWithMissingLines(b.history(), 3);
+  EXPECT_EQ(r.valid, Validity::kFalse) << r.summary;
+  EXPECT_EQ(r.details["confirmed_lost_count"], 1);
+  EXPECT_NE(r.summary.find("1 acknowledged add is lost whatever the 3 missing history lines held"), std::string::npos)
+      << r.summary;
+}
+
+// The line between the invoke of 5 and the ok of 6 (a fail of 5, then the
+// invoke of 6) is missing: the ok then matches the invoke of 5, and 5 looks
+// lost. Without missing lines the same history says "lost" (as today).
+TEST(SetCheckerTest, MissingLinesMakeALossFromAMismatchedCompletionUnknown) {
+  HistoryBuilder b;
+  b.Add(kInvoke, 0, "add", "k1", 5);
+  b.Add(kOk, 0, "add", "k1", 6, "n1");  // its invoke (and the fail of 5) are the missing lines
+  b.Read(10, "k1", "n1", {6});
+  EXPECT_EQ(Check(b).valid, Validity::kFalse);
+  CheckResult r = CheckWithMissingLines(b.history(), 2);
+  EXPECT_EQ(r.valid, Validity::kUnknown) << r.summary;
+  EXPECT_EQ(r.details["confirmed_lost_count"], 0);
+  EXPECT_EQ(r.summary.rfind("not confirmed, as 2 history lines are missing and could explain it: ", 0), 0)
+      << r.summary;
+}
+
+// An element no add invoked, or a failed add present, may be explained by a
+// missing invoke or a missing later ok add: unknown, not invalid.
+TEST(SetCheckerTest, MissingLinesMakeUnexpectedAndFailedPresentUnknown) {
+  HistoryBuilder b;
+  b.AddOp(0, "k1", 1, kOk).AddOp(0, "k1", 2, kFail);
+  b.Read(10, "k1", "n1", {1, 2, 7});
+  EXPECT_EQ(Check(b).valid, Validity::kFalse);
+  CheckResult r = CheckWithMissingLines(b.history(), 1);
+  EXPECT_EQ(r.valid, Validity::kUnknown) << r.summary;
+  EXPECT_EQ(r.details["unexpected_count"], 1);
+  EXPECT_EQ(r.details["failed_present_count"], 1);
+}
+
+// A completion without its own element (a foreign writer's format) is not
+// self-contained: its loss cannot be confirmed.
+TEST(SetCheckerTest, MissingLinesMakeALossOfAnOkWithoutItsElementUnknown) {
+  HistoryBuilder b;
+  b.Add(kInvoke, 0, "add", "k1", 1);
+  b.Add(kOk, 0, "add", "k1", nullptr, "n1");
+  b.Read(10, "k1", "n1", nlohmann::json::array());
+  EXPECT_EQ(Check(b).valid, Validity::kFalse);
+  EXPECT_EQ(CheckWithMissingLines(b.history(), 1).valid, Validity::kUnknown);
+}
+
+TEST(SetCheckerTest, MissingLinesLeaveACleanVerdictToTheCaller) {
+  HistoryBuilder b;
+  b.AddOp(0, "k1", 1, kOk);
+  b.Read(10, "k1", "n1", {1});
+  // The checker's own verdict over what parsed; the run's verdict is unknown (RunResults).
+  EXPECT_EQ(CheckWithMissingLines(b.history(), 1).valid, Validity::kTrue);
+}
+
 }  // namespace
 }  // namespace faultline

@@ -95,6 +95,35 @@ TEST_F(JunitTest, ValidRunIsOneTestcasePerCheckerWithTheRepeatCommand) {
   EXPECT_EQ(doc.get<int>("testsuites.<xmlattr>.tests"), 3);
 }
 
+// A checker that did not run (results.json "skipped") is a <skipped/> test
+// case with why, counted in skipped="N", neither a failure nor an error.
+TEST_F(JunitTest, SkippedCheckerIsASkippedTestcase) {
+  json results = test::RealValidResults();
+  results["checkers"].erase("convergence");
+  results["skipped"] = {{"convergence", "no replica-read rounds in the history"}};
+  const std::string xml = JunitXml(results, test::RealTestJson(), RunDir().string());
+  ExpectXmllintAccepts(xml, tmp_.path());
+  const pt::ptree doc = Parse(xml);
+  const pt::ptree& suite = Suite(doc);
+  EXPECT_EQ(suite.get<int>("<xmlattr>.tests"), 3);
+  EXPECT_EQ(suite.get<int>("<xmlattr>.skipped"), 1);
+  EXPECT_EQ(suite.get<int>("<xmlattr>.failures"), 0);
+  EXPECT_EQ(suite.get<int>("<xmlattr>.errors"), 0);
+  EXPECT_EQ(doc.get<int>("testsuites.<xmlattr>.skipped"), 1);
+  int skipped = 0;
+  for (const pt::ptree* c : Cases(suite)) {
+    if (!c->get_child_optional("skipped")) continue;
+    ++skipped;
+    EXPECT_EQ(c->get<std::string>("<xmlattr>.name"), "convergence");
+    EXPECT_EQ(c->get<std::string>("skipped.<xmlattr>.message"), "no replica-read rounds in the history");
+  }
+  EXPECT_EQ(skipped, 1);
+  // Older results.json files have no "skipped": nothing is skipped.
+  EXPECT_EQ(Suite(Parse(JunitXml(test::RealValidResults(), test::RealTestJson(), RunDir().string())))
+                .get<int>("<xmlattr>.skipped"),
+            0);
+}
+
 TEST_F(JunitTest, InvalidCheckerCarriesAFailureExplainingEachAnomaly) {
   const std::string xml = JunitXml(test::RealInvalidResults(), test::RealTestJson(), RunDir().string());
   ExpectXmllintAccepts(xml, tmp_.path());

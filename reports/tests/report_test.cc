@@ -6,10 +6,12 @@
 #include <fstream>
 #include <random>
 #include <regex>
+#include <sstream>
 
 #include "html_page.h"
 #include "report.h"
 #include "results.h"
+#include "run_files.h"
 #include "set_checker.h"
 #include "stats_checker.h"
 #include "temp_dir.h"
@@ -226,6 +228,44 @@ TEST(ReportDataTest, BrokenRunDirectoriesSayWhatIsMissing) {
   ASSERT_EQ(d["warnings"].size(), 2u) << d["warnings"];
   EXPECT_NE(d["warnings"][0].get<std::string>().find("line 2"), std::string::npos) << d["warnings"];
   EXPECT_TRUE(d["test"].is_null());
+}
+
+// A checker that did not run (results.json "skipped") is listed with why,
+// as "skipped" (report.js gives it its own pill), never as a verdict.
+TEST(ReportDataTest, SkippedCheckerIsListedWithWhy) {
+  test::TempDir tmp("report-skipped");
+  const fs::path dir = tmp.path() / "run";
+  WriteSetRun(dir, 6, 0, nullptr);
+  json results = ReadJsonFile(dir / "results.json");
+  ASSERT_EQ(results["skipped"], json::object());  // RunResults always writes it
+  results["skipped"]["convergence"] = "no replica-read rounds in the history";
+  WriteJsonFile(dir / "results.json", results);
+  const json d = BuildReportData(dir);
+  ASSERT_EQ(d["checkers"].size(), 3u) << d["checkers"];
+  const json& c = d["checkers"][2];
+  EXPECT_EQ(c["name"], "convergence");
+  EXPECT_EQ(c["valid"], "skipped");
+  EXPECT_EQ(c["summary"], "no replica-read rounds in the history");
+  EXPECT_EQ(c["anomalies"], json::array());
+  EXPECT_EQ(d["verdict"]["valid"], true);
+  std::stringstream page;
+  page << std::ifstream(WriteReport(dir)).rdbuf();
+  EXPECT_NE(page.str().find("no replica-read rounds in the history"), std::string::npos);
+}
+
+// The convergence panel gets both ends of the measured interval.
+TEST(ReportDataTest, ConvergencePanelHasTheIntervalOfTheRounds) {
+  test::TempDir tmp("report-convergence");
+  const fs::path dir = tmp.path() / "run";
+  WriteSetRun(dir, 6, 0, nullptr);
+  json results = ReadJsonFile(dir / "results.json");
+  results["checkers"]["convergence"] = {{"valid", true}, {"summary", "..."}, {"rounds", 3}, {"final_heal_time", 5},
+                                        {"converged_after_s", 1.5}, {"differed_until_s", 1.0},
+                                        {"divergent", json::array()}};
+  WriteJsonFile(dir / "results.json", results);
+  const json c = BuildReportData(dir)["charts"]["convergence"];
+  EXPECT_EQ(c["converged_after_s"], 1.5) << c;
+  EXPECT_EQ(c["differed_until_s"], 1.0) << c;
 }
 
 TEST(ReportHtmlTest, PageIsSelfContainedAndDataCannotEndItsScript) {

@@ -350,7 +350,7 @@
     if (!checkers.length) sec.append(h('div', { class: 'fl-empty' }, 'No checker results: the checkers did not run.'));
     for (const c of checkers) {
       sec.append(safe('checker ' + c.name, () => {
-        const cls = verdictClass(c.valid);
+        const cls = c.valid === 'skipped' ? 'skipped' : verdictClass(c.valid);  // skipped: did not run, no verdict
         const anomalies = arr(c.anomalies);
         const total = isNum(c.anomaly_count) ? c.anomaly_count : anomalies.length;
         const card = h('div', { class: 'fl-card ' + cls, id: 'checker-' + (c.name ?? ''), 'data-checker': c.name ?? '' },
@@ -371,7 +371,7 @@
           if (total > anomalies.length) list.append(h('div', { class: 'muted' }, `Listed ${anomalies.length} of ${total} anomalies; results.json has them all.`));
           card.append(list);
         }
-        if (c.details) card.append(h('details', null, h('summary', null, 'raw details (JSON)'), h('pre', { class: 'fl-json' }, compact(c.details, 200000))));
+        if (c.details && cls !== 'skipped') card.append(h('details', null, h('summary', null, 'raw details (JSON)'), h('pre', { class: 'fl-json' }, compact(c.details, 200000))));
         return card;
       }));
     }
@@ -858,8 +858,11 @@
     const div = arr(c.divergent);
     const facts = h('dl', { class: 'fl-facts', id: 'convergence' },
       h('div', null, h('dt', null, 'Final heal'), h('dd', null, fmtS(c.final_heal_ms))),
-      h('div', null, h('dt', null, 'Converged after'), h('dd', null, isNum(c.converged_after_s) ? c.converged_after_s.toFixed(3) + ' s'
-        : h('span', { class: 't-fail' }, 'never (within the timeout)'))),
+      // Rounds bracket the moment: between the last round that differed and the first that agreed.
+      h('div', null, h('dt', null, 'Converged after'), h('dd', null, !isNum(c.converged_after_s)
+        ? h('span', { class: 't-fail' }, 'never (within the timeout)')
+        : isNum(c.differed_until_s) ? `${c.differed_until_s.toFixed(3)}–${c.converged_after_s.toFixed(3)} s`
+          : `within ${c.converged_after_s.toFixed(3)} s`)),
       h('div', null, h('dt', null, 'Read rounds'), h('dd', null, isNum(c.rounds) ? String(c.rounds) : '—')),
       h('div', null, h('dt', null, 'Divergent keys'), h('dd', null, String(div.length))));
     const out = h('div', null, h('div', { class: 'fl-chart-title' }, 'Convergence after the final heal'), facts);

@@ -27,6 +27,10 @@ const base = pages.find((p) => p.name === 'invalid_register').data;
 for (const key of ['run', 'stats', 'checkers', 'ops', 'nemesis', 'timeline', 'charts', 'warnings', 'generated']) {
   pages.push({ name: 'null_' + key, data: { ...base, [key]: null } });
 }
+// a checker that did not run (results.json "skipped"): its own grey card, the verdict untouched
+const valid = pages.find((p) => p.name === 'valid_no_nemesis').data;
+pages.push({ name: 'skipped_checker', data: { ...valid, checkers: [...valid.checkers,
+  { name: 'convergence', valid: 'skipped', summary: 'no replica-read rounds in the history', details: {}, anomaly_count: 0, anomalies: [] }] } });
 pages.push({ name: 'synth_invalid_3k', data: synthReport({ total: 3000, durationS: 30, workers: 10 }) });
 pages.push({ name: 'synth_100k_of_300k', data: synthReport({ total: 300000, shown: 100000, durationS: 120, workers: 20 }), time: true });
 pages.push({ name: 'synth_index_5000', data: synthIndex(5000), time: true });
