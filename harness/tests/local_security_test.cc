@@ -1,7 +1,9 @@
-// The real `faultline` binary against what a local user (uid 65534) can do
-// to a root run (issue 14): a held or foreign lock, a foreign state directory.
+// The real `faultline` binary against what a local user (uid 65534) or a
+// full disk can do to a root run (issue 14): a held or foreign lock, and a
+// history file system that fills up mid-run.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -15,10 +17,19 @@ namespace {
 class LocalSecurity : public FaultlineRun {
  protected:
   void TearDown() override {
+    if (!mounted_.empty()) ::umount2(mounted_.c_str(), MNT_DETACH);
     ::unsetenv("FAULTLINE_LOCK_WAIT_MS");
     FaultlineRun::TearDown();
   }
-
+  // A tmpfs of `size` at dir_/name, unmounted in TearDown.
+  fs::path SmallFileSystem(const std::string& name, const std::string& size) {
+    const fs::path at = dir_ / name;
+    fs::create_directories(at);
+    if (::mount("tmpfs", at.c_str(), "tmpfs", 0, ("size=" + size).c_str()) != 0) return {};
+    mounted_ = at;
+    return at;
+  }
+  fs::path mounted_;
 };
 
 TEST_F(LocalSecurity, AHeldLockFailsAfterABoundedWaitNamingTheLockAndItsHolder) {
@@ -75,6 +86,29 @@ TEST_F(LocalSecurity, AForeignStateDirIsRefusedNamingItAndTheFix) {
   EXPECT_NE(Output().find(state.string() + " is owned by uid 65534"), std::string::npos) << Output();
   EXPECT_NE(Output().find("chmod 700 " + state.string()), std::string::npos) << Output();
   ASSERT_EQ(::chown(state.c_str(), 0, 0), 0);  // so TearDown's cleanup works
+}
+
+TEST_F(LocalSecurity, AFullHistoryDiskStopsTheRunAtOnceWithExit2AndWholeLines) {
+  const fs::path small = SmallFileSystem("small", "64k");
+  if (small.empty()) GTEST_SKIP() << "cannot mount a tmpfs here";
+  // A 300 s run: only stopping at the first write error ends it within the wait.
+  const int code = Wait(Start({"run", "--local", "3", "--store-dir", (small / "store").string(), "--quiesce", "1",
+                               "--seed", "7", "--time-limit", "300", "--rate", "5000"}),
+                        150s);
+  ASSERT_EQ(code, 2) << Output();
+  EXPECT_NE(Output().find("No space left on device"), std::string::npos) << Output();
+  EXPECT_NE(Output().find("stopping the run: writing history"), std::string::npos) << Output();
+  const fs::path run = fs::canonical(small / "store" / "latest");
+  const std::string history = ReadFile(run / "history.jsonl");
+  ASSERT_FALSE(history.empty());
+  EXPECT_EQ(history.back(), '\n') << "history ends with a torn line";
+  std::istringstream lines(history);
+  size_t parsed = 0;
+  for (std::string line; std::getline(lines, line); ++parsed) {
+    EXPECT_TRUE(json::accept(line)) << "line " << parsed << ": " << line;
+  }
+  EXPECT_GT(parsed, 10u);
+  ExpectNothingLeft(ClusterId(run));
 }
 
 }  // namespace
