@@ -1,8 +1,12 @@
 #include "cluster_state_file.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -10,12 +14,15 @@
 
 #include "harness_error.h"
 #include "netns_names.h"
+#include "secure_fs.h"
 
 namespace faultline {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+
+constexpr off_t kMaxStateFileBytes = off_t(1) << 20;
 
 json ToJson(const ClusterState& s) {
   json nodes = json::array();
@@ -26,7 +33,7 @@ json ToJson(const ClusterState& s) {
   if (s.owner) owner = {{"pid", s.owner->pid}, {"start_time", s.owner->start_time}};
   return {{"run_id", s.run_id},    {"subnet", s.subnet},           {"bridge", s.bridge},         {"owner", owner},
           {"manual", s.manual},    {"description", s.description}, {"created_at", s.created_at}, {"nodes", nodes},
-          {"iptables", s.iptables}};
+          {"iptables", s.iptables}, {"nodes_root", s.nodes_root}};
 }
 
 ClusterState FromJson(const json& j) {
@@ -40,6 +47,7 @@ ClusterState FromJson(const json& j) {
   s.manual = j.value("manual", false);
   s.description = j.value("description", "");
   s.created_at = j.value("created_at", "");
+  s.nodes_root = j.value("nodes_root", "");
   for (const auto& n : j.at("nodes")) {
     s.nodes.push_back({n.at("name").get<std::string>(), n.at("netns").get<std::string>(),
                        n.at("address").get<std::string>(), n.at("host_veth").get<std::string>()});
@@ -57,31 +65,49 @@ fs::path ClusterStateDir() {
 
 fs::path ClusterStatePath(const std::string& run_id) { return ClusterStateDir() / (run_id + ".json"); }
 
+fs::path PrivateClusterStateDir() {
+  const fs::path dir = ClusterStateDir();
+  EnsurePrivateDir(dir);
+  return dir;
+}
+
 void WriteClusterState(const ClusterState& state) {
-  fs::path file = ClusterStatePath(state.run_id);
-  std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  if (ec) throw HarnessError("cannot create state directory " + file.parent_path().string() + ": " + ec.message());
+  const fs::path file = PrivateClusterStateDir() / (state.run_id + ".json");
   fs::path tmp = file;
   tmp += ".tmp";  // one writer per run id (the cluster's creator), so a fixed name is enough
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << ToJson(state).dump(2) << "\n";
-    out.flush();
-    if (!out) throw HarnessError("cannot write state file " + tmp.string());
-  }
+  std::error_code ec;
+  fs::remove(tmp, ec);  // a killed writer's leftover
+  WriteNewFile(tmp, ToJson(state).dump(2) + "\n", 0600);
   fs::rename(tmp, file, ec);
   if (ec) throw HarnessError("cannot write state file " + file.string() + ": " + ec.message());
+  FsyncDir(file.parent_path());
 }
 
 std::optional<ClusterState> ReadClusterState(const fs::path& file) {
-  std::ifstream in(file);
-  if (!in) {
-    if (!fs::exists(file)) return std::nullopt;
-    throw HarnessError("cannot read state file " + file.string());
+  if (!CheckPrivateDir(file.parent_path())) return std::nullopt;
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw HarnessError("cannot read state file " + file.string() + ": " + std::strerror(errno));
+  }
+  struct stat st {};
+  const bool trusted = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+                       st.st_size <= kMaxStateFileBytes;
+  std::string text;
+  char buf[8192];
+  ssize_t n = 0;
+  while (trusted && (n = ::read(fd, buf, sizeof buf)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buf, size_t(n));
+  }
+  ::close(fd);
+  if (!trusted) {
+    throw HarnessError("state file " + file.string() + " is not a regular file of at most 1 MiB owned by uid " +
+                       std::to_string(::geteuid()) + "; not trusted (remove it if it is not faultline's)");
   }
   try {
-    return FromJson(json::parse(in));
+    return FromJson(json::parse(text));
   } catch (const json::exception& e) {
     throw HarnessError("state file " + file.string() + " is not a valid faultline cluster record: " + e.what());
   }
@@ -90,6 +116,7 @@ std::optional<ClusterState> ReadClusterState(const fs::path& file) {
 std::vector<std::string> ListClusterStateIds() {
   std::vector<std::string> ids;
   std::error_code ec;
+  if (!CheckPrivateDir(ClusterStateDir())) return ids;
   for (const auto& entry : fs::directory_iterator(ClusterStateDir(), ec)) {
     const fs::path& p = entry.path();
     if (p.extension() == ".json" && IsRunId(p.stem().string())) ids.push_back(p.stem().string());

@@ -11,7 +11,15 @@
 //    "iptables": [["iptables", "-D", "FORWARD", ...]]}   // argv that deletes each rule
 //
 // owner.start_time is field 22 of /proc/<pid>/stat, so a reused pid does not
-// pass for the owner. Free functions; thread-safe (files are replaced atomically).
+// pass for the owner. "nodes_root" is the cluster's private mkdtemp
+// directory (LocalCluster::nodes_root()). Free functions; thread-safe (files
+// are replaced atomically).
+//
+// Security (faultline runs as root on shared machines): the directory is
+// private (secure_fs.h EnsurePrivateDir: ours, 0700, never a symlink; one
+// that others could write is refused), files are 0600, created with
+// O_EXCL | O_NOFOLLOW, and a record is only read from a private directory
+// and from a regular file of ours.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +41,7 @@ struct ClusterStateNode {
 
 struct ClusterState {
   std::string run_id, subnet, bridge, description, created_at;
+  std::string nodes_root;  // empty in records of older faultlines
   std::optional<ClusterOwner> owner;  // empty when manual
   bool manual = false;
   std::vector<ClusterStateNode> nodes;
@@ -41,13 +50,17 @@ struct ClusterState {
 
 // $FAULTLINE_STATE_DIR or /run/faultline.
 std::filesystem::path ClusterStateDir();
+// ClusterStateDir(), created or checked private first (throws HarnessError naming the path and the fix).
+std::filesystem::path PrivateClusterStateDir();
 std::filesystem::path ClusterStatePath(const std::string& run_id);
 
-// Atomic replace; creates the directory. Throws HarnessError.
+// Atomic replace (then fsyncs the directory); creates the directory. Throws HarnessError.
 void WriteClusterState(const ClusterState& state);
-// nullopt when the file does not exist; HarnessError when it is unreadable.
+// nullopt when the file (or the directory) does not exist; HarnessError when
+// it is unreadable, not ours, or its directory is not private.
 std::optional<ClusterState> ReadClusterState(const std::filesystem::path& file);
-// Run ids of every *.json in the state directory, sorted.
+// Run ids of every *.json in the state directory, sorted (none when it does
+// not exist; HarnessError when it is not private).
 std::vector<std::string> ListClusterStateIds();
 
 // Start time (field 22 of /proc/<pid>/stat) or nullopt when no such process.

@@ -15,6 +15,7 @@
 #include "dynastore_client.h"
 #include "harness_error.h"
 #include "http_connection.h"
+#include "secure_fs.h"
 
 namespace faultline {
 
@@ -97,25 +98,13 @@ void DynastoreDb::Install(const std::vector<NodeInfo>& nodes) {
                   {"anti_entropy_interval_ms", kAntiEntropyMs},
                   {"handoff_interval_ms", kHandoffMs}};
 
-  static std::atomic<int> counter{0};
-  fs::path local = fs::temp_directory_path() / fmt::format("faultline-cluster-{}-{}.json", ::getpid(), counter++);
-  {
-    std::ofstream out(local);
-    out << cluster.dump(2) << "\n";
-    if (!out) throw HarnessError(fmt::format("dynastore: cannot write {}", local.string()));
+  const PrivateTempFile local("cluster.json", cluster.dump(2) + "\n");  // never a guessable /tmp name
+  for (const NodeInfo& node : nodes) {
+    Remote& remote = RemoteOf(node);
+    RunOrThrow(remote, {"mkdir", "-p", node.dir}, "mkdir -p " + node.dir);
+    remote.Upload(o.binary, BinaryPath(node));
+    remote.Upload(local.path(), ClusterPath(node));
   }
-  try {
-    for (const NodeInfo& node : nodes) {
-      Remote& remote = RemoteOf(node);
-      RunOrThrow(remote, {"mkdir", "-p", node.dir}, "mkdir -p " + node.dir);
-      remote.Upload(o.binary, BinaryPath(node));
-      remote.Upload(local, ClusterPath(node));
-    }
-  } catch (...) {
-    fs::remove(local, ec);
-    throw;
-  }
-  fs::remove(local, ec);
   std::lock_guard lock(mu_);
   nodes_ = nodes;
 }

@@ -95,12 +95,16 @@ ExternalClient::~ExternalClient() {
   KillProgram();
 }
 
+std::string ExternalClient::ShownArgv() const {
+  return fmt::format("{}", fmt::join(spec_.shown_argv.empty() ? spec_.argv : spec_.shown_argv, " "));
+}
+
 void ExternalClient::Log(const std::string& line) {
   if (spec_.log) spec_.log(line);
 }
 
 std::string ExternalClient::Describe() const {
-  return fmt::format("external client `{}` (pid {}, node {})", fmt::join(spec_.argv, " "), pid_, spec_.node);
+  return fmt::format("external client `{}` (pid {}, node {})", ShownArgv(), pid_, spec_.node);
 }
 
 void ExternalClient::KillProgram() {
@@ -194,7 +198,7 @@ bool ExternalClient::Spawn(std::string* error) {
     ::close(in[1]);
     ::close(out[0]);
     ::close(err[0]);
-    *error = fmt::format("cannot start external client `{}`: {}", fmt::join(spec_.argv, " "), std::strerror(rc));
+    *error = fmt::format("cannot start external client `{}`: {}", ShownArgv(), std::strerror(rc));
     return false;
   }
   pid_ = pid;

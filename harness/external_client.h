@@ -45,6 +45,9 @@ namespace faultline {
 
 struct ExternalClientSpec {
   std::vector<std::string> argv;  // the program and its arguments (templates already substituted)
+  // argv as configured, for messages: templates, so no {env:VAR} value ever
+  // reaches an error or the log. Empty: argv.
+  std::vector<std::string> shown_argv;
   std::string node, address;      // the worker's node
   int port = 0;
   std::map<std::string, std::string> nodes;         // every node: name → address
@@ -77,6 +80,7 @@ class ExternalClient : public Client {
   void KillProgram();  // SIGKILL the group, reap
   void Log(const std::string& line);
   std::string Describe() const;  // "client `argv0` (pid P, node n1)"
+  std::string ShownArgv() const;  // the configured argv, joined (templates, not secrets)
   void DrainStderr();
 
   ExternalClientSpec spec_;

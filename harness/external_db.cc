@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -22,6 +23,17 @@ using std::chrono::milliseconds;
 constexpr milliseconds kCommandTimeout{60000};
 constexpr milliseconds kHealthTimeout{5000};
 constexpr milliseconds kPoll{100};
+
+using Secrets = std::vector<std::pair<std::string, std::string>>;
+
+std::string RedactSecrets(std::string text, const Secrets& secrets) {
+  for (const auto& [value, shown] : secrets) {
+    for (size_t at = text.find(value); at != std::string::npos; at = text.find(value, at + shown.size())) {
+      text.replace(at, value.size(), shown);
+    }
+  }
+  return text;
+}
 
 }  // namespace
 
@@ -67,6 +79,32 @@ std::string ExpandTemplate(const std::string& arg, const NodeInfo& node, const s
 
 ExternalDb::ExternalDb(ExternalOptions options) : options_(std::move(options)) {
   log_ = [](const std::string& line) { std::cerr << line << std::endl; };
+  // Every {env:VAR} value the commands use, to be shown as its template.
+  for (const auto* argv : {&options_.install, &options_.start, &options_.kill, &options_.pause, &options_.resume,
+                           &options_.stop, &options_.wipe, &options_.health, &options_.client, &options_.logs}) {
+    for (const std::string& arg : *argv) {
+      for (size_t open = arg.find("{env:"); open != std::string::npos; open = arg.find("{env:", open + 1)) {
+        const size_t close = arg.find('}', open);
+        if (close == std::string::npos) break;
+        const std::string var = arg.substr(open + 5, close - open - 5);
+        const char* value = std::getenv(var.c_str());
+        if (value != nullptr && *value != '\0') secrets_.emplace_back(value, "{env:" + var + "}");
+      }
+    }
+  }
+  // Longest first, so a value containing another is replaced whole.
+  std::sort(secrets_.begin(), secrets_.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+}
+
+std::string ExternalDb::Redact(std::string text) const { return RedactSecrets(std::move(text), secrets_); }
+
+template <typename Fn>
+auto ExternalDb::Redacting(Fn&& fn) const {
+  try {
+    return fn();
+  } catch (const HarnessError& e) {
+    throw HarnessError(Redact(e.what()));
+  }
 }
 
 void ExternalDb::SetLog(LogSink log) {
@@ -87,8 +125,10 @@ std::vector<std::string> ExternalDb::Expand(const std::vector<std::string>& argv
 
 void ExternalDb::RunCommand(const char* which, const std::vector<std::string>& argv, const NodeInfo& node) {
   const std::vector<std::string> expanded = Expand(argv, node);
-  RunOrThrow(RemoteOf(node), expanded, fmt::format("external \"{}\" command `{}`", which, fmt::join(expanded, " ")),
-             kCommandTimeout);
+  Redacting([&] {
+    return RunOrThrow(RemoteOf(node), expanded, fmt::format("external \"{}\" command `{}`", which, fmt::join(argv, " ")),
+                      kCommandTimeout);
+  });
 }
 
 void ExternalDb::Install(const std::vector<NodeInfo>& nodes) {
@@ -105,7 +145,7 @@ void ExternalDb::Install(const std::vector<NodeInfo>& nodes) {
 }
 
 void ExternalDb::Start(const NodeInfo& node) {
-  daemons_.Start(node, Expand(options_.start, node), node.dir + "/store.log");
+  Redacting([&] { return daemons_.Start(node, Expand(options_.start, node), node.dir + "/store.log"); });
   std::lock_guard lock(mu_);
   paused_[node.name] = false;
 }
@@ -120,18 +160,21 @@ void ExternalDb::WaitHealthy(const NodeInfo& node, milliseconds timeout) {
     auto pid = daemons_.Pid(node);
     if (!pid || !remote.Alive(*pid)) {
       throw HarnessError(fmt::format("external store on {} is not running (\"start\" exited); last lines of {}:\n{}",
-                                     node.name, log, LogTail(remote, log)));
+                                     node.name, log, Redact(LogTail(remote, log))));
     }
     if (health.empty()) return;
-    CommandResult r = remote.Run(health, std::min(kHealthTimeout, std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(deadline - Clock::now()))));
+    CommandResult r = Redacting([&] {
+      return remote.Run(health, std::min(kHealthTimeout, std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(deadline - Clock::now()))));
+    });
     if (r.ok()) return;
-    last = r.timed_out ? "timed out" : fmt::format("exit code {}: {}{}", r.exit_code, r.err, r.out);
+    last = r.timed_out ? "timed out" : Redact(fmt::format("exit code {}: {}{}", r.exit_code, r.err, r.out));
     if (Clock::now() + kPoll >= deadline) break;
     std::this_thread::sleep_for(kPoll);
   }
   throw HarnessError(fmt::format("external store on {} not healthy after {} ms (\"health\" `{}`: {}); last lines of "
                                  "{}:\n{}",
-                                 node.name, timeout.count(), fmt::join(health, " "), last, log, LogTail(remote, log)));
+                                 node.name, timeout.count(), fmt::join(options_.health, " "), last, log,
+                                 Redact(LogTail(remote, log))));
 }
 
 void ExternalDb::Kill(const NodeInfo& node) {
@@ -192,7 +235,7 @@ void ExternalDb::CollectLogs(const NodeInfo& node, const fs::path& dest) {
     try {
       remote.Download(path, dest / name);
     } catch (const HarnessError& e) {
-      std::ofstream(dest / (name + ".missing")) << e.what() << "\n";
+      std::ofstream(dest / (name + ".missing")) << Redact(e.what()) << "\n";
     }
   }
 }
@@ -200,13 +243,16 @@ void ExternalDb::CollectLogs(const NodeInfo& node, const fs::path& dest) {
 std::unique_ptr<Client> ExternalDb::NewClient(const NodeInfo& node, const ClientOptions& options) {
   ExternalClientSpec spec;
   spec.argv = Expand(options_.client, node);
+  spec.shown_argv = options_.client;
   spec.node = node.name;
   spec.address = node.address;
   spec.port = options_.port;
   {
     std::lock_guard lock(mu_);
     for (const NodeInfo& n : nodes_) spec.nodes[n.name] = n.address;
-    spec.log = log_;
+    spec.log = [log = log_, secrets = secrets_](const std::string& line) {
+      if (log) log(RedactSecrets(line, secrets));
+    };
   }
   return std::make_unique<ExternalClient>(std::move(spec), options);
 }

@@ -20,6 +20,10 @@
 //
 // Thread-safe. Log lines about misbehaving clients go to SetLog's sink
 // (faultline.log in a run; stderr until set).
+//
+// {env:VAR} values are often secrets: errors and log lines show commands as
+// configured (templates), and any {env:VAR} value in a message from below
+// (a Remote's error, a log tail) is replaced by its template.
 #pragma once
 
 #include <chrono>
@@ -67,10 +71,16 @@ class ExternalDb : public Database {
 
  private:
   std::vector<std::string> Expand(const std::vector<std::string>& argv, const NodeInfo& node);
+  // `text` with every {env:VAR} value the commands use replaced by "{env:VAR}".
+  std::string Redact(std::string text) const;
+  // fn(), rethrowing its HarnessError Redact()ed.
+  template <typename Fn>
+  auto Redacting(Fn&& fn) const;
   // Runs one of the user's lifecycle commands; throws naming it on failure.
   void RunCommand(const char* which, const std::vector<std::string>& argv, const NodeInfo& node);
 
   ExternalOptions options_;
+  std::vector<std::pair<std::string, std::string>> secrets_;  // {env:VAR} value, its template; longest first
   DaemonTable daemons_{"external store"};
   std::mutex mu_;
   std::vector<NodeInfo> nodes_;             // guarded by mu_

@@ -15,6 +15,7 @@
 
 #include "harness_error.h"
 #include "history_line.h"
+#include "secure_fs.h"
 
 namespace faultline {
 
@@ -63,15 +64,18 @@ struct HistoryWriter::Impl {
   int64_t next_index = 0;
   bool flush_requested = false;
   bool closed = false;
+  bool failed = false;  // a write failed: Appends are dropped
 
   std::mutex io_mu;  // serializes swap + write, so lines reach the file in order; guards below
   int fd = -1;
   std::string writing;      // the buffer being written (kept for its capacity)
   std::string first_error;  // the first I/O error, thrown from Sync()/Close()
+  off_t whole_lines = 0;    // bytes in the file, all whole lines
 
   std::thread flusher;
 
-  // Moves the buffer into the file. Caller holds io_mu.
+  // Moves the buffer into the file. Caller holds io_mu. On the first error
+  // the file is cut back to its last whole line and nothing more is written.
   void FlushLocked() {
     {
       std::lock_guard lock(mu);
@@ -79,23 +83,38 @@ struct HistoryWriter::Impl {
       flush_requested = false;
     }
     space_freed.notify_all();
-    const char* data = writing.data();
-    size_t left = writing.size();
-    while (left > 0 && fd >= 0) {
-      ssize_t n = ::write(fd, data, left);
+    size_t done = 0;
+    while (done < writing.size() && fd >= 0 && first_error.empty()) {
+      ssize_t n = ::write(fd, writing.data() + done, writing.size() - done);
       if (n < 0) {
         if (errno == EINTR) continue;
-        RecordError(fmt::format("writing history {}: {}", path.string(), std::strerror(errno)));
+        const std::string error = std::strerror(errno);
+        const size_t last_newline = writing.rfind('\n', done == 0 ? std::string::npos : done - 1);
+        const off_t keep = whole_lines + (done == 0 || last_newline == std::string::npos ? 0 : off_t(last_newline + 1));
+        // Best effort (fails on a device): a reader copes with a torn last line anyway.
+        (void)!::ftruncate(fd, keep);
+        Fail(fmt::format("writing history {}: {} (the history is kept up to its last whole line)", path.string(),
+                         error));
         break;
       }
-      data += n;
-      left -= size_t(n);
+      done += size_t(n);
     }
+    if (first_error.empty()) whole_lines += off_t(done);
     writing.clear();
   }
 
-  void RecordError(std::string message) {
-    if (first_error.empty()) first_error = std::move(message);
+  // The first I/O error: recorded for Sync()/Close(), later ops are dropped,
+  // and the owner hears of it at once. Caller holds io_mu.
+  void Fail(std::string message) {
+    if (!first_error.empty()) return;
+    first_error = std::move(message);
+    {
+      std::lock_guard lock(mu);
+      failed = true;
+      buffer.clear();
+    }
+    space_freed.notify_all();
+    if (options.on_error) options.on_error(first_error);
   }
 
   void ThrowIfFailed() {
@@ -123,9 +142,18 @@ HistoryWriter::HistoryWriter(const std::filesystem::path& path, std::chrono::ste
   impl_->path = path;
   impl_->start = start;
   impl_->options = options;
-  impl_->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: never through a symlink planted at the history's name.
+  impl_->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (impl_->fd < 0)
     throw HarnessError(fmt::format("cannot create history {}: {}", path.string(), std::strerror(errno)));
+  if (path.has_parent_path()) {
+    try {
+      FsyncDir(path.parent_path());  // the new file's entry survives a crash
+    } catch (...) {
+      ::close(impl_->fd);
+      throw;
+    }
+  }
   impl_->buffer.reserve(kEarlyFlushBytes + (kEarlyFlushBytes >> 2));
   impl_->writing.reserve(kEarlyFlushBytes + (kEarlyFlushBytes >> 2));
   impl_->flusher = std::thread([impl = impl_.get()] { impl->FlusherLoop(); });
@@ -150,9 +178,9 @@ int64_t HistoryWriter::Append(OpType type, int64_t process, std::string_view f, 
   Impl& d = *impl_;
   std::unique_lock lock(d.mu);
   if (d.buffer.size() >= kMaxBufferedBytes) {
-    d.space_freed.wait(lock, [&] { return d.closed || d.buffer.size() < kMaxBufferedBytes; });
+    d.space_freed.wait(lock, [&] { return d.closed || d.failed || d.buffer.size() < kMaxBufferedBytes; });
   }
-  if (d.closed) return -1;
+  if (d.closed || d.failed) return -1;
   const int64_t index = d.next_index++;
   const int64_t time =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - d.start).count();
@@ -177,8 +205,8 @@ void HistoryWriter::Sync() {
   std::lock_guard io(d.io_mu);
   if (d.fd >= 0) {
     d.FlushLocked();
-    if (::fsync(d.fd) != 0)
-      d.RecordError(fmt::format("fsync of history {}: {}", d.path.string(), std::strerror(errno)));
+    if (d.first_error.empty() && ::fsync(d.fd) != 0)
+      d.Fail(fmt::format("fsync of history {}: {}", d.path.string(), std::strerror(errno)));
   }
   d.ThrowIfFailed();
 }
@@ -195,10 +223,17 @@ void HistoryWriter::Close() {
   if (d.flusher.joinable()) d.flusher.join();
   std::lock_guard io(d.io_mu);
   d.FlushLocked();
-  if (::fsync(d.fd) != 0) d.RecordError(fmt::format("fsync of history {}: {}", d.path.string(), std::strerror(errno)));
-  if (::close(d.fd) != 0) d.RecordError(fmt::format("closing history {}: {}", d.path.string(), std::strerror(errno)));
+  if (d.first_error.empty() && ::fsync(d.fd) != 0)
+    d.Fail(fmt::format("fsync of history {}: {}", d.path.string(), std::strerror(errno)));
+  if (::close(d.fd) != 0 && d.first_error.empty())
+    d.Fail(fmt::format("closing history {}: {}", d.path.string(), std::strerror(errno)));
   d.fd = -1;
   d.ThrowIfFailed();
+}
+
+bool HistoryWriter::failed() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->failed;
 }
 
 int64_t HistoryWriter::ops_written() const {

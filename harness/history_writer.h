@@ -6,14 +6,20 @@
 // a file whose only damage is a truncated last line. Sync() also fsyncs
 // (called at phase ends).
 //
+// On the first write (or fsync) error the file is cut back to its last whole
+// line, every later Append is dropped (returns -1), Options::on_error hears
+// of it at once (the runner stops the run), and Sync()/Close() throw it.
+//
 // Thread-safe.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 #include "history.h"
@@ -24,9 +30,12 @@ class HistoryWriter {
  public:
   struct Options {
     std::chrono::milliseconds flush_interval{100};
+    // Called once, on the thread that hit the first I/O error, with its message.
+    std::function<void(const std::string&)> on_error = nullptr;
   };
 
-  // Creates (truncates) the file. Throws HarnessError naming the path.
+  // Creates (truncates) the file, never through a symlink, and fsyncs its
+  // directory. Throws HarnessError naming the path.
   HistoryWriter(const std::filesystem::path& path, std::chrono::steady_clock::time_point start, Options options);
   HistoryWriter(const std::filesystem::path& path, std::chrono::steady_clock::time_point start)
       : HistoryWriter(path, start, Options{}) {}
@@ -45,6 +54,7 @@ class HistoryWriter {
   // Sync()s and stops the flusher; later Appends are dropped. Idempotent.
   void Close();
 
+  bool failed() const;          // a write failed: the run must stop
   int64_t ops_written() const;  // number of Appends so far
   std::chrono::steady_clock::time_point start() const;
 

@@ -2,8 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +22,7 @@
 #include "harness_error.h"
 #include "netns_names.h"
 #include "netns_thread.h"
+#include "secure_fs.h"
 
 namespace faultline {
 namespace {
@@ -94,35 +95,14 @@ void WriteSysctl(const fs::path& p, const std::string& value) {
 
 void DisableIpv6(const std::string& dev) { WriteSysctl("/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6", "1"); }
 
-// Exclusive flock held for the object's lifetime.
-class FileLock {
- public:
-  explicit FileLock(const fs::path& path) {
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw HarnessError("cannot open lock file " + path.string() + ": " + std::strerror(errno));
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno != EINTR) {
-        ::close(fd_);
-        throw HarnessError("cannot lock " + path.string() + ": " + std::strerror(errno));
-      }
-    }
-  }
-  ~FileLock() { ::close(fd_); }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
 // Machine-wide, whatever the state directory: held while a subnet is chosen
 // and the bridge gets its address, so two runs with different state
-// directories still never pick the same subnet.
+// directories still never pick the same subnet. In a root-only directory:
+// a lock file others can open is a lock others can hold forever.
 fs::path SubnetLockPath() {
-  return fs::is_directory("/run/lock") ? fs::path("/run/lock/faultline-subnets.lock")
-                                       : fs::path("/tmp/faultline-subnets.lock");
+  const fs::path dir = "/run/faultline";
+  EnsurePrivateDir(dir);
+  return dir / "subnets.lock";
 }
 
 struct Subnet {
@@ -285,6 +265,26 @@ std::vector<std::string> ForwardRuleArgs(const std::string& bridge, const std::s
   return {op, "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"};
 }
 
+// Node roots are <temp dir>/faultline-<run id>-XXXXXX (mkdtemp).
+std::string NodesRootPrefix(const std::string& run_id) { return "faultline-" + run_id + "-"; }
+
+bool IsNodesRootOf(const fs::path& root, const std::string& run_id) {
+  const std::string name = root.filename().string();
+  return root.is_absolute() && name.size() == NodesRootPrefix(run_id).size() + 6 &&
+         name.rfind(NodesRootPrefix(run_id), 0) == 0;
+}
+
+// Private node roots of a run whose record is lost (only ours: checked before removal).
+std::vector<fs::path> StrayNodesRoots(const std::string& run_id) {
+  std::vector<fs::path> roots;
+  std::error_code ec;
+  const fs::path tmp = fs::temp_directory_path(ec);
+  for (const std::string& name : ListDir(tmp)) {
+    if (IsNodesRootOf(tmp / name, run_id) && PrivateDirProblem(tmp / name).empty()) roots.push_back(tmp / name);
+  }
+  return roots;
+}
+
 // Removes every resource of one run: the recorded ones plus anything named
 // after its run id. Appends what it removed to `removed` and failures to
 // `errors`; never throws.
@@ -329,16 +329,28 @@ void DestroyResources(const ClusterState& st, std::vector<std::string>& removed,
   for (int pid : killed) {
     for (int i = 0; i < 200 && ::waitpid(pid, nullptr, WNOHANG) == 0; ++i) std::this_thread::sleep_for(1ms);
   }
-  // 2. The nodes' files, now that nothing runs from them.
+  // 2. The nodes' files, now that nothing runs from them: only the private
+  // directory Create() made (a path someone else made or swapped in is left alone).
   {
-    const fs::path root = LocalNodesRoot(st.run_id);
-    std::error_code ec;
-    const bool existed = fs::exists(root, ec);
-    fs::remove_all(root, ec);
-    if (ec) {
-      errors.push_back("remove " + root.string() + ": " + ec.message());
-    } else if (existed) {
-      removed.push_back("removed node directories " + root.string());
+    std::vector<fs::path> roots;
+    if (!st.nodes_root.empty()) roots.push_back(st.nodes_root);
+    if (st.nodes_root.empty()) roots = StrayNodesRoots(st.run_id);
+    for (const fs::path& root : roots) {
+      const std::string problem = PrivateDirProblem(root);
+      if (problem == "does not exist") continue;
+      if (!problem.empty() || !IsNodesRootOf(root, st.run_id)) {
+        errors.push_back(fmt::format("refusing to remove {}: it is {}, not the private directory faultline made for "
+                                     "cluster {}; remove it by hand if it is debris",
+                                     root.string(), problem.empty() ? "misnamed" : problem, st.run_id));
+        continue;
+      }
+      std::error_code ec;
+      fs::remove_all(root, ec);
+      if (ec) {
+        errors.push_back("remove " + root.string() + ": " + ec.message());
+      } else {
+        removed.push_back("removed node directories " + root.string());
+      }
     }
   }
 
@@ -476,9 +488,18 @@ bool BridgeClaimed(const std::string& run_id, bool include_manual) {
 
 fs::path LocalCluster::state_dir() { return ClusterStateDir(); }
 
-fs::path LocalNodesRoot(const std::string& run_id) { return "/tmp/faultline-" + run_id; }
+const fs::path& LocalCluster::nodes_root() const {
+  if (const std::string problem = PrivateDirProblem(nodes_root_); nodes_root_.empty() || !problem.empty()) {
+    throw HarnessError(fmt::format("local cluster {}: its node directory {} is {}; it is not used (a directory "
+                                   "faultline did not make could hold anything). Remove the cluster with "
+                                   "`faultline cluster down {}`",
+                                   run_id_, nodes_root_.empty() ? "(not recorded)" : nodes_root_.string(),
+                                   nodes_root_.empty() ? "unknown" : problem, run_id_));
+  }
+  return nodes_root_;
+}
 
-std::string LocalCluster::node_dir(size_t i) const { return (LocalNodesRoot(run_id_) / nodes_[i].name).string(); }
+std::string LocalCluster::node_dir(size_t i) const { return (nodes_root() / nodes_[i].name).string(); }
 
 void RequireNetAdmin() {
   std::ifstream in("/proc/self/status");
@@ -504,12 +525,16 @@ std::unique_ptr<LocalCluster> LocalCluster::Create(const LocalClusterOptions& op
   Subnet subnet;
   try {
     {
-      FileLock dir_lock(state_dir() / ".lock");
+      FileLock dir_lock(PrivateClusterStateDir() / ".lock");
       FileLock subnet_lock(SubnetLockPath());
       do {
         st.run_id = RandomRunId();
       } while (fs::exists(ClusterStatePath(st.run_id)) || LinkExists(BridgeName(st.run_id)) ||
                NetnsExists(NetnsName(st.run_id, 1)));
+      // Made atomically, 0700, before anything is recorded or installed: no
+      // one else can own or pre-create the directory root will run programs from.
+      st.nodes_root = MakePrivateTempDir(fs::temp_directory_path(), NodesRootPrefix(st.run_id)).string();
+      cluster->nodes_root_ = st.nodes_root;
       subnet = PickSubnet(options.subnet);
       st.subnet = SubnetString(subnet);
       st.bridge = BridgeName(st.run_id);
@@ -583,6 +608,9 @@ std::unique_ptr<LocalCluster> LocalCluster::Create(const LocalClusterOptions& op
       } catch (const std::exception& cleanup) {
         what += "; removing the partial cluster also failed: " + std::string(cleanup.what());
       }
+    } else if (!st.nodes_root.empty()) {
+      std::error_code ec;
+      fs::remove(st.nodes_root, ec);  // still empty: nothing was recorded or installed
     }
     throw HarnessError("cannot create local cluster: " + what);
   }
@@ -600,6 +628,15 @@ std::unique_ptr<LocalCluster> LocalCluster::Attach(const std::string& run_id) {
   cluster->run_id_ = st->run_id;
   cluster->bridge_ = st->bridge;
   cluster->subnet_ = st->subnet;
+  cluster->nodes_root_ = st->nodes_root;
+  // A missing one is fine for Destroy(); one that is there must be ours.
+  if (const std::string problem = PrivateDirProblem(st->nodes_root);
+      !st->nodes_root.empty() && !problem.empty() && problem != "does not exist") {
+    throw HarnessError(fmt::format("local cluster {}: its node directory {} is {}, not the private directory "
+                                   "faultline made; refusing to use it. Remove it by hand (rm -rf {}), then run "
+                                   "`faultline cluster down {}`",
+                                   run_id, st->nodes_root, problem, st->nodes_root, run_id));
+  }
   for (const auto& n : st->nodes) {
     cluster->nodes_.push_back({n.name, n.netns, n.address});
     cluster->remotes_.push_back(std::make_unique<LocalRemote>(n.name, n.netns));
@@ -621,6 +658,7 @@ void LocalCluster::Destroy() {
     st.emplace();
     st->run_id = run_id_;
     st->bridge = bridge_;
+    st->nodes_root = nodes_root_.string();
     for (size_t i = 0; i < nodes_.size(); ++i) {
       st->nodes.push_back({nodes_[i].name, nodes_[i].netns, nodes_[i].address, HostVethName(run_id_, int(i) + 1)});
     }
@@ -648,7 +686,7 @@ std::vector<ClusterSummary> ListLocalClusters() {
 
 std::vector<std::string> CleanupLocalClusters(bool include_manual) {
   std::vector<std::string> removed, errors;
-  FileLock dir_lock(ClusterStateDir() / ".lock");
+  FileLock dir_lock(PrivateClusterStateDir() / ".lock");
   std::set<std::string> recorded;
   for (const auto& id : ListClusterStateIds()) {
     std::optional<ClusterState> st;

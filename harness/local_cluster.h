@@ -7,8 +7,9 @@
 // address (.1), node i holds .(i+1). The subnet is given, or chosen free in
 // 10.0.0.0/8 (no overlap with any route on the machine or any other
 // faultline cluster), under a lock so concurrent runs never collide (a
-// machine-wide one, /run/lock/faultline-subnets.lock, held until the bridge
+// machine-wide one, /run/faultline/subnets.lock, held until the bridge
 // has its address, so runs with different state directories don't either).
+// Locks wait at most LockWait() (secure_fs.h), then fail naming the holder.
 //
 // Safety: before anything is sent, each node address must route via the
 // bridge (`ip route get`); if not, Create() tears down and throws. Nodes
@@ -17,7 +18,13 @@
 // Every resource is recorded in a state file (state_dir()/R.json) as it is
 // created, so `faultline cleanup` can remove what a killed run left:
 // processes in the namespaces, namespaces, links, host iptables rules, and
-// the nodes' directories (LocalNodesRoot).
+// the nodes' directories (nodes_root()).
+//
+// Security (root on a shared machine): the nodes' files live in a private
+// directory made with mkdtemp, <temp dir>/faultline-R-XXXXXX (0700, root's),
+// recorded in the state file; whatever re-opens it by name (Attach, node_dir,
+// Destroy, cleanup) first checks it is still that: a real directory, ours,
+// mode 0700. The state directory is private too (cluster_state_file.h).
 //
 // Needs root (CAP_NET_ADMIN): Create() throws a HarnessError saying so.
 #pragma once
@@ -50,7 +57,8 @@ class LocalCluster {
   // Creates everything, verifies routes. On failure removes what it made
   // and throws HarnessError.
   static std::unique_ptr<LocalCluster> Create(const LocalClusterOptions& options);
-  // Attaches to an existing cluster by run id (from its state file).
+  // Attaches to an existing cluster by run id (from its state file). Throws
+  // when its node directory exists but is not the private one Create() made.
   static std::unique_ptr<LocalCluster> Attach(const std::string& run_id);
 
   ~LocalCluster();  // does NOT destroy: call Destroy() (a run may leave it up)
@@ -61,7 +69,10 @@ class LocalCluster {
   const std::vector<LocalNode>& nodes() const { return nodes_; }
   // One Remote per node, owned by the cluster.
   Remote& remote(size_t i) { return *remotes_[i]; }
-  // Node i's working directory (store binary, data, logs): LocalNodesRoot()/<name>.
+  // The private directory holding the nodes' files; throws HarnessError
+  // unless it is (still) a real 0700 directory of ours.
+  const std::filesystem::path& nodes_root() const;
+  // Node i's working directory (store binary, data, logs): nodes_root()/<name>.
   std::string node_dir(size_t i) const;
 
   // Kills every process in the namespaces, deletes namespaces, links, host
@@ -75,6 +86,7 @@ class LocalCluster {
  private:
   LocalCluster() = default;
   std::string run_id_, bridge_, subnet_;
+  std::filesystem::path nodes_root_;
   std::vector<LocalNode> nodes_;
   std::vector<std::unique_ptr<LocalRemote>> remotes_;
 };
@@ -82,10 +94,6 @@ class LocalCluster {
 // Throws HarnessError ("... needs root (CAP_NET_ADMIN) ...; run it with sudo")
 // unless this process may create network namespaces.
 void RequireNetAdmin();
-
-// Where a local cluster's nodes keep their files: /tmp/faultline-<run id>.
-// Destroy() and cleanup remove it with the rest of the cluster.
-std::filesystem::path LocalNodesRoot(const std::string& run_id);
 
 struct ClusterSummary {
   std::string run_id;

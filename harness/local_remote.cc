@@ -324,7 +324,8 @@ int LocalRemote::StartDaemon(const std::vector<std::string>& argv, const std::st
   fs::path log(log_path);
   if (log.has_parent_path()) fs::create_directories(log.parent_path(), ec);
   if (ec) throw HarnessError("cannot create log directory " + log.parent_path().string() + ": " + ec.message());
-  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // O_NOFOLLOW: root never appends through a symlink planted at the log's name.
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (log_fd < 0) throw HarnessError("cannot open daemon log " + log_path + ": " + std::strerror(errno));
 
   bp::environment environment = boost::this_process::environment();

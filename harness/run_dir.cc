@@ -8,6 +8,7 @@
 
 #include "harness_error.h"
 #include "run_files.h"
+#include "secure_fs.h"
 
 namespace faultline {
 namespace fs = std::filesystem;
@@ -23,6 +24,8 @@ fs::path MakeRunDir(const fs::path& store_dir, const std::string& test_name) {
     if (fs::create_directory(dir, ec)) {
       fs::create_directory(dir / "nodes", ec);
       if (ec) throw HarnessError(fmt::format("cannot create {}: {}", (dir / "nodes").string(), ec.message()));
+      // The new entries survive a crash (the files in it are fsynced as they are made).
+      for (const fs::path& d : {dir, dir.parent_path(), store_dir}) FsyncDir(d);
       return dir;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));

@@ -1,5 +1,7 @@
 #include "run_log.h"
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
@@ -7,11 +9,18 @@
 #include <iostream>
 
 #include "harness_error.h"
+#include "secure_fs.h"
 
 namespace faultline {
 
-RunLog::RunLog(const std::filesystem::path& path) : file_(std::fopen(path.c_str(), "a")) {
-  if (file_ == nullptr) throw HarnessError("cannot open the run log " + path.string());
+RunLog::RunLog(const std::filesystem::path& path) {
+  const int fd = CreateNewFile(path, 0644, O_APPEND);  // never through a planted symlink or file
+  file_ = ::fdopen(fd, "a");
+  if (file_ == nullptr) {
+    ::close(fd);
+    throw HarnessError("cannot open the run log " + path.string());
+  }
+  FsyncDir(path.parent_path());
 }
 
 RunLog::~RunLog() { std::fclose(file_); }

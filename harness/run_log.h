@@ -12,7 +12,8 @@ namespace faultline {
 
 class RunLog {
  public:
-  // Appends to `path`; throws HarnessError when it cannot be opened.
+  // Creates `path` (O_EXCL | O_NOFOLLOW: an existing file or symlink there is
+  // refused) and fsyncs its directory; throws HarnessError naming the path.
   explicit RunLog(const std::filesystem::path& path);
   ~RunLog();
   RunLog(const RunLog&) = delete;

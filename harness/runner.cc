@@ -210,7 +210,7 @@ void Run::MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_pr
     done = true;
   });
   while (!done) {
-    if (interrupted()) generator.Stop();
+    if (interrupted() || history.failed()) generator.Stop();
     std::this_thread::sleep_for(50ms);
     if (Clock::now() - last_progress >= (options_.progress_in_place ? 1s : 10s)) {
       Progress("main", start, generator.deadline(), pool.counters());
@@ -393,7 +393,9 @@ RunOutcome Run::Execute() {
   try {
     SetUp();
     ThrowIfInterrupted();
-    history_ = std::make_unique<HistoryWriter>(history_path, Clock::now());
+    HistoryWriter::Options history_options;  // a write error stops the run (MainPhase) and is said at once
+    history_options.on_error = [this](const std::string& error) { log_.Warn("stopping the run: " + error); };
+    history_ = std::make_unique<HistoryWriter>(history_path, Clock::now(), history_options);
     int64_t next_process = 0;
     MainPhase(*history_, *workload, &next_process);
     Heal();

@@ -16,6 +16,7 @@
 
 #include "harness_error.h"
 #include "local_remote.h"
+#include "secure_fs.h"
 
 namespace faultline {
 namespace {
@@ -33,13 +34,11 @@ std::string ReadAll(const fs::path& p) {
   return s.str();
 }
 
-void WriteFile(const fs::path& p, const std::string& text, fs::perms mode) {
-  {
-    std::ofstream out(p, std::ios::trunc);
-    out << text;
-    if (!out) throw HarnessError("sshd: cannot write " + p.string());
-  }
-  fs::permissions(p, mode, fs::perm_options::replace);
+// A fresh file (a previous StartSshd's is replaced), never through a symlink.
+void WriteFile(const fs::path& p, const std::string& text, mode_t mode) {
+  std::error_code ec;
+  fs::remove(p, ec);
+  WriteNewFile(p, text, mode);
 }
 
 void KeyGen(const fs::path& key, const std::string& comment) {
@@ -111,21 +110,19 @@ SshdNodes StartSshd(LocalCluster& cluster) {
     if (ec) throw HarnessError("sshd: cannot create its privilege separation directory /run/sshd: " + ec.message());
   }
   SshdNodes sshd;
-  sshd.dir = LocalNodesRoot(cluster.run_id()) / "sshd";
-  fs::create_directories(sshd.dir, ec);
-  if (ec) throw HarnessError(fmt::format("sshd: cannot create {}: {}", sshd.dir.string(), ec.message()));
+  sshd.dir = cluster.nodes_root() / "sshd";
+  EnsurePrivateDir(sshd.dir);
   sshd.client_key = sshd.dir / "client_key";
   sshd.known_hosts = sshd.dir / "known_hosts";
   KeyGen(sshd.client_key, "faultline-client-" + cluster.run_id());
   const fs::path authorized = sshd.dir / "authorized_keys";
-  WriteFile(authorized, ReadAll(sshd.client_key.string() + ".pub"), fs::perms(0644));
+  WriteFile(authorized, ReadAll(sshd.client_key.string() + ".pub"), 0644);
 
   std::string known;
   for (size_t i = 0; i < cluster.nodes().size(); ++i) {
     const LocalNode& node = cluster.nodes()[i];
     const fs::path dir = NodeDir(sshd, cluster, i);
-    fs::create_directories(dir, ec);
-    if (ec) throw HarnessError(fmt::format("sshd: cannot create {}: {}", dir.string(), ec.message()));
+    EnsurePrivateDir(dir);
     KeyGen(dir / "host_key", "faultline-" + cluster.run_id() + "-" + node.name);
     const std::string config = fmt::format(
         "# sshd for faultline cluster {} node {}: its own keys and files, never /etc/ssh\n"
@@ -148,11 +145,11 @@ SshdNodes StartSshd(LocalCluster& cluster) {
         "Subsystem sftp internal-sftp\n",
         cluster.run_id(), node.name, node.address, (dir / "host_key").string(), authorized.string(),
         (dir / "sshd.pid").string());
-    WriteFile(dir / "sshd_config", config, fs::perms(0644));
+    WriteFile(dir / "sshd_config", config, 0644);
     known += node.address + " " + ReadAll(dir / "host_key.pub");
     sshd.addresses.push_back(node.address);
   }
-  WriteFile(sshd.known_hosts, known, fs::perms(0644));
+  WriteFile(sshd.known_hosts, known, 0644);
   for (size_t i = 0; i < cluster.nodes().size(); ++i) sshd.pids.push_back(StartNodeSshd(cluster, i, sshd));
   return sshd;
 }

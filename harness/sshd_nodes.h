@@ -2,7 +2,7 @@
 // remote is tested (and can be tried by hand: `faultline cluster up --local N
 // --sshd`) against real sshd processes without any real host.
 //
-// Everything lives under <LocalNodesRoot(run id)>/sshd, removed with the
+// Everything lives under <LocalCluster::nodes_root()>/sshd (private, 0700), removed with the
 // cluster: a client key pair (client_key, authorized on every node), a
 // known_hosts file with each node's address and host key, and per node
 // <name>/{host_key, sshd_config, sshd.log, sshd.pid}. sshd runs as

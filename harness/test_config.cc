@@ -7,6 +7,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "grudge.h"
 #include "targets.h"
@@ -25,6 +27,26 @@ std::string NormalizeKey(std::string key) {
 }
 
 [[noreturn]] void Fail(const std::string& message) { throw ConfigError("config: " + message); }
+
+// Deeper than any config needs; the recursive merge and dump() of a
+// 200,000-deep one would overflow the stack.
+constexpr int kMaxConfigDepth = 32;
+// A nodes file is a list of hosts; more than this is not one.
+constexpr std::streamsize kMaxNodesFileBytes = 1 << 20;
+
+// Throws unless `j` nests at most kMaxConfigDepth arrays/objects (iterative: no recursion to overflow).
+void RequireShallow(const json& j, const std::string& what) {
+  std::vector<std::pair<const json*, int>> todo{{&j, 1}};
+  while (!todo.empty()) {
+    const auto [node, depth] = todo.back();
+    todo.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth > kMaxConfigDepth) {
+      Fail(fmt::format("{} nests arrays/objects more than {} deep", what, kMaxConfigDepth));
+    }
+    for (const json& child : *node) todo.emplace_back(&child, depth + 1);
+  }
+}
 
 void RejectUnknownKeys(const json& object, const json& known, const std::string& prefix);
 
@@ -62,9 +84,12 @@ class Fields {
   int Int(const std::string& key) const {
     const json& v = Get(key);
     if (!v.is_number_integer()) Fail(fmt::format("\"{}\" must be an integer, got {}", Name(key), v.dump()));
-    const auto value = v.get<int64_t>();
-    if (value < INT32_MIN || value > INT32_MAX) Fail(fmt::format("\"{}\" is out of range: {}", Name(key), value));
-    return static_cast<int>(value);
+    // Unsigned first: 18446744073709551615 read as int64_t would be -1.
+    if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(INT32_MAX)
+                               : v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX) {
+      Fail(fmt::format("\"{}\" is out of range: {}", Name(key), v.dump()));
+    }
+    return static_cast<int>(v.get<int64_t>());
   }
   // A nested object ("dynastore", "ssh", ...) whose keys must all be in `known`.
   Fields Object(const std::string& key, const json& known) const {
@@ -379,6 +404,7 @@ json DefaultConfigJson() {
 }
 
 json MergeConfig(json base, const json& overrides) {
+  RequireShallow(overrides, "the config");
   for (const auto& [raw_key, value] : overrides.items()) {
     const std::string key = NormalizeKey(raw_key);
     if (key == "grudge" || (key == "nodes" && value.is_object())) {
@@ -400,7 +426,15 @@ json LoadConfigFile(const std::filesystem::path& path) {
   std::stringstream text;
   text << in.rdbuf();
   try {
-    json j = json::parse(text.str());
+    // Depth checked while parsing: the error names the file, and nothing that deep is ever built.
+    const json::parser_callback_t bounded = [&](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxConfigDepth) {
+        throw ConfigError(fmt::format("config: {} nests arrays/objects more than {} deep", path.string(),
+                                      kMaxConfigDepth));
+      }
+      return true;
+    };
+    json j = json::parse(text.str(), bounded);
     if (!j.is_object()) throw ConfigError(fmt::format("config: {} must hold a JSON object", path.string()));
     return j;
   } catch (const json::parse_error& e) {
@@ -438,7 +472,14 @@ TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
     if (!c.nodes.empty()) Fail("\"nodes\" and \"nodes-file\" are both given; use one");
     std::ifstream in(file);
     if (!in) Fail(fmt::format("\"nodes-file\": cannot read {}", file));
-    for (std::string line; std::getline(in, line);) {
+    std::string text(size_t(kMaxNodesFileBytes) + 1, '\0');
+    text.resize(size_t(in.read(text.data(), kMaxNodesFileBytes + 1).gcount()));
+    if (text.size() > size_t(kMaxNodesFileBytes)) {
+      Fail(fmt::format("\"nodes-file\" {} is larger than {} bytes; it should list one host per line", file,
+                       kMaxNodesFileBytes));
+    }
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
       line.erase(0, line.find_first_not_of(" \t\r"));
       line.erase(line.find_last_not_of(" \t\r") + 1);
       if (!line.empty() && line[0] != '#') c.nodes.push_back(line);

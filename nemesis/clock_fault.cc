@@ -9,19 +9,17 @@
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <thread>
 
 #include "harness_error.h"
+#include "secure_fs.h"
 #include "targets.h"
 
 namespace faultline {
 
 namespace {
 
-namespace fs = std::filesystem;
 using json = nlohmann::json;
 using std::chrono::milliseconds;
 
@@ -117,22 +115,10 @@ Env FaketimeEnv(const NodeInfo& node) {
 
 void SetClockOffset(const NodeInfo& node, int64_t offset_ms) {
   Remote& remote = RemoteOf(node);
-  static std::atomic<uint64_t> counter{0};
-  const fs::path local =
-      fs::temp_directory_path() / fmt::format("faultline-faketime-{}-{}.rc", ::getpid(), counter++);
-  {
-    std::ofstream out(local);
-    out << OffsetText(offset_ms) << "\n";
-    if (!out) throw HarnessError(fmt::format("clock: cannot write {}", local.string()));
-  }
-  std::error_code ec;
-  try {
-    remote.Upload(local, ClockFile(node));  // replaces the file atomically
-  } catch (...) {
-    fs::remove(local, ec);
-    throw;
-  }
-  fs::remove(local, ec);
+  // In a private mkdtemp directory: a predictable name in /tmp is one a
+  // local user can plant a symlink at, for root to write through.
+  const PrivateTempFile local("faketime.rc", OffsetText(offset_ms) + "\n");
+  remote.Upload(local.path(), ClockFile(node));  // replaces the file atomically
 }
 
 ClockFault::ClockFault(std::vector<NodeInfo> nodes, const NemesisConfig& config)

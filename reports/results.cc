@@ -76,7 +76,7 @@ nlohmann::json RunResults::ToJson() const {
 void WriteJsonFile(const std::filesystem::path& path, const nlohmann::json& j) {
   const std::string text = j.dump(2) + "\n";
   const std::filesystem::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);  // never through a planted symlink
   if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
   size_t done = 0;
   while (done < text.size()) {

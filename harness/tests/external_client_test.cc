@@ -14,6 +14,8 @@
 
 #include "external_db.h"
 #include "harness_error.h"
+#include "local_remote.h"
+#include "temp_dir.h"
 
 namespace faultline {
 namespace {
@@ -138,6 +140,57 @@ TEST(ExternalTemplateTest, ExpandsNodeFieldsAndEnvironment) {
   EXPECT_EQ(ExpandTemplate("{env:FAULTLINE_TEMPLATE_TEST}/bin", n1, {n1}, 0), "/opt/store/bin");
   EXPECT_EQ(ExpandTemplate("{\"json\": 1} {other}", n1, {n1}, 0), "{\"json\": 1} {other}");  // not ours: kept
   EXPECT_THROW(ExpandTemplate("{env:FAULTLINE_SURELY_UNSET_VAR}", n1, {n1}, 0), HarnessError);
+}
+
+// {env:VAR} values are often secrets (tokens, passwords): errors and log
+// lines show the template, also where the value comes back from below (a
+// command's stderr, a Remote's own message).
+TEST(ExternalSecretsTest, EnvValuesNeverReachErrorsOrTheLog) {
+  const std::string secret = "tok-" + std::to_string(::getpid()) + "-s3cr3t";
+  const std::string shown = "{env:FAULTLINE_TEST_SECRET}";
+  ::setenv("FAULTLINE_TEST_SECRET", secret.c_str(), 1);
+  test::TempDir dir("faultline-external-secret-test");
+  LocalRemote host("n1", "");
+  NodeInfo node{"n1", "127.0.0.1", (dir.path() / "n1").string(), &host};
+  ExternalOptions o;
+  o.install = {"sh", "-c", "echo \"bad token $0\" >&2; exit 3", shown};
+  o.start = {"sleep", "30", "--token=" + shown};
+  o.health = {"sh", "-c", "echo \"unhealthy with $0\"; exit 1", shown};
+  o.client = {"/nonexistent/faultline-client", "--token=" + shown};
+  ExternalDb db(o);
+  std::mutex mu;
+  std::string logged;
+  db.SetLog([&](const std::string& line) {
+    std::lock_guard lock(mu);
+    logged += line + "\n";
+  });
+  std::vector<std::string> messages;
+  try {
+    db.Install({node});
+    ADD_FAILURE() << "install should fail";
+  } catch (const HarnessError& e) {
+    messages.push_back(e.what());
+  }
+  db.Start(node);
+  try {
+    db.WaitHealthy(node, 300ms);
+    ADD_FAILURE() << "health should fail";
+  } catch (const HarnessError& e) {
+    messages.push_back(e.what());
+  }
+  const Completion c = db.NewClient(node, ClientOptions{500ms, "set"})->Invoke({"add", "k1", 1});
+  EXPECT_EQ(c.type, OpType::kFail);
+  messages.push_back(c.error);
+  db.Stop(node);
+  {
+    std::lock_guard lock(mu);
+    messages.push_back(logged);
+  }
+  for (const std::string& m : messages) {
+    EXPECT_EQ(m.find(secret), std::string::npos) << m;
+    EXPECT_NE(m.find(shown), std::string::npos) << m;  // still says which value it was
+  }
+  ::unsetenv("FAULTLINE_TEST_SECRET");
 }
 
 }  // namespace

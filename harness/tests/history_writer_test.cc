@@ -3,11 +3,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -178,6 +180,85 @@ TEST(HistoryWriterTest, WriteErrorsAreReportedNotLost) {
   }
   EXPECT_THROW(writer.Close(), HarnessError);
   EXPECT_NO_THROW(writer.Close());  // idempotent; the destructor will not throw either
+}
+
+// A real full file system: a 64 KiB tmpfs (needs root to mount), unmounted on destruction.
+class SmallTmpfs {
+ public:
+  SmallTmpfs() {
+    if (::geteuid() == 0 && ::mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, "size=64k") == 0) mounted_ = true;
+  }
+  ~SmallTmpfs() {
+    if (mounted_) ::umount2(dir_.path().c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+  std::filesystem::path file() const { return dir_.file(); }
+
+ private:
+  TempDir dir_;
+  bool mounted_ = false;
+};
+
+// Appends sample lines until the writer has failed (or the guard runs out);
+// only the background flusher writes.
+void AppendUntilFull(HistoryWriter& writer) {
+  for (int64_t i = 0; i < 10'000'000 && !writer.failed(); ++i) {
+    writer.Append(OpType::kOk, i % 7, "add", "k1", i, "n1");
+    if (i % 1000 == 999) std::this_thread::sleep_for(1ms);
+  }
+}
+
+TEST(HistoryWriterTest, AFullDiskStopsTheWriterAtItsLastWholeLine) {
+  SmallTmpfs fs;
+  if (!fs.mounted()) GTEST_SKIP() << "needs root to mount a tmpfs";
+  HistoryWriter writer(fs.file(), Clock::now());
+  std::string error;
+  try {
+    for (int64_t i = 0; i < 10'000'000; ++i) {
+      writer.Append(OpType::kOk, i % 7, "add", "k1", i, "n1");
+      if (i % 1000 == 999) writer.Sync();  // throws at the first failed write
+    }
+    FAIL() << "64 KiB never filled up";
+  } catch (const HarnessError& e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find("No space left on device"), std::string::npos) << error;
+  EXPECT_NE(error.find(fs.file().string()), std::string::npos) << error;
+  // Nothing more is taken once it failed: later ops are dropped, not half-written.
+  EXPECT_EQ(writer.Append(OpType::kOk, 0, "add", "k1", 1, "n1"), -1);
+  EXPECT_THROW(writer.Close(), HarnessError);
+  std::ifstream in(fs.file(), std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n') << "the history ends with a torn line";
+  size_t lines = 0;
+  for (const std::string& line : FileLines(fs.file())) {
+    EXPECT_TRUE(nlohmann::json::accept(line)) << line;
+    ++lines;
+  }
+  EXPECT_GT(lines, 100u);
+}
+
+TEST(HistoryWriterTest, TheFirstWriteErrorIsReportedAtOnceToTheOwner) {
+  SmallTmpfs fs;
+  if (!fs.mounted()) GTEST_SKIP() << "needs root to mount a tmpfs";
+  std::mutex mu;
+  std::vector<std::string> reported;
+  HistoryWriter::Options options;
+  options.flush_interval = 5ms;
+  options.on_error = [&](const std::string& e) {
+    std::lock_guard lock(mu);
+    reported.push_back(e);
+  };
+  HistoryWriter writer(fs.file(), Clock::now(), options);
+  AppendUntilFull(writer);
+  ASSERT_TRUE(writer.failed());
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(reported.size(), 1u);  // once, before anyone called Sync() or Close() for it
+    EXPECT_NE(reported[0].find("No space left on device"), std::string::npos) << reported[0];
+  }
+  EXPECT_THROW(writer.Close(), HarnessError);
 }
 
 TEST(HistoryWriterTest, KilledWriterLeavesAReadableHistory) {

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -426,6 +428,89 @@ TEST_F(LocalClusterTest, AttachRebuildsTheClusterFromItsStateFile) {
   EXPECT_FALSE(NetnsExists(c->nodes()[0].netns));
   EXPECT_THROW(LocalCluster::Attach(c->run_id()), HarnessError);
   EXPECT_THROW(LocalCluster::Attach("../etc"), HarnessError);
+}
+
+// Issue 14: root runs nX/dynastore from the node root, so a local user
+// (uid 65534 here) must never own, pre-create or swap it.
+int AsNobody(const std::function<int()>& fn) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) ::_exit(100);
+    try {
+      ::_exit(fn());
+    } catch (...) {
+      ::_exit(101);  // never back into gtest as a second process
+    }
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+mode_t ModeOf(const fs::path& p) {
+  struct stat st {};
+  return ::lstat(p.c_str(), &st) == 0 ? st.st_mode & 07777 : 0;
+}
+
+TEST_F(LocalClusterTest, NodeRootExistsPrivateFromCreateSoNoLocalUserCanPlantOne) {
+  auto c = LocalCluster::Create(Options(1));
+  const fs::path n1 = c->node_dir(0), root = n1.parent_path();
+  // What the attacker would do once the cluster id is known: make the node root, or n1 in it.
+  EXPECT_EQ(AsNobody([&] { return ::mkdir(root.c_str(), 0777) == 0 ? 0 : errno == EEXIST ? 2 : 1; }), 2) << root;
+  EXPECT_EQ(AsNobody([&] { return ::mkdir(n1.c_str(), 0777) == 0 ? 0 : errno == EACCES ? 2 : 1; }), 2) << n1;
+  struct stat st {};
+  ASSERT_EQ(::lstat(root.c_str(), &st), 0) << root << " should exist from Create() on";
+  EXPECT_TRUE(S_ISDIR(st.st_mode));
+  EXPECT_EQ(st.st_uid, ::geteuid());
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  EXPECT_EQ(root.filename().string().rfind("faultline-" + c->run_id() + "-", 0), 0u) << root;
+  // The record that names it is root's alone.
+  EXPECT_EQ(ModeOf(LocalCluster::state_dir()), 0700u);
+  EXPECT_EQ(ModeOf(LocalCluster::state_dir() / (c->run_id() + ".json")), 0600u);
+  c->Destroy();
+  EXPECT_FALSE(fs::exists(root));
+}
+
+TEST_F(LocalClusterTest, ASwappedNodeRootIsNeitherUsedNorRemoved) {
+  auto c = LocalCluster::Create(Options(1));
+  const fs::path root = fs::path(c->node_dir(0)).parent_path();
+  // The attacker's directory, with a "binary" root would run, swapped in by a symlink.
+  const fs::path theirs = state_dir_ / "theirs";
+  fs::create_directories(theirs / "n1");
+  { std::ofstream(theirs / "n1" / "dynastore") << "#!/bin/sh\n"; }
+  ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+  fs::remove_all(root);
+  fs::create_directory_symlink(theirs, root);
+  EXPECT_THROW(c->node_dir(0), HarnessError);
+  try {
+    LocalCluster::Attach(c->run_id());
+    ADD_FAILURE() << "attached to a cluster whose node root is a symlink";
+  } catch (const HarnessError& e) {
+    EXPECT_NE(std::string(e.what()).find(root.string() + " is a symbolic link"), std::string::npos) << e.what();
+  }
+  try {
+    c->Destroy();
+    ADD_FAILURE() << "Destroy() said nothing about the swapped node root";
+  } catch (const HarnessError& e) {
+    EXPECT_NE(std::string(e.what()).find("refusing to remove " + root.string()), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(fs::exists(theirs / "n1" / "dynastore"));  // not followed
+  fs::remove(root);
+  c->Destroy();  // the rest was removed already; now the state file goes too
+  EXPECT_TRUE(ListLocalClusters().empty());
+}
+
+TEST_F(LocalClusterTest, AStateDirectoryAnotherUserOwnsIsRefused) {
+  ASSERT_EQ(::chown(state_dir_.c_str(), 65534, 65534), 0);
+  try {
+    LocalCluster::Create(Options(1));
+    ADD_FAILURE() << "created a cluster recorded in uid 65534's directory";
+  } catch (const HarnessError& e) {
+    EXPECT_NE(std::string(e.what()).find(state_dir_.string() + " is owned by uid 65534"), std::string::npos)
+        << e.what();
+  }
+  ASSERT_EQ(::chown(state_dir_.c_str(), 0, 0), 0);
+  EXPECT_TRUE(ListLocalClusters().empty());
 }
 
 TEST_F(LocalClusterTest, RequestedSubnetMustBeFreeAndWellFormed) {

@@ -88,7 +88,7 @@ TEST_F(NemesisRun, AllFaultsOnFiveNodesAreHealedAndTheVerdictIsValid) {
   EXPECT_EQ(RulesLeft(id), "");
   EXPECT_EQ(StoppedProcesses(id), "");
   for (int i = 1; i <= 5; ++i) {
-    const std::string rc = ReadFile("/tmp/faultline-" + id + "/n" + std::to_string(i) + "/faketime.rc");
+    const std::string rc = ReadFile(NodesRoot(id) / ("n" + std::to_string(i)) / "faketime.rc");
     EXPECT_NE(rc.find('0'), std::string::npos) << "n" << i << " clock file: " << rc;
     EXPECT_EQ(rc.find_first_of("123456789"), std::string::npos) << "n" << i << " clock file: " << rc;
   }

@@ -127,8 +127,19 @@ class FaultlineRun : public ::testing::Test {
     }
     EXPECT_EQ(Capture("ip netns list").find("fl-" + id), std::string::npos) << Capture("ip netns list");
     EXPECT_EQ(Capture("ip -o link").find(id), std::string::npos) << Capture("ip -o link");
-    EXPECT_FALSE(fs::exists("/tmp/faultline-" + id));
-    EXPECT_EQ(ProcessesMentioning("/tmp/faultline-" + id + "/"), "") << "processes left";
+    EXPECT_EQ(NodesRoot(id), fs::path()) << "node directories left";
+    EXPECT_EQ(ProcessesMentioning(NodesRootPrefix(id)), "") << "processes left";
+  }
+
+  // Where cluster `id` keeps its nodes' files: <temp dir>/faultline-<id>-XXXXXX (mkdtemp).
+  static std::string NodesRootPrefix(const std::string& id) {
+    return (fs::temp_directory_path() / ("faultline-" + id + "-")).string();
+  }
+  static fs::path NodesRoot(const std::string& id) {
+    for (const auto& entry : fs::directory_iterator(fs::temp_directory_path())) {
+      if (entry.path().string().rfind(NodesRootPrefix(id), 0) == 0) return entry.path();
+    }
+    return {};
   }
 
   // Command lines of processes whose argv mentions `text`.

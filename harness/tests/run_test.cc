@@ -137,7 +137,7 @@ TEST_F(FaultlineRun, LeaveDbRunningKeepsTheStoreUpUntilClusterDown) {
   ASSERT_EQ(RunFaultline(RunArgs({"--time-limit", "2", "--leave-db-running"})), 0) << Output();
   const std::string id = ClusterId(LatestRun());
   ASSERT_FALSE(id.empty());
-  EXPECT_NE(ProcessesMentioning("/tmp/faultline-" + id + "/n3/"), "") << "the store should still run";
+  EXPECT_NE(ProcessesMentioning(NodesRoot(id).string() + "/n3/"), "") << "the store should still run";
   EXPECT_NE(Output().find("faultline cluster down " + id), std::string::npos) << Output();
   ASSERT_EQ(RunFaultline({"cluster", "down", id}), 0) << Output();
   ExpectNothingLeft(id);

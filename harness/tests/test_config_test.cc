@@ -122,5 +122,48 @@ TEST(TestConfig, ConfigFileErrorsNameTheFile) {
   std::remove(path.c_str());
 }
 
+// Issue 14: a config nested 200,000 deep crashed `faultline run` (stack overflow).
+TEST(TestConfig, DeepNestingIsAnErrorNotACrash) {
+  const int depth = 200000;
+  const std::string nested = std::string(depth, '[') + std::string(depth, ']');
+  const std::string path = ::testing::TempDir() + "/faultline_deep_config.json";
+  std::ofstream(path) << "{\"nodes\": " << nested << "}";
+  try {
+    ResolveConfig(MergeConfig(LoadConfigFile(path), json::object()), 1);
+    FAIL() << "accepted a config nested 200000 deep";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("more than 32 deep"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
+  // The same from anywhere else a config comes from (flags, suite plans): built, not parsed.
+  json deep = json::object();
+  json* at = &deep;
+  for (int i = 0; i < depth; ++i) at = &((*at)["dynastore"] = json::object());
+  ExpectError(deep, "more than 32 deep");
+  json deep_grudge = {{"grudge", json::array()}};  // built in place: copying it would recurse
+  at = &deep_grudge["grudge"];
+  for (int i = 0; i < depth; ++i) at = &at->emplace_back(json::array());
+  ExpectError(deep_grudge, "more than 32 deep");
+}
+
+TEST(TestConfig, NodesFileIsCapped) {
+  const std::string path = ::testing::TempDir() + "/faultline_big_nodes_file";
+  {
+    std::ofstream out(path);
+    for (int i = 0; i < 100000; ++i) out << "host-" << i << ".example.com\n";  // 2.3 MB
+  }
+  ExpectError({{"nodes-file", path}}, "is larger than 1048576 bytes");
+  std::remove(path.c_str());
+}
+
+TEST(TestConfig, HugeIntegersAreOutOfRangeNotNegative) {
+  // 2^64 - 1 read as a signed 64-bit integer is -1: "got -1" named a value nobody gave.
+  ExpectError({{"keys", 18446744073709551615ull}}, "\"keys\" is out of range: 18446744073709551615");
+  ExpectError({{"keys", 4294967296ull}}, "\"keys\" is out of range: 4294967296");
+  ExpectError({{"keys", -4294967296ll}}, "\"keys\" is out of range: -4294967296");
+  EXPECT_EQ(Resolve({{"keys", 7u}}).keys, 7);
+}
+
 }  // namespace
 }  // namespace faultline

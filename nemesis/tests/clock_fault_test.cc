@@ -141,6 +141,28 @@ TEST_F(ClockFaultTest, SetClockOffsetWritesLibfaketimeRelativeOffsets) {
   }
 }
 
+// Issue 14: the offset was staged at a guessable /tmp name
+// (faultline-faketime-<pid>-<n>.rc), so a local user's symlink there made
+// root overwrite any file. Plant one at every name the old scheme could use.
+TEST_F(ClockFaultTest, SetClockOffsetNeverWritesThroughAPlantedTmpSymlink) {
+  MakeNodes(1);
+  const fs::path victim = fs::temp_directory_path() / ("faultline-clock-victim-" + std::to_string(::getpid()));
+  { std::ofstream(victim) << "precious\n"; }
+  std::vector<fs::path> planted;
+  for (int n = 0; n < 1000; ++n) {
+    planted.push_back(fs::temp_directory_path() /
+                      ("faultline-faketime-" + std::to_string(::getpid()) + "-" + std::to_string(n) + ".rc"));
+    std::error_code ec;
+    fs::create_symlink(victim, planted.back(), ec);
+  }
+  SetClockOffset(nodes_[0], 1500);
+  EXPECT_EQ(ReadFile(ClockFile(nodes_[0])), "+1.500\n");
+  EXPECT_EQ(ReadFile(victim), "precious\n");
+  std::error_code ec;
+  for (const fs::path& p : planted) fs::remove(p, ec);
+  fs::remove(victim, ec);
+}
+
 TEST_F(ClockFaultTest, StoreWallClockFollowsTheOffsetFile) {
   Up();
   EXPECT_TRUE(SkewBecomes(0));  // the file said +0 from the start
