@@ -24,6 +24,10 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kGrace{500};       // on top of the op timeout, for the program's own timeout to fire first
+// On top of that for the first request of a freshly started program: an
+// interpreter's start-up on a loaded machine is not the store's latency, and
+// a slow start must not turn the first ops of a healthy run into info.
+constexpr milliseconds kStartupGrace{10000};
 constexpr size_t kStderrTail = 2048;
 constexpr size_t kMaxLine = 16 << 20;     // a "line" longer than this is garbage
 
@@ -213,7 +217,8 @@ bool ExternalClient::Spawn(std::string* error) {
 
 ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::string& what) {
   Reply reply;
-  const auto deadline = Clock::now() + options_.op_timeout + kGrace;
+  auto deadline = Clock::now() + options_.op_timeout + kGrace;
+  milliseconds allowed = options_.op_timeout + kGrace;
   if (pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == pid_) {
     // Exited between requests: nothing of this request reached it.
     pid_ = -1;
@@ -230,6 +235,8 @@ ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::s
       reply.error = error;
       return reply;
     }
+    deadline += kStartupGrace;
+    allowed += kStartupGrace;
   }
   const int64_t id = request["id"].get<int64_t>();
   if (!WriteAll(in_, request.dump() + "\n", deadline)) {
@@ -259,8 +266,9 @@ ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::s
     }
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
     if (left <= 0) {
-      problem = fmt::format("did not answer {} within {} ms (op timeout {} ms + {} ms); killed", what,
-                            (options_.op_timeout + kGrace).count(), options_.op_timeout.count(), kGrace.count());
+      problem = fmt::format("did not answer {} within {} ms (op timeout {} ms + {} ms{}); killed", what,
+                            allowed.count(), options_.op_timeout.count(), kGrace.count(),
+                            allowed > options_.op_timeout + kGrace ? " + start-up grace" : "");
       break;
     }
     pollfd fds[2] = {{out_, POLLIN, 0}, {err_, POLLIN, 0}};

@@ -10,7 +10,8 @@
 // and the environment FAULTLINE_NODE, FAULTLINE_ADDRESS, FAULTLINE_PORT,
 // FAULTLINE_NODES (JSON object name → address), FAULTLINE_WORKLOAD,
 // FAULTLINE_OP_TIMEOUT_MS. The program should answer within the op timeout;
-// the harness waits op_timeout + 500 ms.
+// the harness waits op_timeout + 500 ms (10 s more for the first request
+// after the program starts: its start-up).
 //
 // Misbehaviour never hangs a run and is never a fail: a program that exits
 // (crash), does not answer in time (hang: its process group is SIGKILLed),

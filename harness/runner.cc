@@ -135,7 +135,7 @@ void Run::SetUp() {
   if (!config_.nodes.empty()) {
     ssh_ = std::make_unique<SshEnvironment>(config_);
     nodes_ = ssh_->nodes();
-    Say(fmt::format("SSH nodes, directories under {}: {}", ssh_->remote_root(), ssh_->Describe()));
+    Say(fmt::format("SSH nodes (name=user@host:port:directory): {}", ssh_->Describe()));
   } else {
     CreateLocalCluster();
   }
@@ -371,7 +371,7 @@ void Run::Teardown(RunResults& results) {
   }
   if (ssh_ != nullptr) {
     attempt("clean up SSH nodes", [&] { ssh_->Teardown(/*remove_dirs=*/!config_.leave_db_running); });
-    if (config_.leave_db_running) Say("store left running on the SSH nodes under " + ssh_->remote_root());
+    if (config_.leave_db_running) Say("store left running on the SSH nodes: " + ssh_->Describe());
   }
   if (cluster_ != nullptr && !config_.leave_db_running) {
     attempt("destroy cluster " + cluster_->run_id(), [&] { cluster_->Destroy(); });

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <random>
 #include <thread>
 
 #include "harness_error.h"
@@ -32,23 +31,38 @@ SshOptions SshOptionsFor(const SshConfig& ssh, const std::string& host) {
 }
 
 SshEnvironment::SshEnvironment(const TestConfig& config) {
-  std::string run_id;
-  std::random_device random;
-  for (int i = 0; i < 6; ++i) run_id += "0123456789abcdefghijklmnopqrstuvwxyz"[random() % 36];
   if (config.nodes.empty()) throw HarnessError("ssh: no nodes given");
-  root_ = !config.ssh.remote_dir.empty() ? config.ssh.remote_dir
-                                          : fmt::format("/tmp/faultline/{}-{}", config.name, run_id);
+  root_ = config.ssh.remote_dir;
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
   for (size_t i = 0; i < config.nodes.size(); ++i) {
     const std::string name = "n" + std::to_string(i + 1);
     remotes_.push_back(std::make_unique<SshRemote>(name, SshOptionsFor(config.ssh, config.nodes[i])));
-    nodes_.push_back(NodeInfo{name, config.nodes[i], root_ + "/" + name, remotes_.back().get()});
+    nodes_.push_back(NodeInfo{name, config.nodes[i], root_.empty() ? "" : root_ + "/" + name, remotes_.back().get()});
   }
-  const std::vector<std::string> failed =
+  std::vector<std::string> failed =
       Failures(RunInParallel(remotes_.size(), [&](size_t i) { remotes_[i]->Connect(); }));
   if (!failed.empty()) {
     throw HarnessError(fmt::format("cannot reach {} of {} node{} over SSH: {}", failed.size(), remotes_.size(),
                                    remotes_.size() == 1 ? "" : "s", fmt::join(failed, "; ")));
+  }
+  if (!root_.empty()) return;
+  const std::string prefix = fmt::format("/tmp/faultline-{}-", config.name);
+  failed = Failures(RunInParallel(remotes_.size(), [&](size_t i) {
+    CommandResult r = remotes_[i]->Run({"mktemp", "-d", prefix + nodes_[i].name + "-XXXXXX"}, 30s);
+    std::string dir = r.out.substr(0, r.out.find('\n'));
+    if (!r.ok() || dir.rfind(prefix, 0) != 0 || dir.find("..") != std::string::npos) {
+      throw HarnessError(fmt::format("{}: mktemp -d {}{}-XXXXXX: {}", remotes_[i]->Describe(), prefix,
+                                     nodes_[i].name, r.ok() ? "printed " + r.out : r.err));
+    }
+    nodes_[i].dir = dir;
+  }));
+  if (!failed.empty()) {
+    try {
+      Teardown(/*remove_dirs=*/true);  // the directories that were made
+    } catch (const HarnessError&) {
+      // The error below says what failed; a directory left behind is empty.
+    }
+    throw HarnessError(fmt::format("cannot make node directories: {}", fmt::join(failed, "; ")));
   }
 }
 
@@ -58,7 +72,7 @@ std::string SshEnvironment::Describe() const {
   std::vector<std::string> parts;
   for (const auto& r : remotes_) {
     const SshOptions& o = r->options();
-    parts.push_back(fmt::format("{}={}@{}:{}", r->node(), o.username, o.host, o.port));
+    parts.push_back(fmt::format("{}={}@{}:{}:{}", r->node(), o.username, o.host, o.port, nodes_[parts.size()].dir));
   }
   return fmt::format("{}", fmt::join(parts, " "));
 }
@@ -67,12 +81,14 @@ void SshEnvironment::Teardown(bool remove_dirs) {
   std::vector<std::string> failed;
   if (remove_dirs) {
     failed = Failures(RunInParallel(remotes_.size(), [&](size_t i) {
+      if (nodes_[i].dir.empty()) return;  // never made
       CommandResult r = remotes_[i]->Run({"rm", "-rf", "--", nodes_[i].dir}, 60s);
       if (!r.ok()) {
         throw HarnessError(fmt::format("{}: rm -rf {}: {}", remotes_[i]->Describe(), nodes_[i].dir, r.err));
       }
-      // Fails while another node on the same host still has its directory there: fine.
-      remotes_[i]->Run({"rmdir", "--", root_}, 10s);
+      // A given remote-dir: removed once empty (fails while another node on
+      // the same host still has its directory there: fine).
+      if (!root_.empty()) remotes_[i]->Run({"rmdir", "--", root_}, 10s);
     }));
   }
   // Sessions close here; the NodeInfos keep pointing at them until the run ends.

@@ -1,9 +1,10 @@
 // SshEnvironment: the nodes of a run on remote hosts (TestConfig::nodes),
 // reached over SSH. Node i+1 is named n<i+1> and mapped to the i-th host;
 // its address (what clients and peers use) is the host as given, its
-// directory <remote root>/<node name> with remote root = ssh.remote-dir or
-// /tmp/faultline/<test name>-<id>, id 6 random chars (unique per run: node directories of
-// runs sharing a host, or of nodes sharing one filesystem, never collide).
+// directory <ssh.remote-dir>/<node name> when the user names a remote dir,
+// else a fresh `mktemp -d /tmp/faultline-<test name>-<node>-XXXXXX` made on
+// the node itself: 0700, created atomically, a name no other user of the
+// host can know or plant beforehand (the store binary runs from it as root).
 //
 // The constructor connects to every host in parallel (one attempt each,
 // bounded by ssh.connect-timeout-ms) and throws one HarnessError naming
@@ -31,10 +32,9 @@ class SshEnvironment {
   ~SshEnvironment();
 
   const std::vector<NodeInfo>& nodes() const { return nodes_; }
-  const std::string& remote_root() const { return root_; }
-  // "n1=root@10.0.0.2:22 n2=..." for the run log.
+  // "n1=root@10.0.0.2:22:/tmp/faultline-... n2=..." for the run log.
   std::string Describe() const;
-  // Removes <remote root>/<node> on every node when remove_dirs (and the root
+  // Removes each node's directory when remove_dirs (and a given remote-dir
   // if it is then empty). Throws HarnessError listing
   // the nodes where removal failed. The sessions close with the object.
   void Teardown(bool remove_dirs);

@@ -27,11 +27,6 @@ struct SshdUp {
 
 class SshRunTest : public FaultlineRun {
  protected:
-  void TearDown() override {
-    FaultlineRun::TearDown();
-    std::error_code ec;
-    fs::remove("/tmp/faultline", ec);  // the default remote-dir parent, if no other run uses it
-  }
   SshdUp ClusterUp(int nodes) {
     SshdUp up;
     const int rc = RunFaultline({"cluster", "up", "--local", std::to_string(nodes), "--sshd"});
@@ -58,12 +53,15 @@ class SshRunTest : public FaultlineRun {
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
-  // The remote root the run logged ("directories under X:").
-  static std::string RemoteRoot(const fs::path& run) {
-    std::smatch m;
+  // The node directories the run logged ("n1=root@host:22:/tmp/faultline-...").
+  static std::vector<std::string> RemoteDirs(const fs::path& run) {
+    std::vector<std::string> dirs;
     const std::string log = ReadFile(run / "faultline.log");
-    if (std::regex_search(log, m, std::regex("directories under (\\S+):"))) return m[1];
-    return "";
+    const std::regex dir("n\\d+=\\S+@\\S+:\\d+:(/\\S+)");
+    for (auto it = std::sregex_iterator(log.begin(), log.end(), dir); it != std::sregex_iterator(); ++it) {
+      dirs.push_back((*it)[1]);
+    }
+    return dirs;
   }
   void ClusterDown(const SshdUp& up) {
     EXPECT_EQ(RunFaultline({"cluster", "down", up.id}), 0) << Output();
@@ -97,10 +95,14 @@ TEST_F(SshRunTest, FullRunOverSshWithPartitionsAndKillsIsValidAndCollectsLogs) {
   EXPECT_FALSE(config.contains("local"));
   EXPECT_EQ(config["ssh"]["private-key"], up.key);
   // The nodes' directories on the "hosts" are gone; no store process is left.
-  const std::string root = RemoteRoot(run);
-  ASSERT_FALSE(root.empty()) << ReadFile(run / "faultline.log");
-  EXPECT_FALSE(fs::exists(root)) << root;
-  EXPECT_EQ(ProcessesMentioning(root + "/"), "");
+  // Each was a fresh mktemp -d directory (no name another user could plant).
+  const std::vector<std::string> dirs = RemoteDirs(run);
+  ASSERT_EQ(dirs.size(), 3u) << ReadFile(run / "faultline.log");
+  for (const std::string& dir : dirs) {
+    EXPECT_EQ(dir.rfind("/tmp/faultline-", 0), 0u) << dir;
+    EXPECT_FALSE(fs::exists(dir)) << dir;
+    EXPECT_EQ(ProcessesMentioning(dir + "/"), "");
+  }
   ClusterDown(up);
 }
 
@@ -170,12 +172,12 @@ TEST_F(SshRunTest, SshdKilledMidRunEndsUnknownNamingTheNodeNeverHangs) {
   std::cout << "[output] " << Output().substr(Output().find("verdict:")) << std::endl;
   ClusterDown(up);
   // n1's and n3's directories were removed over SSH; n2's could not be (its sshd is dead).
-  const std::string root = RemoteRoot(run);
-  ASSERT_FALSE(root.empty());
-  EXPECT_FALSE(fs::exists(root + "/n1"));
-  EXPECT_FALSE(fs::exists(root + "/n3"));
-  EXPECT_TRUE(fs::exists(root + "/n2"));
-  fs::remove_all(root);
+  const std::vector<std::string> dirs = RemoteDirs(run);
+  ASSERT_EQ(dirs.size(), 3u) << ReadFile(run / "faultline.log");
+  EXPECT_FALSE(fs::exists(dirs[0]));
+  EXPECT_TRUE(fs::exists(dirs[1]));
+  EXPECT_FALSE(fs::exists(dirs[2]));
+  fs::remove_all(dirs[1]);
 }
 
 }  // namespace
