@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -159,7 +160,7 @@ TEST(RpcFrame, RejectsUnknownKinds) {
 
 TEST(RpcFrame, ErrorPayloadRoundTripsEveryErrorCodeAndRejectsOthers) {
   for (const Status& s : {Status::InvalidArgument("a"), Status::Corruption("b"), Status::IOError("c"),
-                          Status::Unavailable("d"), Status::TimedOut("é")}) {
+                          Status::Unavailable("d"), Status::TimedOut("é"), Status::Conflict("f")}) {
     Status out;
     ASSERT_TRUE(DecodeErrorPayload(EncodeErrorPayload(s), out).ok());
     EXPECT_EQ(out.code(), s.code());
@@ -248,8 +249,9 @@ class RpcTest : public ::testing::Test {
     };
   }
 
-  std::unique_ptr<RpcServer> StartServer(RpcServer::Handler handler, uint16_t port = 0) {
-    auto server = std::make_unique<RpcServer>(io_, Local(port), std::move(handler));
+  std::unique_ptr<RpcServer> StartServer(RpcServer::Handler handler, uint16_t port = 0,
+                                         RpcServerOptions options = {}) {
+    auto server = std::make_unique<RpcServer>(io_, Local(port), std::move(handler), options);
     const Status status = server->Start();
     EXPECT_TRUE(status.ok()) << status.message();
     return server;
@@ -512,8 +514,11 @@ class RawConnection {
     }
     return "";
   }
-  // Whether the server closed the connection (EOF or reset) within 3 s.
-  bool ClosedByServer() {
+  // Whether the server closed the connection (EOF or reset) within `seconds`.
+  int NativeHandle() { return socket_.native_handle(); }
+  bool ClosedByServer(int seconds = 3) {
+    timeval tv{seconds, 0};
+    setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     std::string ignored;
     const std::string end = Read(SIZE_MAX, ignored);
     return end == asio::error::make_error_code(asio::error::eof).message() ||
@@ -580,6 +585,82 @@ TEST_F(RpcTest, MalformedFrameClosesOnlyThatConnection) {
   EXPECT_EQ(good_failed.load(), 0);
   EXPECT_TRUE(client.connected());
   EXPECT_TRUE(CallSync(client, 1, "last").status.ok());
+}
+
+// The header of a request frame whose payload is `length` bytes.
+std::string FrameHeader(uint32_t length) {
+  std::string wire;
+  AppendFrame(Frame{1, 9, ""}, wire);
+  for (int i = 0; i < 4; ++i) wire[i] = static_cast<char>((length >> (8 * i)) & 0xff);
+  return wire;
+}
+
+TEST_F(RpcTest, PartialFrameIsClosedAfterTheDeadlineWhileIdleConnectionsStay) {
+  auto server = StartServer(Echo(), 0, {.partial_frame_timeout = 200ms});
+  RpcClient client(io_, Local(server->port()));
+  ASSERT_TRUE(CallSync(client, 1, "before").status.ok());
+
+  // Promises the largest frame, sends a little of it, and stalls.
+  RawConnection stalled(server->port());
+  stalled.Send(FrameHeader(kMaxFramePayload) + std::string(1000, 'p'));
+  EXPECT_TRUE(stalled.ClosedByServer(60));
+
+  // Between frames a connection may idle for as long as it likes: the
+  // client's connection (idle since its call, longer than the deadline by
+  // the time the stalled one was closed) still works.
+  const Result r = CallSync(client, 2, "after");
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_TRUE(client.connected());
+}
+
+TEST_F(RpcTest, ConnectionsBeyondTheCapAreClosedAndTheOthersServed) {
+  auto server = StartServer(Echo(), 0, {.max_connections = 2});
+  RawConnection first(server->port());
+  RawConnection second(server->port());
+  std::string in;
+  for (RawConnection* c : {&first, &second}) {  // both registered before the third connects
+    std::string wire;
+    AppendFrame(Frame{3, 1, "hi"}, wire);
+    c->Send(wire);
+    in.clear();
+    ASSERT_EQ(c->Read(kFrameHeaderSize + 3, in), "");
+  }
+  RawConnection third(server->port());
+  EXPECT_TRUE(third.ClosedByServer(60));
+  std::string wire;
+  AppendFrame(Frame{3, 2, "again"}, wire);
+  first.Send(wire);
+  in.clear();
+  EXPECT_EQ(first.Read(kFrameHeaderSize + 6, in), "");
+}
+
+TEST_F(RpcTest, PartialFramesBeyondTheTotalBufferCapCloseTheConnectionThatExceedsIt) {
+  constexpr size_t kCap = 1 << 20;
+  auto server = StartServer(Echo(), 0, {.max_buffered_bytes = kCap});
+  // Two frames of 3/4 of the cap each, both held back by their last byte:
+  // together they exceed it, so one connection is closed; the other gets
+  // its answer once it sends the rest.
+  const uint32_t length = kCap * 3 / 4;
+  const std::string payload(length, 'q');
+  RawConnection a(server->port());
+  RawConnection b(server->port());
+  a.Send(FrameHeader(length) + payload.substr(0, length - 1));
+  b.Send(FrameHeader(length) + payload.substr(0, length - 1));
+  // Exactly one is closed; which one depends on the order the server read them.
+  RawConnection* survivor = nullptr;
+  for (int round = 0; round < 600 && survivor == nullptr; ++round) {
+    for (auto [closed, other] : {std::pair{&a, &b}, std::pair{&b, &a}}) {
+      pollfd p{closed->NativeHandle(), POLLIN | POLLRDHUP, 0};
+      if (poll(&p, 1, 50) == 1) survivor = other;
+      if (survivor) break;
+    }
+  }
+  ASSERT_NE(survivor, nullptr) << "neither connection was closed";
+  EXPECT_TRUE((survivor == &a ? b : a).ClosedByServer(60));
+  survivor->Send(payload.substr(length - 1));
+  std::string in;
+  ASSERT_EQ(survivor->Read(kFrameHeaderSize + 1 + length, in), "");
+  EXPECT_EQ(in.substr(kFrameHeaderSize), "\x01" + payload);
 }
 
 TEST_F(RpcTest, StopWithCallsInFlightCompletesEveryCallbackExactlyOnce) {
