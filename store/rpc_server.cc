@@ -164,6 +164,9 @@ class Session : public std::enable_shared_from_this<Session> {
       const size_t total = server_->buffered.fetch_add(now - accounted_) + (now - accounted_);
       accounted_ = now;
       if (now > 0 && total > server_->options.max_buffered_bytes) {
+        // Give the budget back now, not when the session is destroyed.
+        server_->buffered.fetch_sub(accounted_);
+        accounted_ = 0;
         Close();
         return false;
       }
