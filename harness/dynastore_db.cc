@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <map>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include "daemon_table.h"
@@ -97,6 +98,12 @@ void DynastoreDb::Install(const std::vector<NodeInfo>& nodes) {
                   {"request_timeout_ms", kRequestTimeoutMs},
                   {"anti_entropy_interval_ms", kAntiEntropyMs},
                   {"handoff_interval_ms", kHandoffMs}};
+  // A fresh secret per run that every node shares: it signs the context
+  // tokens clients carry, so none can be forged (store/context_key.h).
+  std::random_device random;
+  std::string key;
+  for (int i = 0; i < 8; ++i) key += fmt::format("{:08x}", random());
+  cluster["context_key"] = key;
 
   const PrivateTempFile local("cluster.json", cluster.dump(2) + "\n");  // never a guessable /tmp name
   for (const NodeInfo& node : nodes) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "codec.h"
@@ -9,7 +10,9 @@
 namespace dynastore {
 
 namespace {
-constexpr uint8_t kTokenFormat = 1;
+// Format 1 was sealed with a CRC-32 only; format 2 is signed.
+constexpr uint8_t kUnsignedTokenFormat = 1;
+constexpr uint8_t kTokenFormat = 2;
 }
 
 const char* OrderName(Order order) {
@@ -93,23 +96,27 @@ size_t CausalContext::NodeCount() const {
 }
 
 size_t CausalContext::Prune(size_t max_nodes) {
-  size_t dropped = 0;
-  while (NodeCount() > max_nodes) {
-    // Each node's last advance: its vector entry or its newest cloud dot.
-    std::map<std::string, int64_t> last_advance;
-    for (const auto& [node, entry] : vv_) last_advance[node] = entry.ts_ms;
-    for (const auto& [dot, ts] : cloud_) {
-      auto [it, inserted] = last_advance.emplace(dot.node, ts);
-      if (!inserted) it->second = std::max(it->second, ts);
-    }
-    auto oldest = std::min_element(last_advance.begin(), last_advance.end(),
-                                   [](const auto& x, const auto& y) { return x.second < y.second; });
-    const std::string victim = oldest->first;
-    vv_.erase(victim);
-    std::erase_if(cloud_, [&](const auto& kv) { return kv.first.node == victim; });
-    ++dropped;
+  // Each node's last advance: its vector entry or its newest cloud dot.
+  std::map<std::string, int64_t> last_advance;
+  for (const auto& [node, entry] : vv_) last_advance[node] = entry.ts_ms;
+  for (const auto& [dot, ts] : cloud_) {
+    auto [it, inserted] = last_advance.emplace(dot.node, ts);
+    if (!inserted) it->second = std::max(it->second, ts);
   }
-  return dropped;
+  if (last_advance.size() <= max_nodes) return 0;
+  // Drop the nodes that advanced longest ago, all in one pass (ties by
+  // name, as the one-at-a-time loop this replaces broke them).
+  std::vector<std::pair<int64_t, const std::string*>> by_age;
+  by_age.reserve(last_advance.size());
+  for (const auto& [node, ts] : last_advance) by_age.emplace_back(ts, &node);
+  const size_t drop = last_advance.size() - max_nodes;
+  auto older = [](const auto& x, const auto& y) { return std::tie(x.first, *x.second) < std::tie(y.first, *y.second); };
+  std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(drop - 1), by_age.end(), older);
+  std::set<std::string> victims;
+  for (size_t i = 0; i < drop; ++i) victims.insert(*by_age[i].second);
+  std::erase_if(vv_, [&](const auto& kv) { return victims.count(kv.first) > 0; });
+  std::erase_if(cloud_, [&](const auto& kv) { return victims.count(kv.first.node) > 0; });
+  return drop;
 }
 
 void CausalContext::Normalize() {
@@ -155,58 +162,77 @@ void CausalContext::EncodeTo(std::string& out) const {
 }
 
 // Accepts only the canonical form EncodeTo writes: sorted, non-empty node
-// ids, positive counters, cloud dots strictly beyond the vector. Anything
-// else is corruption, so a garbled token can never alias a valid one.
-bool CausalContext::DecodeFrom(std::string_view& in, CausalContext& out) {
+// ids, counters in 1..kMaxCounter, cloud dots strictly beyond the vector, at
+// most kMaxEntries in all. Anything else is corruption, so a garbled token
+// can never alias a valid one.
+bool CausalContext::DecodeFrom(std::string_view& in, CausalContext& out, std::string* why) {
   out = CausalContext();
+  auto fail = [&](std::string reason) {
+    if (why) *why = std::move(reason);
+    return false;
+  };
+  auto too_many = [] { return "more than " + std::to_string(kMaxEntries) + " entries"; };
+  auto bad_counter = [] { return "a counter outside 1.." + std::to_string(kMaxCounter); };
   uint64_t n;
-  if (!codec::GetVarint(in, n) || n > kMaxEntries) return false;
+  if (!codec::GetVarint(in, n)) return fail("truncated");
+  if (n > kMaxEntries) return fail(too_many());
+  const uint64_t vector_entries = n;
   for (uint64_t i = 0; i < n; ++i) {
     std::string node;
     uint64_t counter, ts;
-    if (!codec::GetBytes(in, node, kMaxNodeIdLength) || node.empty()) return false;
-    if (!codec::GetVarint(in, counter) || counter == 0) return false;
-    if (!codec::GetVarint(in, ts)) return false;
-    if (!out.vv_.empty() && out.vv_.rbegin()->first >= node) return false;
+    if (!codec::GetBytes(in, node, kMaxNodeIdLength) || node.empty()) return fail("a bad node id");
+    if (!codec::GetVarint(in, counter) || !codec::GetVarint(in, ts)) return fail("truncated");
+    if (counter == 0 || counter > kMaxCounter) return fail(bad_counter());
+    if (!out.vv_.empty() && out.vv_.rbegin()->first >= node) return fail("entries out of order");
     out.vv_.emplace_hint(out.vv_.end(), std::move(node), Entry{counter, static_cast<int64_t>(ts)});
   }
-  if (!codec::GetVarint(in, n) || n > kMaxEntries) return false;
+  if (!codec::GetVarint(in, n)) return fail("truncated");
+  if (n > kMaxEntries - vector_entries) return fail(too_many());
   for (uint64_t i = 0; i < n; ++i) {
     Dot dot;
     uint64_t ts;
-    if (!codec::GetBytes(in, dot.node, kMaxNodeIdLength) || dot.node.empty()) return false;
-    if (!codec::GetVarint(in, dot.counter) || !codec::GetVarint(in, ts)) return false;
-    if (!out.cloud_.empty() && out.cloud_.rbegin()->first >= dot) return false;
+    if (!codec::GetBytes(in, dot.node, kMaxNodeIdLength) || dot.node.empty()) return fail("a bad node id");
+    if (!codec::GetVarint(in, dot.counter) || !codec::GetVarint(in, ts)) return fail("truncated");
+    if (dot.counter > kMaxCounter) return fail(bad_counter());
+    if (!out.cloud_.empty() && out.cloud_.rbegin()->first >= dot) return fail("entries out of order");
     auto vit = out.vv_.find(dot.node);
-    if (dot.counter <= (vit == out.vv_.end() ? 0 : vit->second.counter) + 1) return false;
+    if (dot.counter <= (vit == out.vv_.end() ? 0 : vit->second.counter) + 1) return fail("not in canonical form");
     out.cloud_.emplace_hint(out.cloud_.end(), std::move(dot), static_cast<int64_t>(ts));
   }
   return true;
 }
 
-std::string CausalContext::ToToken() const {
+std::string CausalContext::ToToken(const ContextKey& key) const {
   if (empty()) return "";
   std::string bytes;
   bytes.push_back(static_cast<char>(kTokenFormat));
   EncodeTo(bytes);
-  codec::SealWithCrc(bytes);
+  bytes += key.Sign(bytes);
   return codec::Base64UrlEncode(bytes);
 }
 
-Status CausalContext::FromToken(std::string_view token, CausalContext& out) {
+Status CausalContext::FromToken(std::string_view token, const ContextKey& key, CausalContext& out) {
   out = CausalContext();
   if (token.empty()) return Status::Ok();
   auto bytes = codec::Base64UrlDecode(token);
   if (!bytes) return Status::InvalidArgument("context is not base64url");
   std::string_view in = *bytes;
-  if (!codec::VerifyAndStripCrc(in)) return Status::InvalidArgument("context is truncated or garbled (checksum mismatch)");
-  if (in.empty() || static_cast<uint8_t>(in.front()) != kTokenFormat) {
-    return Status::InvalidArgument("context has an unknown format version");
+  if (!in.empty() && static_cast<uint8_t>(in.front()) == kUnsignedTokenFormat) {
+    return Status::InvalidArgument("context is in the unsigned format of an older dynastore; GET the key again");
+  }
+  if (in.size() <= ContextKey::kMacBytes || static_cast<uint8_t>(in.front()) != kTokenFormat) {
+    return Status::InvalidArgument("context has an unknown format version or is truncated");
+  }
+  const std::string_view mac = in.substr(in.size() - ContextKey::kMacBytes);
+  in.remove_suffix(ContextKey::kMacBytes);
+  if (!key.Verify(in, mac)) {
+    return Status::InvalidArgument("context signature does not match: it was altered, or issued by another cluster");
   }
   in.remove_prefix(1);
-  if (!DecodeFrom(in, out) || !in.empty()) {
+  std::string why = "trailing bytes";
+  if (!DecodeFrom(in, out, &why) || !in.empty()) {
     out = CausalContext();
-    return Status::InvalidArgument("context is malformed");
+    return Status::InvalidArgument("context is malformed: " + why);
   }
   return Status::Ok();
 }

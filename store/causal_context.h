@@ -19,6 +19,7 @@
 #include <string>
 #include <string_view>
 
+#include "context_key.h"
 #include "status.h"
 
 namespace dynastore {
@@ -44,9 +45,12 @@ class CausalContext {
     bool operator==(const Entry&) const = default;
   };
 
-  // Limits enforced when decoding untrusted bytes.
+  // Limits enforced when decoding untrusted bytes: node id length, vector
+  // entries plus cloud dots, and the largest counter (far beyond any real
+  // key's write count, and low enough that counter + 1 never wraps).
   static constexpr size_t kMaxNodeIdLength = 255;
   static constexpr size_t kMaxEntries = 4096;
+  static constexpr uint64_t kMaxCounter = (uint64_t{1} << 62) - 1;
 
   bool empty() const { return vv_.empty() && cloud_.empty(); }
   bool Covers(const Dot& dot) const;
@@ -64,7 +68,7 @@ class CausalContext {
   size_t NodeCount() const;
   // Dynamo-style pruning: while more than `max_nodes` nodes are mentioned,
   // forget every dot of the node whose entry advanced longest ago. Returns
-  // how many nodes were dropped. Pruning only ever forgets causality, so its
+  // how many nodes were dropped; O(entries log entries) however many. Pruning only ever forgets causality, so its
   // failure modes are false siblings and, if a pruned node's counter is later
   // reissued, a stale context covering a new write (doc/causality.md).
   size_t Prune(size_t max_nodes);
@@ -74,12 +78,15 @@ class CausalContext {
 
   // Binary form used inside stored versions (no framing, no checksum).
   void EncodeTo(std::string& out) const;
-  static bool DecodeFrom(std::string_view& in, CausalContext& out);
+  // On failure, `why` (if given) says what is wrong.
+  static bool DecodeFrom(std::string_view& in, CausalContext& out, std::string* why = nullptr);
 
-  // The opaque token clients carry: base64url(format byte, body, CRC-32).
-  // The empty context encodes as "".
-  std::string ToToken() const;
-  static Status FromToken(std::string_view token, CausalContext& out);
+  // The opaque token clients carry: base64url(format byte, body,
+  // HMAC-SHA256 of both under the cluster's key). The empty context encodes
+  // as "". FromToken checks the signature before decoding anything, so a
+  // token this cluster did not issue costs one HMAC to refuse.
+  std::string ToToken(const ContextKey& key) const;
+  static Status FromToken(std::string_view token, const ContextKey& key, CausalContext& out);
 
   std::string DebugString() const;
   bool operator==(const CausalContext&) const = default;

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "context_key.h"
+
 namespace dynastore {
 
 Status ParseEndpoint(const std::string& text, Endpoint& out) {
@@ -44,7 +46,7 @@ Status ClusterConfig::Parse(const std::string& json_text, ClusterConfig& out) {
 
   static const std::set<std::string> kKnown = {"n", "r", "w", "partitions", "nodes", "heartbeat_interval_ms",
                                                "failure_timeout_ms", "request_timeout_ms",
-                                               "anti_entropy_interval_ms", "handoff_interval_ms"};
+                                               "anti_entropy_interval_ms", "handoff_interval_ms", "context_key"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k)) return Status::InvalidArgument("cluster file: unknown field '" + k + "'");
   }
@@ -60,6 +62,13 @@ Status ClusterConfig::Parse(const std::string& json_text, ClusterConfig& out) {
            {"request_timeout_ms", &out.request_timeout_ms}, {"anti_entropy_interval_ms", &out.anti_entropy_interval_ms},
            {"handoff_interval_ms", &out.handoff_interval_ms}}) {
     if (Status s = get_int(field, *dst); !s.ok()) return s;
+  }
+  if (j.contains("context_key")) {
+    ContextKey ignored;
+    Status s = j["context_key"].is_string() ? ContextKey::FromHex(j["context_key"].get<std::string>(), ignored)
+                                             : Status::InvalidArgument("must be a string");
+    if (!s.ok()) return Status::InvalidArgument("cluster file: 'context_key' " + s.message());
+    out.context_key = j["context_key"].get<std::string>();
   }
   if (!j.contains("nodes") || !j["nodes"].is_array()) {
     return Status::InvalidArgument("cluster file: 'nodes' must be a list of {\"id\",\"http\",\"rpc\"}");

@@ -2,7 +2,8 @@
 // the --cluster JSON file (format in doc/replication.md):
 //   {"n":3,"r":2,"w":2,"partitions":64,
 //    "nodes":[{"id":"n1","http":"ADDR:PORT","rpc":"ADDR:PORT"},...]}
-// plus optional timing knobs. Every node of a cluster reads the same file.
+// plus optional timing knobs and "context_key". Every node of a cluster reads
+// the same file.
 #pragma once
 
 #include <cstdint>
@@ -41,6 +42,10 @@ struct ClusterConfig {
   int request_timeout_ms = 1000;      // a coordinated get/put waits this long
   int anti_entropy_interval_ms = 2000;
   int handoff_interval_ms = 1000;
+
+  // Optional: 64 hex digits, the secret that signs context tokens, the same
+  // on every node (context_key.h). Keep the file private when it is set.
+  std::string context_key;
 
   // Parses and validates; errors name the offending field.
   static Status Parse(const std::string& json_text, ClusterConfig& out);

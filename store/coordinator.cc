@@ -89,6 +89,7 @@ void Coordinator::Get(const std::string& key, int r, std::function<void(GetReply
     std::vector<std::pair<Target, VersionSet>> answers;
     size_t finished = 0;
     bool replied = false;
+    Status corrupt;  // a replica whose stored record does not decode
     std::function<void(GetReply)> done;
   };
   auto state = std::make_shared<State>();
@@ -109,14 +110,19 @@ void Coordinator::Get(const std::string& key, int r, std::function<void(GetReply
           reply->context = state->merged.Context();
           reply->replies = r;
         }
+      } else if (s.code() == Status::Code::kCorruption) {
+        state->corrupt = s;
       }
       all_in = state->finished == n;
       if (all_in && !state->replied) {
         state->replied = true;
         reply.emplace();
         reply->replies = static_cast<int>(state->answers.size());
-        reply->status = Status::Unavailable("only " + std::to_string(state->answers.size()) + " of R=" +
-                                            std::to_string(r) + " replicas answered in time");
+        const std::string only = "only " + std::to_string(state->answers.size()) + " of R=" + std::to_string(r) +
+                                 " replicas answered";
+        // A corrupt record is not a timeout: say so rather than "retry later".
+        reply->status = state->corrupt.ok() ? Status::Unavailable(only + " in time")
+                                            : Status::Corruption(only + "; " + state->corrupt.message());
       }
     }
     if (reply) state->done(std::move(*reply));
@@ -223,12 +229,14 @@ void Coordinator::CoordinateHere(rpc::CoordinateRequest request, std::function<v
     VersionSet predicted;
     PutReply reply;
     reply.status = ReadLocal(request.key, predicted);
+    const CausalContext ctx = request.context ? *request.context : predicted.Context();
     if (reply.status.ok()) {
-      const CausalContext ctx = request.context ? *request.context : predicted.Context();
-      reply.context = predicted.Write(options_.node_id, ctx, request.value, options_.clock_ms(),
-                                      options_.max_causal_nodes, options_.causality)
-                          .History();
+      reply.status = predicted.CheckWrite(options_.node_id, ctx, options_.max_siblings, options_.causality);
     }
+    if (!reply.status.ok()) return done(std::move(reply));
+    reply.context = predicted.Write(options_.node_id, ctx, request.value, options_.clock_ms(),
+                                    options_.max_causal_nodes, options_.causality)
+                        .History();
     done(std::move(reply));
     auto timer = std::make_shared<boost::asio::steady_timer>(io_, options_.unsafe_ack_delay);
     timer->async_wait([this, timer, request = std::move(request)](boost::system::error_code ec) mutable {
@@ -239,20 +247,21 @@ void Coordinator::CoordinateHere(rpc::CoordinateRequest request, std::function<v
 
   VersionSet result;
   CausalContext reply_context;
+  Status refused;  // why the write may not happen; nothing is stored then
   auto write = [&](VersionSet& set, uint64_t floor) {
     const CausalContext ctx = request.context ? *request.context : set.Context();
+    refused = set.CheckWrite(options_.node_id, ctx, options_.max_siblings, options_.causality, floor);
+    if (!refused.ok()) return false;
     reply_context = set.Write(options_.node_id, ctx, request.value, options_.clock_ms(), options_.max_causal_nodes,
                               options_.causality, floor)
                         .History();
     result = set;
+    return true;
   };
   Status s;
   bool local_acked = false;
   if (ring_.IsReplica(self_, partition)) {
-    s = storage_.Update(request.key, [&](VersionSet& set) {
-      write(set, 0);
-      return true;
-    });
+    s = storage_.Update(request.key, [&](VersionSet& set) { return write(set, 0); });
     local_acked = true;
   } else {
     // Standing in for unreachable owners: keep our copy as a hint, and
@@ -264,11 +273,12 @@ void Coordinator::CoordinateHere(rpc::CoordinateRequest request, std::function<v
       local_acked = true;
     }
     s = storage_.UpdateHintAsCoordinator(request.key, owner, [&](VersionSet& set, uint64_t& issued) {
-      write(set, issued);
+      if (!write(set, issued)) return false;
       issued = reply_context.MaxCounter(options_.node_id);
       return true;
     });
   }
+  if (s.ok()) s = refused;
   if (!s.ok()) {
     PutReply reply;
     reply.status = s;  // the local write failed: nothing was written anywhere

@@ -35,6 +35,7 @@ class Ring;
 struct CoordinatorOptions {
   std::string node_id;           // the actor in every dot this node issues
   size_t max_causal_nodes = 64;  // pruning bound for a version's causal past
+  size_t max_siblings = 1024;    // a write that would leave more versions of a key is refused
   // Wall clock in ms since the epoch (tests substitute their own).
   std::function<int64_t()> clock_ms;
 

@@ -158,6 +158,8 @@ Response CoordinatorError(const Status& status, unsigned version, bool keep_aliv
   switch (status.code()) {
     case Status::Code::kInvalidArgument:
       return HttpApi::Error(http::status::bad_request, "bad_request", status.message(), version, keep_alive);
+    case Status::Code::kConflict:  // the only conflict: the sibling limit
+      return HttpApi::Error(http::status::conflict, "too_many_siblings", status.message(), version, keep_alive);
     case Status::Code::kUnavailable:
     case Status::Code::kTimedOut: {
       // 503 either way; "indeterminate" tells a client whether the write may
@@ -226,7 +228,7 @@ std::optional<Response> ParseBodyObject(const HttpApi::Request& req, std::initia
 }
 
 // Reads the optional "context" member. Absent or null leaves `out` empty.
-std::optional<Response> ParseContextField(const HttpApi::Request& req, const json& body,
+std::optional<Response> ParseContextField(const HttpApi::Request& req, const json& body, const ContextKey& key,
                                           std::optional<CausalContext>& out) {
   out.reset();
   auto it = body.find("context");
@@ -238,7 +240,7 @@ std::optional<Response> ParseContextField(const HttpApi::Request& req, const jso
         req.version(), req.keep_alive());
   }
   CausalContext ctx;
-  Status s = CausalContext::FromToken(it->get_ref<const std::string&>(), ctx);
+  Status s = CausalContext::FromToken(it->get_ref<const std::string&>(), key, ctx);
   if (!s.ok()) {
     return HttpApi::Error(http::status::bad_request, "invalid_context",
                           "field \"context\" is not a context this store issued (" + s.message() +
@@ -430,11 +432,12 @@ void HttpApi::HandleGet(const Request& request, std::string key, int quorum, boo
                         std::function<void(Response)>& done) const {
   const unsigned v = request.version();
   const bool ka = request.keep_alive();
-  auto answer = [key, v, ka, done](const std::vector<std::string>& values, const CausalContext& context) {
+  auto answer = [this, key, v, ka, done](const std::vector<std::string>& values, const CausalContext& context) {
     // No live value (missing or deleted) is a 404 that still carries the
     // context: a write with it supersedes the tombstone.
     const http::status status = values.empty() ? http::status::not_found : http::status::ok;
-    done(JsonResponse(status, json{{"key", key}, {"values", values}, {"context", context.ToToken()}}, v, ka));
+    const std::string token = context.ToToken(options_.context_key);
+    done(JsonResponse(status, json{{"key", key}, {"values", values}, {"context", token}}, v, ka));
   };
   if (local) {
     // This replica's own versions, uncoordinated: for convergence checkers.
@@ -472,11 +475,12 @@ void HttpApi::HandlePut(const Request& request, std::string key, int quorum,
                       v, ka));
   }
   std::optional<CausalContext> context;
-  if (auto err = ParseContextField(request, body, context)) return done(std::move(*err));
+  if (auto err = ParseContextField(request, body, options_.context_key, context)) return done(std::move(*err));
   coordinator_.Put(key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()), quorum,
-                   [v, ka, done](PutReply r) {
+                   [this, v, ka, done](PutReply r) {
                      if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
-                     done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken()}}, v, ka));
+                     done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken(options_.context_key)}}, v,
+                                       ka));
                    });
 }
 
@@ -491,11 +495,11 @@ void HttpApi::HandleDelete(const Request& request, std::string key, int quorum,
     static constexpr std::string_view kExample = R"({"context": "<token from GET>"})";
     json body;
     if (auto err = ParseBodyObject(request, {"context"}, kExample, body)) return done(std::move(*err));
-    if (auto err = ParseContextField(request, body, context)) return done(std::move(*err));
+    if (auto err = ParseContextField(request, body, options_.context_key, context)) return done(std::move(*err));
   }
-  coordinator_.Delete(key, std::move(context), quorum, [v, ka, done](PutReply r) {
+  coordinator_.Delete(key, std::move(context), quorum, [this, v, ka, done](PutReply r) {
     if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
-    done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken()}}, v, ka));
+    done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken(options_.context_key)}}, v, ka));
   });
 }
 

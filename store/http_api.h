@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "context_key.h"
 #include "coordinator.h"
 #include "node_stats.h"
 
@@ -41,6 +42,8 @@ struct HttpApiOptions {
   std::function<nlohmann::json()> status_extra;
   std::function<nlohmann::json()> ring;
   std::function<std::string()> digests;
+  // Signs the context tokens the API hands out and checks those it gets.
+  ContextKey context_key{};
 };
 
 class HttpApi {

@@ -38,6 +38,14 @@ constexpr std::chrono::milliseconds kAcceptBackoffNoFds{100};
 constexpr std::chrono::milliseconds kAcceptBackoffOther{10};
 constexpr std::chrono::seconds kAcceptLogInterval{5};
 
+// The most a connection buffers before the parser consumes it. Header and
+// body have their own limits, but Beast 1.74 buffers a chunk-size line with
+// its extensions, and the trailer, whole and without limit (and throws on a
+// trailer field over 64 KiB). A request whose header fits header_limit
+// overflows it only in those two places. Smaller than 64 KiB, so no field
+// Beast parses can make it throw.
+size_t ReadBufferLimit(const HttpServerOptions& options) { return options.max_header_bytes + 4096; }
+
 std::string FormatEndpoint(const asio::ip::address& address, uint16_t port) {
   const std::string a = address.to_string();
   return (address.is_v6() ? "[" + a + "]" : a) + ":" + std::to_string(port);
@@ -91,7 +99,8 @@ namespace {
 // strand (the socket's executor); the Coordinator's callback posts back to it.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, HttpServer::State& state) : stream_(std::move(socket)), state_(state) {
+  Session(tcp::socket socket, HttpServer::State& state)
+      : stream_(std::move(socket)), state_(state), buffer_(ReadBufferLimit(state.options)) {
     state_.stats.ConnectionOpened();
   }
 
@@ -178,6 +187,16 @@ class Session : public std::enable_shared_from_this<Session> {
                                  "request body" + size + " exceeds the limit of " +
                                      std::to_string(state_.options.max_body_bytes) +
                                      " bytes; store smaller values (the node's --max-body-bytes sets the limit)",
+                                 version, false),
+                  /*linger=*/true);
+    }
+    if (ec == http::error::buffer_overflow) {
+      // Past the header, only a chunk-size line (its extensions) or the
+      // trailer can fill the read buffer: Beast 1.74 bounds neither.
+      return Send(HttpApi::Error(http::status::request_header_fields_too_large, "chunk_too_large",
+                                 "a chunk-size line (with its extensions) or the chunked trailer exceeds " +
+                                     std::to_string(ReadBufferLimit(state_.options)) +
+                                     " bytes; send chunks without extensions and a short trailer",
                                  version, false),
                   /*linger=*/true);
     }

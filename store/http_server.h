@@ -5,7 +5,8 @@
 // client keeps the connection alive.
 //
 // What it enforces on the wire (doc/http_api.md, "Limits"): header size,
-// body size (413 before the body is read), a per-connection idle timeout
+// body size (413 before the body is read), chunk-size lines and trailers
+// (431: the read buffer is bounded), a per-connection idle timeout
 // that drops idle and slow (slowloris) clients, and a refusal to let the
 // accept loop die when the process runs out of file descriptors.
 //
@@ -35,7 +36,7 @@ struct HttpServerOptions {
   uint16_t port = 0;                  // 0 picks a free port; see port()
   int threads = 4;
   size_t max_body_bytes = 1 << 20;
-  uint32_t max_header_bytes = 8 << 10;  // request line + header fields
+  uint32_t max_header_bytes = 8 << 10;  // request line + header fields; < 60 KiB (see ReadBufferLimit)
   // A connection is dropped if a request (header and body) or a response
   // does not get through within this time, or if it sits idle this long.
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);

@@ -49,6 +49,7 @@ struct DaemonConfig {
   uint64_t max_body_bytes = 1 << 20;
   int idle_timeout_s = 60;
   size_t max_causal_nodes = 64;
+  size_t max_siblings = 1024;
   int64_t tombstone_grace_s = 86400;
 };
 
@@ -136,6 +137,11 @@ std::optional<int> ParseFlags(int argc, char** argv, DaemonConfig& config) {
                  "Most node entries kept in a version's causal past; beyond it the oldest are pruned "
                  "(doc/causality.md).")
       ->check(CLI::Range(size_t{1}, CausalContext::kMaxEntries))
+      ->capture_default_str();
+  app.add_option("--max-siblings", config.max_siblings,
+                 "Most concurrent versions (siblings) a key may hold: a write that would leave more is refused "
+                 "with 409 too_many_siblings until a write with the context of a GET replaces them.")
+      ->check(CLI::Range(size_t{1}, size_t{4096}))
       ->capture_default_str();
   app.add_option("--tombstone-grace-s", config.tombstone_grace_s,
                  "Seconds a delete's tombstone is kept before it may be reaped; the reaper runs every "
@@ -262,6 +268,7 @@ int Run(const DaemonConfig& config) {
   options.max_body_bytes = config.max_body_bytes;
   options.idle_timeout = std::chrono::seconds(config.idle_timeout_s);
   options.max_causal_nodes = config.max_causal_nodes;
+  options.max_siblings = config.max_siblings;
   options.causality = config.lww ? Causality::kLww : config.naive_vclocks ? Causality::kNaiveVclocks : Causality::kDvv;
   options.read_repair = !config.no_read_repair;
   options.hinted_handoff = !config.no_hinted_handoff;

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "anti_entropy.h"
+#include "context_key.h"
 #include "coordinator.h"
 #include "digest_index.h"
 #include "failure_detector.h"
@@ -52,9 +53,13 @@ Status Node::Init() {
   self_ = cluster.IndexOf(options_.id);
   if (self_ < 0) return Status::InvalidArgument("--id '" + options_.id + "' is not a node of the cluster file");
 
-  if (Status s = Storage::Open(StorageOptions{.path = options_.data_dir, .sync = options_.sync}, storage_); !s.ok()) {
+  if (Status s = Storage::Open(StorageOptions{.path = options_.data_dir, .sync = options_.sync, .log = options_.log},
+                               storage_);
+      !s.ok()) {
     return s;
   }
+  ContextKey context_key;
+  if (Status s = LoadContextKey(context_key); !s.ok()) return s;
   ring_ = std::make_unique<Ring>(cluster);
   index_ = std::make_unique<DigestIndex>(ring_->partitions());
   // Digests of what is stored now, then kept current on every write (under
@@ -86,6 +91,7 @@ Status Node::Init() {
   CoordinatorOptions co;
   co.node_id = options_.id;
   co.max_causal_nodes = options_.max_causal_nodes;
+  co.max_siblings = options_.max_siblings;
   co.causality = options_.causality;
   co.read_repair = options_.read_repair;
   co.hinted_handoff = options_.hinted_handoff;
@@ -119,6 +125,7 @@ Status Node::Init() {
   api.node_id = options_.id;
   api.sync = options_.sync;
   api.n = cluster.n;
+  api.context_key = context_key;
   const std::vector<std::string> faults = FaultNames(options_);
   api.status_extra = [this, faults]() {
     const ClusterConfig& c = options_.cluster;
@@ -154,6 +161,21 @@ Status Node::Init() {
   http.idle_timeout = options_.idle_timeout;
   http.log = options_.log;
   return HttpServer::Start(std::move(http), *api_, *stats_, http_);
+}
+
+Status Node::LoadContextKey(ContextKey& key) const {
+  const ClusterConfig& cluster = options_.cluster;
+  if (!cluster.context_key.empty()) return ContextKey::FromHex(cluster.context_key, key);
+  // A lone node keeps its own key; a cluster needs one key on every node.
+  if (cluster.nodes.size() == 1) {
+    Status s = ContextKey::LoadOrCreate(options_.data_dir, key);
+    if (!s.ok()) return Status::IOError("context signing key: " + s.message());
+    return s;
+  }
+  options_.log(
+      "WARNING: the cluster file has no \"context_key\": contexts are checked for integrity only, and a client "
+      "can forge them (doc/causality.md, \"Context tokens\")");
+  return Status::Ok();
 }
 
 uint16_t Node::http_port() const { return http_ ? http_->port() : 0; }

@@ -25,6 +25,7 @@
 namespace dynastore {
 
 class AntiEntropy;
+class ContextKey;
 class Coordinator;
 class DigestIndex;
 class FailureDetector;
@@ -48,6 +49,7 @@ struct NodeOptions {
   size_t max_body_bytes = 1 << 20;
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
   size_t max_causal_nodes = 64;
+  size_t max_siblings = 1024;
 
   // Fault switches (doc/replication.md); all off by default.
   Causality causality = Causality::kDvv;
@@ -79,6 +81,8 @@ class Node {
  private:
   Node() = default;
   Status Init();
+  // The key that signs context tokens (context_key.h).
+  Status LoadContextKey(ContextKey& key) const;
 
   NodeOptions options_;
   int self_ = 0;

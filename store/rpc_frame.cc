@@ -45,6 +45,7 @@ Status DecodeErrorPayload(std::string_view payload, Status& out) {
     case Status::Code::kIOError: out = Status::IOError(message); break;
     case Status::Code::kUnavailable: out = Status::Unavailable(message); break;
     case Status::Code::kTimedOut: out = Status::TimedOut(message); break;
+    case Status::Code::kConflict: out = Status::Conflict(message); break;
     default:
       return Status::Corruption("rpc error response with unknown status code " +
                                 std::to_string(static_cast<unsigned char>(payload[0])));

@@ -49,6 +49,8 @@ class FrameDecoder {
   // Returns Ok and sets `has_frame` when a frame was popped; Ok with
   // has_frame=false when more bytes are needed.
   Status Next(Frame& frame, bool& has_frame);
+  // Bytes fed but not yet popped as frames: a frame still arriving.
+  size_t buffered() const { return buffer_.size() - pos_; }
 
  private:
   std::string buffer_;

@@ -35,8 +35,8 @@ class Session;
 }  // namespace
 
 struct RpcServer::State : std::enable_shared_from_this<RpcServer::State> {
-  State(asio::io_context& io_context, Endpoint bind_to, Handler h)
-      : io(io_context), bind(std::move(bind_to)), handler(std::move(h)), accept_retry(io_context) {}
+  State(asio::io_context& io_context, Endpoint bind_to, Handler h, RpcServerOptions o)
+      : io(io_context), bind(std::move(bind_to)), handler(std::move(h)), options(o), accept_retry(io_context) {}
 
   void AcceptLocked();  // REQUIRES: mu held
   void OnAccept(const std::shared_ptr<Session>& session, const boost::system::error_code& ec);
@@ -64,6 +64,8 @@ struct RpcServer::State : std::enable_shared_from_this<RpcServer::State> {
   asio::io_context& io;
   const Endpoint bind;
   const Handler handler;
+  const RpcServerOptions options;
+  std::atomic<size_t> buffered{0};  // bytes of frames still arriving, all connections
   std::atomic<uint16_t> port{0};
   std::atomic<bool> stopped{false};
   std::atomic<int> active{0};
@@ -83,7 +85,9 @@ namespace {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(std::shared_ptr<RpcServer::State> server, asio::io_context& io)
-      : server_(std::move(server)), strand_(asio::make_strand(io)), socket_(strand_) {}
+      : server_(std::move(server)), strand_(asio::make_strand(io)), socket_(strand_), deadline_(strand_) {}
+
+  ~Session() { server_->buffered.fetch_sub(accounted_); }
 
   tcp::socket& socket() { return socket_; }
 
@@ -124,12 +128,14 @@ class Session : public std::enable_shared_from_this<Session> {
     // batch is parsed, then written together.
     in_batch_ = true;
     bool has_frame = false;
+    bool popped = false;
     for (;;) {
       if (!decoder_.Next(frame_, has_frame).ok() || (has_frame && frame_.kind >= kResponseOk)) {
         Close();  // malformed, or a response where only requests belong
         return;
       }
       if (!has_frame) break;
+      popped = true;
       if (!server_->EnterHandler()) {
         Close();
         return;
@@ -140,12 +146,50 @@ class Session : public std::enable_shared_from_this<Session> {
       server_->ExitHandler();
     }
     in_batch_ = false;
+    if (!LimitPartialFrame(popped)) return;
     StartWrite();
     if (out_pending_.size() + out_writing_.size() > kMaxUnsentBytes) {
       read_paused_ = true;
     } else {
       StartRead();
     }
+  }
+
+  // Accounts the bytes of the frame still arriving and (re)arms its
+  // deadline when a new frame has begun. Closes the connection and returns
+  // false if the bytes would exceed the server-wide cap.
+  bool LimitPartialFrame(bool popped) {
+    const size_t now = decoder_.buffered();
+    if (now >= accounted_) {
+      const size_t total = server_->buffered.fetch_add(now - accounted_) + (now - accounted_);
+      accounted_ = now;
+      if (now > 0 && total > server_->options.max_buffered_bytes) {
+        // Give the budget back now, not when the session is destroyed.
+        server_->buffered.fetch_sub(accounted_);
+        accounted_ = 0;
+        Close();
+        return false;
+      }
+    } else {
+      server_->buffered.fetch_sub(accounted_ - now);
+      accounted_ = now;
+    }
+    if (now == 0) {
+      deadline_armed_ = false;
+      deadline_.cancel();
+    } else if (!deadline_armed_ || popped) {
+      deadline_armed_ = true;
+      deadline_at_ = std::chrono::steady_clock::now() + server_->options.partial_frame_timeout;
+      deadline_.expires_at(deadline_at_);
+      // Weak: a pending deadline must not keep a closed connection alive.
+      deadline_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+        if (ec) return;
+        auto self = weak.lock();
+        // A completion already queued when the deadline moved is stale.
+        if (self && self->deadline_armed_ && std::chrono::steady_clock::now() >= self->deadline_at_) self->Close();
+      });
+    }
+    return true;
   }
 
   RpcServer::Responder MakeResponder(uint64_t id) {
@@ -216,6 +260,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool writing_ = false;
   bool in_batch_ = false;
   bool read_paused_ = false;
+  asio::steady_timer deadline_;  // for the frame still arriving
+  std::chrono::steady_clock::time_point deadline_at_;
+  bool deadline_armed_ = false;
+  size_t accounted_ = 0;  // this connection's share of server_->buffered
 };
 
 std::string FormatEndpoint(const tcp::endpoint& ep) {
@@ -247,15 +295,19 @@ void RpcServer::State::OnAccept(const std::shared_ptr<Session>& session, const b
       return;
     }
     boost::system::error_code ignored;
+    AcceptLocked();
+    if (sessions.size() >= options.max_connections) {
+      session->socket().close(ignored);  // over the cap: refuse it, keep accepting
+      return;
+    }
     session->socket().set_option(tcp::no_delay(true), ignored);
     sessions.emplace(session.get(), session);
-    AcceptLocked();
   }
   session->Start();
 }
 
-RpcServer::RpcServer(asio::io_context& io, Endpoint bind, Handler handler)
-    : state_(std::make_shared<State>(io, std::move(bind), std::move(handler))) {}
+RpcServer::RpcServer(asio::io_context& io, Endpoint bind, Handler handler, RpcServerOptions options)
+    : state_(std::make_shared<State>(io, std::move(bind), std::move(handler), options)) {}
 
 RpcServer::~RpcServer() { Stop(); }
 

@@ -13,7 +13,10 @@
 // A connection that sends a malformed frame (see FrameDecoder) or a response
 // frame is closed; other connections are not affected. A connection whose
 // unsent answers exceed a few MiB is not read from until they drain, so a
-// peer that does not read its answers cannot exhaust memory.
+// peer that does not read its answers cannot exhaust memory. Neither can one
+// that sends frames and stops halfway (RpcServerOptions): a frame must
+// arrive within a deadline, the bytes of frames still arriving are capped
+// over all connections, and so is the number of connections.
 //
 // Ownership: the server owns its listener and connections. The io_context is
 // not owned and must outlive the server. Once Stop() (or the destructor) has
@@ -21,6 +24,7 @@
 // destroyed right after; Responders kept past that point are harmless no-ops.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +38,18 @@
 
 namespace dynastore {
 
+struct RpcServerOptions {
+  // A frame must be complete this long after its first byte arrived (or the
+  // previous frame on the connection ended); otherwise the connection is
+  // closed. A connection may idle between frames for as long as it likes.
+  std::chrono::milliseconds partial_frame_timeout = std::chrono::seconds(30);
+  // Connections beyond this are closed as soon as they are accepted.
+  size_t max_connections = 1024;
+  // Bytes of frames still arriving, over all connections. The connection
+  // whose bytes would exceed it is closed. At least one whole frame.
+  size_t max_buffered_bytes = 256u << 20;
+};
+
 class RpcServer {
  public:
   // Call exactly once, from any thread: Ok + payload, or an error Status
@@ -42,7 +58,7 @@ class RpcServer {
   using Responder = std::function<void(Status status, std::string payload)>;
   using Handler = std::function<void(uint8_t method, std::string payload, Responder respond)>;
 
-  RpcServer(boost::asio::io_context& io, Endpoint bind, Handler handler);
+  RpcServer(boost::asio::io_context& io, Endpoint bind, Handler handler, RpcServerOptions options = {});
   ~RpcServer();  // Stop()
   RpcServer(const RpcServer&) = delete;
   RpcServer& operator=(const RpcServer&) = delete;

@@ -12,7 +12,9 @@ class Status {
     // kUnavailable: the request certainly had no effect (peer unreachable, not
   // sent). kTimedOut: no answer in time; the request may still take effect,
   // so callers must treat the outcome as unknown, never as failed.
-  enum class Code { kOk, kInvalidArgument, kCorruption, kIOError, kUnavailable, kTimedOut };
+  // kConflict: refused because of what is stored (too many siblings); the
+  // request had no effect.
+  enum class Code { kOk, kInvalidArgument, kCorruption, kIOError, kUnavailable, kTimedOut, kConflict };
 
   Status() = default;
   static Status Ok() { return Status(); }
@@ -21,6 +23,7 @@ class Status {
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }
   static Status Unavailable(std::string msg) { return {Code::kUnavailable, std::move(msg)}; }
   static Status TimedOut(std::string msg) { return {Code::kTimedOut, std::move(msg)}; }
+  static Status Conflict(std::string msg) { return {Code::kConflict, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -7,6 +7,7 @@
 #include <leveldb/filter_policy.h>
 #include <leveldb/write_batch.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 
@@ -52,7 +53,7 @@ Status Storage::Open(const StorageOptions& options, std::unique_ptr<Storage>& ou
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);
   if (ec) return Status::IOError("cannot create data directory " + options.path + ": " + ec.message());
-  std::unique_ptr<Storage> storage(new Storage(options.sync));
+  std::unique_ptr<Storage> storage(new Storage(options.sync, options.log));
   storage->cache_.reset(leveldb::NewLRUCache(options.cache_bytes));
   storage->filter_.reset(leveldb::NewBloomFilterPolicy(10));
   leveldb::Options opts;
@@ -72,7 +73,20 @@ Status Storage::Open(const StorageOptions& options, std::unique_ptr<Storage>& ou
   return Status::Ok();
 }
 
-Storage::Storage(bool sync) : sync_(sync) {}
+Storage::Storage(bool sync, std::function<void(std::string_view)> log) : sync_(sync), log_(std::move(log)) {
+  if (!log_) {
+    log_ = [](std::string_view line) { std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data()); };
+  }
+}
+
+void Storage::LogCorrupt(std::string_view what, std::string_view key, const Status& status) const {
+  {
+    // Scans repeat (the reaper, hinted handoff): say it once per record.
+    std::lock_guard<std::mutex> lock(reported_mu_);
+    if (!reported_.insert(std::string(what) + '\0' + std::string(key)).second) return;
+  }
+  log_("skipping corrupt " + std::string(what) + " for key '" + std::string(key) + "': " + status.message());
+}
 
 Storage::~Storage() = default;
 
@@ -172,10 +186,14 @@ Status Storage::ForEachHint(
   for (it->Seek(leveldb::Slice(kHintPrefix.data(), kHintPrefix.size())); it->Valid(); it->Next()) {
     std::string_view db_key(it->key().data(), it->key().size());
     if (!db_key.starts_with(kHintPrefix)) break;
-    if (!ParseHintKey(db_key, key, owner)) return Status::Corruption("bad hint record key");
+    if (!ParseHintKey(db_key, key, owner)) {
+      LogCorrupt("hint record", db_key, Status::Corruption("bad hint record key"));
+      continue;
+    }
     VersionSet set;
     if (Status s = VersionSet::Decode(std::string_view(it->value().data(), it->value().size()), set); !s.ok()) {
-      return s;
+      LogCorrupt("hint record (for " + owner + ")", key, s);
+      continue;
     }
     fn(key, owner, set);
   }
@@ -226,8 +244,10 @@ Status Storage::ForEach(const std::function<void(std::string_view, const Version
     std::string_view k(it->key().data(), it->key().size());
     if (!k.starts_with(kDataPrefix)) break;
     VersionSet set;
-    result = VersionSet::Decode(std::string_view(it->value().data(), it->value().size()), set);
-    if (!result.ok()) break;
+    if (Status s = VersionSet::Decode(std::string_view(it->value().data(), it->value().size()), set); !s.ok()) {
+      LogCorrupt("record", k.substr(kDataPrefix.size()), s);
+      continue;
+    }
     fn(k.substr(kDataPrefix.size()), set);
   }
   if (result.ok() && !it->status().ok()) result = Status::IOError("scan failed: " + it->status().ToString());

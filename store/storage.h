@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,8 @@ struct StorageOptions {
   std::string path;           // LevelDB directory; created if missing
   bool sync = true;           // fsync every write before acknowledging it
   size_t cache_bytes = 64 << 20;
+  // Where scans report the records they skip (see ForEach). Default: stderr.
+  std::function<void(std::string_view)> log = nullptr;
 };
 
 class Storage {
@@ -73,12 +76,16 @@ class Storage {
   // `cutoff_ms` (doc/causality.md, "Tombstones"). Sets `reaped` to the count.
   Status ReapTombstones(int64_t cutoff_ms, size_t& reaped);
   // Calls `fn` for every stored key in key order (a consistent snapshot).
+  // A record that does not decode is skipped and logged, not fatal: one bad
+  // key must not keep the node from starting or the reaper from running.
+  // Reading that key directly still reports the corruption.
   Status ForEach(const std::function<void(std::string_view key, const VersionSet&)>& fn) const;
 
   bool sync() const { return sync_; }
 
  private:
-  Storage(bool sync);
+  Storage(bool sync, std::function<void(std::string_view)> log);
+  void LogCorrupt(std::string_view what, std::string_view key, const Status& status) const;
   std::mutex& LockFor(std::string_view key);
   Status Read(const std::string& db_key, VersionSet& out) const;
   Status Write(const std::string& db_key, const VersionSet& set, const std::string* counter_key = nullptr,
@@ -89,6 +96,9 @@ class Storage {
   std::unique_ptr<const leveldb::FilterPolicy> filter_;
   std::unique_ptr<leveldb::DB> db_;
   bool sync_;
+  std::function<void(std::string_view)> log_;
+  mutable std::mutex reported_mu_;
+  mutable std::set<std::string> reported_;  // corrupt records already logged
   std::array<std::mutex, 1024> stripes_;
   std::function<void(std::string_view, const VersionSet&)> observer_;
   // False until a hint exists: lets every read skip the hint scan on nodes

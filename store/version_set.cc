@@ -47,9 +47,8 @@ CausalContext VersionSet::Context() const {
   return ctx;
 }
 
-const Version& VersionSet::Write(const std::string& node, const CausalContext& context,
-                                 std::optional<std::string> value, int64_t now_ms, size_t max_nodes,
-                                 Causality mode, uint64_t counter_floor) {
+uint64_t VersionSet::HighestCounter(const std::string& node, const CausalContext& context, Causality mode,
+                                    uint64_t counter_floor) const {
   // The counter must exceed every dot of `node` this key or the client knows,
   // so the new dot is unique and no existing context already covers it.
   // The naive scheme looks only at the client's context: that is its bug.
@@ -61,7 +60,33 @@ const Version& VersionSet::Write(const std::string& node, const CausalContext& c
       counter = std::max(counter, v.past.MaxCounter(node));
     }
   }
-  const Dot dot{node, counter + 1};
+  return counter;
+}
+
+Status VersionSet::CheckWrite(const std::string& node, const CausalContext& context, size_t max_siblings,
+                              Causality mode, uint64_t counter_floor) const {
+  if (HighestCounter(node, context, mode, counter_floor) >= CausalContext::kMaxCounter) {
+    return Status::InvalidArgument("the key's dot counter for node " + node + " has reached its limit (" +
+                                   std::to_string(CausalContext::kMaxCounter) + "); the write is refused");
+  }
+  // Only kDvv keeps siblings; the fault switches keep fewer (a context that
+  // covers none of them is the worst case for both).
+  size_t kept = 0;
+  if (mode != Causality::kLww) {
+    for (const Version& v : versions_) kept += context.Covers(v.dot) ? 0 : 1;
+  }
+  if (kept + 1 > max_siblings) {
+    return Status::Conflict("the key already has " + std::to_string(kept) + " siblings, the limit (--max-siblings " +
+                            std::to_string(max_siblings) +
+                            "); write with the context of a GET of the key to replace them");
+  }
+  return Status::Ok();
+}
+
+const Version& VersionSet::Write(const std::string& node, const CausalContext& context,
+                                 std::optional<std::string> value, int64_t now_ms, size_t max_nodes,
+                                 Causality mode, uint64_t counter_floor) {
+  const Dot dot{node, HighestCounter(node, context, mode, counter_floor) + 1};
   switch (mode) {
     case Causality::kDvv:
       std::erase_if(versions_, [&](const Version& v) { return context.Covers(v.dot); });

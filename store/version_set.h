@@ -63,6 +63,14 @@ class VersionSet {
                        std::optional<std::string> value, int64_t now_ms, size_t max_nodes,
                        Causality mode = Causality::kDvv, uint64_t counter_floor = 0);
 
+  // Whether Write with these arguments may proceed: Conflict if the key would
+  // then hold more than `max_siblings` versions (the client must write with
+  // the context of a GET to resolve them), InvalidArgument if the new dot's
+  // counter would exceed CausalContext::kMaxCounter. Write itself assumes
+  // this returned Ok.
+  Status CheckWrite(const std::string& node, const CausalContext& context, size_t max_siblings,
+                    Causality mode = Causality::kDvv, uint64_t counter_floor = 0) const;
+
   // Syntactic reconciliation with another replica's set: union by dot, then
   // keep only maximal versions. Returns true if this set changed.
   bool Merge(const VersionSet& other, Causality mode = Causality::kDvv);
@@ -77,6 +85,9 @@ class VersionSet {
   bool operator==(const VersionSet&) const = default;
 
  private:
+  // The highest counter of `node` a write with `context` must exceed.
+  uint64_t HighestCounter(const std::string& node, const CausalContext& context, Causality mode,
+                          uint64_t counter_floor) const;
   // Removes versions covered by another version's past; sorts by dot.
   void KeepMaximal();
   // --naive-vclocks: removes versions whose whole history another covers.

@@ -42,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "context_key.h"
 #include "test_http_client.h"
 #include "test_node.h"
 
@@ -117,6 +118,13 @@ class TestCluster {
   uint16_t HttpPort(int i) const { return nodes_[i].http_port; }
   uint16_t RpcPort(int i) const { return nodes_[i].rpc_port; }
   std::string ClusterFile() const { return dir_.Sub("cluster.json"); }
+  // The key the cluster file gives every node: tests decode tokens with it.
+  static constexpr std::string_view kContextKeyHex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+  static ContextKey Key() {
+    ContextKey key;
+    ContextKey::FromHex(kContextKeyHex, key);
+    return key;
+  }
   bool running(int i) { return nodes_[i].process && nodes_[i].process->running(); }
   bool paused(int i) const { return nodes_[i].paused; }
 
@@ -369,6 +377,7 @@ class TestCluster {
                                  {"request_timeout_ms", options_.request_timeout_ms},
                                  {"anti_entropy_interval_ms", options_.anti_entropy_interval_ms},
                                  {"handoff_interval_ms", options_.handoff_interval_ms},
+                                 {"context_key", kContextKeyHex},
                                  {"nodes", nodes}};
     std::ofstream out(ClusterFile(), std::ios::trunc);
     out << file.dump(2) << "\n";

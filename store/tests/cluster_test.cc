@@ -567,7 +567,7 @@ TEST(ClusterConcurrencyTest, EveryAcknowledgedBlindWriteSurvivesAKillAndRestartA
     ASSERT_TRUE(got.has_value()) << key;
     // Only owners issue dots (no owner was ever unreachable here).
     CausalContext ctx;
-    ASSERT_TRUE(CausalContext::FromToken(ContextOf(read), ctx).ok());
+    ASSERT_TRUE(CausalContext::FromToken(ContextOf(read), TestCluster::Key(), ctx).ok());
     const KeyPlacement p = c.Placement(key);
     std::set<std::string> actors;
     for (const auto& [node, entry] : ctx.vector()) actors.insert(node);
@@ -903,7 +903,7 @@ TEST(ClusterForwardingTest, WritesForAnOwnerThatJustDiedGoToTheNextOwnerOrAreInd
     ++ok;
     EXPECT_EQ(c.CoordinatedValues(entry, key), Values{"v"}) << key;
     CausalContext ctx;
-    ASSERT_TRUE(CausalContext::FromToken(ContextOf(put), ctx).ok());
+    ASSERT_TRUE(CausalContext::FromToken(ContextOf(put), TestCluster::Key(), ctx).ok());
     const KeyPlacement p = c.Placement(key);
     EXPECT_EQ(ctx.MaxCounter(c.Id(p.replicas[1])) + ctx.MaxCounter(c.Id(p.replicas[2])), 1u)
         << key << ": not coordinated by a live owner: " << ctx.DebugString();
@@ -925,7 +925,7 @@ TEST(ClusterForwardingTest, WriteToANonOwnerIsStoredOnlyOnTheOwnersAndItsContext
 
     // The owner issued the dot: the context names an owner, never the entry node.
     CausalContext ctx;
-    ASSERT_TRUE(CausalContext::FromToken(ContextOf(put), ctx).ok());
+    ASSERT_TRUE(CausalContext::FromToken(ContextOf(put), TestCluster::Key(), ctx).ok());
     EXPECT_EQ(ctx.MaxCounter(c.Id(entry)), 0u) << key << ": " << ctx.DebugString();
     uint64_t owner_dots = 0;
     for (int o : p.replicas) owner_dots += ctx.MaxCounter(c.Id(o));

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -159,7 +160,7 @@ TEST(RpcFrame, RejectsUnknownKinds) {
 
 TEST(RpcFrame, ErrorPayloadRoundTripsEveryErrorCodeAndRejectsOthers) {
   for (const Status& s : {Status::InvalidArgument("a"), Status::Corruption("b"), Status::IOError("c"),
-                          Status::Unavailable("d"), Status::TimedOut("é")}) {
+                          Status::Unavailable("d"), Status::TimedOut("é"), Status::Conflict("f")}) {
     Status out;
     ASSERT_TRUE(DecodeErrorPayload(EncodeErrorPayload(s), out).ok());
     EXPECT_EQ(out.code(), s.code());
@@ -248,8 +249,9 @@ class RpcTest : public ::testing::Test {
     };
   }
 
-  std::unique_ptr<RpcServer> StartServer(RpcServer::Handler handler, uint16_t port = 0) {
-    auto server = std::make_unique<RpcServer>(io_, Local(port), std::move(handler));
+  std::unique_ptr<RpcServer> StartServer(RpcServer::Handler handler, uint16_t port = 0,
+                                         RpcServerOptions options = {}) {
+    auto server = std::make_unique<RpcServer>(io_, Local(port), std::move(handler), options);
     const Status status = server->Start();
     EXPECT_TRUE(status.ok()) << status.message();
     return server;
@@ -512,12 +514,22 @@ class RawConnection {
     }
     return "";
   }
-  // Whether the server closed the connection (EOF or reset) within 3 s.
-  bool ClosedByServer() {
-    std::string ignored;
-    const std::string end = Read(SIZE_MAX, ignored);
-    return end == asio::error::make_error_code(asio::error::eof).message() ||
-           end == asio::error::make_error_code(asio::error::connection_reset).message();
+  // Whether the server closed the connection (EOF or reset) within
+  // `seconds`; whatever it sends meanwhile is discarded. poll(), because
+  // Asio's blocking read waits out SO_RCVTIMEO by polling again.
+  int NativeHandle() { return socket_.native_handle(); }
+  bool ClosedByServer(int seconds = 3) {
+    const auto deadline = Clock::now() + std::chrono::seconds(seconds);
+    for (auto left = deadline - Clock::now(); left > 0s; left = deadline - Clock::now()) {
+      pollfd p{socket_.native_handle(), POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()) + 1) <= 0) {
+        continue;
+      }
+      char buf[4096];
+      const ssize_t n = recv(socket_.native_handle(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+    }
+    return false;
   }
 
  private:
@@ -580,6 +592,89 @@ TEST_F(RpcTest, MalformedFrameClosesOnlyThatConnection) {
   EXPECT_EQ(good_failed.load(), 0);
   EXPECT_TRUE(client.connected());
   EXPECT_TRUE(CallSync(client, 1, "last").status.ok());
+}
+
+// The header of a request frame whose payload is `length` bytes.
+std::string FrameHeader(uint32_t length) {
+  std::string wire;
+  AppendFrame(Frame{1, 9, ""}, wire);
+  for (int i = 0; i < 4; ++i) wire[i] = static_cast<char>((length >> (8 * i)) & 0xff);
+  return wire;
+}
+
+TEST_F(RpcTest, PartialFrameIsClosedAfterTheDeadlineWhileIdleConnectionsStay) {
+  auto server = StartServer(Echo(), 0, {.partial_frame_timeout = 200ms});
+  RpcClient client(io_, Local(server->port()));
+  ASSERT_TRUE(CallSync(client, 1, "before").status.ok());
+
+  // Promises the largest frame, sends a little of it, and stalls.
+  RawConnection stalled(server->port());
+  stalled.Send(FrameHeader(kMaxFramePayload) + std::string(1000, 'p'));
+  EXPECT_TRUE(stalled.ClosedByServer(60));
+
+  // Between frames a connection may idle for as long as it likes: the
+  // client's connection (idle since its call, longer than the deadline by
+  // the time the stalled one was closed) still works.
+  const Result r = CallSync(client, 2, "after");
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  EXPECT_TRUE(client.connected());
+}
+
+TEST_F(RpcTest, ConnectionsBeyondTheCapAreClosedAndTheOthersServed) {
+  auto server = StartServer(Echo(), 0, {.max_connections = 2});
+  RawConnection first(server->port());
+  RawConnection second(server->port());
+  std::string in;
+  for (RawConnection* c : {&first, &second}) {  // both registered before the third connects
+    std::string wire;
+    AppendFrame(Frame{3, 1, "hi"}, wire);
+    c->Send(wire);
+    in.clear();
+    ASSERT_EQ(c->Read(kFrameHeaderSize + 3, in), "");
+  }
+  RawConnection third(server->port());
+  EXPECT_TRUE(third.ClosedByServer(60));
+  std::string wire;
+  AppendFrame(Frame{3, 2, "again"}, wire);
+  first.Send(wire);
+  in.clear();
+  EXPECT_EQ(first.Read(kFrameHeaderSize + 6, in), "");
+}
+
+TEST_F(RpcTest, PartialFramesBeyondTheTotalBufferCapAreClosedAndTheServerKeepsServing) {
+  constexpr size_t kCap = 1 << 20;
+  auto server = StartServer(Echo(), 0, {.max_buffered_bytes = kCap});
+  // Two frames of 3/4 of the cap each, both held back by their last byte:
+  // together they exceed it, so the connection that grows past it is closed
+  // (both, if their reads race). Without the cap both would wait forever.
+  const uint32_t length = kCap * 3 / 4;
+  const std::string partial = FrameHeader(length) + std::string(length - 1, 'q');
+  RawConnection a(server->port());
+  RawConnection b(server->port());
+  for (RawConnection* c : {&a, &b}) {
+    // The server may close either while it is still sending: ignore errors.
+    for (size_t sent = 0; sent < partial.size();) {
+      const ssize_t n = ::send(c->NativeHandle(), partial.data() + sent, partial.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+  }
+  bool closed = false;
+  for (int round = 0; round < 600 && !closed; ++round) {
+    for (RawConnection* c : {&a, &b}) {
+      pollfd p{c->NativeHandle(), POLLIN | POLLRDHUP, 0};
+      closed = closed || poll(&p, 1, 50) == 1;
+    }
+  }
+  EXPECT_TRUE(closed) << "neither connection was closed";
+
+  // A new connection whose frame fits beside what is still held is served.
+  RawConnection fresh(server->port());
+  std::string wire;
+  AppendFrame(Frame{3, 1, std::string(kCap / 8, 'f')}, wire);  // fits beside a survivor
+  fresh.Send(wire);
+  std::string in;
+  EXPECT_EQ(fresh.Read(kFrameHeaderSize + 1 + kCap / 8, in), "");
 }
 
 TEST_F(RpcTest, StopWithCallsInFlightCompletesEveryCallbackExactlyOnce) {

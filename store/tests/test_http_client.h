@@ -234,6 +234,9 @@ class RawConnection {
     socket_.close(ignored);
   }
 
+  // For writing from another thread while this one reads.
+  int NativeHandle() { return socket_.native_handle(); }
+
  private:
   // Runs the pending operation. If it is still pending at the deadline,
   // cancels it, lets its handler run, and returns false.

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -298,5 +299,18 @@ class DynastoreProcess {
   std::string log_path_;
   size_t log_offset_ = 0;
 };
+
+// The daemon as node n1 on `dir`/data, logging to `dir`/dynastore.log; a
+// failure to start fails the test (and returns nullptr).
+inline std::unique_ptr<DynastoreProcess> StartDaemonIn(const TempDir& dir, std::vector<std::string> extra_args) {
+  std::string error;
+  auto p = DynastoreProcess::Start({.id = "n1",
+                                    .data_dir = dir.Sub("data"),
+                                    .log_path = dir.Sub("dynastore.log"),
+                                    .extra_args = std::move(extra_args)},
+                                   error);
+  EXPECT_NE(p, nullptr) << error;
+  return p;
+}
 
 }  // namespace dynastore::test

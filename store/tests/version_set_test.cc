@@ -266,5 +266,31 @@ TEST(VersionSetProperty, StoredSetIsAlwaysTheSetOfMaximalVersions) {
   }
 }
 
+TEST(VersionSet, CheckWriteRefusesACounterThatWouldLeaveItsRangeAndTooManySiblings) {
+  VersionSet s;
+  CausalContext top;
+  top.Add(Dot{"n1", CausalContext::kMaxCounter}, 0);
+  Status over = s.CheckWrite("n1", top, 10);
+  EXPECT_EQ(over.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(over.message().find("counter"), std::string::npos) << over.message();
+  // Another node's counter is not affected.
+  EXPECT_TRUE(s.CheckWrite("n2", top, 10).ok());
+
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(s.CheckWrite("n1", CausalContext(), 3).ok()) << i;
+    s.Write("n1", CausalContext(), "v" + std::to_string(i), i, kNoPruning);
+  }
+  Status full = s.CheckWrite("n1", CausalContext(), 3);
+  EXPECT_EQ(full.code(), Status::Code::kConflict);
+  EXPECT_NE(full.message().find("3 siblings"), std::string::npos) << full.message();
+  // A write that supersedes them is fine, and so is one under --lww.
+  EXPECT_TRUE(s.CheckWrite("n1", s.Context(), 3).ok());
+  EXPECT_TRUE(s.CheckWrite("n1", CausalContext(), 3, Causality::kLww).ok());
+  // The round trip through storage of a set at the limit works.
+  VersionSet back;
+  ASSERT_TRUE(VersionSet::Decode(s.Encode(), back).ok());
+  EXPECT_EQ(back, s);
+}
+
 }  // namespace
 }  // namespace dynastore
