@@ -17,6 +17,7 @@
 #include "registry.h"
 #include "temp_dir.h"
 #include "test_config.h"
+#include "test_support.h"
 
 namespace faultline {
 namespace {
@@ -27,32 +28,15 @@ using json = nlohmann::json;
 // A set-workload history as lines: adds of 1..3 to k1 (ok), final reads of k1
 // from n1 and n2 holding `read`; replica-read rounds only when asked.
 std::vector<std::string> SetHistory(json read = {1, 2, 3}, bool replica_reads = false) {
-  std::vector<std::string> lines;
-  int64_t index = 0;
-  const auto add = [&](OpType type, int64_t process, std::string f, std::string key, json value, std::string node) {
-    Op op;
-    op.index = index;
-    op.time = 1000 * ++index;
-    op.type = type;
-    op.process = process;
-    op.f = std::move(f);
-    op.key = std::move(key);
-    op.value = std::move(value);
-    op.node = std::move(node);
-    lines.push_back(ToJsonLine(op));
-  };
-  for (int e = 1; e <= 3; ++e) {
-    add(OpType::kInvoke, 0, "add", "k1", e, "");
-    add(OpType::kOk, 0, "add", "k1", e, "n1");
-  }
-  for (const char* node : {"n1", "n2"}) {
-    add(OpType::kInvoke, 5, "read", "k1", nullptr, node);
-    add(OpType::kOk, 5, "read", "k1", read, node);
-  }
+  faultline::testing::HistoryBuilder h;
+  for (int e = 1; e <= 3; ++e) h.AddOp(0, "k1", e, OpType::kOk);
+  for (const char* node : {"n1", "n2"}) h.Read(5, "k1", node, read);
   if (replica_reads) {
-    add(OpType::kInvoke, 9, "replica-read", "k1", {{"round", 0}}, "");
-    add(OpType::kOk, 9, "replica-read", "k1", {{"round", 0}, {"replicas", {{"n1", read}, {"n2", read}}}}, "");
+    h.Add(OpType::kInvoke, 9, "replica-read", "k1", {{"round", 0}});
+    h.Add(OpType::kOk, 9, "replica-read", "k1", {{"round", 0}, {"replicas", {{"n1", read}, {"n2", read}}}});
   }
+  std::vector<std::string> lines;
+  for (const Op& op : h.history()) lines.push_back(ToJsonLine(op));
   return lines;
 }
 

@@ -27,6 +27,7 @@
 #include "cluster_state_file.h"
 #include "harness_error.h"
 #include "netns_thread.h"
+#include "local_user_support.h"
 #include "proc_support.h"
 
 namespace faultline {
@@ -432,20 +433,7 @@ TEST_F(LocalClusterTest, AttachRebuildsTheClusterFromItsStateFile) {
 
 // Issue 14: root runs nX/dynastore from the node root, so a local user
 // (uid 65534 here) must never own, pre-create or swap it.
-int AsNobody(const std::function<int()>& fn) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::setresgid(65534, 65534, 65534) != 0 || ::setresuid(65534, 65534, 65534) != 0) ::_exit(100);
-    try {
-      ::_exit(fn());
-    } catch (...) {
-      ::_exit(101);  // never back into gtest as a second process
-    }
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
+using test::AsNobody;
 
 mode_t ModeOf(const fs::path& p) {
   struct stat st {};

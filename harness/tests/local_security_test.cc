@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "local_user_support.h"
 #include "run_fixture.h"
 
 namespace faultline {
@@ -34,20 +35,8 @@ class LocalSecurity : public FaultlineRun {
 
 TEST_F(LocalSecurity, AHeldLockFailsAfterABoundedWaitNamingTheLockAndItsHolder) {
   const fs::path lock = dir_ / "state" / ".lock";
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  const pid_t holder = ::fork();
-  if (holder == 0) {
-    const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT, 0600);
-    if (fd < 0 || ::flock(fd, LOCK_EX) != 0) ::_exit(1);
-    (void)!::write(ready[1], "x", 1);
-    ::pause();  // until SIGKILL
-    ::_exit(0);
-  }
-  ::close(ready[1]);
-  char c = 0;
-  ASSERT_EQ(::read(ready[0], &c, 1), 1);
-  ::close(ready[0]);
+  const pid_t holder = ForkLockHolder(lock);
+  ASSERT_GT(holder, 0);
 
   ::setenv("FAULTLINE_LOCK_WAIT_MS", "200", 1);  // instead of 30 s
   const int code = Wait(Start({"cleanup"}), 60s);

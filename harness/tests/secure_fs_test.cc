@@ -21,6 +21,7 @@
 
 #include "harness_error.h"
 #include "local_remote.h"
+#include "local_user_support.h"
 #include "temp_dir.h"
 
 namespace faultline {
@@ -29,7 +30,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr uid_t kNobody = 65534;
+using test::AsNobody;
+using test::kNobody;
 
 std::string ReadFile(const fs::path& p) {
   std::ifstream in(p);
@@ -50,21 +52,6 @@ uid_t OwnerOf(const fs::path& p) {
   return st.st_uid;
 }
 
-// Runs fn as uid/gid 65534 in a forked child; returns its exit code.
-int AsNobody(const std::function<int()>& fn) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (::setresgid(kNobody, kNobody, kNobody) != 0 || ::setresuid(kNobody, kNobody, kNobody) != 0) ::_exit(100);
-    try {
-      ::_exit(fn());
-    } catch (...) {
-      ::_exit(101);  // never back into gtest as a second process
-    }
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
 
 class SecureFsTest : public ::testing::Test {
  protected:
@@ -164,20 +151,8 @@ TEST_F(SecureFsTest, DaemonLogIsNeverOpenedThroughASymlink) {
 
 TEST_F(SecureFsTest, HeldLockFailsAfterTheWaitNamingFileAndHolder) {
   const fs::path lock = dir_.path() / ".lock";
-  int ready[2];
-  ASSERT_EQ(::pipe(ready), 0);
-  const pid_t holder = ::fork();
-  if (holder == 0) {
-    const int fd = ::open(lock.c_str(), O_RDWR | O_CREAT, 0600);
-    if (fd < 0 || ::flock(fd, LOCK_EX) != 0) ::_exit(1);
-    (void)!::write(ready[1], "x", 1);
-    ::pause();  // until SIGKILL
-    ::_exit(0);
-  }
-  ::close(ready[1]);
-  char c = 0;
-  ASSERT_EQ(::read(ready[0], &c, 1), 1);
-  ::close(ready[0]);
+  const pid_t holder = test::ForkLockHolder(lock);
+  ASSERT_GT(holder, 0);
   try {
     FileLock taken(lock, 100ms);
     ADD_FAILURE() << "took a lock another process holds";
