@@ -4,7 +4,7 @@
 #include <fmt/ranges.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <map>
@@ -200,23 +200,19 @@ void DynastoreDb::WaitClusterReady(const std::vector<NodeInfo>& nodes, std::chro
   const auto deadline = Clock::now() + timeout;
   std::vector<std::unique_ptr<HttpConnection>> conns;
   for (const NodeInfo& node : nodes) conns.push_back(std::make_unique<HttpConnection>(node.address, options_.http_port));
-  std::vector<bool> ready(nodes.size(), false);
-  std::vector<std::string> why(nodes.size(), "not asked yet");
+  std::vector<std::string> why(nodes.size());  // per node: what keeps it from being ready; "" = ready
   while (true) {
     std::string ring;
-    bool all = true;
     for (size_t i = 0; i < nodes.size(); ++i) {
       why[i] = NotReadyReason(*conns[i], nodes[i], nodes, ring, std::min(deadline, Clock::now() + milliseconds(1000)));
-      ready[i] = why[i].empty();
-      all = all && ready[i];
     }
-    if (all) return;
+    if (std::all_of(why.begin(), why.end(), [](const std::string& w) { return w.empty(); })) return;
     if (Clock::now() + kPollInterval >= deadline) break;
     std::this_thread::sleep_for(kPollInterval);
   }
   std::vector<std::string> reasons;
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (!ready[i]) reasons.push_back(nodes[i].name + " " + why[i]);
+    if (!why[i].empty()) reasons.push_back(nodes[i].name + " " + why[i]);
   }
   throw HarnessError(fmt::format("dynastore cluster not ready after {} ms: {}", timeout.count(),
                                  fmt::join(reasons, "; ")));
