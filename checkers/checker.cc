@@ -1,4 +1,4 @@
-#include "checker.h"
+#include "checkers/checker.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -44,9 +44,9 @@ Validity Worst(Validity a, Validity b) {
 }
 
 std::string NoFinalReadSummary(const std::vector<std::string>& keys, std::string_view ops) {
-  const std::string which = keys.size() > 5 ? fmt::format("{} keys", keys.size())
-                                            : fmt::format("{} {}", keys.size() == 1 ? "key" : "keys",
-                                                          fmt::join(keys, ", "));
+  const std::string which = keys.size() > 5
+                                ? fmt::format("{} keys", keys.size())
+                                : fmt::format("{} {}", keys.size() == 1 ? "key" : "keys", fmt::join(keys, ", "));
   return fmt::format("no final read succeeded for {}, so their {} could not be checked", which, ops);
 }
 

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "history.h"
+#include "checkers/history.h"
 
 namespace faultline {
 

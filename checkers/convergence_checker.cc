@@ -1,4 +1,4 @@
-#include "convergence_checker.h"
+#include "checkers/convergence_checker.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

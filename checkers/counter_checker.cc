@@ -1,4 +1,4 @@
-#include "counter_checker.h"
+#include "checkers/counter_checker.h"
 
 #include <fmt/format.h>
 

@@ -37,7 +37,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "checker.h"
+#include "checkers/checker.h"
 
 namespace faultline {
 

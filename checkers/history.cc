@@ -1,4 +1,4 @@
-#include "history.h"
+#include "checkers/history.h"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <memory>
 
-#include "history_line.h"
+#include "checkers/history_line.h"
 
 namespace faultline {
 
@@ -319,7 +319,8 @@ Op ParseOpLine(std::string_view line) {
 
 HistoryReadResult ReadHistory(const std::filesystem::path& path) {
   HistoryReadResult result;
-  ForEachOp(path, [&](const Op& op) { result.ops.push_back(op); }, &result.warnings);
+  ForEachOp(
+      path, [&](const Op& op) { result.ops.push_back(op); }, &result.warnings);
   return result;
 }
 

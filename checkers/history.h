@@ -29,10 +29,10 @@ struct Op {
   OpType type = OpType::kInvoke;
   int64_t process = 0;  // kNemesisProcess for the nemesis
   std::string f;
-  std::string key;            // empty when the line has none
-  nlohmann::json value;       // null when the line has none
-  std::string node;           // node that served it; empty when absent
-  std::string error;          // why it failed / is unknown; empty when absent
+  std::string key;       // empty when the line has none
+  nlohmann::json value;  // null when the line has none
+  std::string node;      // node that served it; empty when absent
+  std::string error;     // why it failed / is unknown; empty when absent
 };
 
 using History = std::vector<Op>;

@@ -1,4 +1,4 @@
-#include "history_index.h"
+#include "checkers/history_index.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "history.h"
+#include "checkers/history.h"
 
 namespace faultline {
 

@@ -1,4 +1,4 @@
-#include "lost_update_checker.h"
+#include "checkers/lost_update_checker.h"
 
 #include <fmt/format.h>
 
@@ -11,7 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "id_table.h"
+#include "checkers/id_table.h"
 
 namespace faultline {
 
@@ -350,7 +350,7 @@ CheckResult LostUpdateChecker::Finish() {
         // "majorities-ring partition" says more than "partition" when the nemesis recorded its kind.
         const auto kind = f.value.is_object() ? f.value.find("kind") : f.value.end();
         lost_faults.insert(kind != f.value.end() && kind->is_string() ? kind->get<std::string>() + " " + f.name
-                                                                       : f.name);
+                                                                      : f.name);
       }
     }
     if (faults.empty()) ++lost_without_fault;

@@ -44,7 +44,7 @@
 #include <memory>
 #include <string>
 
-#include "checker.h"
+#include "checkers/checker.h"
 
 namespace faultline {
 

@@ -1,4 +1,4 @@
-#include "set_checker.h"
+#include "checkers/set_checker.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "id_table.h"
+#include "checkers/id_table.h"
 
 namespace faultline {
 
@@ -82,7 +82,7 @@ struct SetChecker::State {
   // std::map for stable output order; `by_name` finds a key by hash, without its string compares.
   std::map<std::string, KeyState> keys;
   std::unordered_map<std::string, KeyState*> by_name;
-  IdTable add_index;                      // (key number, element) -> index in its KeyState::adds
+  IdTable add_index;  // (key number, element) -> index in its KeyState::adds
   std::unordered_map<int64_t, PendingInvoke> pending;
   int64_t attempt_count = 0, ok_count = 0, fail_count = 0, info_count = 0, malformed = 0, final_reads = 0;
   int64_t missing_lines = 0;  // JudgeDespiteMissingLines
@@ -165,8 +165,7 @@ void SetChecker::Add(const Op& op) {
       ++s.attempt_count;
       ++s.Key(key).attempts;
     }
-    const bool confirmed =
-        self_contained && op.value.is_number_integer() && (!matched || it->second.value == op.value);
+    const bool confirmed = self_contained && op.value.is_number_integer() && (!matched || it->second.value == op.value);
     s.RecordAdd(key, matched ? it->second.value : op.value, op.type, op.index, op.time, confirmed);
   } else if (op.type == OpType::kOk) {
     if (!op.value.is_array()) {
@@ -304,11 +303,10 @@ CheckResult SetChecker::Finish() {
     result.details["confirmed_lost_count"] = confirmed_lost;
     if (confirmed_lost > 0) {
       result.valid = Validity::kFalse;
-      result.summary = fmt::format(
-          "{} lost whatever the {} held; in all: {}",
-          Plural(confirmed_lost, "acknowledged add is", "acknowledged adds are"),
-          Plural(s.missing_lines, "missing history line", "missing history lines"),
-          fmt::join(problems, "; "));
+      result.summary = fmt::format("{} lost whatever the {} held; in all: {}",
+                                   Plural(confirmed_lost, "acknowledged add is", "acknowledged adds are"),
+                                   Plural(s.missing_lines, "missing history line", "missing history lines"),
+                                   fmt::join(problems, "; "));
     } else {
       result.valid = Validity::kUnknown;
       result.summary = NotConfirmedSummary(s.missing_lines, fmt::format("{}", fmt::join(problems, "; ")));

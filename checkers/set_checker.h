@@ -37,7 +37,7 @@
 #include <memory>
 #include <string>
 
-#include "checker.h"
+#include "checkers/checker.h"
 
 namespace faultline {
 

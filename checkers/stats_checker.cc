@@ -1,4 +1,4 @@
-#include "stats_checker.h"
+#include "checkers/stats_checker.h"
 
 #include <fmt/format.h>
 

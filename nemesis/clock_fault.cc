@@ -1,4 +1,4 @@
-#include "clock_fault.h"
+#include "nemesis/clock_fault.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,9 +12,9 @@
 #include <sstream>
 #include <thread>
 
-#include "harness_error.h"
-#include "secure_fs.h"
-#include "targets.h"
+#include "harness/base/harness_error.h"
+#include "harness/base/secure_fs.h"
+#include "nemesis/targets.h"
 
 namespace faultline {
 
@@ -30,8 +30,10 @@ constexpr milliseconds kStrobeSlice{20};
 // Where Debian (per architecture) and source installs put the library.
 const std::vector<std::string>& FaketimeCandidates() {
   static const std::vector<std::string> paths = {
-      "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-      "/usr/lib/faketime/libfaketime.so.1",                  "/usr/lib64/faketime/libfaketime.so.1",
+      "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+      "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+      "/usr/lib/faketime/libfaketime.so.1",
+      "/usr/lib64/faketime/libfaketime.so.1",
       "/usr/local/lib/faketime/libfaketime.so.1",
   };
   return paths;
@@ -174,8 +176,8 @@ nlohmann::json ClockFault::Start(std::mt19937_64& rng) {
     auto next = std::chrono::steady_clock::now() + period;
     while (strobing_) {
       if (std::chrono::steady_clock::now() < next) {
-        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-            kStrobeSlice, next - std::chrono::steady_clock::now()));
+        std::this_thread::sleep_for(
+            std::min<std::chrono::steady_clock::duration>(kStrobeSlice, next - std::chrono::steady_clock::now()));
         continue;
       }
       ahead = !ahead;
@@ -239,15 +241,17 @@ std::vector<std::string> ClockFault::Verify() {
     }
     if (!r.ok()) {
       problems.push_back(fmt::format("{}: cannot read {}: {}", node.name, file,
-                                     r.timed_out ? "timed out" : r.err.empty() ? "cat failed" : r.err));
+                                     r.timed_out     ? "timed out"
+                                     : r.err.empty() ? "cat failed"
+                                                     : r.err));
       continue;
     }
     std::string text = r.out;
     while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
     char* end = nullptr;
     const double seconds = text.empty() ? -1 : std::strtod(text.c_str(), &end);
-    const bool zero = !text.empty() && (text[0] == '+' || text[0] == '-') && end == text.c_str() + text.size() &&
-                      seconds == 0;
+    const bool zero =
+        !text.empty() && (text[0] == '+' || text[0] == '-') && end == text.c_str() + text.size() && seconds == 0;
     if (!zero) problems.push_back(fmt::format("{}: clock still skewed: {} says \"{}\", not +0", node.name, file, text));
   }
   return problems;

@@ -22,8 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "fault.h"
-#include "nemesis_config.h"
+#include "nemesis/fault.h"
+#include "nemesis/nemesis_config.h"
 
 namespace faultline {
 

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "database.h"
+#include "harness/api/database.h"
 
 namespace faultline {
 

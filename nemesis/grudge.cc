@@ -1,4 +1,4 @@
-#include "grudge.h"
+#include "nemesis/grudge.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -20,9 +20,9 @@ struct NemesisConfig {
   // Partition kinds picked from: halves, random-halves, one,
   // majorities-ring, bridge, and "grudge" (the explicit `grudge` below).
   std::vector<std::string> partitions = {"halves", "random-halves", "one", "majorities-ring", "bridge"};
-  nlohmann::json grudge;            // {"n1":["n2","n3"], ...}: n1 drops packets from n2, n3; null if none
-  double loss_probability = 0.3;    // fraction of packets dropped between targets and the rest
-  int clock_skew_ms = 30000;        // bumps are uniform in [-skew, +skew]
+  nlohmann::json grudge;              // {"n1":["n2","n3"], ...}: n1 drops packets from n2, n3; null if none
+  double loss_probability = 0.3;      // fraction of packets dropped between targets and the rest
+  int clock_skew_ms = 30000;          // bumps are uniform in [-skew, +skew]
   int clock_strobe_period_ms = 1000;  // strobe flips the clock between 0 and +skew at this period
 };
 

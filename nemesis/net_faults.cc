@@ -1,4 +1,4 @@
-#include "net_faults.h"
+#include "nemesis/net_faults.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -12,9 +12,9 @@
 #include <stdexcept>
 #include <thread>
 
-#include "harness_error.h"
-#include "targets.h"
-#include "wait.h"
+#include "harness/base/harness_error.h"
+#include "harness/base/wait.h"
+#include "nemesis/targets.h"
 
 namespace faultline {
 namespace {

@@ -8,9 +8,9 @@
 
 #include <vector>
 
-#include "fault.h"
-#include "grudge.h"
-#include "nemesis_config.h"
+#include "nemesis/fault.h"
+#include "nemesis/grudge.h"
+#include "nemesis/nemesis_config.h"
 
 namespace faultline {
 

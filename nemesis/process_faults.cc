@@ -1,4 +1,4 @@
-#include "process_faults.h"
+#include "nemesis/process_faults.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,8 +7,8 @@
 #include <functional>
 #include <stdexcept>
 
-#include "harness_error.h"
-#include "targets.h"
+#include "harness/base/harness_error.h"
+#include "nemesis/targets.h"
 
 namespace faultline {
 

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "fault.h"
-#include "nemesis_config.h"
+#include "nemesis/fault.h"
+#include "nemesis/nemesis_config.h"
 
 namespace faultline {
 
@@ -31,7 +31,7 @@ class PauseFault : public Fault {
   std::string name() const override { return "pause"; }
   nlohmann::json Start(std::mt19937_64& rng) override;
   nlohmann::json Stop() override;
-  nlohmann::json HealAll() override;  // resumes every node
+  nlohmann::json HealAll() override;           // resumes every node
   std::vector<std::string> Verify() override;  // no node's store process stopped
 
  private:

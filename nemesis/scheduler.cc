@@ -1,13 +1,13 @@
-#include "scheduler.h"
+#include "nemesis/scheduler.h"
 
 #include <fmt/format.h>
 
 #include <chrono>
 
-#include "clock_fault.h"
-#include "harness_error.h"
-#include "net_faults.h"
-#include "process_faults.h"
+#include "harness/base/harness_error.h"
+#include "nemesis/clock_fault.h"
+#include "nemesis/net_faults.h"
+#include "nemesis/process_faults.h"
 
 namespace faultline {
 
@@ -107,7 +107,7 @@ void NemesisScheduler::Loop() {
       StartOne(pick);
       if (log_) log_("nemesis: the final fault stays in effect past the main phase, until the heal");
       WaitUntil(Clock::now() + std::chrono::hours(24 * 365));  // until Stop()
-      return;  // active_ stays set: HealAll undoes it
+      return;                                                  // active_ stays set: HealAll undoes it
     }
     StartOne(pick);
     const bool go_on = WaitUntil(next());

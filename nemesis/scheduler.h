@@ -26,9 +26,9 @@
 #include <thread>
 #include <vector>
 
-#include "fault.h"
-#include "history_writer.h"
-#include "nemesis_config.h"
+#include "harness/driver/history_writer.h"
+#include "nemesis/fault.h"
+#include "nemesis/nemesis_config.h"
 
 namespace faultline {
 
@@ -42,8 +42,8 @@ class NemesisScheduler {
   using Log = std::function<void(const std::string&)>;
 
   // `history` must outlive the scheduler.
-  NemesisScheduler(std::vector<std::unique_ptr<Fault>> faults, HistoryWriter& history, double interval_s,
-                   uint64_t seed, Log log);
+  NemesisScheduler(std::vector<std::unique_ptr<Fault>> faults, HistoryWriter& history, double interval_s, uint64_t seed,
+                   Log log);
   ~NemesisScheduler();  // Stop()s
 
   using Clock = std::chrono::steady_clock;
@@ -79,7 +79,7 @@ class NemesisScheduler {
   Log log_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool stopping_ = false;   // guarded by mu_
+  bool stopping_ = false;    // guarded by mu_
   Fault* active_ = nullptr;  // only the schedule thread (or Stop after join) touches it
   std::thread thread_;
   std::atomic<int64_t> started_{0}, failed_{0};

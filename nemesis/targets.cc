@@ -1,4 +1,4 @@
-#include "targets.h"
+#include "nemesis/targets.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -1,4 +1,4 @@
-#include "junit.h"
+#include "reports/junit.h"
 
 #include <fmt/format.h>
 
@@ -7,9 +7,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "anomaly_kinds.h"
-#include "html_page.h"
-#include "run_files.h"
+#include "reports/anomaly_kinds.h"
+#include "reports/html_page.h"
+#include "reports/run_files.h"
 
 namespace faultline {
 namespace {
@@ -64,16 +64,33 @@ std::string XmlEscape(std::string_view s, bool attribute) {
     }
     if (XmlAllowed(cp)) {
       switch (cp) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += attribute ? "&quot;" : "\""; break;
-        case '\'': out += attribute ? "&apos;" : "'"; break;
+        case '&':
+          out += "&amp;";
+          break;
+        case '<':
+          out += "&lt;";
+          break;
+        case '>':
+          out += "&gt;";
+          break;
+        case '"':
+          out += attribute ? "&quot;" : "\"";
+          break;
+        case '\'':
+          out += attribute ? "&apos;" : "'";
+          break;
         // Attribute values normalize raw whitespace to spaces; keep it.
-        case '\n': out += attribute ? "&#10;" : "\n"; break;
-        case '\r': out += "&#13;"; break;
-        case '\t': out += attribute ? "&#9;" : "\t"; break;
-        default: out.append(s.substr(i, len));
+        case '\n':
+          out += attribute ? "&#10;" : "\n";
+          break;
+        case '\r':
+          out += "&#13;";
+          break;
+        case '\t':
+          out += attribute ? "&#9;" : "\t";
+          break;
+        default:
+          out.append(s.substr(i, len));
       }
     }
     i += len;
@@ -199,8 +216,8 @@ Suite TestsuiteXml(const json& results, const json& test, const std::string& run
   Suite s;
   s.seconds = RunSeconds(results, dir);
   std::string cases;
-  const json checkers = results.contains("checkers") && results["checkers"].is_object() ? results["checkers"]
-                                                                                         : json::object();
+  const json checkers =
+      results.contains("checkers") && results["checkers"].is_object() ? results["checkers"] : json::object();
   for (const auto& [checker, r] : checkers.items()) {
     ++s.tests;
     cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"0\"", Attr(classname), Attr(checker));
@@ -210,9 +227,9 @@ Suite TestsuiteXml(const json& results, const json& test, const std::string& run
       cases += "/>\n";
     } else if (valid == json(false)) {
       ++s.failures;
-      cases += fmt::format(">\n      <failure message=\"{}\" type=\"invalid\">{}{}\nRepeat: {}</failure>\n    </testcase>\n",
-                           Attr(summary), Text(summary + "\n\n"), Text(r.is_object() ? Explain(r) : ""),
-                           Text(repeat));
+      cases +=
+          fmt::format(">\n      <failure message=\"{}\" type=\"invalid\">{}{}\nRepeat: {}</failure>\n    </testcase>\n",
+                      Attr(summary), Text(summary + "\n\n"), Text(r.is_object() ? Explain(r) : ""), Text(repeat));
     } else {
       ++s.errors;
       cases += fmt::format(">\n      <error message=\"{}\" type=\"unknown\">{}</error>\n    </testcase>\n",
@@ -225,9 +242,10 @@ Suite TestsuiteXml(const json& results, const json& test, const std::string& run
     for (const auto& [checker, why] : results["skipped"].items()) {
       ++s.tests;
       ++s.skipped;
-      cases += fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"0\">\n      <skipped message=\"{}\"/>\n"
-                           "    </testcase>\n",
-                           Attr(classname), Attr(checker), Attr(why.is_string() ? why.get<std::string>() : why.dump()));
+      cases += fmt::format(
+          "    <testcase classname=\"{}\" name=\"{}\" time=\"0\">\n      <skipped message=\"{}\"/>\n"
+          "    </testcase>\n",
+          Attr(classname), Attr(checker), Attr(why.is_string() ? why.get<std::string>() : why.dump()));
     }
   }
   // The run itself: a harness failure or an unfinished run makes the verdict unknown
@@ -243,7 +261,10 @@ Suite TestsuiteXml(const json& results, const json& test, const std::string& run
     cases += fmt::format(
         "    <testcase classname=\"{}\" name=\"run\" time=\"{:.3f}\">\n      <error message=\"{}\" "
         "type=\"{}\">{}</error>\n    </testcase>\n",
-        Attr(classname), s.seconds, Attr(message), !error.empty() ? "harness" : incomplete ? "incomplete" : "unknown",
+        Attr(classname), s.seconds, Attr(message),
+        !error.empty() ? "harness"
+        : incomplete   ? "incomplete"
+                       : "unknown",
         Text(message));
   }
 
@@ -266,14 +287,15 @@ Suite TestsuiteXml(const json& results, const json& test, const std::string& run
     if (!ec) timestamp = JunitTimestamp(real.filename().string());
   }
 
-  s.xml = fmt::format("  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\"{}>\n"
-                      "    <properties>\n{}    </properties>\n{}"
-                      "    <system-out>{}</system-out>\n  </testsuite>\n",
-                      Attr(name), s.tests, s.failures, s.errors, s.skipped, s.seconds,
-                      timestamp.empty() ? "" : fmt::format(" timestamp=\"{}\"", timestamp), props, cases,
-                      Text(fmt::format("verdict: {}: {}\nrun directory: {}\nrepeat this run: {}\n",
-                                       ValidityText(results.contains("valid") ? results["valid"] : json("unknown")),
-                                       StringOr(results, "summary"), run_dir, repeat)));
+  s.xml = fmt::format(
+      "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3f}\"{}>\n"
+      "    <properties>\n{}    </properties>\n{}"
+      "    <system-out>{}</system-out>\n  </testsuite>\n",
+      Attr(name), s.tests, s.failures, s.errors, s.skipped, s.seconds,
+      timestamp.empty() ? "" : fmt::format(" timestamp=\"{}\"", timestamp), props, cases,
+      Text(fmt::format("verdict: {}: {}\nrun directory: {}\nrepeat this run: {}\n",
+                       ValidityText(results.contains("valid") ? results["valid"] : json("unknown")),
+                       StringOr(results, "summary"), run_dir, repeat)));
   return s;
 }
 

@@ -5,10 +5,10 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <fstream>
-#include <array>
 #include <limits>
 #include <map>
 #include <optional>
@@ -18,11 +18,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "anomaly_kinds.h"
-#include "history.h"
-#include "report.h"
-#include "run_files.h"
-#include "stats_checker.h"
+#include "checkers/history.h"
+#include "checkers/stats_checker.h"
+#include "reports/anomaly_kinds.h"
+#include "reports/report.h"
+#include "reports/run_files.h"
 
 namespace faultline {
 namespace {
@@ -83,7 +83,7 @@ struct HistoryScan {
   std::map<std::string, uint8_t> f_codes;
   std::vector<std::vector<int64_t>> lane_processes;
   std::vector<FaultInterval> faults;
-  std::map<int64_t, json> ops;  // exact ops wanted by anomalies, by index
+  std::map<int64_t, json> ops;                                       // exact ops wanted by anomalies, by index
   std::map<std::pair<std::string, std::string>, int64_t> last_read;  // (key, node) -> index of its last read
   std::map<std::string, int64_t> last_replica_read;                  // key -> index of its last replica-read
   std::set<std::string> nodes;
@@ -142,7 +142,7 @@ HistoryScan ScanHistory(const fs::path& path, const std::unordered_set<int64_t>&
   std::priority_queue<int32_t, std::vector<int32_t>, std::greater<>> free_lanes;  // lanes of retired processes
   std::unordered_map<int64_t, int64_t> wanted_invoke_of;  // process -> a wanted invoke's index awaiting completion
   std::unordered_map<int64_t, json> wanted_invokes;       // invokes of wanted completions, until they complete
-  std::map<std::string, size_t> open_fault;  // fault -> index in s.faults
+  std::map<std::string, size_t> open_fault;               // fault -> index in s.faults
   std::map<std::pair<std::string, std::string>, std::pair<json, json>> last_read;  // evidence: (invoke, completion)
   std::map<std::string, std::pair<json, json>> last_replica_read;
 
@@ -293,7 +293,8 @@ std::map<std::string, int64_t> AnomalyArrays(const json& result) {
 json Trim(const json& j, int depth = 0) {
   if (j.is_array()) {
     json out = json::array();
-    for (size_t i = 0; i < j.size() && static_cast<int64_t>(i) < kMaxDetailEntries; ++i) out.push_back(Trim(j[i], depth + 1));
+    for (size_t i = 0; i < j.size() && static_cast<int64_t>(i) < kMaxDetailEntries; ++i)
+      out.push_back(Trim(j[i], depth + 1));
     return out;
   }
   if (j.is_object()) {
@@ -354,8 +355,7 @@ std::string AnomalyText(const std::string& checker, const std::string& kind, con
                        OpPhrase(s, index, "acknowledged"), get("final_values"));
   }
   if (checker == "lost-update" && kind == "unexpected") {
-    return fmt::format("id {} read from {} ({}): {}", get("id"), get("key"), OpPhrase(s, index, "read"),
-                       get("reason"));
+    return fmt::format("id {} read from {} ({}): {}", get("id"), get("key"), OpPhrase(s, index, "read"), get("reason"));
   }
   if (kind == "divergent") {
     std::vector<std::string> parts;
@@ -366,8 +366,7 @@ std::string AnomalyText(const std::string& checker, const std::string& kind, con
         parts.push_back(node + " holds " + v);
       }
     }
-    return fmt::format("replicas of {} still differ in round {}: {}", get("key"), get("round"),
-                       fmt::join(parts, "; "));
+    return fmt::format("replicas of {} still differ in round {}: {}", get("key"), get("round"), fmt::join(parts, "; "));
   }
   if (kind == "unreadable") {
     return fmt::format("{} could not be read from all its replicas in round {}: {}", get("key"), get("round"),
@@ -391,8 +390,7 @@ std::string FaultsDuring(const HistoryScan& s, double start, double end) {
   std::vector<std::string> labels;
   for (const auto& f : s.faults) {
     const double f_end = f.end_ms.value_or(std::numeric_limits<double>::infinity());
-    if (f.start_ms <= end && f_end >= start &&
-        std::find(labels.begin(), labels.end(), f.label) == labels.end()) {
+    if (f.start_ms <= end && f_end >= start && std::find(labels.begin(), labels.end(), f.label) == labels.end()) {
       labels.push_back(f.label);
     }
   }
@@ -653,7 +651,8 @@ json BuildReportData(const fs::path& run_dir, const ReportOptions& options) {
   std::vector<LatencyHistogram> quantiles(chart_buckets);
   std::map<std::pair<uint8_t, uint8_t>, std::pair<json, json>> latency;  // (f, type) -> (t, latency)
   const bool sampled = total > options.max_latency_points;
-  const double ok_stride = sampled ? static_cast<double>(total) / static_cast<double>(options.max_latency_points / 2) : 1;
+  const double ok_stride =
+      sampled ? static_cast<double>(total) / static_cast<double>(options.max_latency_points / 2) : 1;
   std::vector<int64_t> slowest(chart_buckets, -1);  // per bucket, the slowest op: outliers stay visible when thinned
   double next_ok = 0;
   int64_t ok_seen = 0;
@@ -702,7 +701,9 @@ json BuildReportData(const fs::path& run_dir, const ReportOptions& options) {
   }
   json p50 = json::array(), p95 = json::array(), p99 = json::array(), pmax = json::array();
   for (const auto& h : quantiles) {
-    const auto q = [&](double x) { return h.count() == 0 ? json() : json(static_cast<double>(h.Quantile(x)) / 1000.0); };
+    const auto q = [&](double x) {
+      return h.count() == 0 ? json() : json(static_cast<double>(h.Quantile(x)) / 1000.0);
+    };
     p50.push_back(q(0.5));
     p95.push_back(q(0.95));
     p99.push_back(q(0.99));
@@ -719,13 +720,16 @@ json BuildReportData(const fs::path& run_dir, const ReportOptions& options) {
         counts.push_back(s["histogram"].value(b, 0));
         percent.push_back(s["percent"].value(b, json()));
       }
-      siblings = {{"buckets", names}, {"counts", counts}, {"percent", percent},
+      siblings = {{"buckets", names},
+                  {"counts", counts},
+                  {"percent", percent},
                   {"dynamo_paper_percent", s.value("dynamo_paper", json::object())}};
     }
     if (name == "convergence" && result.value("rounds", 0) > 0) {
       json divergent = json::array();
       for (const auto& d : result.value("divergent", json::array())) {
-        if (divergent.size() < 50) divergent.push_back({{"key", d.value("key", "")}, {"replicas", d.value("replicas", json())}});
+        if (divergent.size() < 50)
+          divergent.push_back({{"key", d.value("key", "")}, {"replicas", d.value("replicas", json())}});
       }
       const json heal = result.value("final_heal_time", json());
       convergence = {{"final_heal_ms", heal.is_number() ? json(Ms(heal.get<int64_t>())) : json()},
@@ -761,7 +765,8 @@ json BuildReportData(const fs::path& run_dir, const ReportOptions& options) {
   json stats = {{"ops", {{"ok", scan.ok}, {"fail", scan.fail}, {"info", scan.info}}},
                 {"duration_ms", duration_ms},
                 {"main_phase_end_ms", scan.first_heal_time ? json(Ms(*scan.first_heal_time)) : json()},
-                {"processes", [&] {
+                {"processes",
+                 [&] {
                    int64_t n = 0;
                    for (const auto& l : scan.lane_processes) n += static_cast<int64_t>(l.size());
                    return n;

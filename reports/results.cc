@@ -1,12 +1,12 @@
-#include "results.h"
+#include "reports/results.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <stdexcept>
 
 namespace faultline {
@@ -76,7 +76,8 @@ nlohmann::json RunResults::ToJson() const {
 void WriteJsonFile(const std::filesystem::path& path, const nlohmann::json& j) {
   const std::string text = j.dump(2) + "\n";
   const std::filesystem::path tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);  // never through a planted symlink
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                        0644);  // never through a planted symlink
   if (fd < 0) throw std::runtime_error("cannot write " + tmp.string() + ": " + std::strerror(errno));
   size_t done = 0;
   while (done < text.size()) {

@@ -23,8 +23,8 @@
 #include <utility>
 #include <vector>
 
-#include "checker.h"
-#include "history_index.h"
+#include "checkers/checker.h"
+#include "checkers/history_index.h"
 
 namespace faultline {
 
@@ -39,9 +39,7 @@ struct RunResults {
 
   // Lines the history should hold but does not (or holds twice). A skipped
   // line usually leaves its index missing too, so the two are not added.
-  int64_t missing_lines() const {
-    return std::max(skipped_lines, index.missing_count) + index.duplicate_count;
-  }
+  int64_t missing_lines() const { return std::max(skipped_lines, index.missing_count) + index.duplicate_count; }
 
   Validity valid() const;
   std::string summary() const;

@@ -1,4 +1,4 @@
-#include "run_files.h"
+#include "reports/run_files.h"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>

@@ -1,18 +1,18 @@
-#include "store_index.h"
+#include "reports/store_index.h"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <fstream>
-#include <simdjson.h>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
 
-#include "anomaly_kinds.h"
-#include "assets.h"
-#include "html_page.h"
-#include "run_files.h"
+#include "reports/anomaly_kinds.h"
+#include "reports/assets.h"
+#include "reports/html_page.h"
+#include "reports/run_files.h"
 
 namespace faultline {
 namespace {
@@ -214,7 +214,10 @@ json StoreIndexData(const fs::path& store_dir, std::vector<std::string>* warning
     }
     runs.push_back(std::move(run));
   }
-  return {{"kind", "index"}, {"version", 1}, {"generated", UtcIso()}, {"store_dir", abs.lexically_normal().string()},
+  return {{"kind", "index"},
+          {"version", 1},
+          {"generated", UtcIso()},
+          {"store_dir", abs.lexically_normal().string()},
           {"runs", std::move(runs)}};
 }
 

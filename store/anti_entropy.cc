@@ -1,16 +1,16 @@
-#include "anti_entropy.h"
+#include "store/anti_entropy.h"
 
 #include <boost/asio/post.hpp>
 #include <map>
 #include <set>
 
-#include "coordinator.h"
-#include "digest_index.h"
-#include "failure_detector.h"
-#include "merkle_tree.h"
-#include "peers.h"
-#include "replica_protocol.h"
-#include "ring.h"
+#include "store/coordinator.h"
+#include "store/digest_index.h"
+#include "store/failure_detector.h"
+#include "store/merkle_tree.h"
+#include "store/peers.h"
+#include "store/replica_protocol.h"
+#include "store/ring.h"
 
 namespace dynastore {
 

@@ -1,11 +1,11 @@
-#include "causal_context.h"
+#include "store/causal_context.h"
 
 #include <algorithm>
 #include <set>
 #include <tuple>
 #include <vector>
 
-#include "codec.h"
+#include "store/codec.h"
 
 namespace dynastore {
 
@@ -13,14 +13,18 @@ namespace {
 // Format 1 was sealed with a CRC-32 only; format 2 is signed.
 constexpr uint8_t kUnsignedTokenFormat = 1;
 constexpr uint8_t kTokenFormat = 2;
-}
+}  // namespace
 
 const char* OrderName(Order order) {
   switch (order) {
-    case Order::kEqual: return "equal";
-    case Order::kDescends: return "descends";
-    case Order::kPrecedes: return "precedes";
-    case Order::kConcurrent: return "concurrent";
+    case Order::kEqual:
+      return "equal";
+    case Order::kDescends:
+      return "descends";
+    case Order::kPrecedes:
+      return "precedes";
+    case Order::kConcurrent:
+      return "concurrent";
   }
   return "?";
 }

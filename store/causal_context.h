@@ -19,8 +19,8 @@
 #include <string>
 #include <string_view>
 
-#include "context_key.h"
-#include "status.h"
+#include "store/context_key.h"
+#include "store/status.h"
 
 namespace dynastore {
 

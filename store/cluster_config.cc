@@ -1,11 +1,11 @@
-#include "cluster_config.h"
+#include "store/cluster_config.h"
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
-#include "context_key.h"
+#include "store/context_key.h"
 
 namespace dynastore {
 
@@ -44,29 +44,43 @@ Status ClusterConfig::Parse(const std::string& json_text, ClusterConfig& out) {
   }
   if (!j.is_object()) return Status::InvalidArgument("cluster file must be a JSON object");
 
-  static const std::set<std::string> kKnown = {"n", "r", "w", "partitions", "nodes", "heartbeat_interval_ms",
-                                               "failure_timeout_ms", "request_timeout_ms",
-                                               "anti_entropy_interval_ms", "handoff_interval_ms", "context_key"};
+  static const std::set<std::string> kKnown = {"n",
+                                               "r",
+                                               "w",
+                                               "partitions",
+                                               "nodes",
+                                               "heartbeat_interval_ms",
+                                               "failure_timeout_ms",
+                                               "request_timeout_ms",
+                                               "anti_entropy_interval_ms",
+                                               "handoff_interval_ms",
+                                               "context_key"};
   for (const auto& [k, v] : j.items()) {
     if (!kKnown.count(k)) return Status::InvalidArgument("cluster file: unknown field '" + k + "'");
   }
   auto get_int = [&](const char* field, int& dst) -> Status {
     if (!j.contains(field)) return Status::Ok();
-    if (!j[field].is_number_integer()) return Status::InvalidArgument(std::string("cluster file: '") + field + "' must be an integer");
+    if (!j[field].is_number_integer())
+      return Status::InvalidArgument(std::string("cluster file: '") + field + "' must be an integer");
     dst = j[field].get<int>();
     return Status::Ok();
   };
-  for (auto [field, dst] : std::initializer_list<std::pair<const char*, int*>>{
-           {"n", &out.n}, {"r", &out.r}, {"w", &out.w}, {"partitions", &out.partitions},
-           {"heartbeat_interval_ms", &out.heartbeat_interval_ms}, {"failure_timeout_ms", &out.failure_timeout_ms},
-           {"request_timeout_ms", &out.request_timeout_ms}, {"anti_entropy_interval_ms", &out.anti_entropy_interval_ms},
-           {"handoff_interval_ms", &out.handoff_interval_ms}}) {
+  for (auto [field, dst] :
+       std::initializer_list<std::pair<const char*, int*>>{{"n", &out.n},
+                                                           {"r", &out.r},
+                                                           {"w", &out.w},
+                                                           {"partitions", &out.partitions},
+                                                           {"heartbeat_interval_ms", &out.heartbeat_interval_ms},
+                                                           {"failure_timeout_ms", &out.failure_timeout_ms},
+                                                           {"request_timeout_ms", &out.request_timeout_ms},
+                                                           {"anti_entropy_interval_ms", &out.anti_entropy_interval_ms},
+                                                           {"handoff_interval_ms", &out.handoff_interval_ms}}) {
     if (Status s = get_int(field, *dst); !s.ok()) return s;
   }
   if (j.contains("context_key")) {
     ContextKey ignored;
     Status s = j["context_key"].is_string() ? ContextKey::FromHex(j["context_key"].get<std::string>(), ignored)
-                                             : Status::InvalidArgument("must be a string");
+                                            : Status::InvalidArgument("must be a string");
     if (!s.ok()) return Status::InvalidArgument("cluster file: 'context_key' " + s.message());
     out.context_key = j["context_key"].get<std::string>();
   }
@@ -120,11 +134,12 @@ Status ClusterConfig::Validate() const {
   if (partitions < static_cast<int>(nodes.size()) || partitions > 65536) {
     return bad("'partitions' must be between the node count and 65536");
   }
-  for (int v : {heartbeat_interval_ms, failure_timeout_ms, request_timeout_ms, anti_entropy_interval_ms,
-                handoff_interval_ms}) {
+  for (int v :
+       {heartbeat_interval_ms, failure_timeout_ms, request_timeout_ms, anti_entropy_interval_ms, handoff_interval_ms}) {
     if (v <= 0) return bad("timing fields must be positive");
   }
-  if (failure_timeout_ms <= heartbeat_interval_ms) return bad("'failure_timeout_ms' must exceed 'heartbeat_interval_ms'");
+  if (failure_timeout_ms <= heartbeat_interval_ms)
+    return bad("'failure_timeout_ms' must exceed 'heartbeat_interval_ms'");
   std::set<std::string> ids, addrs;
   for (const auto& node : nodes) {
     if (node.id.empty() || node.id.size() > 255) return bad("node ids must be 1-255 characters");

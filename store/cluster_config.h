@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "status.h"
+#include "store/status.h"
 
 namespace dynastore {
 
@@ -30,16 +30,16 @@ struct NodeConfig {
 };
 
 struct ClusterConfig {
-  int n = 3;              // replicas per key
-  int r = 2;              // replies a get waits for
-  int w = 2;              // acks a put waits for
-  int partitions = 64;    // Q: equal-sized ring partitions
+  int n = 3;            // replicas per key
+  int r = 2;            // replies a get waits for
+  int w = 2;            // acks a put waits for
+  int partitions = 64;  // Q: equal-sized ring partitions
   std::vector<NodeConfig> nodes;
 
   // Timing (milliseconds); defaults suit a LAN or loopback cluster.
   int heartbeat_interval_ms = 500;
-  int failure_timeout_ms = 2000;      // no heartbeat reply for this long: down
-  int request_timeout_ms = 1000;      // a coordinated get/put waits this long
+  int failure_timeout_ms = 2000;  // no heartbeat reply for this long: down
+  int request_timeout_ms = 1000;  // a coordinated get/put waits this long
   int anti_entropy_interval_ms = 2000;
   int handoff_interval_ms = 1000;
 

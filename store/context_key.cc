@@ -1,4 +1,4 @@
-#include "context_key.h"
+#include "store/context_key.h"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>

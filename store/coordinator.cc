@@ -1,13 +1,13 @@
-#include "coordinator.h"
+#include "store/coordinator.h"
 
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <mutex>
 
-#include "failure_detector.h"
-#include "peers.h"
-#include "ring.h"
+#include "store/failure_detector.h"
+#include "store/peers.h"
+#include "store/ring.h"
 
 namespace dynastore {
 
@@ -20,8 +20,8 @@ int64_t SystemClockMs() {
 bool Contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 }  // namespace
 
-Coordinator::Coordinator(CoordinatorOptions options, const ClusterConfig& config, const Ring& ring,
-                         Storage& storage, Peers& peers, FailureDetector& detector, boost::asio::io_context& io)
+Coordinator::Coordinator(CoordinatorOptions options, const ClusterConfig& config, const Ring& ring, Storage& storage,
+                         Peers& peers, FailureDetector& detector, boost::asio::io_context& io)
     : options_(std::move(options)),
       config_(config),
       ring_(ring),
@@ -118,8 +118,8 @@ void Coordinator::Get(const std::string& key, int r, std::function<void(GetReply
         state->replied = true;
         reply.emplace();
         reply->replies = static_cast<int>(state->answers.size());
-        const std::string only = "only " + std::to_string(state->answers.size()) + " of R=" + std::to_string(r) +
-                                 " replicas answered";
+        const std::string only =
+            "only " + std::to_string(state->answers.size()) + " of R=" + std::to_string(r) + " replicas answered";
         // A corrupt record is not a timeout: say so rather than "retry later".
         reply->status = state->corrupt.ok() ? Status::Unavailable(only + " in time")
                                             : Status::Corruption(only + "; " + state->corrupt.message());
@@ -197,8 +197,8 @@ void Coordinator::Forward(rpc::CoordinateRequest request, std::vector<int> owner
   int owner = owners[next];
   std::string payload = rpc::Encode(request);
   peers_.Call(owner, rpc::kCoordinate, std::move(payload), timeout() * 2,
-              [this, request = std::move(request), owners = std::move(owners), next,
-               done = std::move(done)](Status s, std::string reply_bytes) mutable {
+              [this, request = std::move(request), owners = std::move(owners), next, done = std::move(done)](
+                  Status s, std::string reply_bytes) mutable {
                 if (s.code() == Status::Code::kUnavailable) {
                   // Certainly not delivered: the next owner, or stand in ourselves.
                   if (next + 1 < owners.size()) {
@@ -234,13 +234,16 @@ void Coordinator::CoordinateHere(rpc::CoordinateRequest request, std::function<v
       reply.status = predicted.CheckWrite(options_.node_id, ctx, options_.max_siblings, options_.causality);
     }
     if (!reply.status.ok()) return done(std::move(reply));
-    reply.context = predicted.Write(options_.node_id, ctx, request.value, options_.clock_ms(),
-                                    options_.max_causal_nodes, options_.causality)
+    reply.context = predicted
+                        .Write(options_.node_id, ctx, request.value, options_.clock_ms(), options_.max_causal_nodes,
+                               options_.causality)
                         .History();
     done(std::move(reply));
     auto timer = std::make_shared<boost::asio::steady_timer>(io_, options_.unsafe_ack_delay);
     timer->async_wait([this, timer, request = std::move(request)](boost::system::error_code ec) mutable {
-      if (!ec) CoordinateHere(std::move(request), [](PutReply) {}, /*may_ack_early=*/false);
+      if (!ec)
+        CoordinateHere(
+            std::move(request), [](PutReply) {}, /*may_ack_early=*/false);
     });
     return;
   }
@@ -290,8 +293,7 @@ void Coordinator::CoordinateHere(rpc::CoordinateRequest request, std::function<v
 }
 
 void Coordinator::Replicate(const std::string& key, const VersionSet& set, const CausalContext& reply_context,
-                            std::vector<Target> targets, int w, bool local_acked,
-                            std::function<void(PutReply)> done) {
+                            std::vector<Target> targets, int w, bool local_acked, std::function<void(PutReply)> done) {
   struct State {
     std::mutex mu;
     int acks = 0;

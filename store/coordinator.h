@@ -19,12 +19,12 @@
 #include <string>
 #include <vector>
 
-#include "causal_context.h"
-#include "cluster_config.h"
-#include "replica_protocol.h"
-#include "status.h"
-#include "storage.h"
-#include "version_set.h"
+#include "store/causal_context.h"
+#include "store/cluster_config.h"
+#include "store/replica_protocol.h"
+#include "store/status.h"
+#include "store/storage.h"
+#include "store/version_set.h"
 
 namespace dynastore {
 
@@ -40,10 +40,10 @@ struct CoordinatorOptions {
   std::function<int64_t()> clock_ms;
 
   // Fault switches, each breaking one guarantee (doc/replication.md). Off by default.
-  Causality causality = Causality::kDvv;  // --lww, --naive-vclocks
-  bool read_repair = true;                // --no-read-repair
-  bool hinted_handoff = true;             // --no-hinted-handoff
-  bool unsafe_ack_early = false;          // --unsafe-ack-early
+  Causality causality = Causality::kDvv;            // --lww, --naive-vclocks
+  bool read_repair = true;                          // --no-read-repair
+  bool hinted_handoff = true;                       // --no-hinted-handoff
+  bool unsafe_ack_early = false;                    // --unsafe-ack-early
   std::chrono::milliseconds unsafe_ack_delay{500};  // how late the "early" write really happens
 };
 
@@ -64,8 +64,8 @@ struct PutReply {
 
 class Coordinator {
  public:
-  Coordinator(CoordinatorOptions options, const ClusterConfig& config, const Ring& ring, Storage& storage,
-              Peers& peers, FailureDetector& detector, boost::asio::io_context& io);
+  Coordinator(CoordinatorOptions options, const ClusterConfig& config, const Ring& ring, Storage& storage, Peers& peers,
+              FailureDetector& detector, boost::asio::io_context& io);
 
   // r / w of 0 mean the cluster defaults.
   void Get(const std::string& key, int r, std::function<void(GetReply)> done);
@@ -74,8 +74,7 @@ class Coordinator {
            std::function<void(PutReply)> done);
   // Writes a tombstone superseding what `context` covers; without a context,
   // what the coordinating owner currently stores (a read-then-delete).
-  void Delete(const std::string& key, std::optional<CausalContext> context, int w,
-              std::function<void(PutReply)> done);
+  void Delete(const std::string& key, std::optional<CausalContext> context, int w, std::function<void(PutReply)> done);
   // A write forwarded here by another node (rpc::kCoordinate).
   void CoordinateForwarded(rpc::CoordinateRequest request, std::function<void(PutReply)> done);
 

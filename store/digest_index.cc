@@ -1,4 +1,4 @@
-#include "digest_index.h"
+#include "store/digest_index.h"
 
 #include <xxhash.h>
 

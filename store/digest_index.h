@@ -29,8 +29,8 @@
 #include <utility>
 #include <vector>
 
-#include "merkle_tree.h"
-#include "version_set.h"
+#include "store/merkle_tree.h"
+#include "store/version_set.h"
 
 namespace dynastore {
 
@@ -63,7 +63,7 @@ class DigestIndex {
   // The (key, digest) pairs of the given leaf buckets of a partition, sorted
   // by key. Buckets >= MerkleTree::kLeaves match nothing.
   std::vector<std::pair<std::string, uint64_t>> KeysInBuckets(int partition,
-                                                               const std::vector<uint32_t>& buckets) const;
+                                                              const std::vector<uint32_t>& buckets) const;
 
  private:
   struct Partition {

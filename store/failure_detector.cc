@@ -1,6 +1,6 @@
-#include "failure_detector.h"
+#include "store/failure_detector.h"
 
-#include "replica_protocol.h"
+#include "store/replica_protocol.h"
 
 namespace dynastore {
 
@@ -52,9 +52,8 @@ void FailureDetector::Record(int node, const Status& status) {
     if (status.ok()) {
       st.last_ok = now;
       up = true;
-    } else if (now - st.last_ok > timeout_ ||
-               (status.code() == Status::Code::kUnavailable &&
-                status.message().find(kConnectRefused) != std::string::npos)) {
+    } else if (now - st.last_ok > timeout_ || (status.code() == Status::Code::kUnavailable &&
+                                               status.message().find(kConnectRefused) != std::string::npos)) {
       // Silent for too long, or refused outright. A call failed fast during
       // the RPC client's reconnect backoff proves nothing (a paused node).
       up = false;
@@ -78,7 +77,8 @@ nlohmann::json FailureDetector::ToJson() const {
     view[peers_.id(node)] = {
         {"up", self || st.up},
         {"self", self},
-        {"last_heartbeat_ms_ago", self ? 0 : std::chrono::duration_cast<std::chrono::milliseconds>(now - st.last_ok).count()},
+        {"last_heartbeat_ms_ago",
+         self ? 0 : std::chrono::duration_cast<std::chrono::milliseconds>(now - st.last_ok).count()},
         {"changes", st.changes}};
   }
   return view;

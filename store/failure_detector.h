@@ -15,8 +15,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "cluster_config.h"
-#include "peers.h"
+#include "store/cluster_config.h"
+#include "store/peers.h"
 
 namespace dynastore {
 

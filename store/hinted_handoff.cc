@@ -1,14 +1,14 @@
-#include "hinted_handoff.h"
+#include "store/hinted_handoff.h"
 
 #include <boost/asio/post.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "failure_detector.h"
-#include "peers.h"
-#include "replica_protocol.h"
-#include "storage.h"
+#include "store/failure_detector.h"
+#include "store/peers.h"
+#include "store/replica_protocol.h"
+#include "store/storage.h"
 
 namespace dynastore {
 
@@ -49,10 +49,10 @@ struct HintedHandoff::Round : std::enable_shared_from_this<HintedHandoff::Round>
     auto self = shared_from_this();
     const Hint& h = hints[i];
     rpc::MergeRequest m{h.key, h.set, ""};
-    hh.peers_.Call(h.owner, rpc::kMerge, rpc::Encode(m), std::chrono::milliseconds(2000),
-                   [self, i](Status s, std::string) {
-                     boost::asio::post(self->hh.blocking_, [self, i, s = std::move(s)]() mutable { self->Delivered(i, s); });
-                   });
+    hh.peers_.Call(
+        h.owner, rpc::kMerge, rpc::Encode(m), std::chrono::milliseconds(2000), [self, i](Status s, std::string) {
+          boost::asio::post(self->hh.blocking_, [self, i, s = std::move(s)]() mutable { self->Delivered(i, s); });
+        });
   }
 
   void Delivered(size_t i, Status s) {

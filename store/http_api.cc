@@ -1,4 +1,4 @@
-#include "http_api.h"
+#include "store/http_api.h"
 
 #include <atomic>
 #include <chrono>
@@ -331,8 +331,10 @@ void HttpApi::Handle(Request request, std::function<void(Response)> done) const 
 
     if (!target.path.starts_with("/kv/")) {
       return reply(Error(http::status::not_found, "not_found",
-                         "no such path " + Quote(target.path) + "; the API is /kv/{key}, /status, /ring and "
-                         "/admin/digest", v, ka));
+                         "no such path " + Quote(target.path) +
+                             "; the API is /kv/{key}, /status, /ring and "
+                             "/admin/digest",
+                         v, ka));
     }
 
     if (method != http::verb::get && method != http::verb::put && method != http::verb::delete_) {
@@ -363,7 +365,8 @@ void HttpApi::Handle(Request request, std::function<void(Response)> done) const 
         local = value == "true";
         continue;
       }
-      const bool digits = !value.empty() && value.size() <= 4 && value.find_first_not_of("0123456789") == std::string::npos;
+      const bool digits =
+          !value.empty() && value.size() <= 4 && value.find_first_not_of("0123456789") == std::string::npos;
       quorum = digits ? std::stoi(value) : -1;
       if (quorum < 1 || quorum > options_.n) {
         return reply(Error(http::status::bad_request, "bad_request",
@@ -476,12 +479,12 @@ void HttpApi::HandlePut(const Request& request, std::string key, int quorum,
   }
   std::optional<CausalContext> context;
   if (auto err = ParseContextField(request, body, options_.context_key, context)) return done(std::move(*err));
-  coordinator_.Put(key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()), quorum,
-                   [this, v, ka, done](PutReply r) {
-                     if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
-                     done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken(options_.context_key)}}, v,
-                                       ka));
-                   });
+  coordinator_.Put(
+      key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()), quorum,
+      [this, v, ka, done](PutReply r) {
+        if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
+        done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken(options_.context_key)}}, v, ka));
+      });
 }
 
 void HttpApi::HandleDelete(const Request& request, std::string key, int quorum,

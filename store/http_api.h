@@ -9,15 +9,15 @@
 #pragma once
 
 #include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
-#include "context_key.h"
-#include "coordinator.h"
-#include "node_stats.h"
+#include "store/context_key.h"
+#include "store/coordinator.h"
+#include "store/node_stats.h"
 
 namespace dynastore {
 

@@ -1,4 +1,4 @@
-#include "http_server.h"
+#include "store/http_server.h"
 
 #include <algorithm>
 #include <array>

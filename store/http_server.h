@@ -25,9 +25,9 @@
 #include <thread>
 #include <vector>
 
-#include "http_api.h"
-#include "node_stats.h"
-#include "status.h"
+#include "store/http_api.h"
+#include "store/node_stats.h"
+#include "store/status.h"
 
 namespace dynastore {
 

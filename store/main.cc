@@ -20,11 +20,11 @@
 #include <string>
 #include <thread>
 
-#include "causal_context.h"
-#include "cluster_config.h"
-#include "http_api.h"
-#include "node.h"
-#include "storage.h"
+#include "store/causal_context.h"
+#include "store/cluster_config.h"
+#include "store/http_api.h"
+#include "store/node.h"
+#include "store/storage.h"
 
 namespace {
 
@@ -42,8 +42,8 @@ struct DaemonConfig {
   std::string data;
   ClusterConfig cluster;  // from --cluster, or a single node at --http
   int rpc_threads = 2;
-  bool lww = false, naive_vclocks = false, no_read_repair = false, no_hinted_handoff = false,
-       no_anti_entropy = false, unsafe_ack_early = false;
+  bool lww = false, naive_vclocks = false, no_read_repair = false, no_hinted_handoff = false, no_anti_entropy = false,
+       unsafe_ack_early = false;
   bool sync = true;
   int threads = 0;  // 0: chosen from sync, see --threads
   uint64_t max_body_bytes = 1 << 20;

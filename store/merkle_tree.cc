@@ -1,4 +1,4 @@
-#include "merkle_tree.h"
+#include "store/merkle_tree.h"
 
 #include <xxhash.h>
 
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "ring.h"
+#include "store/ring.h"
 
 namespace dynastore {
 
@@ -53,9 +53,7 @@ MerkleTree::MerkleTree() {
   for (int level = 0; level <= kDepth; ++level) levels_[level].assign(LevelSize(level), 0);
 }
 
-uint32_t MerkleTree::BucketOf(std::string_view key) {
-  return static_cast<uint32_t>(Ring::Hash(key) & (kLeaves - 1));
-}
+uint32_t MerkleTree::BucketOf(std::string_view key) { return static_cast<uint32_t>(Ring::Hash(key) & (kLeaves - 1)); }
 
 MerkleTree::Builder::Builder() : leaves_(kLeaves, 0) {}
 

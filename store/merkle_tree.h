@@ -77,8 +77,7 @@ class MerkleTree {
   // only into differing subtrees. `hashes_compared`, if given, is set to the
   // number of node pairs compared: 1 + kFanout * (differing inner nodes),
   // so 1 when the roots match.
-  static std::vector<uint32_t> DiffLeaves(const MerkleTree& a, const MerkleTree& b,
-                                          size_t* hashes_compared = nullptr);
+  static std::vector<uint32_t> DiffLeaves(const MerkleTree& a, const MerkleTree& b, size_t* hashes_compared = nullptr);
 
   bool operator==(const MerkleTree&) const = default;
 

@@ -1,21 +1,21 @@
-#include "node.h"
+#include "store/node.h"
 
 #include <cstdio>
 
-#include "anti_entropy.h"
-#include "context_key.h"
-#include "coordinator.h"
-#include "digest_index.h"
-#include "failure_detector.h"
-#include "hinted_handoff.h"
-#include "http_api.h"
-#include "http_server.h"
-#include "node_stats.h"
-#include "peers.h"
-#include "replica_service.h"
-#include "ring.h"
-#include "rpc_server.h"
-#include "storage.h"
+#include "store/anti_entropy.h"
+#include "store/context_key.h"
+#include "store/coordinator.h"
+#include "store/digest_index.h"
+#include "store/failure_detector.h"
+#include "store/hinted_handoff.h"
+#include "store/http_api.h"
+#include "store/http_server.h"
+#include "store/node_stats.h"
+#include "store/peers.h"
+#include "store/replica_service.h"
+#include "store/ring.h"
+#include "store/rpc_server.h"
+#include "store/storage.h"
 
 namespace dynastore {
 
@@ -80,8 +80,8 @@ Status Node::Init() {
   });
 
   blocking_ = std::make_unique<boost::asio::thread_pool>(options_.sync ? 16 : 2);
-  work_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
-      io_.get_executor());
+  work_ =
+      std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(io_.get_executor());
   for (int i = 0; i < options_.rpc_threads; ++i) threads_.emplace_back([this] { io_.run(); });
 
   peers_ = std::make_unique<Peers>(io_, cluster, self_, [this](uint8_t m, std::string p, RpcServer::Responder r) {
@@ -102,10 +102,9 @@ Status Node::Init() {
   // A lone node has no peers and needs no RPC port.
   const bool clustered = cluster.nodes.size() > 1;
   if (clustered) {
-    rpc_server_ = std::make_unique<RpcServer>(io_, cluster.nodes[self_].rpc,
-                                              [this](uint8_t m, std::string p, RpcServer::Responder r) {
-                                                service_->Handle(m, std::move(p), std::move(r));
-                                              });
+    rpc_server_ = std::make_unique<RpcServer>(
+        io_, cluster.nodes[self_].rpc,
+        [this](uint8_t m, std::string p, RpcServer::Responder r) { service_->Handle(m, std::move(p), std::move(r)); });
     if (Status s = rpc_server_->Start(); !s.ok()) return s;
     handoff_ = std::make_unique<HintedHandoff>(io_, *blocking_, std::chrono::milliseconds(cluster.handoff_interval_ms),
                                                *storage_, *peers_, *detector_);
@@ -113,9 +112,9 @@ Status Node::Init() {
     detector_->Start();
     handoff_->Start();
     if (options_.anti_entropy) {
-      anti_entropy_ = std::make_unique<AntiEntropy>(io_, *blocking_,
-                                                    std::chrono::milliseconds(cluster.anti_entropy_interval_ms),
-                                                    *ring_, *peers_, *detector_, *index_, *coordinator_);
+      anti_entropy_ =
+          std::make_unique<AntiEntropy>(io_, *blocking_, std::chrono::milliseconds(cluster.anti_entropy_interval_ms),
+                                        *ring_, *peers_, *detector_, *index_, *coordinator_);
       anti_entropy_->Start();
     }
   }
@@ -129,11 +128,11 @@ Status Node::Init() {
   const std::vector<std::string> faults = FaultNames(options_);
   api.status_extra = [this, faults]() {
     const ClusterConfig& c = options_.cluster;
-    nlohmann::json j = {{"cluster", {{"n", c.n}, {"r", c.r}, {"w", c.w}, {"partitions", c.partitions},
-                                     {"nodes", c.nodes.size()}}},
-                        {"members", detector_->ToJson()},
-                        {"faults", faults},
-                        {"keys", index_->TotalSize()}};
+    nlohmann::json j = {
+        {"cluster", {{"n", c.n}, {"r", c.r}, {"w", c.w}, {"partitions", c.partitions}, {"nodes", c.nodes.size()}}},
+        {"members", detector_->ToJson()},
+        {"faults", faults},
+        {"keys", index_->TotalSize()}};
     if (anti_entropy_) j["anti_entropy"] = anti_entropy_->ToJson();
     if (handoff_) j["hinted_handoff"] = handoff_->ToJson();
     return j;

@@ -18,9 +18,9 @@
 #include <thread>
 #include <vector>
 
-#include "cluster_config.h"
-#include "status.h"
-#include "version_set.h"
+#include "store/cluster_config.h"
+#include "store/status.h"
+#include "store/version_set.h"
 
 namespace dynastore {
 

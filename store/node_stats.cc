@@ -1,4 +1,4 @@
-#include "node_stats.h"
+#include "store/node_stats.h"
 
 namespace dynastore {
 

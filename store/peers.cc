@@ -1,4 +1,4 @@
-#include "peers.h"
+#include "store/peers.h"
 
 #include <boost/asio/post.hpp>
 
@@ -35,9 +35,8 @@ void Peers::Call(int node, uint8_t method, std::string payload, std::chrono::mil
   // Posted, not called inline, so a caller holding a lock never re-enters
   // itself and completion order matches the remote case.
   boost::asio::post(io_, [this, method, payload = std::move(payload), done = std::move(done)]() mutable {
-    local_(method, std::move(payload), [done = std::move(done)](Status s, std::string reply) mutable {
-      done(std::move(s), std::move(reply));
-    });
+    local_(method, std::move(payload),
+           [done = std::move(done)](Status s, std::string reply) mutable { done(std::move(s), std::move(reply)); });
   });
 }
 

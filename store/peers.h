@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "cluster_config.h"
-#include "rpc_client.h"
-#include "rpc_server.h"
+#include "store/cluster_config.h"
+#include "store/rpc_client.h"
+#include "store/rpc_server.h"
 
 namespace dynastore {
 

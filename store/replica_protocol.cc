@@ -1,6 +1,6 @@
-#include "replica_protocol.h"
+#include "store/replica_protocol.h"
 
-#include "codec.h"
+#include "store/codec.h"
 
 namespace dynastore::rpc {
 
@@ -34,12 +34,18 @@ bool GetU32List(std::string_view& in, std::vector<uint32_t>& v) {
 
 const char* MethodName(uint8_t method) {
   switch (method) {
-    case kPing: return "ping";
-    case kGetLocal: return "get_local";
-    case kMerge: return "merge";
-    case kCoordinate: return "coordinate";
-    case kMerkleHashes: return "merkle_hashes";
-    case kBucketKeys: return "bucket_keys";
+    case kPing:
+      return "ping";
+    case kGetLocal:
+      return "get_local";
+    case kMerge:
+      return "merge";
+    case kCoordinate:
+      return "coordinate";
+    case kMerkleHashes:
+      return "merkle_hashes";
+    case kBucketKeys:
+      return "bucket_keys";
   }
   return "unknown";
 }

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "causal_context.h"
-#include "version_set.h"
+#include "store/causal_context.h"
+#include "store/version_set.h"
 
 namespace dynastore::rpc {
 

@@ -1,12 +1,12 @@
-#include "replica_service.h"
+#include "store/replica_service.h"
 
 #include <boost/asio/post.hpp>
 
-#include "coordinator.h"
-#include "digest_index.h"
-#include "merkle_tree.h"
-#include "replica_protocol.h"
-#include "ring.h"
+#include "store/coordinator.h"
+#include "store/digest_index.h"
+#include "store/merkle_tree.h"
+#include "store/replica_protocol.h"
+#include "store/ring.h"
 
 namespace dynastore {
 

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <string>
 
-#include "rpc_server.h"
+#include "store/rpc_server.h"
 
 namespace dynastore {
 

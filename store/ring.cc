@@ -1,4 +1,4 @@
-#include "ring.h"
+#include "store/ring.h"
 
 #include <xxhash.h>
 

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cluster_config.h"
+#include "store/cluster_config.h"
 
 namespace dynastore {
 

@@ -1,8 +1,9 @@
-#include "rpc_client.h"
+#include "store/rpc_client.h"
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/asio.hpp>
 #include <map>
 #include <mutex>
 #include <random>
@@ -10,9 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio.hpp>
-
-#include "rpc_frame.h"
+#include "store/rpc_frame.h"
 
 namespace dynastore {
 
@@ -62,7 +61,8 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
       }
     }
     if (done) {
-      asio::post(io_, [done = std::move(done), where = where_] { done(Status::Unavailable(where + ": client closed"), {}); });
+      asio::post(
+          io_, [done = std::move(done), where = where_] { done(Status::Unavailable(where + ": client closed"), {}); });
     } else if (post_flush) {
       asio::post(strand_, [self = shared_from_this()] { self->Flush(); });
     }
@@ -103,9 +103,9 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     tcp::socket socket;
     bool established = false;
     FrameDecoder decoder;
-    std::string out_pending;             // frames not yet handed to a write
-    std::vector<uint64_t> ids_pending;   // the calls whose frames are in out_pending
-    std::string out_writing;             // the buffer of the write in progress
+    std::string out_pending;            // frames not yet handed to a write
+    std::vector<uint64_t> ids_pending;  // the calls whose frames are in out_pending
+    std::string out_writing;            // the buffer of the write in progress
     bool writing = false;
     uint64_t bytes_received = 0;
     std::array<char, kReadBufferSize> read_buffer;
@@ -148,9 +148,9 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
       return;
     }
     if (s.payload.size() > kMaxFramePayload) {
-      failures.emplace_back(std::move(s.done),
-                            Status::InvalidArgument(where_ + ": request payload of " + std::to_string(s.payload.size()) +
-                                                    " bytes exceeds the limit of " + std::to_string(kMaxFramePayload)));
+      failures.emplace_back(std::move(s.done), Status::InvalidArgument(
+                                                   where_ + ": request payload of " + std::to_string(s.payload.size()) +
+                                                   " bytes exceeds the limit of " + std::to_string(kMaxFramePayload)));
       return;
     }
     if (!conn_) {
@@ -209,10 +209,9 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
             self->ConnectFailed("cannot resolve host: " + ec.message());
             return;
           }
-          asio::async_connect(conn->socket, results,
-                              [self, conn](const boost::system::error_code& ec, const tcp::endpoint&) {
-                                self->OnConnect(conn, ec);
-                              });
+          asio::async_connect(
+              conn->socket, results,
+              [self, conn](const boost::system::error_code& ec, const tcp::endpoint&) { self->OnConnect(conn, ec); });
         });
   }
 
@@ -248,7 +247,8 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     Failures failures;
     for (Waiting& w : waiting_) {
       auto it = calls_.find(w.id);
-      if (it != calls_.end()) Finish(it, Status::Unavailable(where_ + ": " + std::string(kConnectRefused) + ": " + reason), failures);
+      if (it != calls_.end())
+        Finish(it, Status::Unavailable(where_ + ": " + std::string(kConnectRefused) + ": " + reason), failures);
     }
     waiting_.clear();
     Run(failures);
@@ -285,8 +285,8 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     }
     while (!calls_.empty()) {
       Finish(calls_.begin(),
-             Status::TimedOut(where_ + ": connection lost after the request was sent (it may have been delivered): " +
-                              reason),
+             Status::TimedOut(where_ +
+                              ": connection lost after the request was sent (it may have been delivered): " + reason),
              failures);
     }
   }
@@ -340,10 +340,9 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
     conn->writing = true;
     conn->out_writing.swap(conn->out_pending);
     conn->ids_pending.clear();  // from here on, maybe delivered
-    asio::async_write(conn->socket, asio::buffer(conn->out_writing),
-                      [self = shared_from_this(), conn](const boost::system::error_code& ec, size_t) {
-                        self->OnWrite(conn, ec);
-                      });
+    asio::async_write(
+        conn->socket, asio::buffer(conn->out_writing),
+        [self = shared_from_this(), conn](const boost::system::error_code& ec, size_t) { self->OnWrite(conn, ec); });
   }
 
   void OnWrite(const std::shared_ptr<Connection>& conn, const boost::system::error_code& ec) {
@@ -402,7 +401,8 @@ class RpcClient::Impl : public std::enable_shared_from_this<RpcClient::Impl> {
       std::lock_guard lock(submit_mu_);
       batch_.swap(submissions_);
     }
-    for (Submission& s : batch_) failures.emplace_back(std::move(s.done), Status::Unavailable(where_ + ": client closed"));
+    for (Submission& s : batch_)
+      failures.emplace_back(std::move(s.done), Status::Unavailable(where_ + ": client closed"));
     batch_.clear();
     connect_timer_.cancel();
     deadline_timer_.cancel();

@@ -33,6 +33,7 @@
 // destroy the client.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -41,10 +42,8 @@
 #include <string_view>
 #include <utility>  // before Boost 1.74 Asio, which uses std::exchange without it
 
-#include <boost/asio/io_context.hpp>
-
-#include "cluster_config.h"
-#include "status.h"
+#include "store/cluster_config.h"
+#include "store/status.h"
 
 namespace dynastore {
 

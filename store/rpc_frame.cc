@@ -1,4 +1,4 @@
-#include "rpc_frame.h"
+#include "store/rpc_frame.h"
 
 #include <cassert>
 
@@ -40,12 +40,24 @@ Status DecodeErrorPayload(std::string_view payload, Status& out) {
   if (payload.empty()) return Status::Corruption("rpc error response without a status code");
   const std::string message(payload.substr(1));
   switch (static_cast<Status::Code>(static_cast<unsigned char>(payload[0]))) {
-    case Status::Code::kInvalidArgument: out = Status::InvalidArgument(message); break;
-    case Status::Code::kCorruption: out = Status::Corruption(message); break;
-    case Status::Code::kIOError: out = Status::IOError(message); break;
-    case Status::Code::kUnavailable: out = Status::Unavailable(message); break;
-    case Status::Code::kTimedOut: out = Status::TimedOut(message); break;
-    case Status::Code::kConflict: out = Status::Conflict(message); break;
+    case Status::Code::kInvalidArgument:
+      out = Status::InvalidArgument(message);
+      break;
+    case Status::Code::kCorruption:
+      out = Status::Corruption(message);
+      break;
+    case Status::Code::kIOError:
+      out = Status::IOError(message);
+      break;
+    case Status::Code::kUnavailable:
+      out = Status::Unavailable(message);
+      break;
+    case Status::Code::kTimedOut:
+      out = Status::TimedOut(message);
+      break;
+    case Status::Code::kConflict:
+      out = Status::Conflict(message);
+      break;
     default:
       return Status::Corruption("rpc error response with unknown status code " +
                                 std::to_string(static_cast<unsigned char>(payload[0])));

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "status.h"
+#include "store/status.h"
 
 namespace dynastore {
 

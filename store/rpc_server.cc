@@ -1,15 +1,14 @@
-#include "rpc_server.h"
+#include "store/rpc_server.h"
 
 #include <array>
 #include <atomic>
+#include <boost/asio.hpp>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <utility>
 
-#include <boost/asio.hpp>
-
-#include "rpc_frame.h"
+#include "store/rpc_frame.h"
 
 namespace dynastore {
 
@@ -112,10 +111,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void StartRead() {
     std::lock_guard lock(socket_mu_);
     if (closed_) return;
-    socket_.async_read_some(asio::buffer(read_buffer_),
-                            [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
-                              self->OnRead(ec, n);
-                            });
+    socket_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](const boost::system::error_code& ec,
+                                                                                    size_t n) { self->OnRead(ec, n); });
   }
 
   void OnRead(const boost::system::error_code& ec, size_t n) {
@@ -197,11 +194,10 @@ class Session : public std::enable_shared_from_this<Session> {
     // connection (and its buffers) alive.
     return [weak = weak_from_this(), id](Status status, std::string payload) {
       if (auto self = weak.lock()) {
-        asio::dispatch(self->strand_,
-                       [self, id, status = std::move(status), payload = std::move(payload)]() mutable {
-                         self->AppendAnswer(id, std::move(status), std::move(payload));
-                         if (!self->in_batch_) self->StartWrite();
-                       });
+        asio::dispatch(self->strand_, [self, id, status = std::move(status), payload = std::move(payload)]() mutable {
+          self->AppendAnswer(id, std::move(status), std::move(payload));
+          if (!self->in_batch_) self->StartWrite();
+        });
       }
     };
   }
@@ -225,9 +221,7 @@ class Session : public std::enable_shared_from_this<Session> {
     writing_ = true;
     out_writing_.swap(out_pending_);
     asio::async_write(socket_, asio::buffer(out_writing_),
-                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                        self->OnWrite(ec);
-                      });
+                      [self = shared_from_this()](const boost::system::error_code& ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(const boost::system::error_code& ec) {
@@ -275,10 +269,9 @@ std::string FormatEndpoint(const tcp::endpoint& ep) {
 
 void RpcServer::State::AcceptLocked() {
   auto session = std::make_shared<Session>(shared_from_this(), io);
-  acceptor->async_accept(session->socket(),
-                         [self = shared_from_this(), session](const boost::system::error_code& ec) {
-                           self->OnAccept(session, ec);
-                         });
+  acceptor->async_accept(session->socket(), [self = shared_from_this(), session](const boost::system::error_code& ec) {
+    self->OnAccept(session, ec);
+  });
 }
 
 void RpcServer::State::OnAccept(const std::shared_ptr<Session>& session, const boost::system::error_code& ec) {

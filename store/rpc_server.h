@@ -24,6 +24,7 @@
 // destroyed right after; Responders kept past that point are harmless no-ops.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -31,10 +32,8 @@
 #include <string>
 #include <utility>  // before Boost 1.74 Asio, which uses std::exchange without it
 
-#include <boost/asio/io_context.hpp>
-
-#include "cluster_config.h"
-#include "status.h"
+#include "store/cluster_config.h"
+#include "store/status.h"
 
 namespace dynastore {
 

@@ -9,7 +9,7 @@ namespace dynastore {
 
 class Status {
  public:
-    // kUnavailable: the request certainly had no effect (peer unreachable, not
+  // kUnavailable: the request certainly had no effect (peer unreachable, not
   // sent). kTimedOut: no answer in time; the request may still take effect,
   // so callers must treat the outcome as unknown, never as failed.
   // kConflict: refused because of what is stored (too many siblings); the

@@ -1,6 +1,4 @@
-#include "storage.h"
-
-#include "codec.h"
+#include "store/storage.h"
 
 #include <leveldb/cache.h>
 #include <leveldb/db.h>
@@ -10,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+
+#include "store/codec.h"
 
 namespace dynastore {
 
@@ -67,7 +67,8 @@ Status Storage::Open(const StorageOptions& options, std::unique_ptr<Storage>& ou
   storage->db_.reset(raw);
   std::unique_ptr<leveldb::Iterator> it(raw->NewIterator(leveldb::ReadOptions()));
   it->Seek(leveldb::Slice(kHintPrefix.data(), kHintPrefix.size()));
-  storage->may_have_hints_ = it->Valid() && it->key().starts_with(leveldb::Slice(kHintPrefix.data(), kHintPrefix.size()));
+  storage->may_have_hints_ =
+      it->Valid() && it->key().starts_with(leveldb::Slice(kHintPrefix.data(), kHintPrefix.size()));
   it.reset();
   out = std::move(storage);
   return Status::Ok();
@@ -201,8 +202,7 @@ Status Storage::ForEachHint(
   return Status::Ok();
 }
 
-Status Storage::DeleteHintIf(std::string_view key, std::string_view owner, const VersionSet& delivered,
-                             bool& deleted) {
+Status Storage::DeleteHintIf(std::string_view key, std::string_view owner, const VersionSet& delivered, bool& deleted) {
   deleted = false;
   return UpdateHint(key, owner, [&](VersionSet& set) {
     if (!(set == delivered)) return false;

@@ -17,20 +17,20 @@
 #include <utility>
 #include <vector>
 
-#include "status.h"
-#include "version_set.h"
+#include "store/status.h"
+#include "store/version_set.h"
 
 namespace leveldb {
 class Cache;
 class DB;
 class FilterPolicy;
-}
+}  // namespace leveldb
 
 namespace dynastore {
 
 struct StorageOptions {
-  std::string path;           // LevelDB directory; created if missing
-  bool sync = true;           // fsync every write before acknowledging it
+  std::string path;  // LevelDB directory; created if missing
+  bool sync = true;  // fsync every write before acknowledging it
   size_t cache_bytes = 64 << 20;
   // Where scans report the records they skip (see ForEach). Default: stderr.
   std::function<void(std::string_view)> log = nullptr;
@@ -54,7 +54,8 @@ class Storage {
   Status UpdateHint(std::string_view key, std::string_view owner, const std::function<bool(VersionSet&)>& mutate);
   // Every hint held for `key`, whichever owner it is for.
   Status GetHints(std::string_view key, std::vector<std::pair<std::string, VersionSet>>& out) const;
-  Status ForEachHint(const std::function<void(std::string_view key, std::string_view owner, const VersionSet&)>& fn) const;
+  Status ForEachHint(
+      const std::function<void(std::string_view key, std::string_view owner, const VersionSet&)>& fn) const;
   // Removes the hint only if it still equals `delivered`; a hint that grew
   // since it was read stays for the next round. `deleted` says which.
   Status DeleteHintIf(std::string_view key, std::string_view owner, const VersionSet& delivered, bool& deleted);

@@ -1,9 +1,9 @@
-#include "version_set.h"
+#include "store/version_set.h"
 
 #include <algorithm>
 #include <tuple>
 
-#include "codec.h"
+#include "store/codec.h"
 
 namespace dynastore {
 
@@ -84,8 +84,8 @@ Status VersionSet::CheckWrite(const std::string& node, const CausalContext& cont
 }
 
 const Version& VersionSet::Write(const std::string& node, const CausalContext& context,
-                                 std::optional<std::string> value, int64_t now_ms, size_t max_nodes,
-                                 Causality mode, uint64_t counter_floor) {
+                                 std::optional<std::string> value, int64_t now_ms, size_t max_nodes, Causality mode,
+                                 uint64_t counter_floor) {
   const Dot dot{node, HighestCounter(node, context, mode, counter_floor) + 1};
   switch (mode) {
     case Causality::kDvv:
@@ -127,9 +127,15 @@ bool VersionSet::Merge(const VersionSet& other, Causality mode) {
     if (!known) versions_.push_back(v);
   }
   switch (mode) {
-    case Causality::kDvv: KeepMaximal(); break;
-    case Causality::kNaiveVclocks: KeepMaximalClocks(); break;
-    case Causality::kLww: KeepLatest(); break;
+    case Causality::kDvv:
+      KeepMaximal();
+      break;
+    case Causality::kNaiveVclocks:
+      KeepMaximalClocks();
+      break;
+    case Causality::kLww:
+      KeepLatest();
+      break;
   }
   return versions_ != before;
 }
@@ -144,8 +150,7 @@ void VersionSet::KeepMaximalClocks() {
       const Version& a = versions_[i];
       const Version& b = versions_[j];
       if (i == j || !b.History().Includes(hi)) continue;
-      superseded[i] = !hi.Includes(b.History()) ||
-                      std::tie(a.ts_ms, a.value, i) < std::tie(b.ts_ms, b.value, j);
+      superseded[i] = !hi.Includes(b.History()) || std::tie(a.ts_ms, a.value, i) < std::tie(b.ts_ms, b.value, j);
     }
   }
   std::vector<Version> kept;
@@ -184,9 +189,8 @@ void VersionSet::KeepMaximal() {
 }
 
 bool VersionSet::ReapableBefore(int64_t cutoff_ms) const {
-  return !versions_.empty() && std::all_of(versions_.begin(), versions_.end(), [&](const Version& v) {
-    return v.tombstone && v.ts_ms < cutoff_ms;
-  });
+  return !versions_.empty() && std::all_of(versions_.begin(), versions_.end(),
+                                           [&](const Version& v) { return v.tombstone && v.ts_ms < cutoff_ms; });
 }
 
 std::string VersionSet::Encode() const {

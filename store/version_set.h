@@ -13,8 +13,8 @@
 #include <string_view>
 #include <vector>
 
-#include "causal_context.h"
-#include "status.h"
+#include "store/causal_context.h"
+#include "store/status.h"
 
 namespace dynastore {
 
@@ -34,7 +34,7 @@ struct Version {
   CausalContext past;  // what the writer had seen when it wrote
   int64_t ts_ms = 0;   // coordinator wall clock: tombstone reaping, --lww
   bool tombstone = false;
-  std::string value;   // empty for tombstones
+  std::string value;  // empty for tombstones
 
   // Everything this version supersedes, itself included.
   CausalContext History() const;
@@ -59,9 +59,8 @@ class VersionSet {
   // `max_nodes` nodes. `counter_floor` is a counter the new dot must exceed
   // besides those the set knows (Storage::UpdateHintAsCoordinator). Returns
   // the new version.
-  const Version& Write(const std::string& node, const CausalContext& context,
-                       std::optional<std::string> value, int64_t now_ms, size_t max_nodes,
-                       Causality mode = Causality::kDvv, uint64_t counter_floor = 0);
+  const Version& Write(const std::string& node, const CausalContext& context, std::optional<std::string> value,
+                       int64_t now_ms, size_t max_nodes, Causality mode = Causality::kDvv, uint64_t counter_floor = 0);
 
   // Whether Write with these arguments may proceed: Conflict if the key would
   // then hold more than `max_siblings` versions (the client must write with

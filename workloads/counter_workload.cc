@@ -1,8 +1,8 @@
-#include "counter_workload.h"
+#include "workloads/counter_workload.h"
 
-#include "convergence_checker.h"
-#include "counter_checker.h"
-#include "stats_checker.h"
+#include "checkers/convergence_checker.h"
+#include "checkers/counter_checker.h"
+#include "checkers/stats_checker.h"
 
 namespace faultline {
 

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "keyed_workload.h"
+#include "workloads/keyed_workload.h"
 
 namespace faultline {
 

@@ -1,8 +1,8 @@
-#include "register_workload.h"
+#include "workloads/register_workload.h"
 
-#include "convergence_checker.h"
-#include "lost_update_checker.h"
-#include "stats_checker.h"
+#include "checkers/convergence_checker.h"
+#include "checkers/lost_update_checker.h"
+#include "checkers/stats_checker.h"
 
 namespace faultline {
 

@@ -1,8 +1,8 @@
-#include "set_workload.h"
+#include "workloads/set_workload.h"
 
-#include "convergence_checker.h"
-#include "set_checker.h"
-#include "stats_checker.h"
+#include "checkers/convergence_checker.h"
+#include "checkers/set_checker.h"
+#include "checkers/stats_checker.h"
 
 namespace faultline {
 

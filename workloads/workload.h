@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "checker.h"
+#include "checkers/checker.h"
 
 namespace faultline {
 

@@ -11,12 +11,12 @@
 #include <memory>
 #include <vector>
 
-#include "convergence_checker.h"
-#include "counter_checker.h"
-#include "history.h"
-#include "lost_update_checker.h"
-#include "set_checker.h"
-#include "stats_checker.h"
+#include "checkers/convergence_checker.h"
+#include "checkers/counter_checker.h"
+#include "checkers/history.h"
+#include "checkers/lost_update_checker.h"
+#include "checkers/set_checker.h"
+#include "checkers/stats_checker.h"
 
 namespace {
 

@@ -14,8 +14,8 @@
 #include <random>
 #include <string>
 
-#include "counter_checker.h"
-#include "stats_checker.h"
+#include "checkers/counter_checker.h"
+#include "checkers/stats_checker.h"
 
 namespace faultline {
 namespace {

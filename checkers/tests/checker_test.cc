@@ -1,4 +1,4 @@
-#include "checker.h"
+#include "checkers/checker.h"
 
 #include <gtest/gtest.h>
 

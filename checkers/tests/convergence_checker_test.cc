@@ -1,13 +1,13 @@
-#include "convergence_checker.h"
+#include "checkers/convergence_checker.h"
 
 #include <gtest/gtest.h>
 
-#include "test_support.h"
+#include "testing/history_builder.h"
 
 namespace faultline {
 namespace {
 
-using testing::HistoryBuilder;
+using test::HistoryBuilder;
 constexpr OpType kOk = OpType::kOk, kFail = OpType::kFail, kInfo = OpType::kInfo, kInvoke = OpType::kInvoke;
 
 CheckResult Check(const HistoryBuilder& b) { return ConvergenceChecker().Check(b.history()); }

@@ -1,13 +1,13 @@
-#include "counter_checker.h"
+#include "checkers/counter_checker.h"
 
 #include <gtest/gtest.h>
 
-#include "test_support.h"
+#include "testing/history_builder.h"
 
 namespace faultline {
 namespace {
 
-using testing::HistoryBuilder;
+using test::HistoryBuilder;
 constexpr OpType kOk = OpType::kOk, kFail = OpType::kFail, kInfo = OpType::kInfo, kInvoke = OpType::kInvoke;
 
 CheckResult Check(const HistoryBuilder& b) { return CounterChecker().Check(b.history()); }

@@ -1,4 +1,4 @@
-#include "history_index.h"
+#include "checkers/history_index.h"
 
 #include <gtest/gtest.h>
 
@@ -57,8 +57,9 @@ TEST(HistoryIndexTest, OnlyTheFirstFewAreListedButAllCounted) {
   EXPECT_EQ(r.missing.front(), 1);
   EXPECT_EQ(r.duplicate_count, 30);
   EXPECT_EQ(r.duplicates, (std::vector<int64_t>{0}));
-  EXPECT_EQ(r.Describe(), "49 index values missing (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, ...), "
-                          "30 lines with an index already seen (0)");
+  EXPECT_EQ(r.Describe(),
+            "49 index values missing (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, ...), "
+            "30 lines with an index already seen (0)");
 }
 
 }  // namespace

@@ -1,16 +1,17 @@
-#include "history.h"
+#include "checkers/history.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "history_line.h"
-#include "test_support.h"
+#include "checkers/history_line.h"
+#include "testing/history_builder.h"
+#include "testing/temp_dir.h"
 
 namespace faultline {
 namespace {
 
-using testing::TempDir;
-using testing::WriteFile;
+using test::TempDir;
+using test::WriteFile;
 
 Op MakeOp(OpType type, int64_t process, nlohmann::json value) {
   Op op;
@@ -228,12 +229,13 @@ TEST(HistoryTest, ForEachOpLenientSkipsBadMiddleLineWithItsNumber) {
   for (int i = 0; i < 16; ++i) pos = lines.find('\n', pos) + 1;
   size_t end = lines.find('\n', pos);
   lines.replace(pos, end - pos, "{\"index\":16,\"ti");  // line 17: garbage in the middle
-  lines += R"({"index":20,"time":200,"type":"in)";  // line 21: truncated last line
+  lines += R"({"index":20,"time":200,"type":"in)";      // line 21: truncated last line
   WriteFile(dir.path() / "history.jsonl", lines);
   std::vector<int64_t> indices;
   std::vector<std::string> warnings;
-  ForEachOp(dir.path() / "history.jsonl", [&](const Op& op) { indices.push_back(op.index); }, &warnings,
-            /*lenient=*/true);
+  ForEachOp(
+      dir.path() / "history.jsonl", [&](const Op& op) { indices.push_back(op.index); }, &warnings,
+      /*lenient=*/true);
   ASSERT_EQ(indices.size(), 19u);
   EXPECT_EQ(indices[15], 15);
   EXPECT_EQ(indices[16], 17);  // 16 skipped, reading went on
@@ -242,7 +244,8 @@ TEST(HistoryTest, ForEachOpLenientSkipsBadMiddleLineWithItsNumber) {
   EXPECT_NE(warnings[1].find("history.jsonl line 21: last line skipped"), std::string::npos) << warnings[1];
   // Strict mode throws on the same file, naming the line.
   try {
-    ForEachOp(dir.path() / "history.jsonl", [](const Op&) {}, nullptr);
+    ForEachOp(
+        dir.path() / "history.jsonl", [](const Op&) {}, nullptr);
     FAIL() << "expected HistoryError";
   } catch (const HistoryError& e) {
     EXPECT_NE(std::string(e.what()).find("history.jsonl line 17: "), std::string::npos) << e.what();
@@ -294,7 +297,8 @@ TEST(HistoryTest, ForEachOpReadsALineLongerThanAChunk) {
   Op op = MakeOp(OpType::kOk, 1, std::string(size_t{5} << 20, 'x'));
   WriteFile(dir.path() / "history.jsonl", ToJsonLine(op) + "\n" + ToJsonLine(MakeOp(OpType::kInvoke, 2, 3)) + "\n");
   std::vector<Op> ops;
-  ForEachOp(dir.path() / "history.jsonl", [&](const Op& o) { ops.push_back(o); }, nullptr);
+  ForEachOp(
+      dir.path() / "history.jsonl", [&](const Op& o) { ops.push_back(o); }, nullptr);
   ASSERT_EQ(ops.size(), 2u);
   ExpectSameOp(ops[0], op);
   EXPECT_EQ(ops[1].process, 2);

@@ -1,4 +1,4 @@
-#include "lost_update_checker.h"
+#include "checkers/lost_update_checker.h"
 
 #include <gtest/gtest.h>
 
@@ -7,12 +7,12 @@
 #include <set>
 #include <vector>
 
-#include "test_support.h"
+#include "testing/history_builder.h"
 
 namespace faultline {
 namespace {
 
-using testing::HistoryBuilder;
+using test::HistoryBuilder;
 constexpr OpType kOk = OpType::kOk, kFail = OpType::kFail, kInfo = OpType::kInfo, kInvoke = OpType::kInvoke;
 
 CheckResult Check(const HistoryBuilder& b) { return LostUpdateChecker().Check(b.history()); }

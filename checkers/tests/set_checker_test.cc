@@ -1,14 +1,14 @@
-#include "set_checker.h"
+#include "checkers/set_checker.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "test_support.h"
+#include "testing/history_builder.h"
 
 namespace faultline {
 namespace {
 
-using testing::HistoryBuilder;
+using test::HistoryBuilder;
 constexpr OpType kOk = OpType::kOk, kFail = OpType::kFail, kInfo = OpType::kInfo, kInvoke = OpType::kInvoke;
 
 CheckResult Check(const HistoryBuilder& b) { return SetChecker().Check(b.history()); }
@@ -197,8 +197,7 @@ TEST(SetCheckerTest, MissingLinesMakeALossFromAMismatchedCompletionUnknown) {
   CheckResult r = CheckWithMissingLines(b.history(), 2);
   EXPECT_EQ(r.valid, Validity::kUnknown) << r.summary;
   EXPECT_EQ(r.details["confirmed_lost_count"], 0);
-  EXPECT_EQ(r.summary.rfind("not confirmed, as 2 history lines are missing and could explain it: ", 0), 0)
-      << r.summary;
+  EXPECT_EQ(r.summary.rfind("not confirmed, as 2 history lines are missing and could explain it: ", 0), 0) << r.summary;
 }
 
 // An element no add invoked, or a failed add present, may be explained by a

@@ -1,4 +1,4 @@
-#include "stats_checker.h"
+#include "checkers/stats_checker.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "test_support.h"
+#include "testing/history_builder.h"
 
 namespace faultline {
 namespace {

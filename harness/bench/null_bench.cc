@@ -15,10 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "generator.h"
-#include "history_writer.h"
-#include "set_checker.h"
-#include "workers.h"
+#include "checkers/set_checker.h"
+#include "harness/driver/generator.h"
+#include "harness/driver/history_writer.h"
+#include "harness/driver/workers.h"
+#include "testing/temp_dir.h"
 
 namespace faultline {
 namespace {
@@ -41,24 +42,6 @@ class NullClient : public Client {
   Completion Invoke(const Invocation& op) override { return Completion{OpType::kOk, op.value, {}}; }
 };
 
-// A temp dir removed when the bench ends, however it ends normally.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "faultline-null-bench-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 int Main(int argc, char** argv) {
   CLI::App app("faultline-null-bench: generator + workers + history writer against a client that does nothing");
   uint64_t ops = 5'000'000;
@@ -74,7 +57,7 @@ int Main(int argc, char** argv) {
   app.add_flag("--check", check, "with --read: also time the set checker on the history");
   CLI11_PARSE(app, argc, argv);
 
-  TempDir dir;
+  test::TempDir dir("faultline-null-bench");
   const auto history_path = dir.path() / "history.jsonl";
   NullWorkload workload;
   GeneratorOptions options;

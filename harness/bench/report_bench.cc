@@ -10,10 +10,10 @@
 #include <chrono>
 #include <filesystem>
 
-#include "check.h"
-#include "registry.h"
-#include "report.h"
-#include "test_config.h"
+#include "harness/run/check.h"
+#include "harness/run/registry.h"
+#include "harness/run/test_config.h"
+#include "reports/report.h"
 
 int main(int argc, char** argv) {
   namespace fs = std::filesystem;

@@ -2,22 +2,22 @@
 // absent are skipped, --checkers chooses, malformed lines and index holes or
 // duplicates make the verdict unknown and never invalid on their own. The
 // real binary on real files, and CheckHistoryFile as `faultline run` calls it.
-#include <sys/wait.h>
-#include <unistd.h>
+#include "harness/run/check.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <string>
 #include <vector>
 
-#include "check.h"
-#include "history.h"
-#include "proc_support.h"
-#include "registry.h"
-#include "temp_dir.h"
-#include "test_config.h"
-#include "test_support.h"
+#include "checkers/history.h"
+#include "harness/run/registry.h"
+#include "harness/run/test_config.h"
+#include "testing/history_builder.h"
+#include "testing/proc_support.h"
+#include "testing/temp_dir.h"
 
 namespace faultline {
 namespace {
@@ -28,7 +28,7 @@ using json = nlohmann::json;
 // A set-workload history as lines: adds of 1..3 to k1 (ok), final reads of k1
 // from n1 and n2 holding `read`; replica-read rounds only when asked.
 std::vector<std::string> SetHistory(json read = {1, 2, 3}, bool replica_reads = false) {
-  faultline::testing::HistoryBuilder h;
+  test::HistoryBuilder h;
   for (int e = 1; e <= 3; ++e) h.AddOp(0, "k1", e, OpType::kOk);
   for (const char* node : {"n1", "n2"}) h.Read(5, "k1", node, read);
   if (replica_reads) {
@@ -132,8 +132,9 @@ TEST_F(CheckTest, CheckersFlagChoosesAndNamesBadNames) {
   // Only convergence chosen, and the history has no replica reads: nothing ran, so nothing is proven.
   Write(SetHistory());
   EXPECT_EQ(Check({"--checkers", "convergence"}), 2) << out_;
-  EXPECT_TRUE(OutputHas("verdict: unknown: no checker ran (set skipped: not chosen (--checkers); convergence skipped: "
-                        "no replica-read rounds in the history; stats skipped: not chosen (--checkers))"))
+  EXPECT_TRUE(
+      OutputHas("verdict: unknown: no checker ran (set skipped: not chosen (--checkers); convergence skipped: "
+                "no replica-read rounds in the history; stats skipped: not chosen (--checkers))"))
       << out_;
 }
 
@@ -143,14 +144,16 @@ TEST_F(CheckTest, CheckersFlagChoosesAndNamesBadNames) {
 TEST_F(CheckTest, ASkippedLineCannotMakeTheVerdictInvalid) {
   std::vector<std::string> lines = {
       R"({"index":0,"time":1,"type":"invoke","process":0,"f":"add","key":"k1","value":1})",
-      "{\"index\":1,\"time\":2,\"type\":\"ok\",\"process\":0,\"f\":\"add\",\"key\":\"k1\",\"value\":1,\"node\":\"n\xff\"}",
+      "{\"index\":1,\"time\":2,\"type\":\"ok\",\"process\":0,\"f\":\"add\",\"key\":\"k1\",\"value\":1,\"node\":"
+      "\"n\xff\"}",
       R"({"index":2,"time":3,"type":"invoke","process":5,"f":"read","key":"k1","node":"n1"})",
       R"({"index":3,"time":4,"type":"ok","process":5,"f":"read","key":"k1","value":[1],"node":"n1"})"};
   Write(lines);
   EXPECT_EQ(Check(), 2) << out_;
   EXPECT_TRUE(OutputHas("line 2: skipped")) << out_;
   EXPECT_TRUE(OutputHas("stats: unknown: not confirmed, as 1 history line is missing")) << out_;
-  EXPECT_TRUE(OutputHas("verdict: unknown: the history is not whole (1 malformed line skipped, 1 index value missing (1))"))
+  EXPECT_TRUE(
+      OutputHas("verdict: unknown: the history is not whole (1 malformed line skipped, 1 index value missing (1))"))
       << out_;
   // A clean history with one malformed middle line: unknown too, never valid.
   lines = SetHistory();

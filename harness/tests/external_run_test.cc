@@ -11,7 +11,7 @@
 
 #include <fstream>
 
-#include "run_fixture.h"
+#include "testing/run_fixture.h"
 
 namespace faultline::test {
 namespace {
@@ -48,8 +48,8 @@ class ExternalRunTest : public FaultlineRun {
 
 TEST_F(ExternalRunTest, ExamplePassesSetAndRegister) {
   for (const std::string workload : {"set", "register"}) {
-    const int code = RunFaultline({"run", "--config", "examples/external-dynastore/config.json", "--workload",
-                                   workload, "--time-limit", "5", "--store-dir", store_.string(), "--seed", "5"});
+    const int code = RunFaultline({"run", "--config", "examples/external-dynastore/config.json", "--workload", workload,
+                                   "--time-limit", "5", "--store-dir", store_.string(), "--seed", "5"});
     EXPECT_EQ(code, 0) << workload << ":\n" << Output();
     const fs::path run = LatestRun();
     const json results = json::parse(ReadFile(run / "results.json"));
@@ -64,8 +64,8 @@ TEST_F(ExternalRunTest, ExamplePassesSetAndRegister) {
 TEST_F(ExternalRunTest, CrashingAndHangingClientsGiveInfoOpsAndAVerdict) {
   for (const std::string mode : {"crash", "hang", "garbage"}) {
     const std::string config = ConfigWithClient(
-        {"python3", std::string(FAULTLINE_SOURCE_DIR) + "/harness/tests/external_flaky_client.py", "dynastore", mode,
-         "7"});
+        {"python3", std::string(FAULTLINE_SOURCE_DIR) + "/harness/stores/external/tests/external_flaky_client.py",
+         "dynastore", mode, "7"});
     const auto start = std::chrono::steady_clock::now();
     const int code = RunFaultline({"run", "--config", config, "--time-limit", "4", "--store-dir", store_.string(),
                                    "--seed", "9", "--op-timeout-ms", "500"});
@@ -75,7 +75,9 @@ TEST_F(ExternalRunTest, CrashingAndHangingClientsGiveInfoOpsAndAVerdict) {
     EXPECT_GT(Count(History(run), "info"), 0u) << mode;
     const std::string log = ReadFile(run / "faultline.log");
     EXPECT_NE(log.find("external client `python3"), std::string::npos) << log;
-    const char* expected = mode == "crash" ? "exited with code 3" : mode == "hang" ? "did not answer" : "not a JSON object";
+    const char* expected = mode == "crash"  ? "exited with code 3"
+                           : mode == "hang" ? "did not answer"
+                                            : "not a JSON object";
     EXPECT_NE(log.find(expected), std::string::npos) << mode << ":\n" << log;
     ExpectNothingLeft(ClusterId(run));
   }

@@ -2,15 +2,15 @@
 // every operation of a default 5-node run succeeds. A fail or info op here
 // means the harness sent traffic before the store was ready (or the store
 // is broken), and would turn a nightly job red for nothing.
-#include "run_fixture.h"
+#include "testing/run_fixture.h"
 
 namespace faultline {
 namespace test {
 namespace {
 
 TEST_F(FaultlineRun, HealthyRunRecordsNoFailedOrUnknownOps) {
-  const int code = RunFaultline({"run", "--local", "5", "--store-dir", store_.string(), "--time-limit", "6",
-                                 "--quiesce", "1", "--seed", "14"});
+  const int code = RunFaultline(
+      {"run", "--local", "5", "--store-dir", store_.string(), "--time-limit", "6", "--quiesce", "1", "--seed", "14"});
   ASSERT_EQ(code, 0) << Output();
   const fs::path run = LatestRun();
   const HistoryReadResult h = ReadHistory(run / "history.jsonl");

@@ -2,14 +2,13 @@
 // full disk can do to a root run (issue 14): a held or foreign lock, and a
 // history file system that fills up mid-run.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include <gtest/gtest.h>
-
-#include "local_user_support.h"
-#include "run_fixture.h"
+#include "testing/local_user_support.h"
+#include "testing/run_fixture.h"
 
 namespace faultline {
 namespace test {

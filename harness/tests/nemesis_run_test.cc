@@ -2,7 +2,7 @@
 // nodes. Every fault is healed at the end (and after SIGINT); a harness
 // killed mid-fault leaves a cluster that `faultline heal` repairs. The runs
 // use --leave-db-running so the healed cluster can be inspected afterwards.
-#include "run_fixture.h"
+#include "testing/run_fixture.h"
 
 namespace faultline {
 namespace test {
@@ -63,9 +63,9 @@ class NemesisRun : public FaultlineRun {
 };
 
 TEST_F(NemesisRun, AllFaultsOnFiveNodesAreHealedAndTheVerdictIsValid) {
-  const int code = RunFaultline({"run", "--local", "5", "--store-dir", store_.string(), "--seed", "7",
-                                 "--nemesis", "all", "--nemesis-interval", "1.5", "--time-limit", "16", "--rate",
-                                 "60", "--quiesce", "5", "--leave-db-running"});
+  const int code = RunFaultline({"run", "--local", "5", "--store-dir", store_.string(), "--seed", "7", "--nemesis",
+                                 "all", "--nemesis-interval", "1.5", "--time-limit", "16", "--rate", "60", "--quiesce",
+                                 "5", "--leave-db-running"});
   const fs::path run = LatestRun();
   const std::string id = ClusterId(run);
   EXPECT_EQ(code, 0) << Output() << ReadFile(run / "results.json");
@@ -98,8 +98,8 @@ TEST_F(NemesisRun, AllFaultsOnFiveNodesAreHealedAndTheVerdictIsValid) {
 
 TEST_F(NemesisRun, SigintDuringAPartitionOrPauseLeavesNoRuleAndNoStoppedProcess) {
   for (const std::string fault : {"partition", "pause"}) {
-    pid_ = Start(RunArgs({"--nemesis", fault, "--nemesis-interval", "2", "--time-limit", "60", "--rate", "30",
-                          "--leave-db-running"}));
+    pid_ = Start(RunArgs(
+        {"--nemesis", fault, "--nemesis-interval", "2", "--time-limit", "60", "--rate", "30", "--leave-db-running"}));
     ASSERT_EQ(WaitForFaultInEffect(60s), "start-" + fault) << Output();
     ASSERT_EQ(::kill(pid_, SIGINT), 0);
     EXPECT_EQ(Wait(pid_, 60s), 2) << Output();
@@ -114,8 +114,8 @@ TEST_F(NemesisRun, SigintDuringAPartitionOrPauseLeavesNoRuleAndNoStoppedProcess)
 }
 
 TEST_F(NemesisRun, HealRepairsAClusterWhoseHarnessWasKilledMidFault) {
-  pid_ = Start(RunArgs({"--nemesis", "partition,pause", "--nemesis-interval", "1", "--time-limit", "60", "--rate",
-                        "30", "--leave-db-running"}));
+  pid_ = Start(RunArgs({"--nemesis", "partition,pause", "--nemesis-interval", "1", "--time-limit", "60", "--rate", "30",
+                        "--leave-db-running"}));
   const std::string fault = WaitForFaultInEffect(60s);
   ASSERT_FALSE(fault.empty()) << Output();
   ASSERT_EQ(::kill(pid_, SIGKILL), 0);

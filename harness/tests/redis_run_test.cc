@@ -4,7 +4,7 @@
 // and then the checker must say so; exit 2 would mean the rig failed).
 #include <gtest/gtest.h>
 
-#include "run_fixture.h"
+#include "testing/run_fixture.h"
 
 namespace faultline::test {
 namespace {

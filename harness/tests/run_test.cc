@@ -3,7 +3,7 @@
 // and interruption (SIGINT, SIGKILL + `faultline cleanup`) leaving nothing
 // behind. Each test has its own store dir and state dir (FAULTLINE_STATE_DIR),
 // so concurrent tests never see each other's clusters.
-#include "run_fixture.h"
+#include "testing/run_fixture.h"
 
 namespace faultline {
 namespace test {
@@ -71,8 +71,8 @@ TEST_F(FaultlineRun, ThreeNodesGiveAValidVerdict) {
 
 TEST_F(FaultlineRun, LastWriteWinsLosesAddsAndTheVerdictSaysSo) {
   // --lww drops concurrent siblings: concurrent adds to one key must get lost.
-  const int code = RunFaultline(RunArgs({"--time-limit", "6", "--rate", "300", "--keys", "1", "--concurrency", "12",
-                                         "--dynastore-arg=--lww"}));
+  const int code = RunFaultline(
+      RunArgs({"--time-limit", "6", "--rate", "300", "--keys", "1", "--concurrency", "12", "--dynastore-arg=--lww"}));
   ASSERT_EQ(code, 1) << Output();
   const json results = json::parse(ReadFile(LatestRun() / "results.json"));
   EXPECT_EQ(results["valid"], false);

@@ -6,8 +6,8 @@
 
 #include <regex>
 
-#include "netns_thread.h"
-#include "run_fixture.h"
+#include "harness/nodes/local/netns_thread.h"
+#include "testing/run_fixture.h"
 
 namespace faultline {
 namespace {
@@ -47,9 +47,21 @@ class SshRunTest : public FaultlineRun {
   std::vector<std::string> SshArgs(const SshdUp& up, std::vector<std::string> extra) {
     std::string nodes;
     for (const auto& a : up.addresses) nodes += (nodes.empty() ? "" : ",") + a;
-    std::vector<std::string> args{"run",   "--nodes", nodes, "--ssh-private-key", up.key, "--known-hosts",
-                                  up.known_hosts, "--store-dir", store_.string(), "--quiesce", "1", "--seed", "4242",
-                                  "--ssh-connect-timeout-ms", "3000"};
+    std::vector<std::string> args{"run",
+                                  "--nodes",
+                                  nodes,
+                                  "--ssh-private-key",
+                                  up.key,
+                                  "--known-hosts",
+                                  up.known_hosts,
+                                  "--store-dir",
+                                  store_.string(),
+                                  "--quiesce",
+                                  "1",
+                                  "--seed",
+                                  "4242",
+                                  "--ssh-connect-timeout-ms",
+                                  "3000"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }
@@ -114,8 +126,8 @@ TEST_F(SshRunTest, WrongKeyIsAnAuthenticationErrorNamingTheNodeExitTwo) {
   SshdUp bad = up;
   bad.key = wrong;
   const auto t0 = std::chrono::steady_clock::now();
-  const int rc = RunFaultline(SshArgs(bad, {"--time-limit", "5", "--dynastore-n", "1", "--dynastore-r", "1",
-                                            "--dynastore-w", "1"}));
+  const int rc = RunFaultline(
+      SshArgs(bad, {"--time-limit", "5", "--dynastore-n", "1", "--dynastore-r", "1", "--dynastore-w", "1"}));
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(rc, 2) << Output();
   EXPECT_LT(took, 10) << Output();
@@ -123,9 +135,8 @@ TEST_F(SshRunTest, WrongKeyIsAnAuthenticationErrorNamingTheNodeExitTwo) {
       << Output();
   // A password that does not work: tried, refused, and never printed or stored.
   const std::string secret = "hunter2 'secret'";
-  std::vector<std::string> with_password = SshArgs(
-      up, {"--time-limit", "1", "--password", secret, "--dynastore-n", "1", "--dynastore-r", "1", "--dynastore-w",
-           "1"});
+  std::vector<std::string> with_password = SshArgs(up, {"--time-limit", "1", "--password", secret, "--dynastore-n", "1",
+                                                        "--dynastore-r", "1", "--dynastore-w", "1"});
   with_password.erase(with_password.begin() + 3, with_password.begin() + 5);  // no --ssh-private-key
   EXPECT_EQ(RunFaultline(with_password), 2);
   EXPECT_NE(Output().find("authentication failed for user root (tried password"), std::string::npos) << Output();
@@ -137,8 +148,8 @@ TEST_F(SshRunTest, WrongKeyIsAnAuthenticationErrorNamingTheNodeExitTwo) {
   std::ofstream(empty).close();
   SshdUp unknown = up;
   unknown.known_hosts = empty.string();
-  EXPECT_EQ(RunFaultline(SshArgs(unknown, {"--time-limit", "1", "--dynastore-n", "1", "--dynastore-r", "1",
-                                           "--dynastore-w", "1"})),
+  EXPECT_EQ(RunFaultline(SshArgs(
+                unknown, {"--time-limit", "1", "--dynastore-n", "1", "--dynastore-r", "1", "--dynastore-w", "1"})),
             2);
   EXPECT_NE(Output().find("unknown host key"), std::string::npos) << Output();
   EXPECT_EQ(RunFaultline(SshArgs(unknown, {"--time-limit", "1", "--dynastore-n", "1", "--dynastore-r", "1",

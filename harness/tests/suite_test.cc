@@ -1,11 +1,11 @@
 // faultline suite: plan validation (unit, no root) and the real binary running
 // a 2-run matrix on local namespace nodes, one run broken on purpose (--lww).
-#include "suite.h"
+#include "harness/run/suite.h"
 
 #include <boost/property_tree/ptree.hpp>
 #include <boost/property_tree/xml_parser.hpp>
 
-#include "run_fixture.h"
+#include "testing/run_fixture.h"
 
 namespace faultline {
 namespace test {
@@ -121,8 +121,8 @@ TEST(SuitePlanTest, EveryMistakeIsNamedWithItsEntryAndField) {
 // The shipped detection plan (issue 14): explicit cases instead of a matrix,
 // each fault switch with the faults that expose it, 10 seeds each.
 TEST(SuitePlanTest, TheDetectionPlanListsEachCaseWithItsOwnFaults) {
-  const SuitePlan plan = LoadSuitePlan(fs::path(FAULTLINE_SOURCE_DIR) / "examples/suites/detection.json",
-                                       json::object(), 7);
+  const SuitePlan plan =
+      LoadSuitePlan(fs::path(FAULTLINE_SOURCE_DIR) / "examples/suites/detection.json", json::object(), 7);
   ASSERT_EQ(plan.combinations.size(), 9u);
   EXPECT_EQ(plan.total_runs(), 90);
   const TestConfig& lww = plan.combinations[0].config;
@@ -203,8 +203,8 @@ TEST_F(FaultlineRun, SuiteRunsTheMatrixAndExitsWithTheWorstVerdict) {
       {"nemeses", {"none"}}};
   std::ofstream(dir_ / "plan.json") << plan.dump(2);
   const fs::path junit = dir_ / "suite-junit.xml";
-  const int code = RunFaultline({"suite", (dir_ / "plan.json").string(), "--store-dir", store_.string(), "--junit",
-                                 junit.string()});
+  const int code =
+      RunFaultline({"suite", (dir_ / "plan.json").string(), "--store-dir", store_.string(), "--junit", junit.string()});
   const std::string out = Output();
   ASSERT_EQ(code, 1) << out;
   EXPECT_NE(out.find("[1/2] valid    e2e-dynastore-set-none: "), std::string::npos) << out;

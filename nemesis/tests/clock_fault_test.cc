@@ -3,7 +3,7 @@
 // wall_clock_ms, compared with this process's own clock, must follow the
 // offset file. libfaketime re-reads the file within 1 s, so every check
 // polls with a deadline. TearDown stops the store, also after a failure.
-#include "clock_fault.h"
+#include "nemesis/clock_fault.h"
 
 #include <gtest/gtest.h>
 
@@ -21,10 +21,10 @@
 #include <thread>
 #include <vector>
 
-#include "dynastore_db.h"
-#include "dynastore_test_support.h"
-#include "harness_error.h"
-#include "http_connection.h"
+#include "harness/base/harness_error.h"
+#include "harness/stores/dynastore/dynastore_db.h"
+#include "harness/stores/dynastore/http_connection.h"
+#include "testing/dynastore_test_support.h"
 
 namespace faultline {
 namespace {

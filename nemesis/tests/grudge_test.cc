@@ -1,6 +1,6 @@
 // Grudge construction: every kind on 3, 5, 7 and 9 nodes (and the small
 // and large edge cases), symmetry, majorities, determinism, JSON validation.
-#include "grudge.h"
+#include "nemesis/grudge.h"
 
 #include <gtest/gtest.h>
 

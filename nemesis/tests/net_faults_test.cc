@@ -2,7 +2,7 @@
 // iptables). Each test gets its own 5-node cluster and state directory and
 // destroys them in TearDown. Reachability is checked with real TCP connects
 // from one node's namespace to a listener in another's, all pairs at once.
-#include "net_faults.h"
+#include "nemesis/net_faults.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -22,9 +22,9 @@
 #include <set>
 #include <sstream>
 
-#include "harness_error.h"
-#include "local_cluster.h"
-#include "netns_thread.h"
+#include "harness/base/harness_error.h"
+#include "harness/nodes/local/local_cluster.h"
+#include "harness/nodes/local/netns_thread.h"
 
 namespace faultline {
 namespace {

@@ -3,7 +3,7 @@
 // files in a temp dir. The processes are found in /proc by their binary's
 // path (unique per test), independently of the adapter's own bookkeeping.
 // TearDown stops every node, also after a failed assertion.
-#include "process_faults.h"
+#include "nemesis/process_faults.h"
 
 #include <gtest/gtest.h>
 
@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "dynastore_db.h"
-#include "dynastore_test_support.h"
-#include "harness_error.h"
+#include "harness/base/harness_error.h"
+#include "harness/stores/dynastore/dynastore_db.h"
+#include "testing/dynastore_test_support.h"
 
 namespace faultline {
 namespace {
@@ -123,7 +123,7 @@ TEST_F(ProcessFaultsTest, KillHealAllRestartsEveryStoppedNodeOnce) {
   EXPECT_TRUE(kill.Verify().empty());
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Pids(i).size(), 1u) << nodes_[i].name;
   EXPECT_EQ(kill.HealAll(), json({{"restarted", json::array()}}));  // idempotent
-  EXPECT_EQ(kill.Stop(), json({{"restarted", json::array()}}));    // nothing left to undo
+  EXPECT_EQ(kill.Stop(), json({{"restarted", json::array()}}));     // nothing left to undo
 }
 
 TEST_F(ProcessFaultsTest, PauseStopsOnlyTheTargetsAndStopResumesThem) {

@@ -3,14 +3,14 @@
 // ends an active fault, and HealAll() reports what Verify() finds. The
 // faults here are small in-test Fault implementations that record calls;
 // the real faults have their own tests against real nodes.
-#include "scheduler.h"
+#include "nemesis/scheduler.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <thread>
 
-#include "harness_error.h"
+#include "harness/base/harness_error.h"
 
 namespace faultline {
 namespace {
@@ -152,8 +152,8 @@ TEST_F(SchedulerTest, HealAllHealsEveryKindAndReportsWhatVerifyFinds) {
   Calls calls;
   std::vector<std::unique_ptr<Fault>> faults;
   faults.push_back(std::make_unique<RecordingFault>("pause", calls));
-  faults.push_back(std::make_unique<RecordingFault>("clock", calls, false,
-                                                    std::vector<std::string>{"n2: clock still +500 ms"}));
+  faults.push_back(
+      std::make_unique<RecordingFault>("clock", calls, false, std::vector<std::string>{"n2: clock still +500 ms"}));
   const fs::path path = dir_ / "heal.jsonl";
   HistoryWriter history(path, std::chrono::steady_clock::now());
   NemesisScheduler nemesis(std::move(faults), history, 3600, 9, nullptr);

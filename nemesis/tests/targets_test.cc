@@ -1,5 +1,5 @@
 // Target specs: sizes on 1..9 nodes, explicit names, errors, determinism.
-#include "targets.h"
+#include "nemesis/targets.h"
 
 #include <gtest/gtest.h>
 

@@ -5,19 +5,18 @@
 // were just written), prints the figures and index.html's size, removes it.
 // For comparison it also times parsing every results.json whole with
 // nlohmann::json (what the index avoids).
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
-#include "store_index.h"
+#include "reports/store_index.h"
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -30,30 +29,34 @@ double Ms(Clock::time_point since) { return std::chrono::duration<double, std::m
 json FakeResults(int i, int anomalies) {
   json lost = json::array();
   for (int a = 0; a < anomalies; ++a) {
-    lost.push_back({{"element", a * 7 + i}, {"index", a * 13}, {"key", "k1"}, {"missing_on", {"n1", "n2", "n3"}},
+    lost.push_back({{"element", a * 7 + i},
+                    {"index", a * 13},
+                    {"key", "k1"},
+                    {"missing_on", {"n1", "n2", "n3"}},
                     {"time", 74429399LL + a * 1000003LL}});
   }
   const bool bad = anomalies > 0 && i % 10 == 0;
-  return {{"valid", bad ? json(false) : json(true)},
-          {"summary", bad ? fmt::format("set: {} acknowledged adds lost on key k1", anomalies) : "all fine"},
-          {"incomplete", false},
-          {"ops", {{"ok", 836 + i}, {"fail", 44}, {"info", 0}}},
-          {"checkers",
-           {{"set",
-             {{"valid", !bad},
-              {"summary", "..."},
-              {"attempt_count", 880},
-              {"ok_count", 836},
-              {"lost_count", bad ? anomalies : 0},
-              {"recovered_count", 0},
-              {"unexpected_count", 0},
-              {"failed_present_count", 0},
-              {"lost", lost},
-              {"recovered", json::array()},
-              {"unexpected", json::array()},
-              {"failed_present", json::array()},
-              {"per_key", {{"k1", {{"attempts", 880}, {"ok", 836}, {"lost", bad ? anomalies : 0}}}}}}},
-            {"convergence", {{"valid", true}, {"summary", "..."}, {"divergent_count", 0}, {"divergent", json::array()}}}}}};
+  return {
+      {"valid", bad ? json(false) : json(true)},
+      {"summary", bad ? fmt::format("set: {} acknowledged adds lost on key k1", anomalies) : "all fine"},
+      {"incomplete", false},
+      {"ops", {{"ok", 836 + i}, {"fail", 44}, {"info", 0}}},
+      {"checkers",
+       {{"set",
+         {{"valid", !bad},
+          {"summary", "..."},
+          {"attempt_count", 880},
+          {"ok_count", 836},
+          {"lost_count", bad ? anomalies : 0},
+          {"recovered_count", 0},
+          {"unexpected_count", 0},
+          {"failed_present_count", 0},
+          {"lost", lost},
+          {"recovered", json::array()},
+          {"unexpected", json::array()},
+          {"failed_present", json::array()},
+          {"per_key", {{"k1", {{"attempts", 880}, {"ok", 836}, {"lost", bad ? anomalies : 0}}}}}}},
+        {"convergence", {{"valid", true}, {"summary", "..."}, {"divergent_count", 0}, {"divergent", json::array()}}}}}};
 }
 
 }  // namespace
@@ -67,15 +70,17 @@ int main(int argc, char** argv) {
   size_t bytes = 0;
   for (int i = 0; i < n; ++i) {
     const std::string name = fmt::format("nightly-{}", i % 12);
-    const fs::path dir = store / name / fmt::format("2026{:02}{:02}T{:02}{:02}{:02}.{:03}Z", 1 + i % 12, 1 + i % 28,
-                                                    i % 24, i % 60, (i / 60) % 60, i % 1000);
+    const fs::path dir = store / name /
+                         fmt::format("2026{:02}{:02}T{:02}{:02}{:02}.{:03}Z", 1 + i % 12, 1 + i % 28, i % 24, i % 60,
+                                     (i / 60) % 60, i % 1000);
     fs::create_directories(dir);
     const json results = FakeResults(i, anomalies);
     const std::string text = results.dump(2);
     bytes += text.size();
     std::ofstream(dir / "results.json") << text;
-    std::ofstream(dir / "test.json") << json{{"name", name},       {"db", "dynastore"}, {"workload", "set"},
-                                             {"nemesis", "partition,kill"}, {"local", 5}, {"time-limit", 60},
+    std::ofstream(dir / "test.json") << json{{"name", name},      {"db", "dynastore"},
+                                             {"workload", "set"}, {"nemesis", "partition,kill"},
+                                             {"local", 5},        {"time-limit", 60},
                                              {"seed", i}}
                                             .dump(2);
   }

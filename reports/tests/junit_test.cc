@@ -2,7 +2,7 @@
 // interrupted (unknown) run, a harness failure with no checkers, hostile
 // strings. Every document is parsed back (Boost.PropertyTree's XML parser,
 // and libxml2's xmllint --noout, installed by scripts/setup).
-#include "junit.h"
+#include "reports/junit.h"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "real_results.h"
-#include "temp_dir.h"
+#include "reports/tests/real_results.h"
+#include "testing/temp_dir.h"
 
 namespace faultline {
 namespace {
@@ -189,8 +189,7 @@ TEST_F(JunitTest, HarnessFailureWithoutCheckersIsOneRunError) {
   const pt::ptree& c = *Cases(suite)[0];
   EXPECT_EQ(c.get<std::string>("<xmlattr>.name"), "run");
   EXPECT_EQ(c.get<std::string>("error.<xmlattr>.type"), "harness");
-  EXPECT_NE(c.get<std::string>("error.<xmlattr>.message").find(results["error"].get<std::string>()),
-            std::string::npos);
+  EXPECT_NE(c.get<std::string>("error.<xmlattr>.message").find(results["error"].get<std::string>()), std::string::npos);
 }
 
 TEST_F(JunitTest, HostileStringsStayValidXml) {

@@ -86,7 +86,8 @@ inline nlohmann::json RealInterruptedResults() {
 
 // The harness failed before any history was checked.
 inline nlohmann::json RealHarnessFailureResults() {
-  return nlohmann::json::parse(R"js({"checkers": {}, "error": "node n2: dynastore did not start within 20 s (see nodes/n2/dynastore.log)",
+  return nlohmann::json::parse(
+      R"js({"checkers": {}, "error": "node n2: dynastore did not start within 20 s (see nodes/n2/dynastore.log)",
   "incomplete": true, "ops": {"fail": 0, "info": 0, "ok": 0},
   "summary": "the harness failed: node n2: dynastore did not start within 20 s (see nodes/n2/dynastore.log)",
   "valid": "unknown"})js");

@@ -1,6 +1,8 @@
 // report.html's data on run directories whose histories hold anomalies
 // (lost adds during a partition), clean ones, big ones (downsampled) and
 // broken ones; results.json is made by the real checkers from the history.
+#include "reports/report.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -8,13 +10,12 @@
 #include <regex>
 #include <sstream>
 
-#include "html_page.h"
-#include "report.h"
-#include "results.h"
-#include "run_files.h"
-#include "set_checker.h"
-#include "stats_checker.h"
-#include "temp_dir.h"
+#include "checkers/set_checker.h"
+#include "checkers/stats_checker.h"
+#include "reports/html_page.h"
+#include "reports/results.h"
+#include "reports/run_files.h"
+#include "testing/temp_dir.h"
 
 namespace faultline {
 namespace {
@@ -75,7 +76,8 @@ class RunDirBuilder {
 void WriteSetRun(const fs::path& dir, int n, int lose, int64_t* lost_add_index) {
   RunDirBuilder b(dir);
   for (int i = 1; i <= n; ++i) {
-    if (i == n / 2) b.Nemesis("start-partition", {{"fault", "partition"}, {"kind", "halves"}, {"targets", {"n1", "n2"}}});
+    if (i == n / 2)
+      b.Nemesis("start-partition", {{"fault", "partition"}, {"kind", "halves"}, {"targets", {"n1", "n2"}}});
     const int64_t p = i % 2;
     b.Invoke(p, "add", "k1", i);
     b.Advance(2);
@@ -217,9 +219,11 @@ TEST(ReportDataTest, BrokenRunDirectoriesSayWhatIsMissing) {
   const fs::path crashed = tmp.path() / "crashed";
   fs::create_directories(crashed);
   std::ofstream(crashed / "history.jsonl")
-      << R"({"index":0,"time":1,"type":"invoke","process":0,"f":"add","key":"k1","value":1})" "\n"
+      << R"({"index":0,"time":1,"type":"invoke","process":0,"f":"add","key":"k1","value":1})"
+         "\n"
       << "garbage\n"
-      << R"({"index":2,"time":3,"type":"ok","process":0,"f":"add","key":"k1","value":1,"node":"n1"})" "\n"
+      << R"({"index":2,"time":3,"type":"ok","process":0,"f":"add","key":"k1","value":1,"node":"n1"})"
+         "\n"
       << R"({"index":3,"time":4,"type":"inv)";
   const json d = BuildReportData(crashed);
   EXPECT_EQ(d["verdict"]["valid"], "unknown");
@@ -259,8 +263,12 @@ TEST(ReportDataTest, ConvergencePanelHasTheIntervalOfTheRounds) {
   const fs::path dir = tmp.path() / "run";
   WriteSetRun(dir, 6, 0, nullptr);
   json results = ReadJsonFile(dir / "results.json");
-  results["checkers"]["convergence"] = {{"valid", true}, {"summary", "..."}, {"rounds", 3}, {"final_heal_time", 5},
-                                        {"converged_after_s", 1.5}, {"differed_until_s", 1.0},
+  results["checkers"]["convergence"] = {{"valid", true},
+                                        {"summary", "..."},
+                                        {"rounds", 3},
+                                        {"final_heal_time", 5},
+                                        {"converged_after_s", 1.5},
+                                        {"differed_until_s", 1.0},
                                         {"divergent", json::array()}};
   WriteJsonFile(dir / "results.json", results);
   const json c = BuildReportData(dir)["charts"]["convergence"];
@@ -292,7 +300,7 @@ TEST(ReportHtmlTest, PageIsSelfContainedAndDataCannotEndItsScript) {
   const std::string report((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(report.find("<title>report-test: invalid"), std::string::npos);
   EXPECT_NE(report.find("id=\"faultline-data\""), std::string::npos);
-  EXPECT_NE(report.find("uPlot"), std::string::npos);  // the charting library is inlined
+  EXPECT_NE(report.find("uPlot"), std::string::npos);      // the charting library is inlined
   for (const auto& entry : fs::directory_iterator(dir)) {  // no temp file left behind
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
   }

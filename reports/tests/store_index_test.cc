@@ -2,15 +2,15 @@
 // directories with real-shaped test.json/results.json, `latest` links, a run
 // in progress (no results.json), a corrupt results.json, and folders that are
 // not runs (dynastore's sources live in the repo's store/ too).
-#include "store_index.h"
+#include "reports/store_index.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "real_results.h"
-#include "temp_dir.h"
+#include "reports/tests/real_results.h"
+#include "testing/temp_dir.h"
 
 namespace faultline {
 namespace {
@@ -79,14 +79,12 @@ TEST_F(StoreIndexTest, ListsEveryRunNewestFirstAndNothingElse) {
   EXPECT_EQ(data["store_dir"], fs::absolute(store()).string());
   std::vector<std::string> dirs;
   for (const json& r : data["runs"]) dirs.push_back(r["dir"]);
-  EXPECT_EQ(dirs, (std::vector<std::string>{
-                      "nightly-counter/20261127T021500.000Z", "nightly-set/20261127T020000.000Z",
-                      "nightly-counter/20261126T021500.500Z", "nightly-set/20261126T020000.000Z",
-                      "nightly-set/20261125T020000.000Z", "nightly-set/20261124T020000.000Z"}));
+  EXPECT_EQ(dirs, (std::vector<std::string>{"nightly-counter/20261127T021500.000Z", "nightly-set/20261127T020000.000Z",
+                                            "nightly-counter/20261126T021500.500Z", "nightly-set/20261126T020000.000Z",
+                                            "nightly-set/20261125T020000.000Z", "nightly-set/20261124T020000.000Z"}));
   // Only the corrupt results.json is a warning; a run in progress is not a problem.
   ASSERT_EQ(warnings.size(), 1u) << ::testing::PrintToString(warnings);
-  EXPECT_NE(warnings[0].find("20261124T020000.000Z: results.json is not valid JSON"), std::string::npos)
-      << warnings[0];
+  EXPECT_NE(warnings[0].find("20261124T020000.000Z: results.json is not valid JSON"), std::string::npos) << warnings[0];
 }
 
 TEST_F(StoreIndexTest, FieldsOfAValidRun) {

@@ -10,6 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -17,16 +20,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <utility>  // before Boost 1.74 Asio, which uses std::exchange without it
 #include <vector>
-
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
 
 namespace dynastore_bench {
 
@@ -67,7 +66,7 @@ struct Target {
 // One GET with a deadline; returns the HTTP status, or -1 if there was no
 // complete answer in time. The body goes to `body` if given.
 inline int HttpGet(const Target& target, const std::string& path, std::chrono::milliseconds timeout,
-            std::string* body = nullptr) {
+                   std::string* body = nullptr) {
   asio::io_context io;
   beast::tcp_stream stream(io);
   http::request<http::empty_body> req{http::verb::get, path, 11};
@@ -277,7 +276,8 @@ class DaemonProcess {
   // A clean stop is exit 0 or death by the SIGTERM we sent.
   bool StoppedCleanly() const {
     return reaped_ && !killed_ &&
-           ((WIFEXITED(status_) && WEXITSTATUS(status_) == 0) || (WIFSIGNALED(status_) && WTERMSIG(status_) == SIGTERM));
+           ((WIFEXITED(status_) && WEXITSTATUS(status_) == 0) ||
+            (WIFSIGNALED(status_) && WTERMSIG(status_) == SIGTERM));
   }
 
   std::string LogTail(size_t lines) const {

@@ -45,8 +45,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -59,6 +63,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
@@ -67,13 +72,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
-
-#include "bench_support.h"
+#include "store/bench/bench_support.h"
 
 namespace {
 
@@ -83,7 +82,6 @@ using json = nlohmann::json;
 #ifndef DYNASTORE_BIN
 #define DYNASTORE_BIN "dynastore"
 #endif
-
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -96,8 +94,6 @@ std::string Fixed(double v, int decimals) {
 // ---------------------------------------------------------------------------
 // HTTP to the nodes (all on 127.0.0.1)
 
-
-
 // ---------------------------------------------------------------------------
 // The daemons
 
@@ -109,8 +105,8 @@ struct BenchOptions {
   int n = 3, r = 2, w = 2;
   int partitions = 64;
   int anti_entropy_interval_ms = 2000;  // the store's default (cluster_config.h)
-  int heartbeat_interval_ms = 0;  // 0: the store's default
-  bool with_repair = false;       // leave hinted handoff and read repair on
+  int heartbeat_interval_ms = 0;        // 0: the store's default
+  bool with_repair = false;             // leave hinted handoff and read repair on
   int connections = 8;
   int pipeline = 16;
   size_t value_bytes = 100;
@@ -170,8 +166,8 @@ class Cluster {
         error = "cannot create " + data.string() + ": " + ec.message();
         return false;
       }
-      std::vector<std::string> args = {o.dynastore, "--id", NodeId(i), "--cluster", cluster_file.string(),
-                                       "--data", data.string(), "--no-sync"};
+      std::vector<std::string> args = {o.dynastore,           "--id",   NodeId(i),     "--cluster",
+                                       cluster_file.string(), "--data", data.string(), "--no-sync"};
       if (!o.with_repair) args.insert(args.end(), {"--no-hinted-handoff", "--no-read-repair"});
       args_.push_back(args);
       nodes_.push_back(std::make_unique<DaemonProcess>());
@@ -198,13 +194,14 @@ class Cluster {
         return false;
       }
     }
-    return WaitViews(deadline, [](int, int) { return true; }, "up", error);
+    return WaitViews(
+        deadline, [](int, int) { return true; }, "up", error);
   }
 
   // Waits until every running node's failure detector sees node `down` down.
   bool WaitSeenDown(int down, std::chrono::seconds timeout, std::string& error) {
-    return WaitViews(Clock::now() + timeout, [down](int viewer, int) { return viewer != down; }, "down", error,
-                     down);
+    return WaitViews(
+        Clock::now() + timeout, [down](int viewer, int) { return viewer != down; }, "down", error, down);
   }
 
   DaemonProcess& node(int i) { return *nodes_[i]; }
@@ -283,7 +280,7 @@ class Cluster {
 
 struct LoadResult {
   uint64_t ok = 0;
-  uint64_t failed = 0;  // non-200 answers, plus requests lost with a connection
+  uint64_t failed = 0;               // non-200 answers, plus requests lost with a connection
   std::map<int, uint64_t> statuses;  // non-200 answers by status
   std::string first_error;
   double seconds = 0;
@@ -459,7 +456,7 @@ struct NodeStatus {
 
 uint64_t U64(const json& j, const char* field) {
   auto it = j.find(field);
-  return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>()
+  return it != j.end() && it->is_number_unsigned()  ? it->get<uint64_t>()
          : it != j.end() && it->is_number_integer() ? static_cast<uint64_t>(std::max<int64_t>(0, it->get<int64_t>()))
                                                     : 0;
 }
@@ -667,7 +664,8 @@ void MeasureSize(const BenchOptions& o, const fs::path& root, uint64_t keys, boo
           for (int i = 0; i < kNodes; i++) res.ae_end[i] = st[i].ae;
           break;
         }
-        res.last_differences = static_cast<int64_t>(std::max(CountDifferences(d[0], d[2]), CountDifferences(d[1], d[2])));
+        res.last_differences =
+            static_cast<int64_t>(std::max(CountDifferences(d[0], d[2]), CountDifferences(d[1], d[2])));
       }
     }
     res.not_converged_s = t;
@@ -724,9 +722,10 @@ void PrintSize(const BenchOptions& o, const SizeResult& r) {
   }
   if (r.converged) {
     std::printf("heal: n3 restarted, ready %.3f s after exec\n", r.restart_to_ready_s);
-    std::printf("converged: %.2f s after n3 ready (not yet at the previous poll, %.2f s); %llu keys with equal "
-                "digests on n1, n2, n3\n",
-                r.converged_s, r.not_converged_s, (unsigned long long)r.converged_keys);
+    std::printf(
+        "converged: %.2f s after n3 ready (not yet at the previous poll, %.2f s); %llu keys with equal "
+        "digests on n1, n2, n3\n",
+        r.converged_s, r.not_converged_s, (unsigned long long)r.converged_keys);
   } else if (!r.failure.empty()) {
     std::printf("%s%s\n", r.failure.rfind("did not converge", 0) == 0 ? "" : "FAILED: ", r.failure.c_str());
     if (r.failure.rfind("did not converge", 0) == 0) {
@@ -738,11 +737,11 @@ void PrintSize(const BenchOptions& o, const SizeResult& r) {
     }
   }
   if (r.status_polls == 0) return;
-  std::printf("timeline (s after n3 ready, %d ms polls): n1 sees n3 up %s | n2 sees n3 up %s | first AE push n1 %s, "
-              "n2 %s | n3 first key %s | n3 key count = n1 %s | digests equal %s\n",
-              o.poll_ms, Ms(r.n1_sees_n3).c_str(), Ms(r.n2_sees_n3).c_str(), Ms(r.n1_first_push).c_str(),
-              Ms(r.n2_first_push).c_str(), Ms(r.n3_first_key).c_str(), Ms(r.n3_all_keys).c_str(),
-              Ms(r.converged_s).c_str());
+  std::printf(
+      "timeline (s after n3 ready, %d ms polls): n1 sees n3 up %s | n2 sees n3 up %s | first AE push n1 %s, "
+      "n2 %s | n3 first key %s | n3 key count = n1 %s | digests equal %s\n",
+      o.poll_ms, Ms(r.n1_sees_n3).c_str(), Ms(r.n2_sees_n3).c_str(), Ms(r.n1_first_push).c_str(),
+      Ms(r.n2_first_push).c_str(), Ms(r.n3_first_key).c_str(), Ms(r.n3_all_keys).c_str(), Ms(r.converged_s).c_str());
   std::printf("anti-entropy from /status (counters since the heal; n3's since its restart):\n");
   std::printf("  %-4s %7s %10s %12s %12s %14s\n", "node", "rounds", "exchanges", "keys_pulled", "keys_pushed",
               "last_round_ms");
@@ -758,9 +757,10 @@ void PrintSize(const BenchOptions& o, const SizeResult& r) {
                 (unsigned long long)(b.pulled - a.pulled), (unsigned long long)(b.pushed - a.pushed),
                 (long long)b.last_round_ms);
   }
-  std::printf("  (polls: %llu /status, %llu /admin/digest; fetching the three listings took up to %.3f s of the "
-              "convergence time)\n",
-              (unsigned long long)r.status_polls, (unsigned long long)r.digest_polls, r.digest_fetch_s);
+  std::printf(
+      "  (polls: %llu /status, %llu /admin/digest; fetching the three listings took up to %.3f s of the "
+      "convergence time)\n",
+      (unsigned long long)r.status_polls, (unsigned long long)r.digest_polls, r.digest_fetch_s);
   std::fflush(stdout);
 }
 
@@ -777,11 +777,12 @@ void PrintSummary(const BenchOptions& o, const std::vector<SizeResult>& rows) {
                 r.load.seconds > 0 ? Fixed(r.load.seconds, 2).c_str() : "-",
                 r.load.seconds > 0 ? Fixed(r.load.ok / r.load.seconds, 0).c_str() : "-",
                 r.converged ? Fixed(r.converged_s, 2).c_str() : "-",
-                r.converged ? Fixed(r.not_converged_s, 2).c_str() : "-", Ms(r.n3_all_keys).c_str(),
-                pushed.c_str(), result.c_str());
+                r.converged ? Fixed(r.not_converged_s, 2).c_str() : "-", Ms(r.n3_all_keys).c_str(), pushed.c_str(),
+                result.c_str());
   }
-  std::printf("  (converged s: n3 ready -> the end of the first poll that found the three digest listings equal;\n"
-              "   (after) s: the start of the poll before it, which did not; the truth lies between)\n");
+  std::printf(
+      "  (converged s: n3 ready -> the end of the first poll that found the three digest listings equal;\n"
+      "   (after) s: the start of the poll before it, which did not; the truth lies between)\n");
   if (o.repeat <= 1) return;
   std::printf("\n%-9s %6s %12s %12s %12s\n", "keys", "runs", "min s", "median s", "max s");
   std::vector<uint64_t> sizes;
@@ -805,8 +806,10 @@ void PrintSummary(const BenchOptions& o, const std::vector<SizeResult>& rows) {
 
 int Run(const BenchOptions& o) {
   if (access(o.dynastore.c_str(), X_OK) != 0) {
-    std::fprintf(stderr, "convergence-bench: no executable dynastore at %s (build it: ninja dynastore; or pass "
-                 "--dynastore PATH)\n", o.dynastore.c_str());
+    std::fprintf(stderr,
+                 "convergence-bench: no executable dynastore at %s (build it: ninja dynastore; or pass "
+                 "--dynastore PATH)\n",
+                 o.dynastore.c_str());
     return 2;
   }
   std::error_code ec;
@@ -819,13 +822,15 @@ int Run(const BenchOptions& o) {
   CPU_ZERO(&set);
   int nproc = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set)
                                                           : static_cast<int>(std::thread::hardware_concurrency());
-  std::printf("convergence-bench: 3 nodes, N=%d R=%d W=%d, %d partitions, anti_entropy_interval_ms %d, sync off, "
-              "%s; machine nproc %d\n",
-              o.n, o.r, o.w, o.partitions, o.anti_entropy_interval_ms,
-              o.with_repair ? "hinted handoff and read repair ON" : "--no-hinted-handoff --no-read-repair", nproc);
-  std::printf("per size: fresh cluster; stop n3; write K keys via n1 (%d connections x %d pipelined, %zu-byte "
-              "values); restart n3; poll every %d ms until /admin/digest agrees on all nodes (deadline %.0f s)\n",
-              o.connections, o.pipeline, o.value_bytes, o.poll_ms, o.deadline_s);
+  std::printf(
+      "convergence-bench: 3 nodes, N=%d R=%d W=%d, %d partitions, anti_entropy_interval_ms %d, sync off, "
+      "%s; machine nproc %d\n",
+      o.n, o.r, o.w, o.partitions, o.anti_entropy_interval_ms,
+      o.with_repair ? "hinted handoff and read repair ON" : "--no-hinted-handoff --no-read-repair", nproc);
+  std::printf(
+      "per size: fresh cluster; stop n3; write K keys via n1 (%d connections x %d pipelined, %zu-byte "
+      "values); restart n3; poll every %d ms until /admin/digest agrees on all nodes (deadline %.0f s)\n",
+      o.connections, o.pipeline, o.value_bytes, o.poll_ms, o.deadline_s);
   std::fflush(stdout);
 
   std::vector<SizeResult> rows;
@@ -854,9 +859,10 @@ int Run(const BenchOptions& o) {
 
 int main(int argc, char** argv) {
   BenchOptions o;
-  CLI::App app{"convergence-bench: time for dynastore's anti-entropy to bring a healed replica back in sync.\n"
-               "Per --keys size: a fresh 3-node loopback cluster; n3 is stopped, K keys are written through n1, n3 "
-               "is restarted,\nand the three nodes' /admin/digest are polled until equal."};
+  CLI::App app{
+      "convergence-bench: time for dynastore's anti-entropy to bring a healed replica back in sync.\n"
+      "Per --keys size: a fresh 3-node loopback cluster; n3 is stopped, K keys are written through n1, n3 "
+      "is restarted,\nand the three nodes' /admin/digest are polled until equal."};
   app.add_option("--keys", o.keys, "Divergent keys; a comma-separated list runs each size (e.g. 10000,100000)")
       ->delimiter(',')
       ->check(CLI::Range(uint64_t{1}, uint64_t{10'000'000}))

@@ -38,10 +38,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <bit>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -54,6 +58,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
@@ -61,13 +66,7 @@
 #include <thread>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <nlohmann/json.hpp>
-
-#include "bench_support.h"
+#include "store/bench/bench_support.h"
 
 namespace {
 
@@ -130,9 +129,9 @@ class Histogram {
   }
 
  private:
-  static constexpr int kSubBits = 6;  // 64 sub-buckets per power of two
+  static constexpr int kSubBits = 6;                   // 64 sub-buckets per power of two
   static constexpr uint64_t kLinear = 2u << kSubBits;  // exact below 128
-  static constexpr int kMaxShift = 34;                  // top bucket starts at 2^40 ns
+  static constexpr int kMaxShift = 34;                 // top bucket starts at 2^40 ns
   static constexpr size_t kBuckets = kLinear + kMaxShift * (1u << kSubBits);
 
   static size_t Index(uint64_t v) {
@@ -147,9 +146,7 @@ class Histogram {
     uint64_t sub = (i - kLinear) % (1u << kSubBits) + (1u << kSubBits);
     return sub << shift;
   }
-  static uint64_t Width(size_t i) {
-    return i < kLinear ? 1 : uint64_t{1} << ((i - kLinear) / (1u << kSubBits) + 1);
-  }
+  static uint64_t Width(size_t i) { return i < kLinear ? 1 : uint64_t{1} << ((i - kLinear) / (1u << kSubBits) + 1); }
 
   std::vector<uint64_t> counts_ = std::vector<uint64_t>(kBuckets);
   uint64_t count_ = 0;
@@ -184,7 +181,6 @@ Reply ParseReply(std::string_view body) {
 
 // ---------------------------------------------------------------------------
 // Loopback-only targets
-
 
 bool IsLoopback(const asio::ip::address& a) {
   if (a.is_v4()) return a.to_v4().is_loopback();  // 127.0.0.0/8
@@ -251,7 +247,6 @@ bool ParseLoopbackTarget(const std::string& text, Target& out, std::string& erro
   out.host_header = (addr.is_v6() && host != "localhost" ? "[" + host + "]" : host) + ":" + port_text;
   return true;
 }
-
 
 // ---------------------------------------------------------------------------
 // The daemons under test
@@ -522,8 +517,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (phase() == Phase::kDrain) return Finish();
     buffer_.clear();
     stream_.expires_after(std::chrono::milliseconds(shared_.options.op_timeout_ms));
-    stream_.async_connect(target_.endpoint,
-                          [self = shared_from_this()](error_code ec) { self->OnConnect(ec); });
+    stream_.async_connect(target_.endpoint, [self = shared_from_this()](error_code ec) { self->OnConnect(ec); });
   }
 
   void OnConnect(error_code ec) {
@@ -565,7 +559,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!blind_) {
         body_.append(",\"context\":");
         if (context_.find_first_of("\"\\") == std::string::npos &&
-            std::none_of(context_.begin(), context_.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+            std::none_of(context_.begin(), context_.end(),
+                         [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
           body_.append("\"").append(context_).append("\"");
         } else {
           body_.append(nlohmann::json(context_).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
@@ -582,8 +577,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     response_ = {};
     start_ = Clock::now();
     stream_.expires_after(std::chrono::milliseconds(o.op_timeout_ms));
-    asio::async_write(stream_, request,
-                      [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
+    asio::async_write(stream_, request, [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(error_code ec) {
@@ -784,7 +778,7 @@ struct RunResult {
   bool daemon_clean = true;
   std::vector<std::string> notes;
   std::optional<DeploymentSpec> spec;  // what the benchmark started; none for --target
-  std::vector<Stats> per_target;        // with several targets: the connections to each
+  std::vector<Stats> per_target;       // with several targets: the connections to each
 
   double ops_per_sec() const { return window_seconds > 0 ? stats.window_ops / window_seconds : 0; }
 };
@@ -804,7 +798,8 @@ void RunLoad(const std::vector<Target>& targets, const LoadOptions& o, RunResult
   seq.generate(seeds.begin(), seeds.end());
   shared.active = o.connections;
   for (int i = 0; i < o.connections; i++) {
-    connections.push_back(std::make_shared<Connection>(io, shared, shared.targets[i % shared.targets.size()], seeds[i]));
+    connections.push_back(
+        std::make_shared<Connection>(io, shared, shared.targets[i % shared.targets.size()], seeds[i]));
     connections.back()->Start();
   }
   Controller controller(io, shared);
@@ -818,7 +813,8 @@ void RunLoad(const std::vector<Target>& targets, const LoadOptions& o, RunResult
   for (const auto& c : connections) result.stats.Merge(c->stats());
   if (targets.size() > 1) {
     result.per_target.resize(targets.size());
-    for (size_t i = 0; i < connections.size(); i++) result.per_target[i % targets.size()].Merge(connections[i]->stats());
+    for (size_t i = 0; i < connections.size(); i++)
+      result.per_target[i % targets.size()].Merge(connections[i]->stats());
   }
   result.window_seconds = controller.window_seconds();
   result.populate_seconds = controller.populate_seconds();
@@ -829,8 +825,8 @@ void RunLoad(const std::vector<Target>& targets, const LoadOptions& o, RunResult
                            " connections did not finish in time and were abandoned");
   }
   if (result.populated < o.keys) {
-    result.notes.push_back("warm-up populated only " + std::to_string(result.populated) + "/" +
-                           std::to_string(o.keys) + " keys before giving up; GETs on the rest miss");
+    result.notes.push_back("warm-up populated only " + std::to_string(result.populated) + "/" + std::to_string(o.keys) +
+                           " keys before giving up; GETs on the rest miss");
   }
   if (result.stats.warmup_errors > 0) {
     result.notes.push_back(std::to_string(result.stats.warmup_errors) + " errors during warm-up (not in the table)");
@@ -871,13 +867,20 @@ std::string FilesystemType(const fs::path& p) {
   struct statfs s;
   if (statfs(p.c_str(), &s) != 0) return "unknown";
   switch (static_cast<uint64_t>(s.f_type)) {
-    case 0x01021994: return "tmpfs";
-    case 0xEF53: return "ext4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x794C7630: return "overlayfs";
-    case 0x2FC12FC1: return "zfs";
-    case 0x6969: return "nfs";
+    case 0x01021994:
+      return "tmpfs";
+    case 0xEF53:
+      return "ext4";
+    case 0x58465342:
+      return "xfs";
+    case 0x9123683E:
+      return "btrfs";
+    case 0x794C7630:
+      return "overlayfs";
+    case 0x2FC12FC1:
+      return "zfs";
+    case 0x6969:
+      return "nfs";
     default: {
       char buf[32];
       std::snprintf(buf, sizeof buf, "fs type 0x%llx", static_cast<unsigned long long>(s.f_type));
@@ -895,8 +898,7 @@ std::string Fixed(double v, int decimals) {
 void PrintTable(const std::vector<RunResult>& rows) {
   int w = 10;
   for (const auto& r : rows) w = std::max(w, static_cast<int>(r.label.size()));
-  std::printf("\n%-*s %10s %9s %9s %9s %9s %8s\n", w, "", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms",
-              "errors");
+  std::printf("\n%-*s %10s %9s %9s %9s %9s %8s\n", w, "", "ops/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "errors");
   for (const auto& r : rows) {
     if (!r.failure.empty()) {
       std::printf("%-*s %s\n", w, r.label.c_str(), ("FAILED: " + r.failure).c_str());
@@ -917,9 +919,9 @@ void PrintTable(const std::vector<RunResult>& rows) {
     const Stats& s = r.stats;
     double mean_sib = s.get_hits ? static_cast<double>(s.siblings_sum) / s.get_hits : 0;
     std::printf("%-*s  %9.3f %9.3f %9.3f %9.3f  %8llu %8llu %4.2f/%-4llu\n", w2, r.label.c_str(),
-                Ms(s.get.Percentile(50)), Ms(s.get.Percentile(99)), Ms(s.put.Percentile(50)),
-                Ms(s.put.Percentile(99)), static_cast<unsigned long long>(s.gets),
-                static_cast<unsigned long long>(s.puts), mean_sib, static_cast<unsigned long long>(s.siblings_max));
+                Ms(s.get.Percentile(50)), Ms(s.get.Percentile(99)), Ms(s.put.Percentile(50)), Ms(s.put.Percentile(99)),
+                static_cast<unsigned long long>(s.gets), static_cast<unsigned long long>(s.puts), mean_sib,
+                static_cast<unsigned long long>(s.siblings_max));
   }
   std::printf("  (siblings = mean/max values per GET that found the key)\n");
 
@@ -1084,7 +1086,9 @@ void RunDeployment(const Options& opt, const fs::path& data_root, const Deployme
   auto print_logs = [&](size_t lines) {
     for (size_t i = 0; i < dep.size(); i++) {
       std::string tail = dep.node(i).LogTail(lines);
-      if (!tail.empty()) std::fprintf(stderr, "[%s] %s log (last lines):\n%s", r.label.c_str(), Deployment::NodeId(i).c_str(), tail.c_str());
+      if (!tail.empty())
+        std::fprintf(stderr, "[%s] %s log (last lines):\n%s", r.label.c_str(), Deployment::NodeId(i).c_str(),
+                     tail.c_str());
     }
   };
   if (!dep.Start(opt.dynastore, spec, data_root, error) ||
@@ -1107,8 +1111,8 @@ void RunDeployment(const Options& opt, const fs::path& data_root, const Deployme
       long long total = -1;
       if (HttpGet(dep.node(i).target(), "/status", std::chrono::milliseconds(2000), &body) == 200) {
         auto j = nlohmann::json::parse(body, nullptr, false);
-        if (j.is_object() && j.contains("requests") && j["requests"].is_object() &&
-            j["requests"].contains("total") && j["requests"]["total"].is_number()) {
+        if (j.is_object() && j.contains("requests") && j["requests"].is_object() && j["requests"].contains("total") &&
+            j["requests"]["total"].is_number()) {
           total = j["requests"]["total"].get<long long>();
         }
       }
@@ -1170,38 +1174,40 @@ int Run(const Options& opt) {
     std::error_code ec;
     data_root = opt.data_root.empty() ? fs::temp_directory_path(ec) : fs::path(opt.data_root);
     if (ec || !fs::is_directory(data_root)) {
-      std::fprintf(stderr, "dynastore-bench: data root '%s' is not a directory (set --data-root)\n",
-                   data_root.c_str());
+      std::fprintf(stderr, "dynastore-bench: data root '%s' is not a directory (set --data-root)\n", data_root.c_str());
       return 2;
     }
   }
   const std::vector<DeploymentSpec> deployments = Deployments(opt);
-  const bool any_cluster = std::any_of(deployments.begin(), deployments.end(),
-                                       [](const DeploymentSpec& d) { return d.nodes > 1; });
+  const bool any_cluster =
+      std::any_of(deployments.begin(), deployments.end(), [](const DeploymentSpec& d) { return d.nodes > 1; });
 
-  std::printf("dynastore-bench: %d connections, %d client thread%s, %llu keys, %zu-byte values, %.0f%% GET, "
-              "%.3g s measured after %.3g s warm-up, op timeout %d ms, seed %llu\n",
-              o.connections, o.client_threads, o.client_threads == 1 ? "" : "s",
-              static_cast<unsigned long long>(o.keys), o.value_bytes, o.read_fraction * 100, o.seconds,
-              o.warmup_seconds, o.op_timeout_ms, static_cast<unsigned long long>(o.seed));
+  std::printf(
+      "dynastore-bench: %d connections, %d client thread%s, %llu keys, %zu-byte values, %.0f%% GET, "
+      "%.3g s measured after %.3g s warm-up, op timeout %d ms, seed %llu\n",
+      o.connections, o.client_threads, o.client_threads == 1 ? "" : "s", static_cast<unsigned long long>(o.keys),
+      o.value_bytes, o.read_fraction * 100, o.seconds, o.warmup_seconds, o.op_timeout_ms,
+      static_cast<unsigned long long>(o.seed));
   std::printf("machine: nproc %d, %s, %s\n", machine.nproc, machine.cpu.c_str(), machine.kernel.c_str());
   if (opt.target.empty()) {
     std::printf("server: %s, started by the benchmark on 127.0.0.1, data under %s (%s)%s\n", opt.dynastore.c_str(),
                 data_root.c_str(), FilesystemType(data_root).c_str(),
                 opt.server_threads > 0 ? (", --threads " + std::to_string(opt.server_threads)).c_str() : "");
     if (any_cluster) {
-      std::printf("cluster: every node on this machine (loopback HTTP and RPC ports), %d partitions, store "
-                  "defaults for timing (anti-entropy, heartbeats, handoff run during the load);\n         "
-                  "connection i talks to node i mod nodes; a write reaching a non-owner is forwarded to an "
-                  "owner\n",
-                  opt.partitions);
+      std::printf(
+          "cluster: every node on this machine (loopback HTTP and RPC ports), %d partitions, store "
+          "defaults for timing (anti-entropy, heartbeats, handoff run during the load);\n         "
+          "connection i talks to node i mod nodes; a write reaching a non-owner is forwarded to an "
+          "owner\n",
+          opt.partitions);
     }
   } else {
     std::printf("server: already running at %s\n", target.host_header.c_str());
   }
-  std::printf("writes: a PUT carries the last context seen for its key (GET or PUT reply), like a read-modify-write "
-              "client;\n        a key with none yet gets a blind PUT (no context); the warm-up writes every key once "
-              "blind\n");
+  std::printf(
+      "writes: a PUT carries the last context seen for its key (GET or PUT reply), like a read-modify-write "
+      "client;\n        a key with none yet gets a blind PUT (no context); the warm-up writes every key once "
+      "blind\n");
   std::fflush(stdout);
 
   if (!opt.target.empty()) {
@@ -1319,12 +1325,13 @@ int main(int argc, char** argv) {
   auto* target = app.add_option("--target", opt.target,
                                 "Benchmark an already running server at HOST:PORT instead of starting dynastore "
                                 "(loopback only: 127.0.0.0/8, [::1] or localhost)");
-  auto* sync = app.add_option("--sync", opt.sync, "Which started daemons to measure: on (fsync per write), off "
-                                                  "(--no-sync) or both, side by side [default: both; off with "
-                                                  "--compare-cluster]")
+  auto* sync = app.add_option("--sync", opt.sync,
+                              "Which started daemons to measure: on (fsync per write), off "
+                              "(--no-sync) or both, side by side [default: both; off with "
+                              "--compare-cluster]")
                    ->check(CLI::IsMember({"on", "off", "both"}));
-  auto* bin = app.add_option("--dynastore", opt.dynastore, "Path of the dynastore binary to start")
-                  ->capture_default_str();
+  auto* bin =
+      app.add_option("--dynastore", opt.dynastore, "Path of the dynastore binary to start")->capture_default_str();
   auto* root = app.add_option("--data-root", opt.data_root,
                               "Directory for the daemons' temp data dirs (default: the system temp dir); its "
                               "filesystem decides what fsync costs");

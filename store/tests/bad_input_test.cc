@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "test_http_client.h"
-#include "test_node.h"
+#include "store/tests/test_http_client.h"
+#include "store/tests/test_node.h"
 
 namespace dynastore::test {
 namespace {
@@ -187,8 +187,8 @@ TEST_F(BadInputTest, UnknownQueryParameterIsUnsupportedQuery) {
 
 TEST_F(BadInputTest, QuorumAndLocalParametersAreValidated) {
   // A single node has N=1: r and w may only be 1.
-  for (const std::string& target : std::vector<std::string>{"/kv/a?r=2", "/kv/a?r=0", "/kv/a?r=x", "/kv/a?r=",
-                                                            "/kv/a?local", "/kv/a?local=yes"}) {
+  for (const std::string& target :
+       std::vector<std::string>{"/kv/a?r=2", "/kv/a?r=0", "/kv/a?r=x", "/kv/a?r=", "/kv/a?local", "/kv/a?local=yes"}) {
     ExpectError(client_.Get(target), 400, "bad_request");
   }
   ExpectError(client_.Put("/kv/a?w=2", {{"value", "v"}}), 400, "bad_request");
@@ -527,8 +527,9 @@ TEST_F(BadInputDaemonTest, OversizedTrailerFieldIs431AndTheServerKeepsServing) {
   // A small trailer is fine.
   RawConnection ok;
   ASSERT_FALSE(ok.Connect(daemon->port()));
-  ASSERT_FALSE(ok.Send("PUT /kv/trailer HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-                       "d\r\n{\"value\":\"t\"}\r\n0\r\nX-Small: yes\r\n\r\n"));
+  ASSERT_FALSE(
+      ok.Send("PUT /kv/trailer HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+              "d\r\n{\"value\":\"t\"}\r\n0\r\nX-Small: yes\r\n\r\n"));
   const std::string fine = ok.ReadUntilClose(60s, closed);
   EXPECT_TRUE(fine.starts_with("HTTP/1.1 200")) << fine;
   TestHttpClient client(daemon->port());

@@ -1,10 +1,10 @@
-#include "causal_context.h"
+#include "store/causal_context.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "codec.h"
+#include "store/codec.h"
 
 namespace dynastore {
 namespace {

@@ -1,4 +1,4 @@
-#include "cluster_config.h"
+#include "store/cluster_config.h"
 
 #include <gtest/gtest.h>
 

@@ -42,9 +42,9 @@
 #include <thread>
 #include <vector>
 
-#include "context_key.h"
-#include "test_http_client.h"
-#include "test_node.h"
+#include "store/context_key.h"
+#include "store/tests/test_http_client.h"
+#include "store/tests/test_node.h"
 
 namespace dynastore::test {
 

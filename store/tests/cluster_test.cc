@@ -22,10 +22,10 @@
 #include <thread>
 #include <vector>
 
-#include "causal_context.h"
-#include "cluster_fixture.h"
-#include "test_http_client.h"
-#include "test_node.h"
+#include "store/causal_context.h"
+#include "store/tests/cluster_fixture.h"
+#include "store/tests/test_http_client.h"
+#include "store/tests/test_node.h"
 
 namespace dynastore::test {
 namespace {

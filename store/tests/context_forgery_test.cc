@@ -13,11 +13,11 @@
 #include <sstream>
 #include <string>
 
-#include "causal_context.h"
-#include "codec.h"
-#include "context_key.h"
-#include "test_http_client.h"
-#include "test_node.h"
+#include "store/causal_context.h"
+#include "store/codec.h"
+#include "store/context_key.h"
+#include "store/tests/test_http_client.h"
+#include "store/tests/test_node.h"
 
 namespace dynastore::test {
 namespace {

@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "test_http_client.h"
-#include "test_node.h"
+#include "store/tests/test_http_client.h"
+#include "store/tests/test_node.h"
 
 namespace dynastore::test {
 namespace {

@@ -1,5 +1,5 @@
 // Tests for MerkleTree and DigestIndex (anti-entropy's data structures).
-#include "merkle_tree.h"
+#include "store/merkle_tree.h"
 
 #include <gtest/gtest.h>
 #include <xxhash.h>
@@ -11,8 +11,8 @@
 #include <set>
 #include <thread>
 
-#include "digest_index.h"
-#include "ring.h"
+#include "store/digest_index.h"
+#include "store/ring.h"
 
 namespace dynastore {
 namespace {
@@ -56,8 +56,7 @@ TEST(MerkleTree, OneChangedDigestChangesTheRootAndDiffsOnlyItsBucket) {
   keys[1234].second ^= 1;
   MerkleTree after = MerkleTree::Build(keys);
   EXPECT_NE(before.Root(), after.Root());
-  EXPECT_EQ(MerkleTree::DiffLeaves(before, after),
-            std::vector<uint32_t>{MerkleTree::BucketOf(keys[1234].first)});
+  EXPECT_EQ(MerkleTree::DiffLeaves(before, after), std::vector<uint32_t>{MerkleTree::BucketOf(keys[1234].first)});
 }
 
 TEST(MerkleTree, KeyPresentOnOneSideOnlyDiffsItsBucket) {
@@ -82,9 +81,15 @@ TEST(MerkleTree, RandomDifferencesDiffExactlyTheBucketsOfTheDifferingKeys) {
     for (int c = 0; c < changes; ++c) {
       std::string key = "k" + std::to_string(rng() % 100000);
       switch (rng() % 3) {
-        case 0: b[key] = rng(); break;                  // change or add on b
-        case 1: b.erase(key); break;                    // missing on b
-        case 2: a[key] = rng(); break;                  // change or add on a
+        case 0:
+          b[key] = rng();
+          break;  // change or add on b
+        case 1:
+          b.erase(key);
+          break;  // missing on b
+        case 2:
+          a[key] = rng();
+          break;  // change or add on a
       }
     }
     for (const auto& [k, d] : a) {
@@ -272,8 +277,8 @@ TEST(DigestIndex, ConcurrentSetsFromSeveralThreadsAreAllKept) {
     threads.emplace_back([&index, t] {
       for (int i = 0; i < kPerThread; ++i) {
         std::string key = "t" + std::to_string(t) + "-" + std::to_string(i);
-        index.Set(i % kPartitions, key, i);       // own keys
-        index.Set(i % kPartitions, "shared", t);  // contended key
+        index.Set(i % kPartitions, key, i);            // own keys
+        index.Set(i % kPartitions, "shared", t);       // contended key
         if (i % 64 == 0) index.Tree(i % kPartitions);  // readers interleave
       }
     });

@@ -1,4 +1,4 @@
-#include "ring.h"
+#include "store/ring.h"
 
 #include <gtest/gtest.h>
 
@@ -15,7 +15,8 @@ ClusterConfig Cluster(int nodes, int n, int partitions) {
   c.partitions = partitions;
   for (int i = 0; i < nodes; ++i) {
     auto port = static_cast<uint16_t>(8000 + i);
-    c.nodes.push_back({"n" + std::to_string(i + 1), {"127.0.0.1", port}, {"127.0.0.1", static_cast<uint16_t>(port + 1000)}});
+    c.nodes.push_back(
+        {"n" + std::to_string(i + 1), {"127.0.0.1", port}, {"127.0.0.1", static_cast<uint16_t>(port + 1000)}});
   }
   return c;
 }

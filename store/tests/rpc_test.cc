@@ -1,7 +1,13 @@
 // Tests of the internal RPC layer: the frame codec on its own, then
 // RpcServer + RpcClient over real loopback sockets (nothing mocked).
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
 #include <array>
 #include <atomic>
+#include <boost/asio.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -14,16 +20,9 @@
 #include <utility>
 #include <vector>
 
-#include <gtest/gtest.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-
-#include <boost/asio.hpp>
-
-#include "rpc_client.h"
-#include "rpc_frame.h"
-#include "rpc_server.h"
+#include "store/rpc_client.h"
+#include "store/rpc_frame.h"
+#include "store/rpc_server.h"
 
 namespace dynastore {
 namespace {
@@ -249,8 +248,7 @@ class RpcTest : public ::testing::Test {
     };
   }
 
-  std::unique_ptr<RpcServer> StartServer(RpcServer::Handler handler, uint16_t port = 0,
-                                         RpcServerOptions options = {}) {
+  std::unique_ptr<RpcServer> StartServer(RpcServer::Handler handler, uint16_t port = 0, RpcServerOptions options = {}) {
     auto server = std::make_unique<RpcServer>(io_, Local(port), std::move(handler), options);
     const Status status = server->Start();
     EXPECT_TRUE(status.ok()) << status.message();
@@ -260,8 +258,9 @@ class RpcTest : public ::testing::Test {
   static Result CallSync(RpcClient& client, uint8_t method, std::string payload,
                          std::chrono::milliseconds timeout = 5s) {
     std::promise<Result> promise;
-    client.Call(method, std::move(payload), timeout,
-                [&](Status status, std::string reply) { promise.set_value({std::move(status), std::move(reply)}); });
+    client.Call(method, std::move(payload), timeout, [&](Status status, std::string reply) {
+      promise.set_value({std::move(status), std::move(reply)});
+    });
     return promise.get_future().get();
   }
 
@@ -347,11 +346,21 @@ TEST_F(RpcTest, HandlerErrorReachesTheCallerWithItsCodeAndMessage) {
   std::vector<std::thread> responders;
   auto server = StartServer([&](uint8_t method, std::string payload, RpcServer::Responder respond) {
     switch (method) {
-      case 1: respond(Status::InvalidArgument("bad key " + payload), "ignored"); break;
-      case 2: respond(Status::Corruption("bad checksum"), {}); break;
-      case 3: respond(Status::IOError("disk full"), {}); break;
-      case 4: respond(Status::Unavailable("not an owner"), {}); break;
-      case 5: respond(Status::TimedOut("replicas slow"), {}); break;
+      case 1:
+        respond(Status::InvalidArgument("bad key " + payload), "ignored");
+        break;
+      case 2:
+        respond(Status::Corruption("bad checksum"), {});
+        break;
+      case 3:
+        respond(Status::IOError("disk full"), {});
+        break;
+      case 4:
+        respond(Status::Unavailable("not an owner"), {});
+        break;
+      case 5:
+        respond(Status::TimedOut("replicas slow"), {});
+        break;
       case 6: {  // answered later from a thread of its own
         std::lock_guard lock(mu);
         responders.emplace_back([respond] { respond(Status::IOError("from another thread"), {}); });
@@ -483,7 +492,9 @@ TEST_F(RpcTest, ReconnectsAfterServerRestartOnTheSamePort) {
     std::this_thread::sleep_for(10ms);
   }
   ASSERT_TRUE(r.status.ok()) << r.status.message() << " after " << attempts << " attempts";
-  EXPECT_EQ(r.payload, "\x01" "after");
+  EXPECT_EQ(r.payload,
+            "\x01"
+            "after");
   EXPECT_TRUE(client.connected());
 }
 
@@ -750,8 +761,7 @@ TEST_F(RpcTest, DestroyingTheClientCompletesEveryPendingCallExactlyOnce) {
     if (i < kSent) {
       EXPECT_EQ(statuses[i].code(), Status::Code::kTimedOut) << i;
     }
-    EXPECT_TRUE(statuses[i].code() == Status::Code::kTimedOut || statuses[i].code() == Status::Code::kUnavailable)
-        << i;
+    EXPECT_TRUE(statuses[i].code() == Status::Code::kTimedOut || statuses[i].code() == Status::Code::kUnavailable) << i;
     EXPECT_NE(statuses[i].message().find("client closed"), std::string::npos) << statuses[i].message();
   }
   for (auto& respond : held.Take()) respond(Status::Ok(), "nobody listens");
@@ -774,8 +784,7 @@ TEST_F(RpcTest, RejectsBadRequestsWithoutSending) {
   auto server = StartServer(Echo());
   RpcClient client(io_, Local(server->port()));
   EXPECT_EQ(CallSync(client, kResponseOk, "x").status.code(), Status::Code::kInvalidArgument);
-  EXPECT_EQ(CallSync(client, 1, std::string(kMaxFramePayload + 1, 'x')).status.code(),
-            Status::Code::kInvalidArgument);
+  EXPECT_EQ(CallSync(client, 1, std::string(kMaxFramePayload + 1, 'x')).status.code(), Status::Code::kInvalidArgument);
   EXPECT_TRUE(CallSync(client, 1, "fine").status.ok());
 }
 
@@ -784,7 +793,9 @@ TEST_F(RpcTest, ResolvesHostNames) {
   RpcClient client(io_, Endpoint{"localhost", server->port()});
   const Result r = CallSync(client, 1, "by name");
   ASSERT_TRUE(r.status.ok()) << r.status.message();
-  EXPECT_EQ(r.payload, "\x01" "by name");
+  EXPECT_EQ(r.payload,
+            "\x01"
+            "by name");
 
   RpcClient nowhere(io_, Endpoint{"no-such-host.invalid", server->port()});
   EXPECT_EQ(CallSync(nowhere, 1, "x").status.code(), Status::Code::kUnavailable);
@@ -795,8 +806,7 @@ TEST_F(RpcTest, StartNamesTheAddressWhenThePortIsInUse) {
   RpcServer second(io_, Local(first->port()), Echo());
   const Status status = second.Start();
   EXPECT_EQ(status.code(), Status::Code::kIOError);
-  EXPECT_NE(status.message().find("127.0.0.1:" + std::to_string(first->port())), std::string::npos)
-      << status.message();
+  EXPECT_NE(status.message().find("127.0.0.1:" + std::to_string(first->port())), std::string::npos) << status.message();
   EXPECT_FALSE(first->Start().ok());  // at most once
 }
 

@@ -1,4 +1,4 @@
-#include "storage.h"
+#include "store/storage.h"
 
 #include <gtest/gtest.h>
 
@@ -11,9 +11,8 @@ namespace {
 class StorageTest : public testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("storage_test_" + std::to_string(::getpid()) + "_" +
-            testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = std::filesystem::temp_directory_path() / ("storage_test_" + std::to_string(::getpid()) + "_" +
+                                                     testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     ASSERT_TRUE(Storage::Open({.path = dir_.string(), .sync = false}, storage_).ok());
   }

@@ -1,5 +1,5 @@
 // A dynastore node for tests, two ways, each owning everything it creates:
-//   TempDir           a fresh directory under $TMPDIR, removed on destruction.
+//   TempDir           testing/temp_dir.h, a fresh directory removed on destruction.
 //   InProcessNode     a single-node dynastore::Node in the test process, on
 //                     127.0.0.1 and an ephemeral port.
 //   DynastoreProcess  the real `dynastore` binary (DYNASTORE_BIN) as a child
@@ -29,10 +29,11 @@
 #include <thread>
 #include <vector>
 
-#include "http_api.h"
-#include "node.h"
-#include "node_stats.h"
-#include "test_http_client.h"
+#include "store/http_api.h"
+#include "store/node.h"
+#include "store/node_stats.h"
+#include "store/tests/test_http_client.h"
+#include "testing/temp_dir.h"
 
 #ifndef DYNASTORE_BIN
 #error "DYNASTORE_BIN must name the dynastore binary (store/CMakeLists.txt sets it)"
@@ -40,27 +41,7 @@
 
 namespace dynastore::test {
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/dynastore-test-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) std::abort();  // no temp dir: nothing can be tested
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string Sub(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
-};
+using TempDir = faultline::test::TempDir;
 
 struct InProcessNodeOptions {
   std::string node_id = "n1";
@@ -120,7 +101,7 @@ class DynastoreProcess {
     std::string log_path;                 // child's stdout+stderr, appended; required
     std::vector<std::string> extra_args;  // e.g. {"--idle-timeout-s", "1"}
     std::chrono::milliseconds ready_deadline = std::chrono::seconds(10);
-    rlim_t max_open_files = 0;  // if set, the child's hard RLIMIT_NOFILE
+    rlim_t max_open_files = 0;         // if set, the child's hard RLIMIT_NOFILE
     std::string http = "127.0.0.1:0";  // --http; empty omits it (with --cluster the file gives it)
   };
 

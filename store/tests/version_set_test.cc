@@ -1,4 +1,4 @@
-#include "version_set.h"
+#include "store/version_set.h"
 
 #include <gtest/gtest.h>
 
@@ -85,7 +85,7 @@ TEST(VersionSet, MergeKeepsConcurrentAndDropsSuperseded) {
   VersionSet r1, r2;
   r1.Write("n1", CausalContext(), "a", 1, kNoPruning);
   r2.Merge(r1);
-  r2.Write("n2", r2.Context(), "b", 2, kNoPruning);    // supersedes a
+  r2.Write("n2", r2.Context(), "b", 2, kNoPruning);     // supersedes a
   r1.Write("n1", CausalContext(), "c", 3, kNoPruning);  // concurrent with all
   EXPECT_TRUE(r1.Merge(r2));
   EXPECT_EQ(Values(r1), (std::multiset<std::string>{"b", "c"}));
@@ -160,7 +160,7 @@ TEST(VersionSetFaultSwitch, NaiveVclocksEqualDotSiblingsSurviveEncoding) {
   ab.Merge(b, Causality::kNaiveVclocks);
   ba.Merge(a, Causality::kNaiveVclocks);
   ASSERT_EQ(Values(ab), (std::multiset<std::string>{"x", "y"}));  // concurrent: both kept
-  EXPECT_EQ(ab.Encode(), ba.Encode());  // one stored order on every replica
+  EXPECT_EQ(ab.Encode(), ba.Encode());                            // one stored order on every replica
   VersionSet decoded;
   ASSERT_TRUE(VersionSet::Decode(ab.Encode(), decoded).ok());
   EXPECT_EQ(decoded, ab);
@@ -254,7 +254,8 @@ TEST(VersionSetProperty, StoredSetIsAlwaysTheSetOfMaximalVersions) {
           std::string dump;
           for (const auto& d : stored) dump += " stored " + d.ToString();
           for (const auto& d : maximal) dump += " maximal " + d.ToString();
-          for (const auto& v : replica[n].versions()) dump += "\n  " + v.dot.ToString() + " past " + v.past.DebugString();
+          for (const auto& v : replica[n].versions())
+            dump += "\n  " + v.dot.ToString() + " past " + v.past.DebugString();
           for (const auto& [d, mv] : all) {
             dump += "\n  model " + d.ToString() + " past";
             for (const auto& p : mv.past) dump += " " + p.ToString();

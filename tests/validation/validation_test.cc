@@ -7,7 +7,7 @@
 // every key, kills of the nodes that coordinate writes, or ten workers on one
 // key. examples/suites/detection.json runs each case for 10 seeds; the README
 // has the detection rates.
-#include "run_fixture.h"
+#include "testing/run_fixture.h"
 
 namespace faultline {
 namespace test {
@@ -17,8 +17,8 @@ class Validation : public FaultlineRun {
  protected:
   // Runs faultline on 5 nodes with `args`; returns results.json.
   json RunCase(std::vector<std::string> args, int expected_exit) {
-    std::vector<std::string> all{"run", "--local", "5", "--store-dir", store_.string(), "--quiesce", "3",
-                                 "--seed", "20261127"};
+    std::vector<std::string> all{"run",       "--local", "5",      "--store-dir", store_.string(),
+                                 "--quiesce", "3",       "--seed", "20261127"};
     all.insert(all.end(), args.begin(), args.end());
     const int code = RunFaultline(all);
     const fs::path run = LatestRun();
@@ -55,10 +55,27 @@ TEST_F(Validation, NaiveVectorClocksLoseConcurrentRegisterWrites) {
 // its own replicas (20 keys: some replica of every key sits on each side), and
 // with every repair mechanism off nothing copies them over after the heal.
 TEST_F(Validation, NoRepairMechanismsDivergeUnderPartitions) {
-  const json r = RunCase({"--workload", "set", "--keys", "20", "--rate", "150", "--time-limit", "10", "--nemesis",
-                          "partition", "--nemesis-partitions", "halves", "--nemesis-interval", "100",
-                          "--nemesis-final", "5", "--convergence-timeout", "4", "--dynastore-arg=--no-anti-entropy",
-                          "--dynastore-arg=--no-read-repair", "--dynastore-arg=--no-hinted-handoff"},
+  const json r = RunCase({"--workload",
+                          "set",
+                          "--keys",
+                          "20",
+                          "--rate",
+                          "150",
+                          "--time-limit",
+                          "10",
+                          "--nemesis",
+                          "partition",
+                          "--nemesis-partitions",
+                          "halves",
+                          "--nemesis-interval",
+                          "100",
+                          "--nemesis-final",
+                          "5",
+                          "--convergence-timeout",
+                          "4",
+                          "--dynastore-arg=--no-anti-entropy",
+                          "--dynastore-arg=--no-read-repair",
+                          "--dynastore-arg=--no-hinted-handoff"},
                          1);
   EXPECT_EQ(r["checkers"]["convergence"]["valid"], false) << r.dump(2);
   EXPECT_GT(r["checkers"]["convergence"]["divergent_count"].get<int>(), 0);
@@ -68,10 +85,10 @@ TEST_F(Validation, NoRepairMechanismsDivergeUnderPartitions) {
 // some of the 20 keys; the adds they acknowledged in the 500 ms before the
 // kill were never written anywhere.
 TEST_F(Validation, AckingBeforeTheWriteLosesSetElementsUnderKills) {
-  const json r = RunCase({"--workload", "set", "--keys", "20", "--rate", "150", "--time-limit", "12", "--nemesis",
-                          "kill", "--nemesis-interval", "1", "--nemesis-targets", "minority,majority",
-                          "--dynastore-arg=--unsafe-ack-early"},
-                         1);
+  const json r = RunCase(
+      {"--workload", "set", "--keys", "20", "--rate", "150", "--time-limit", "12", "--nemesis", "kill",
+       "--nemesis-interval", "1", "--nemesis-targets", "minority,majority", "--dynastore-arg=--unsafe-ack-early"},
+      1);
   EXPECT_EQ(r["checkers"]["set"]["valid"], false) << r.dump(2);
   EXPECT_GT(r["checkers"]["set"]["lost_count"].get<int>(), 0);
 }

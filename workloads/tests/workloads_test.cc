@@ -8,14 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "convergence_checker.h"
-#include "counter_checker.h"
-#include "counter_workload.h"
-#include "lost_update_checker.h"
-#include "register_workload.h"
-#include "set_checker.h"
-#include "set_workload.h"
-#include "stats_checker.h"
+#include "checkers/convergence_checker.h"
+#include "checkers/counter_checker.h"
+#include "checkers/lost_update_checker.h"
+#include "checkers/set_checker.h"
+#include "checkers/stats_checker.h"
+#include "workloads/counter_workload.h"
+#include "workloads/register_workload.h"
+#include "workloads/set_workload.h"
 
 namespace faultline {
 namespace {

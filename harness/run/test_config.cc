@@ -1,0 +1,632 @@
+#include "harness/run/test_config.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+#include "nemesis/grudge.h"
+#include "nemesis/targets.h"
+
+namespace faultline {
+namespace {
+
+using json = nlohmann::json;
+
+const std::set<std::string> kKnownDbs = {"dynastore", "redis-cluster", "external"};
+const std::set<std::string> kKnownWorkloads = {"set", "register", "counter"};
+
+std::string NormalizeKey(std::string key) {
+  std::replace(key.begin(), key.end(), '_', '-');
+  return key;
+}
+
+[[noreturn]] void Fail(const std::string& message) { throw ConfigError("config: " + message); }
+
+// Deeper than any config needs; the recursive merge and dump() of a
+// 200,000-deep one would overflow the stack.
+constexpr int kMaxConfigDepth = 32;
+// A nodes file is a list of hosts; more than this is not one.
+constexpr std::streamsize kMaxNodesFileBytes = 1 << 20;
+
+// Throws unless `j` nests at most kMaxConfigDepth arrays/objects (iterative: no recursion to overflow).
+void RequireShallow(const json& j, const std::string& what) {
+  std::vector<std::pair<const json*, int>> todo{{&j, 1}};
+  while (!todo.empty()) {
+    const auto [node, depth] = todo.back();
+    todo.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth > kMaxConfigDepth) {
+      Fail(fmt::format("{} nests arrays/objects more than {} deep", what, kMaxConfigDepth));
+    }
+    for (const json& child : *node) todo.emplace_back(&child, depth + 1);
+  }
+}
+
+void RejectUnknownKeys(const json& object, const json& known, const std::string& prefix);
+
+// Typed field access that names the field in every error.
+class Fields {
+ public:
+  Fields(const json& object, std::string prefix, const json* given = nullptr)
+      : object_(object), prefix_(std::move(prefix)), given_(given) {}
+
+  // Whether the user's config (not the defaults) has the key.
+  bool Explicit(const std::string& key) const { return given_ != nullptr && given_->contains(key); }
+
+  const json& Get(const std::string& key) const {
+    auto it = object_.find(key);
+    if (it == object_.end()) Fail(fmt::format("\"{}{}\" is missing", prefix_, key));
+    return *it;
+  }
+  std::string Name(const std::string& key) const { return prefix_ + key; }
+
+  std::string String(const std::string& key) const {
+    const json& v = Get(key);
+    if (!v.is_string()) Fail(fmt::format("\"{}\" must be a string, got {}", Name(key), v.dump()));
+    return v.get<std::string>();
+  }
+  bool Bool(const std::string& key) const {
+    const json& v = Get(key);
+    if (!v.is_boolean()) Fail(fmt::format("\"{}\" must be true or false, got {}", Name(key), v.dump()));
+    return v.get<bool>();
+  }
+  double Number(const std::string& key) const {
+    const json& v = Get(key);
+    if (!v.is_number()) Fail(fmt::format("\"{}\" must be a number, got {}", Name(key), v.dump()));
+    return v.get<double>();
+  }
+  int Int(const std::string& key) const {
+    const json& v = Get(key);
+    if (!v.is_number_integer()) Fail(fmt::format("\"{}\" must be an integer, got {}", Name(key), v.dump()));
+    // Unsigned first: 18446744073709551615 read as int64_t would be -1.
+    if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(INT32_MAX)
+                               : v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX) {
+      Fail(fmt::format("\"{}\" is out of range: {}", Name(key), v.dump()));
+    }
+    return static_cast<int>(v.get<int64_t>());
+  }
+  // A nested object ("dynastore", "ssh", ...) whose keys must all be in `known`.
+  Fields Object(const std::string& key, const json& known) const {
+    const json& v = Get(key);
+    if (!v.is_object()) Fail(fmt::format("\"{}\" must be an object, got {}", Name(key), v.dump()));
+    RejectUnknownKeys(v, known, Name(key) + ".");
+    return Fields(v, Name(key) + ".");
+  }
+  std::vector<std::string> Strings(const std::string& key) const {
+    const json& v = Get(key);
+    if (!v.is_array()) Fail(fmt::format("\"{}\" must be an array of strings, got {}", Name(key), v.dump()));
+    std::vector<std::string> out;
+    for (const auto& e : v) {
+      if (!e.is_string()) Fail(fmt::format("\"{}\" must hold only strings, got {}", Name(key), e.dump()));
+      out.push_back(e.get<std::string>());
+    }
+    return out;
+  }
+
+ private:
+  const json& object_;
+  std::string prefix_;
+  const json* given_;
+};
+
+void RejectUnknownKeys(const json& object, const json& known, const std::string& prefix) {
+  for (const auto& [key, value] : object.items()) {
+    if (!known.contains(key)) {
+      std::vector<std::string> names;
+      for (const auto& [k, v] : known.items()) names.push_back(k);
+      Fail(fmt::format("unknown key \"{}{}\" (known: {})", prefix, key, fmt::join(names, ", ")));
+    }
+    (void)value;
+  }
+}
+
+// "10" or "<k>n" (k times the node count; "n" alone is 1n).
+int ResolveConcurrency(const std::string& spec, int nodes) {
+  const auto bad = [&] {
+    Fail(fmt::format("\"concurrency\" must be a positive integer or <k>n (e.g. 2n = 2 x nodes), got \"{}\"", spec));
+  };
+  if (spec.empty()) bad();
+  std::string digits = spec;
+  int multiplier = 1;
+  if (spec.back() == 'n') {
+    digits = spec.substr(0, spec.size() - 1);
+    multiplier = nodes;
+    if (digits.empty()) digits = "1";
+  }
+  if (digits.empty() || digits.size() > 6 || !std::all_of(digits.begin(), digits.end(), ::isdigit)) bad();
+  const int k = std::stoi(digits);
+  if (k <= 0) bad();
+  return k * multiplier;
+}
+
+bool ValidSubnet(const std::string& subnet) {
+  unsigned a, b, c, d, len;
+  char tail;
+  if (std::sscanf(subnet.c_str(), "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &len, &tail) != 5) return false;
+  return a == 10 && b < 256 && c < 256 && d == 0 && len == 24;
+}
+
+std::vector<std::string> NodeNames(int count) {
+  std::vector<std::string> names;
+  for (int i = 1; i <= count; ++i) names.push_back("n" + std::to_string(i));
+  return names;
+}
+
+// "partition,kill" or ["partition","kill"]; "all"; "none".
+std::vector<std::string> ParseFaultList(const json& v) {
+  std::vector<std::string> items;
+  if (v.is_string()) {
+    std::stringstream ss(v.get<std::string>());
+    for (std::string item; std::getline(ss, item, ',');) {
+      if (!item.empty()) items.push_back(item);
+    }
+  } else if (v.is_array()) {
+    for (const auto& e : v) {
+      if (!e.is_string()) Fail(fmt::format("\"nemesis\" must list fault names, got {}", v.dump()));
+      items.push_back(e.get<std::string>());
+    }
+  } else {
+    Fail(fmt::format("\"nemesis\" must be a string like \"partition,kill\" or an array, got {}", v.dump()));
+  }
+  std::vector<std::string> faults;
+  for (const std::string& item : items) {
+    if (item == "none") continue;
+    if (item == "all") {
+      for (const auto& name : AllFaultNames()) {
+        if (std::find(faults.begin(), faults.end(), name) == faults.end()) faults.push_back(name);
+      }
+      continue;
+    }
+    if (std::find(AllFaultNames().begin(), AllFaultNames().end(), item) == AllFaultNames().end()) {
+      Fail(
+          fmt::format("unknown fault \"{}\" in \"nemesis\" (known: {}, all, none; no delay faults: this "
+                      "kernel has no netem)",
+                      item, fmt::join(AllFaultNames(), ", ")));
+    }
+    if (std::find(faults.begin(), faults.end(), item) == faults.end()) faults.push_back(item);
+  }
+  return faults;
+}
+
+// The "dynastore" object: the reference store's N/R/W and switches.
+void ResolveDynastore(const Fields& f, const json& known, TestConfig& c) {
+  const Fields d = f.Object("dynastore", known);
+  c.dynastore.n = d.Int("n");
+  c.dynastore.r = d.Int("r");
+  c.dynastore.w = d.Int("w");
+  c.dynastore.partitions = d.Int("partitions");
+  c.dynastore.sync = d.Bool("sync");
+  c.dynastore.args = d.Strings("args");
+  c.dynastore.binary = d.String("binary");
+  if (c.db == "dynastore") {
+    const auto& s = c.dynastore;
+    if (s.n < 1) Fail(fmt::format("\"dynastore.n\" must be >= 1, got {}", s.n));
+    if (s.n > c.node_count()) {
+      Fail(fmt::format("\"dynastore.n\" is {} but the cluster has only {} node{}: too few nodes for N", s.n,
+                       c.node_count(), c.node_count() == 1 ? "" : "s"));
+    }
+    if (s.r < 1 || s.r > s.n) Fail(fmt::format("\"dynastore.r\" must be between 1 and n={}, got {}", s.n, s.r));
+    if (s.w < 1 || s.w > s.n) Fail(fmt::format("\"dynastore.w\" must be between 1 and n={}, got {}", s.n, s.w));
+    if (s.partitions < c.node_count()) {
+      Fail(fmt::format("\"dynastore.partitions\" must be >= the node count {}, got {}", c.node_count(), s.partitions));
+    }
+  }
+}
+
+// The "redis" object (README "Redis Cluster").
+void ResolveRedis(const Fields& f, const json& known, TestConfig& c) {
+  const Fields r = f.Object("redis", known);
+  c.redis.replicas_per_master = r.Int("replicas-per-master");
+  c.redis.port = r.Int("port");
+  c.redis.node_timeout_ms = r.Int("node-timeout-ms");
+  c.redis.binary = r.String("binary");
+  c.redis.cli = r.String("cli");
+  if (c.db == "redis-cluster") {
+    const auto& s = c.redis;
+    if (s.replicas_per_master < 0) {
+      Fail(fmt::format("\"redis.replicas-per-master\" must be >= 0, got {}", s.replicas_per_master));
+    }
+    const int group = s.replicas_per_master + 1;
+    if (c.node_count() % group != 0 || c.node_count() / group < 3) {
+      Fail(
+          fmt::format("\"redis.replicas-per-master\" is {}: the node count {} must be masters x {} with at least "
+                      "3 masters (e.g. \"local\": {})",
+                      s.replicas_per_master, c.node_count(), group, 3 * group));
+    }
+    if (s.port < 1 || s.port > 55535) {
+      Fail(fmt::format("\"redis.port\" must be between 1 and 55535 (the cluster bus is port + 10000), got {}", s.port));
+    }
+    if (s.node_timeout_ms <= 0) Fail(fmt::format("\"redis.node-timeout-ms\" must be > 0, got {}", s.node_timeout_ms));
+    if (s.binary.empty()) Fail("\"redis.binary\" must not be empty");
+    if (s.cli.empty()) Fail("\"redis.cli\" must not be empty");
+  }
+}
+
+// The "external" object (README "External adapter protocol").
+void ResolveExternal(const Fields& f, const json& known, TestConfig& c) {
+  const Fields e = f.Object("external", known);
+  c.external.install = e.Strings("install");
+  c.external.start = e.Strings("start");
+  c.external.kill = e.Strings("kill");
+  c.external.pause = e.Strings("pause");
+  c.external.resume = e.Strings("resume");
+  c.external.stop = e.Strings("stop");
+  c.external.wipe = e.Strings("wipe");
+  c.external.health = e.Strings("health");
+  c.external.client = e.Strings("client");
+  c.external.logs = e.Strings("logs");
+  c.external.port = e.Int("port");
+  if (c.db == "external") {
+    if (c.external.start.empty()) Fail("\"external.start\" must be given: the command that runs the store on a node");
+    if (c.external.client.empty()) Fail("\"external.client\" must be given: the client program (JSON lines)");
+    if (c.external.port < 0 || c.external.port > 65535) {
+      Fail(fmt::format("\"external.port\" must be between 0 and 65535, got {}", c.external.port));
+    }
+  }
+}
+
+// The "ssh" object: how the --nodes hosts are reached (README "Remote hosts over SSH").
+void ResolveSsh(const Fields& f, const json& known, TestConfig* c) {
+  const Fields s = f.Object("ssh", known);
+  SshConfig& o = c->ssh;
+  o.username = s.String("username");
+  if (o.username.empty()) Fail("\"ssh.username\" must not be empty");
+  o.password = s.String("password");
+  if (o.password == "***" && !c->nodes.empty()) {
+    Fail("\"ssh.password\" is \"***\": test.json never stores the password; give it again with --password");
+  }
+  if (o.password == "***") o.password.clear();
+  o.private_key = s.String("private-key");
+  if (!o.private_key.empty() && !c->nodes.empty() && !std::ifstream(o.private_key)) {
+    Fail(fmt::format("\"ssh.private-key\": cannot read {}", o.private_key));
+  }
+  o.port = s.Int("port");
+  if (o.port < 1 || o.port > 65535) Fail(fmt::format("\"ssh.port\" must be between 1 and 65535, got {}", o.port));
+  o.known_hosts = s.String("known-hosts");
+  const json& strict = s.Get("strict-host-key-checking");
+  if (strict.is_boolean()) {
+    o.strict_host_key_checking = strict.get<bool>();
+  } else if (strict.is_string() && (strict == "yes" || strict == "no")) {
+    o.strict_host_key_checking = strict == "yes";
+  } else {
+    Fail(fmt::format("\"ssh.strict-host-key-checking\" must be \"yes\" or \"no\", got {}", strict.dump()));
+  }
+  if (!o.known_hosts.empty() && o.strict_host_key_checking && !c->nodes.empty() && !std::ifstream(o.known_hosts)) {
+    Fail(fmt::format("\"ssh.known-hosts\": cannot read {}", o.known_hosts));
+  }
+  o.sudo = s.Bool("sudo");
+  o.remote_dir = s.String("remote-dir");
+  if (!o.remote_dir.empty() && (o.remote_dir[0] != '/' || o.remote_dir.find_first_not_of('/') == std::string::npos)) {
+    Fail(fmt::format("\"ssh.remote-dir\" must be an absolute directory other than /, got \"{}\"", o.remote_dir));
+  }
+  o.connect_timeout_ms = s.Int("connect-timeout-ms");
+  if (o.connect_timeout_ms < 1 || o.connect_timeout_ms > 600000) {
+    Fail(fmt::format("\"ssh.connect-timeout-ms\" must be between 1 and 600000, got {}", o.connect_timeout_ms));
+  }
+  const json& overrides = s.Get("nodes");
+  if (!overrides.is_object()) {
+    Fail(fmt::format("\"ssh.nodes\" must be an object {{\"<host>\": {{\"port\": 2222, \"username\": \"u\"}}}}, got {}",
+                     overrides.dump()));
+  }
+  for (const auto& [host, value] : overrides.items()) {
+    if (std::find(c->nodes.begin(), c->nodes.end(), host) == c->nodes.end()) {
+      Fail(fmt::format("\"ssh.nodes\" has \"{}\", which is not one of the \"nodes\"", host));
+    }
+    if (!value.is_object()) Fail(fmt::format("\"ssh.nodes.{}\" must be an object, got {}", host, value.dump()));
+    RejectUnknownKeys(value, json{{"port", 0}, {"username", ""}}, "ssh.nodes." + host + ".");
+    const Fields n(value, "ssh.nodes." + host + ".");
+    SshNodeConfig node;
+    if (value.contains("port")) {
+      node.port = n.Int("port");
+      if (node.port < 1 || node.port > 65535) {
+        Fail(fmt::format("\"ssh.nodes.{}.port\" must be between 1 and 65535, got {}", host, node.port));
+      }
+    }
+    if (value.contains("username")) {
+      node.username = n.String("username");
+      if (node.username.empty()) Fail(fmt::format("\"ssh.nodes.{}.username\" must not be empty", host));
+    }
+    o.nodes[host] = node;
+  }
+}
+
+void ResolveNemesis(const Fields& f, TestConfig* c) {
+  NemesisConfig& n = c->nemesis;
+  const std::vector<std::string> nodes = NodeNames(c->node_count());
+  n.faults = ParseFaultList(f.Get("nemesis"));
+  n.interval_s = f.Number("nemesis-interval");
+  if (!(n.interval_s > 0) || !std::isfinite(n.interval_s)) {
+    Fail(fmt::format("\"nemesis-interval\" must be > 0 seconds, got {}", n.interval_s));
+  }
+  n.final_s = f.Number("nemesis-final");
+  if (!(n.final_s >= 0) || !(n.final_s < c->time_limit)) {
+    Fail(fmt::format("\"nemesis-final\" must be >= 0 and less than \"time-limit\" ({} s), got {}", c->time_limit,
+                     n.final_s));
+  }
+  if (n.final_s > 0 && n.faults.empty()) Fail("\"nemesis-final\" needs faults: set \"nemesis\"");
+  n.targets = f.Strings("nemesis-targets");
+  if (n.targets.empty()) Fail("\"nemesis-targets\" must not be empty");
+  for (const std::string& spec : n.targets) {
+    try {
+      ValidateTargetSpec(spec, nodes);
+    } catch (const std::invalid_argument& e) {
+      Fail(fmt::format("\"nemesis-targets\": {}", e.what()));
+    }
+  }
+  n.partitions = f.Strings("nemesis-partitions");
+  if (n.partitions.empty()) Fail("\"nemesis-partitions\" must not be empty");
+  for (const std::string& kind : n.partitions) {
+    const auto& kinds = GrudgeKinds();
+    if (kind != "grudge" && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+      Fail(fmt::format("unknown partition kind \"{}\" in \"nemesis-partitions\" (known: {}, grudge)", kind,
+                       fmt::join(kinds, ", ")));
+    }
+  }
+  n.grudge = f.Get("grudge");
+  const bool wants_grudge = std::find(n.partitions.begin(), n.partitions.end(), "grudge") != n.partitions.end();
+  if (!n.grudge.is_null()) {
+    try {
+      GrudgeFromJson(n.grudge, nodes);
+    } catch (const std::invalid_argument& e) {
+      Fail(fmt::format("\"grudge\": {}", e.what()));
+    }
+    // An explicit grudge given alone is the partition to use.
+    if (!wants_grudge && !f.Explicit("nemesis-partitions")) n.partitions = {"grudge"};
+  } else if (wants_grudge) {
+    Fail("\"nemesis-partitions\" names \"grudge\" but no \"grudge\" is given");
+  }
+  n.loss_probability = f.Number("loss-probability");
+  if (!(n.loss_probability > 0 && n.loss_probability <= 1)) {
+    Fail(fmt::format("\"loss-probability\" must be in (0, 1], got {}", n.loss_probability));
+  }
+  n.clock_skew_ms = f.Int("clock-skew-ms");
+  if (n.clock_skew_ms <= 0) Fail(fmt::format("\"clock-skew-ms\" must be > 0, got {}", n.clock_skew_ms));
+  n.clock_strobe_period_ms = f.Int("clock-strobe-period-ms");
+  if (n.clock_strobe_period_ms <= 0) {
+    Fail(fmt::format("\"clock-strobe-period-ms\" must be > 0, got {}", n.clock_strobe_period_ms));
+  }
+}
+
+}  // namespace
+
+int TestConfig::workers() const { return ResolveConcurrency(concurrency, node_count()); }
+
+json DefaultConfigJson() {
+  const TestConfig d;
+  json j = ToJson(d);
+  j.erase("seed");  // chosen per run unless given
+  j.erase("name");  // derived from db and workload unless given
+  return j;
+}
+
+json MergeConfig(json base, const json& overrides) {
+  RequireShallow(overrides, "the config");
+  for (const auto& [raw_key, value] : overrides.items()) {
+    const std::string key = NormalizeKey(raw_key);
+    if (key == "grudge" || (key == "nodes" && value.is_object())) {
+      base[key] = value;  // node names and hosts (ssh.nodes) are data, not config keys
+    } else if (value.is_object() && base.contains(key) && base[key].is_object()) {
+      base[key] = MergeConfig(base[key], value);
+    } else if (value.is_object()) {
+      base[key] = MergeConfig(json::object(), value);
+    } else {
+      base[key] = value;
+    }
+  }
+  return base;
+}
+
+json LoadConfigFile(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(fmt::format("config: cannot read {}", path.string()));
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    // Depth checked while parsing: the error names the file, and nothing that deep is ever built.
+    const json::parser_callback_t bounded = [&](int depth, json::parse_event_t, json&) {
+      if (depth > kMaxConfigDepth) {
+        throw ConfigError(
+            fmt::format("config: {} nests arrays/objects more than {} deep", path.string(), kMaxConfigDepth));
+      }
+      return true;
+    };
+    json j = json::parse(text.str(), bounded);
+    if (!j.is_object()) throw ConfigError(fmt::format("config: {} must hold a JSON object", path.string()));
+    return j;
+  } catch (const json::parse_error& e) {
+    throw ConfigError(fmt::format("config: {} is not valid JSON: {}", path.string(), e.what()));
+  }
+}
+
+TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
+  json known = DefaultConfigJson();
+  known["seed"] = 0;
+  known["name"] = "";
+  known["nodes-file"] = "";
+  const json merged = MergeConfig(json::object(), merged_in);  // normalizes keys
+  RejectUnknownKeys(merged, known, "");
+  const json all = MergeConfig(DefaultConfigJson(), merged);
+  const Fields f(all, "", &merged);
+
+  TestConfig c;
+  c.db = f.String("db");
+  if (!kKnownDbs.count(c.db)) Fail(fmt::format("unknown \"db\" \"{}\" (known: {})", c.db, fmt::join(kKnownDbs, ", ")));
+  c.workload = f.String("workload");
+  if (!kKnownWorkloads.count(c.workload)) {
+    Fail(fmt::format("unknown \"workload\" \"{}\" (known: {})", c.workload, fmt::join(kKnownWorkloads, ", ")));
+  }
+  c.name = all.contains("name") ? f.String("name") : c.db + "-" + c.workload;
+  if (c.name.empty() || c.name.find('/') != std::string::npos || c.name == "." || c.name == ".." ||
+      c.name == "latest") {
+    Fail(fmt::format("\"name\" must be a non-empty file name without '/', got \"{}\"", c.name));
+  }
+
+  c.local = f.Int("local");
+  c.nodes = f.Strings("nodes");
+  if (all.contains("nodes-file")) {
+    const std::string file = f.String("nodes-file");
+    if (!c.nodes.empty()) Fail("\"nodes\" and \"nodes-file\" are both given; use one");
+    std::ifstream in(file);
+    if (!in) Fail(fmt::format("\"nodes-file\": cannot read {}", file));
+    std::string text(size_t(kMaxNodesFileBytes) + 1, '\0');
+    text.resize(size_t(in.read(text.data(), kMaxNodesFileBytes + 1).gcount()));
+    if (text.size() > size_t(kMaxNodesFileBytes)) {
+      Fail(fmt::format("\"nodes-file\" {} is larger than {} bytes; it should list one host per line", file,
+                       kMaxNodesFileBytes));
+    }
+    std::istringstream lines(text);
+    for (std::string line; std::getline(lines, line);) {
+      line.erase(0, line.find_first_not_of(" \t\r"));
+      line.erase(line.find_last_not_of(" \t\r") + 1);
+      if (!line.empty() && line[0] != '#') c.nodes.push_back(line);
+    }
+    if (c.nodes.empty()) Fail(fmt::format("\"nodes-file\" {} lists no nodes", file));
+  }
+  if (!c.nodes.empty() && merged.contains("local")) Fail("\"local\" and \"nodes\" are both given; use one");
+  ResolveSsh(f, known["ssh"], &c);
+  if (c.local < 1 || c.local > 200) Fail(fmt::format("\"local\" must be between 1 and 200 nodes, got {}", c.local));
+
+  c.time_limit = f.Number("time-limit");
+  if (!(c.time_limit > 0) || !std::isfinite(c.time_limit)) {
+    Fail(fmt::format("\"time-limit\" must be > 0 seconds, got {}", c.time_limit));
+  }
+  const json& conc = f.Get("concurrency");
+  if (conc.is_number_integer()) {
+    c.concurrency = std::to_string(conc.get<int64_t>());
+  } else if (conc.is_string()) {
+    c.concurrency = conc.get<std::string>();
+  } else {
+    Fail(fmt::format("\"concurrency\" must be an integer or a string like \"2n\", got {}", conc.dump()));
+  }
+  if (c.workers() > 10000) Fail(fmt::format("\"concurrency\" is {} workers; at most 10000", c.workers()));
+  c.rate = f.Number("rate");
+  if (!(c.rate > 0) || !std::isfinite(c.rate)) Fail(fmt::format("\"rate\" must be > 0 ops/s, got {}", c.rate));
+  if (all.contains("seed")) {
+    const json& s = all["seed"];
+    if (!s.is_number_unsigned() && !(s.is_number_integer() && s.get<int64_t>() >= 0)) {
+      Fail(fmt::format("\"seed\" must be a non-negative integer, got {}", s.dump()));
+    }
+    c.seed = s.get<uint64_t>();
+  } else {
+    c.seed = seed_if_missing;
+  }
+  c.test_count = f.Int("test-count");
+  if (c.test_count < 1) Fail(fmt::format("\"test-count\" must be >= 1, got {}", c.test_count));
+  c.store_dir = f.String("store-dir");
+  if (c.store_dir.empty()) Fail("\"store-dir\" must not be empty");
+  c.leave_db_running = f.Bool("leave-db-running");
+  c.op_timeout_ms = f.Int("op-timeout-ms");
+  if (c.op_timeout_ms <= 0) Fail(fmt::format("\"op-timeout-ms\" must be > 0, got {}", c.op_timeout_ms));
+  c.quiesce = f.Number("quiesce");
+  if (!(c.quiesce >= 0) || !std::isfinite(c.quiesce))
+    Fail(fmt::format("\"quiesce\" must be >= 0 seconds, got {}", c.quiesce));
+  c.convergence_timeout = f.Number("convergence-timeout");
+  if (!(c.convergence_timeout >= 0) || !std::isfinite(c.convergence_timeout)) {
+    Fail(fmt::format("\"convergence-timeout\" must be >= 0 seconds, got {}", c.convergence_timeout));
+  }
+  c.keys = f.Int("keys");
+  if (c.keys < 1 || c.keys > 100000) Fail(fmt::format("\"keys\" must be between 1 and 100000, got {}", c.keys));
+  c.subnet = f.String("subnet");
+  if (!c.subnet.empty() && !ValidSubnet(c.subnet)) {
+    Fail(fmt::format("\"subnet\" must be a /24 in 10.0.0.0/8 like 10.42.7.0/24, got \"{}\"", c.subnet));
+  }
+
+  ResolveNemesis(f, &c);
+
+  ResolveDynastore(f, known["dynastore"], c);
+  ResolveRedis(f, known["redis"], c);
+  ResolveExternal(f, known["external"], c);
+  return c;
+}
+
+static json ToJsonFields(const TestConfig& c);
+
+json ToJson(const TestConfig& c) {
+  json j = ToJsonFields(c);
+  json nodes = json::object();
+  for (const auto& [host, n] : c.ssh.nodes) {
+    nodes[host] = json::object();
+    if (n.port != 0) nodes[host]["port"] = n.port;
+    if (!n.username.empty()) nodes[host]["username"] = n.username;
+  }
+  j["ssh"] = {{"username", c.ssh.username},
+              {"password", c.ssh.password.empty() ? "" : "***"},  // never the secret
+              {"private-key", c.ssh.private_key},
+              {"port", c.ssh.port},
+              {"known-hosts", c.ssh.known_hosts},
+              {"strict-host-key-checking", c.ssh.strict_host_key_checking ? "yes" : "no"},
+              {"sudo", c.ssh.sudo},
+              {"remote-dir", c.ssh.remote_dir},
+              {"connect-timeout-ms", c.ssh.connect_timeout_ms},
+              {"nodes", nodes}};
+  if (!c.nodes.empty()) j.erase("local");  // test.json must stay a valid --config
+  return j;
+}
+
+static json ToJsonFields(const TestConfig& c) {
+  json concurrency = c.concurrency;
+  if (!c.concurrency.empty() && std::all_of(c.concurrency.begin(), c.concurrency.end(), ::isdigit)) {
+    concurrency = std::stoi(c.concurrency);
+  }
+  return json{
+      {"name", c.name},
+      {"db", c.db},
+      {"workload", c.workload},
+      {"local", c.local},
+      {"nodes", c.nodes},
+      {"time-limit", c.time_limit},
+      {"concurrency", concurrency},
+      {"rate", c.rate},
+      {"seed", c.seed},
+      {"test-count", c.test_count},
+      {"store-dir", c.store_dir},
+      {"leave-db-running", c.leave_db_running},
+      {"op-timeout-ms", c.op_timeout_ms},
+      {"quiesce", c.quiesce},
+      {"convergence-timeout", c.convergence_timeout},
+      {"keys", c.keys},
+      {"subnet", c.subnet},
+      {"nemesis", c.nemesis.faults.empty() ? json("none") : json(fmt::format("{}", fmt::join(c.nemesis.faults, ",")))},
+      {"nemesis-interval", c.nemesis.interval_s},
+      {"nemesis-final", c.nemesis.final_s},
+      {"nemesis-targets", c.nemesis.targets},
+      {"nemesis-partitions", c.nemesis.partitions},
+      {"grudge", c.nemesis.grudge},
+      {"loss-probability", c.nemesis.loss_probability},
+      {"clock-skew-ms", c.nemesis.clock_skew_ms},
+      {"clock-strobe-period-ms", c.nemesis.clock_strobe_period_ms},
+      {"dynastore",
+       {{"n", c.dynastore.n},
+        {"r", c.dynastore.r},
+        {"w", c.dynastore.w},
+        {"partitions", c.dynastore.partitions},
+        {"sync", c.dynastore.sync},
+        {"args", c.dynastore.args},
+        {"binary", c.dynastore.binary}}},
+      {"redis",
+       {{"replicas-per-master", c.redis.replicas_per_master},
+        {"port", c.redis.port},
+        {"node-timeout-ms", c.redis.node_timeout_ms},
+        {"binary", c.redis.binary},
+        {"cli", c.redis.cli}}},
+      {"external",
+       {{"install", c.external.install},
+        {"start", c.external.start},
+        {"kill", c.external.kill},
+        {"pause", c.external.pause},
+        {"resume", c.external.resume},
+        {"stop", c.external.stop},
+        {"wipe", c.external.wipe},
+        {"health", c.external.health},
+        {"client", c.external.client},
+        {"logs", c.external.logs},
+        {"port", c.external.port}}}};
+}
+
+}  // namespace faultline

@@ -1,0 +1,81 @@
+// RedisClusterDb: the Database adapter for Redis Cluster (Debian's
+// redis-server and redis-cli). On each node, redis-server runs in cluster
+// mode in the foreground:
+//   redis-server --port P --bind <address> --cluster-enabled yes
+//     --cluster-config-file <dir>/nodes.conf --cluster-node-timeout T
+//     --appendonly yes --dir <dir> --protected-mode no --daemonize no
+// its output in <dir>/redis.log; the cluster bus is port + 10000.
+//
+// The cluster is created once, by the first WaitHealthy after every
+// installed node has been started: it waits until every node answers PING,
+// runs `redis-cli --cluster create <addr:port>... --cluster-replicas R
+// --cluster-yes` on the first node through its Remote, and from then on
+// WaitHealthy(node) (and Restart) wait until that node's CLUSTER INFO says
+// cluster_state:ok with all 16384 slots assigned. Kill/Pause/Resume/Stop are
+// signals to the redis-server process (DaemonTable); Wipe removes the
+// node's directory contents (nodes.conf, append-only files).
+//
+// NewClient gives a RedisClusterClient seeded with the node and knowing
+// every node's address (for routing and replica reads).
+//
+// Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "harness/api/database.h"
+#include "harness/stores/daemon_table.h"
+
+namespace faultline {
+
+struct RedisClusterOptions {
+  int replicas_per_master = 1;
+  int port = 6379;
+  int node_timeout_ms = 2000;
+  std::string binary = "redis-server";  // looked up in PATH on the node
+  std::string cli = "redis-cli";
+  std::chrono::milliseconds start_timeout{30000};  // Restart's wait for cluster_state:ok
+};
+
+class RedisClusterDb : public Database {
+ public:
+  explicit RedisClusterDb(RedisClusterOptions options);
+  std::string name() const override { return "redis-cluster"; }
+  void Install(const std::vector<NodeInfo>& nodes) override;
+  void Start(const NodeInfo& node) override;
+  void WaitHealthy(const NodeInfo& node, std::chrono::milliseconds deadline) override;
+  void Kill(const NodeInfo& node) override { daemons_.Kill(node); }
+  void Restart(const NodeInfo& node) override;
+  void Pause(const NodeInfo& node) override { daemons_.Pause(node); }
+  void Resume(const NodeInfo& node) override { daemons_.Resume(node); }
+  void Stop(const NodeInfo& node) override { daemons_.Stop(node); }
+  void Wipe(const NodeInfo& node) override;
+  bool Running(const NodeInfo& node) override { return daemons_.Running(node); }
+  bool Paused(const NodeInfo& node) override { return daemons_.Paused(node); }
+  void CollectLogs(const NodeInfo& node, const std::filesystem::path& dest) override;
+  std::unique_ptr<Client> NewClient(const NodeInfo& node, const ClientOptions& options) override;
+
+  const RedisClusterOptions& options() const { return options_; }
+  // The output of `redis-cli --cluster create` (empty before it ran).
+  std::string create_output() const;
+
+ private:
+  void CreateCluster(std::chrono::steady_clock::time_point deadline);
+  void WaitReplicas(const NodeInfo& node, std::chrono::steady_clock::time_point deadline);
+  // Waits until the node answers PING (and, once the cluster exists, is ok).
+  void WaitNode(const NodeInfo& node, std::chrono::steady_clock::time_point deadline, bool cluster_ok);
+
+  RedisClusterOptions options_;
+  DaemonTable daemons_{"redis-server"};
+  mutable std::mutex mu_;
+  std::vector<NodeInfo> nodes_;  // from Install; guarded by mu_
+  bool created_ = false;         // guarded by mu_
+  std::mutex create_mu_;         // one cluster creation at a time
+  std::string create_output_;    // guarded by mu_
+};
+
+}  // namespace faultline

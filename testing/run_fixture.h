@@ -1,0 +1,174 @@
+// FaultlineRun: a fixture that runs the real `faultline` binary as a child
+// process with its own store dir and state dir (FAULTLINE_STATE_DIR), so
+// concurrent tests never see each other's clusters, and checks that a
+// cluster left nothing behind. Used by the end-to-end tests.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "checkers/history.h"
+#include "testing/proc_support.h"
+
+namespace faultline {
+namespace test {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// Output of a shell-free command on the host.
+inline std::string Capture(const std::string& command) {
+  std::string out;
+  FILE* f = ::popen(command.c_str(), "r");
+  char buf[4096];
+  while (f != nullptr && std::fgets(buf, sizeof buf, f) != nullptr) out += buf;
+  if (f != nullptr) ::pclose(f);
+  return out;
+}
+
+class FaultlineRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
+    dir_ = fs::temp_directory_path() / ("faultline-run-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "state");
+    store_ = dir_ / "store";
+  }
+  void TearDown() override {
+    if (dir_.empty()) return;
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    // Whatever a failed test left: remove it the way users would.
+    RunFaultline({"cleanup", "--all"});
+    fs::remove_all(dir_);
+  }
+
+  // Starts faultline with argv (behind `prefix`, e.g. setpriv); output to dir_/out.txt.
+  pid_t Start(const std::vector<std::string>& args, const std::vector<std::string>& prefix = {}) {
+    const std::string out = (dir_ / "out.txt").string();
+    const std::string state = (dir_ / "state").string();
+    pid_t pid = ::fork();
+    if (pid == 0) {
+      ::setenv("FAULTLINE_STATE_DIR", state.c_str(), 1);
+      FILE* f = std::fopen(out.c_str(), "a");
+      ::dup2(::fileno(f), 1);
+      ::dup2(::fileno(f), 2);
+      std::vector<char*> argv;
+      for (const auto& a : prefix) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(const_cast<char*>(FAULTLINE_BIN));
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execvp(argv[0], argv.data());
+      ::_exit(127);
+    }
+    return pid;
+  }
+  int Wait(pid_t pid, std::chrono::seconds limit = 120s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, &status, 0);
+        ADD_FAILURE() << "faultline did not exit in time; output:\n" << Output();
+        return -1;
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    if (pid == pid_) pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  int RunFaultline(const std::vector<std::string>& args) { return Wait(Start(args)); }
+  std::string Output() const { return ReadFile(dir_ / "out.txt"); }
+
+  std::vector<std::string> RunArgs(std::vector<std::string> extra) {
+    std::vector<std::string> args{"run",       "--local", "3",      "--store-dir", store_.string(),
+                                  "--quiesce", "1",       "--seed", "12345"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  }
+
+  fs::path LatestRun() const { return fs::canonical(store_ / "latest"); }
+
+  // The run's cluster id, from the node directory named in faultline.log.
+  std::string ClusterId(const fs::path& run) const {
+    const std::string log = ReadFile(run / "faultline.log");
+    const auto at = log.find("cluster ");
+    if (at == std::string::npos) return "";
+    return log.substr(at + 8, log.find(' ', at + 8) - at - 8);
+  }
+
+  // Nothing of cluster `id` is left: no state file, namespace, link, node
+  // directory or process.
+  void ExpectNothingLeft(const std::string& id) {
+    ASSERT_FALSE(id.empty());
+    for (const auto& entry : fs::directory_iterator(dir_ / "state")) {
+      EXPECT_EQ(entry.path().filename().string()[0], '.') << "state file left: " << entry.path();
+    }
+    EXPECT_EQ(Capture("ip netns list").find("fl-" + id), std::string::npos) << Capture("ip netns list");
+    EXPECT_EQ(Capture("ip -o link").find(id), std::string::npos) << Capture("ip -o link");
+    EXPECT_EQ(NodesRoot(id), fs::path()) << "node directories left";
+    EXPECT_EQ(ProcessesMentioning(NodesRootPrefix(id)), "") << "processes left";
+  }
+
+  // Where cluster `id` keeps its nodes' files: <temp dir>/faultline-<id>-XXXXXX (mkdtemp).
+  static std::string NodesRootPrefix(const std::string& id) {
+    return (fs::temp_directory_path() / ("faultline-" + id + "-")).string();
+  }
+  static fs::path NodesRoot(const std::string& id) {
+    for (const auto& entry : fs::directory_iterator(fs::temp_directory_path())) {
+      if (entry.path().string().rfind(NodesRootPrefix(id), 0) == 0) return entry.path();
+    }
+    return {};
+  }
+
+  // Command lines of processes whose argv mentions `text`.
+  static std::string ProcessesMentioning(const std::string& text) {
+    std::string found;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::string cmdline = ReadFile(entry.path() / "cmdline");
+      std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+      if (cmdline.find(text) != std::string::npos) found += name + ": " + cmdline + "\n";
+    }
+    return found;
+  }
+
+  fs::path dir_;
+  fs::path store_;
+  pid_t pid_ = -1;
+};
+
+// Waits until the run's history shows ops (the main phase is under way).
+inline fs::path WaitForMainPhase(const fs::path& store, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    const fs::path run = fs::canonical(store / "latest", ec);
+    if (!ec && fs::exists(run / "history.jsonl") && fs::file_size(run / "history.jsonl") > 2000) return run;
+    std::this_thread::sleep_for(100ms);
+  }
+  return {};
+}
+
+}  // namespace test
+}  // namespace faultline
