@@ -9,7 +9,6 @@
     const { fmtS, fmtMs, compact, isScalar, safe } = R.core;
     const { checkers, opsById } = page;
 
-    // ---------------------------------------------------------------- checkers and anomalies
     function detailsTable(details) {
       const rows = [];
       for (const [k, v] of Object.entries(details || {})) {

@@ -128,8 +128,8 @@
       syncingX = false;
     }
 
-    // ---------------------------------------------------------------- fault bands (shared by all time charts)
-    // hooks for a uPlot whose x scale is seconds: shaded intervals under the series, labels on top.
+    // Fault bands, shared by all time charts: hooks for a uPlot whose x scale is seconds, shading the fault
+    // intervals under the series and (withLabels) labelling them on top.
     function faultHooks(withLabels) {
       const drawBands = (u) => {
         if (!nemesis.length) return;

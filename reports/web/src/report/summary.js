@@ -15,7 +15,7 @@
           h('a', { href: '#timeline-section' }, 'Timeline'), h('a', { href: '#charts' }, 'Charts')));
     }
 
-    // ---------------------------------------------------------------- banner
+    // The verdict banner and the notes under it.
     function renderBanner() {
       const cls = verdictClass(verdict.valid);
       const word = { valid: 'Valid', invalid: 'Invalid', unknown: 'Unknown' }[cls];
@@ -40,7 +40,7 @@
       return [banner, notes];
     }
 
-    // ---------------------------------------------------------------- the test
+    // "The test": what ran, and the command that repeats it.
     function renderTest() {
       const t = test || {};
       const facts = [];
