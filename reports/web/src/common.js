@@ -1,4 +1,4 @@
-// Helpers shared by report.js and index.js (inlined before either; no modules, no network).
+// Helpers shared by report.html's scripts (report/*.js, report.js) and index.js (inlined before them; no modules, no network).
 window.faultlineCommon = (function () {
   'use strict';
   // h('div', {class: 'x', onclick: fn}, child, ...): a DOM element; null/undefined/false attrs and children skipped.

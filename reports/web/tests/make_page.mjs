@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Assembles a report.html or store/index.html from a JSON data file exactly as reports/html_page.cc does:
-// uPlot CSS + page CSS in <head>, then <div id="app">, the data (with "</" escaped), uPlot's IIFE, the page script.
+// uPlot CSS + page CSS in <head>, then <div id="app">, the data (with "</" escaped), uPlot's IIFE, the page script
+// (report.html's: src/report/*.js in name order, then src/report.js, joined by newlines, as reports/CMakeLists.txt
+// embeds it).
 // Usage: node make_page.mjs <data.json> <out.html>     (the data's "kind" picks report or index assets)
 // Also importable: makePage(dataObject) -> html string.
 import fs from 'node:fs';
@@ -15,7 +17,10 @@ export function makePage(data) {
   const kind = data && data.kind === 'index' ? 'index' : 'report';
   const read = (p) => fs.readFileSync(path.join(webDir, p), 'utf8');
   const styles = [read('node_modules/uplot/dist/uPlot.min.css'), read(`src/${kind}.css`)];
-  const scripts = [read('node_modules/uplot/dist/uPlot.iife.min.js'), read('src/common.js'), read(`src/${kind}.js`)];
+  const pageScript = kind === 'index' ? read('src/index.js')
+    : [...fs.readdirSync(path.join(webDir, 'src/report')).filter((f) => f.endsWith('.js')).sort().map((f) => read(`src/report/${f}`)),
+      read('src/report.js')].join('\n');
+  const scripts = [read('node_modules/uplot/dist/uPlot.iife.min.js'), read('src/common.js'), pageScript];
   const title = kind === 'index' ? 'faultline runs' : `faultline report: ${(data.run && data.run.name) || ''}`;
   let html = '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
     '<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>' + escapeHtml(title) + '</title>\n';
