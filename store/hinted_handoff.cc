@@ -49,10 +49,10 @@ struct HintedHandoff::Round : std::enable_shared_from_this<HintedHandoff::Round>
     auto self = shared_from_this();
     const Hint& h = hints[i];
     rpc::MergeRequest m{h.key, h.set, ""};
-    hh.peers_.Call(h.owner, rpc::kMerge, rpc::Encode(m), std::chrono::milliseconds(2000),
-                   [self, i](Status s, std::string) {
-                     boost::asio::post(self->hh.blocking_, [self, i, s = std::move(s)]() mutable { self->Delivered(i, s); });
-                   });
+    hh.peers_.Call(
+        h.owner, rpc::kMerge, rpc::Encode(m), std::chrono::milliseconds(2000), [self, i](Status s, std::string) {
+          boost::asio::post(self->hh.blocking_, [self, i, s = std::move(s)]() mutable { self->Delivered(i, s); });
+        });
   }
 
   void Delivered(size_t i, Status s) {
@@ -74,51 +74,36 @@ struct HintedHandoff::Round : std::enable_shared_from_this<HintedHandoff::Round>
 HintedHandoff::HintedHandoff(boost::asio::io_context& io, boost::asio::thread_pool& blocking,
                              std::chrono::milliseconds interval, Storage& storage, Peers& peers,
                              FailureDetector& detector)
-    : io_(io),
-      blocking_(blocking),
-      interval_(interval),
-      storage_(storage),
-      peers_(peers),
-      detector_(detector),
-      timer_(io) {}
+    : blocking_(blocking), storage_(storage), peers_(peers), detector_(detector), task_(io, interval, [this] {
+        PostRound();
+      }) {}
 
 HintedHandoff::~HintedHandoff() { Stop(); }
 
-void HintedHandoff::Start() { Schedule(); }
+void HintedHandoff::Start() { task_.Schedule(); }
 
-void HintedHandoff::Stop() {
-  std::lock_guard<std::mutex> lock(mu_);
-  stopped_ = true;
-  timer_.cancel();
-}
+void HintedHandoff::Stop() { task_.Stop(); }
 
-void HintedHandoff::Schedule() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (stopped_) return;
-  timer_.expires_after(interval_);
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) boost::asio::post(blocking_, [this]() { RunRound(); });
-  });
-}
-
-void HintedHandoff::Kick() {
+void HintedHandoff::PostRound() {
   boost::asio::post(blocking_, [this]() { RunRound(); });
 }
+
+void HintedHandoff::Kick() { PostRound(); }
 
 void HintedHandoff::Finish() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_ = false;
   }
-  Schedule();
+  task_.Schedule();
 }
 
 void HintedHandoff::RunRound() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_ || running_) return;
+    if (task_.stopped() || running_) return;
     running_ = true;
-    timer_.cancel();
+    task_.Cancel();  // a kicked round: the next starts one interval after it ends
   }
   auto round = std::make_shared<Round>(*this);
   uint64_t pending = 0;
