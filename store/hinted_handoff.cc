@@ -1,6 +1,7 @@
 #include "hinted_handoff.h"
 
 #include <boost/asio/post.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,9 +75,11 @@ struct HintedHandoff::Round : std::enable_shared_from_this<HintedHandoff::Round>
 HintedHandoff::HintedHandoff(boost::asio::io_context& io, boost::asio::thread_pool& blocking,
                              std::chrono::milliseconds interval, Storage& storage, Peers& peers,
                              FailureDetector& detector)
-    : blocking_(blocking), storage_(storage), peers_(peers), detector_(detector), task_(io, interval, [this] {
-        PostRound();
-      }) {}
+    : blocking_(blocking),
+      storage_(storage),
+      peers_(peers),
+      detector_(detector),
+      task_(io, interval, std::bind_front(&HintedHandoff::PostRound, this)) {}
 
 HintedHandoff::~HintedHandoff() { Stop(); }
 
