@@ -14,7 +14,7 @@
 
 #include "harness/base/harness_error.h"
 #include "harness/base/secure_fs.h"
-#include "nemesis/targets.h"
+#include "nemesis/fault_nodes.h"
 
 namespace faultline {
 
@@ -83,12 +83,6 @@ std::string OffsetText(int64_t offset_ms) {
   return fmt::format("{}{}.{:03}", offset_ms < 0 ? '-' : '+', magnitude / 1000, magnitude % 1000);
 }
 
-std::vector<std::string> Names(const std::vector<NodeInfo>& nodes) {
-  std::vector<std::string> names;
-  for (const NodeInfo& node : nodes) names.push_back(node.name);
-  return names;
-}
-
 }  // namespace
 
 std::string ClockFile(const NodeInfo& node) { return node.dir + "/faketime.rc"; }
@@ -138,17 +132,10 @@ void ClockFault::StopStrobe() {
 
 nlohmann::json ClockFault::Start(std::mt19937_64& rng) {
   StopStrobe();
-  if (config_.targets.empty()) throw HarnessError("clock: no target specs configured");
   if (config_.clock_skew_ms <= 0) {
     throw HarnessError(fmt::format("clock: skew {} ms must be > 0", config_.clock_skew_ms));
   }
-  const std::string& spec = config_.targets[rng() % config_.targets.size()];
-  std::vector<std::string> targets;
-  try {
-    targets = PickTargets(spec, Names(nodes_), rng);
-  } catch (const std::invalid_argument& e) {
-    throw HarnessError(fmt::format("clock: {}", e.what()));
-  }
+  const std::vector<std::string> targets = ChooseTargets("clock", nodes_, config_, rng);
   std::vector<NodeInfo> hit;
   for (const NodeInfo& node : nodes_) {
     if (std::find(targets.begin(), targets.end(), node.name) != targets.end()) hit.push_back(node);
@@ -195,35 +182,23 @@ nlohmann::json ClockFault::Start(std::mt19937_64& rng) {
 }
 
 nlohmann::json ClockFault::Stop() {
-  StopStrobe();
-  std::vector<std::string> reset, failures;
-  for (const NodeInfo& node : nodes_) {
-    if (std::find(skewed_.begin(), skewed_.end(), node.name) == skewed_.end()) continue;
-    try {
-      SetClockOffset(node, 0);
-      reset.push_back(node.name);
-    } catch (const std::exception& e) {
-      failures.push_back(fmt::format("{}: {}", node.name, e.what()));
-    }
-  }
-  skewed_.clear();  // what failed is HealAll's (and Verify's) to find
-  if (!failures.empty()) throw HarnessError(fmt::format("clock reset failed: {}", fmt::join(failures, "; ")));
-  return {{"reset", reset}};
+  const std::vector<std::string> skewed = std::move(skewed_);
+  skewed_.clear();  // what fails is HealAll's (and Verify's) to find
+  return Reset(&skewed, "clock reset");
 }
 
 nlohmann::json ClockFault::HealAll() {
-  StopStrobe();
-  std::vector<std::string> reset, failures;
-  for (const NodeInfo& node : nodes_) {
-    try {
-      SetClockOffset(node, 0);
-      reset.push_back(node.name);
-    } catch (const std::exception& e) {
-      failures.push_back(fmt::format("{}: {}", node.name, e.what()));
-    }
-  }
   skewed_.clear();
-  if (!failures.empty()) throw HarnessError(fmt::format("clock heal failed: {}", fmt::join(failures, "; ")));
+  return Reset(nullptr, "clock heal");
+}
+
+nlohmann::json ClockFault::Reset(const std::vector<std::string>* names, const std::string& what) {
+  StopStrobe();
+  std::vector<std::string> reset;
+  ForEachNode(nodes_, names, what, [&](const NodeInfo& node) {
+    SetClockOffset(node, 0);
+    reset.push_back(node.name);
+  });
   return {{"reset", reset}};
 }
 

@@ -49,6 +49,9 @@ class ClockFault : public Fault {
 
  private:
   void StopStrobe();
+  // Stops a strobe and sets the offset of the nodes in `names` (every node
+  // when null) to 0; throws "<what> failed: ..." naming the nodes it could not.
+  nlohmann::json Reset(const std::vector<std::string>* names, const std::string& what);
   std::vector<NodeInfo> nodes_;
   NemesisConfig config_;
   std::vector<std::string> skewed_;

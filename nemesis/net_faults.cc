@@ -14,7 +14,7 @@
 
 #include "harness/base/harness_error.h"
 #include "harness/base/wait.h"
-#include "nemesis/targets.h"
+#include "nemesis/fault_nodes.h"
 
 namespace faultline {
 namespace {
@@ -229,12 +229,6 @@ std::vector<std::string> VerifyChains(const std::vector<NodeInfo>& nodes, const 
   return out;
 }
 
-std::vector<std::string> Names(const std::vector<NodeInfo>& nodes) {
-  std::vector<std::string> names;
-  for (const auto& n : nodes) names.push_back(n.name);
-  return names;
-}
-
 // Nodes that drop someone, in node order.
 std::vector<std::string> Dropping(const std::vector<NodeInfo>& nodes, const Grudge& g) {
   std::vector<std::string> out;
@@ -268,43 +262,39 @@ std::vector<std::string> VerifyNetworkHealed(const std::vector<NodeInfo>& nodes)
   return VerifyChains(nodes, {kPartitionChain, kLossChain});
 }
 
-// Partition and loss each undo only their own chain, so one never heals the
-// other's fault; HealNetwork removes both.
+ChainFault::ChainFault(const char* chain, std::vector<NodeInfo> nodes, const NemesisConfig& config)
+    : chain_(chain), nodes_(std::move(nodes)), config_(config) {}
+
+nlohmann::json ChainFault::Stop() { return {{"healed", HealChains(nodes_, {chain_}, name() + " heal")}}; }
+
+nlohmann::json ChainFault::HealAll() { return Stop(); }
+
+std::vector<std::string> ChainFault::Verify() { return VerifyChains(nodes_, {chain_}); }
+
 PartitionFault::PartitionFault(std::vector<NodeInfo> nodes, const NemesisConfig& config)
-    : nodes_(std::move(nodes)), config_(config) {}
+    : ChainFault(kPartitionChain, std::move(nodes), config) {}
 
 nlohmann::json PartitionFault::Start(std::mt19937_64& rng) {
-  if (config_.partitions.empty()) throw HarnessError("partition: no partition kinds configured");
-  const std::string kind = config_.partitions[rng() % config_.partitions.size()];
+  const NemesisConfig& c = config();
+  if (c.partitions.empty()) throw HarnessError("partition: no partition kinds configured");
+  const std::string kind = c.partitions[rng() % c.partitions.size()];
+  const std::vector<std::string> names = NodeNames(nodes());
   Grudge g;
   try {
-    g = kind == "grudge" ? GrudgeFromJson(config_.grudge, Names(nodes_)) : MakeGrudge(kind, Names(nodes_), rng);
+    g = kind == "grudge" ? GrudgeFromJson(c.grudge, names) : MakeGrudge(kind, names, rng);
   } catch (const std::invalid_argument& e) {
     throw HarnessError(fmt::format("partition: {}", e.what()));
   }
-  ApplyGrudge(nodes_, g);
-  return {{"kind", kind}, {"grudge", GrudgeToJson(g)}, {"targets", Dropping(nodes_, g)}};
+  ApplyGrudge(nodes(), g);
+  return {{"kind", kind}, {"grudge", GrudgeToJson(g)}, {"targets", Dropping(nodes(), g)}};
 }
 
-nlohmann::json PartitionFault::Stop() { return {{"healed", HealChains(nodes_, {kPartitionChain}, "partition heal")}}; }
-
-nlohmann::json PartitionFault::HealAll() { return Stop(); }
-
-std::vector<std::string> PartitionFault::Verify() { return VerifyChains(nodes_, {kPartitionChain}); }
-
 LossFault::LossFault(std::vector<NodeInfo> nodes, const NemesisConfig& config)
-    : nodes_(std::move(nodes)), config_(config) {}
+    : ChainFault(kLossChain, std::move(nodes), config) {}
 
 nlohmann::json LossFault::Start(std::mt19937_64& rng) {
-  if (config_.targets.empty()) throw HarnessError("loss: no target specs configured");
-  const std::string& spec = config_.targets[rng() % config_.targets.size()];
-  const std::vector<std::string> names = Names(nodes_);
-  std::vector<std::string> targets;
-  try {
-    targets = PickTargets(spec, names, rng);
-  } catch (const std::invalid_argument& e) {
-    throw HarnessError(fmt::format("loss: {}", e.what()));
-  }
+  const std::vector<std::string> targets = ChooseTargets("loss", nodes(), config(), rng);
+  const std::vector<std::string> names = NodeNames(nodes());
   const std::set<std::string> hit(targets.begin(), targets.end());
   const bool everyone = hit.size() == names.size();
   Grudge pairs;
@@ -313,14 +303,9 @@ nlohmann::json LossFault::Start(std::mt19937_64& rng) {
       if (a != b && (everyone || hit.count(a) != hit.count(b))) pairs[a].insert(b);
     }
   }
-  ApplyLoss(nodes_, pairs, config_.loss_probability);
-  return {{"targets", targets}, {"probability", config_.loss_probability}, {"pairs", GrudgeToJson(pairs)}};
+  const double probability = config().loss_probability;
+  ApplyLoss(nodes(), pairs, probability);
+  return {{"targets", targets}, {"probability", probability}, {"pairs", GrudgeToJson(pairs)}};
 }
-
-nlohmann::json LossFault::Stop() { return {{"healed", HealChains(nodes_, {kLossChain}, "loss heal")}}; }
-
-nlohmann::json LossFault::HealAll() { return Stop(); }
-
-std::vector<std::string> LossFault::Verify() { return VerifyChains(nodes_, {kLossChain}); }
 
 }  // namespace faultline

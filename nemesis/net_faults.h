@@ -23,34 +23,40 @@ void HealNetwork(const std::vector<NodeInfo>& nodes);
 // Problems: a node where a faultline chain or jump is still present.
 std::vector<std::string> VerifyNetworkHealed(const std::vector<NodeInfo>& nodes);
 
-class PartitionFault : public Fault {
+// A fault whose rules live in one faultline chain of its own. Stop and
+// HealAll remove that chain only, so one fault never heals the other's
+// (HealNetwork removes both); Verify checks the chain is gone.
+class ChainFault : public Fault {
  public:
-  PartitionFault(std::vector<NodeInfo> nodes, const NemesisConfig& config);
-  std::string name() const override { return "partition"; }
-  nlohmann::json Start(std::mt19937_64& rng) override;  // {"kind","grudge","targets"}
-  nlohmann::json Stop() override;
-  nlohmann::json HealAll() override;
+  nlohmann::json Stop() override;     // {"healed": nodes whose chain was removed}
+  nlohmann::json HealAll() override;  // the same as Stop
   std::vector<std::string> Verify() override;
 
+ protected:
+  ChainFault(const char* chain, std::vector<NodeInfo> nodes, const NemesisConfig& config);
+  const std::vector<NodeInfo>& nodes() const { return nodes_; }
+  const NemesisConfig& config() const { return config_; }
+
  private:
+  const char* chain_;
   std::vector<NodeInfo> nodes_;
   NemesisConfig config_;
 };
 
-class LossFault : public Fault {
+class PartitionFault : public ChainFault {
+ public:
+  PartitionFault(std::vector<NodeInfo> nodes, const NemesisConfig& config);
+  std::string name() const override { return "partition"; }
+  nlohmann::json Start(std::mt19937_64& rng) override;  // {"kind","grudge","targets"}
+};
+
+class LossFault : public ChainFault {
  public:
   LossFault(std::vector<NodeInfo> nodes, const NemesisConfig& config);
   std::string name() const override { return "loss"; }
   // Targets from config.targets; loss between targets and the other nodes
   // (both directions); all nodes when the targets are all of them.
   nlohmann::json Start(std::mt19937_64& rng) override;  // {"targets","probability","pairs"}
-  nlohmann::json Stop() override;
-  nlohmann::json HealAll() override;
-  std::vector<std::string> Verify() override;
-
- private:
-  std::vector<NodeInfo> nodes_;
-  NemesisConfig config_;
 };
 
 }  // namespace faultline

@@ -1,155 +1,104 @@
 #include "nemesis/process_faults.h"
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
-#include <algorithm>
-#include <functional>
-#include <stdexcept>
+#include <utility>
 
-#include "harness/base/harness_error.h"
-#include "nemesis/targets.h"
+#include "nemesis/fault_nodes.h"
 
 namespace faultline {
 
 namespace {
 
-std::vector<std::string> Names(const std::vector<NodeInfo>& nodes) {
-  std::vector<std::string> names;
-  for (const NodeInfo& node : nodes) names.push_back(node.name);
-  return names;
-}
+constexpr SignalKind kKill = {
+    .name = "kill",
+    .undo_verb = "restart",
+    .undone_key = "restarted",
+    .inject = &Database::Kill,
+    .undo = &Database::Restart,
+    .undo_when_running = false,
+    .probe = &Database::Running,
+    .probe_faulted = false,
+    .faulted_text = "is not running",
+    .probe_text = "runs",
+    .heal_reports_faulted_only = false,  // every node it restarts was down
+};
 
-// The nodes a Start acts on: a spec drawn from config.targets, then the nodes.
-std::vector<std::string> ChooseTargets(const std::string& fault, const std::vector<NodeInfo>& nodes,
-                                       const NemesisConfig& config, std::mt19937_64& rng) {
-  if (config.targets.empty()) throw HarnessError(fault + ": no target specs configured");
-  const std::string& spec = config.targets[rng() % config.targets.size()];
-  try {
-    return PickTargets(spec, Names(nodes), rng);
-  } catch (const std::invalid_argument& e) {
-    throw HarnessError(fmt::format("{}: {}", fault, e.what()));
-  }
-}
-
-bool Contains(const std::vector<std::string>& names, const std::string& name) {
-  return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-// Runs `act` on each node in `names` (all nodes when null), whatever fails
-// on the others; throws one HarnessError listing every failure.
-void ForEach(const std::vector<NodeInfo>& nodes, const std::vector<std::string>* names, const std::string& what,
-             const std::function<void(const NodeInfo&)>& act) {
-  std::vector<std::string> failures;
-  for (const NodeInfo& node : nodes) {
-    if (names != nullptr && !Contains(*names, node.name)) continue;
-    try {
-      act(node);
-    } catch (const std::exception& e) {
-      failures.push_back(fmt::format("{}: {}", node.name, e.what()));
-    }
-  }
-  if (!failures.empty()) throw HarnessError(fmt::format("{} failed: {}", what, fmt::join(failures, "; ")));
-}
+constexpr SignalKind kPause = {
+    .name = "pause",
+    .undo_verb = "resume",
+    .undone_key = "resumed",
+    .inject = &Database::Pause,
+    .undo = &Database::Resume,
+    .undo_when_running = true,  // a paused process counts as running
+    .probe = &Database::Paused,
+    .probe_faulted = true,
+    .faulted_text = "is stopped (SIGSTOP)",
+    .probe_text = "is stopped",
+    .heal_reports_faulted_only = true,
+};
 
 }  // namespace
 
-KillFault::KillFault(std::vector<NodeInfo> nodes, Database& db, const NemesisConfig& config)
-    : nodes_(std::move(nodes)), db_(db), config_(config) {}
+SignalFault::SignalFault(const SignalKind& kind, std::vector<NodeInfo> nodes, Database& db, const NemesisConfig& config)
+    : kind_(kind), nodes_(std::move(nodes)), db_(db), config_(config) {}
 
-nlohmann::json KillFault::Start(std::mt19937_64& rng) {
-  std::vector<std::string> targets = ChooseTargets("kill", nodes_, config_, rng);
-  killed_ = targets;  // before acting, so Stop restarts whatever did die
-  ForEach(nodes_, &targets, "kill", [&](const NodeInfo& node) { db_.Kill(node); });
+nlohmann::json SignalFault::Start(std::mt19937_64& rng) {
+  std::vector<std::string> targets = ChooseTargets(kind_.name, nodes_, config_, rng);
+  signalled_ = targets;  // before acting, so Stop undoes it wherever it did land
+  ForEachNode(nodes_, &targets, kind_.name, [&](const NodeInfo& node) { (db_.*kind_.inject)(node); });
   return {{"targets", targets}};
 }
 
-nlohmann::json KillFault::Stop() {
-  std::vector<std::string> restarted;
-  const std::vector<std::string> killed = std::move(killed_);
-  killed_.clear();  // what fails to restart is HealAll's (and Verify's) to find
-  ForEach(nodes_, &killed, "restart", [&](const NodeInfo& node) {
-    if (db_.Running(node)) return;  // a kill that failed left it up
-    db_.Restart(node);
-    restarted.push_back(node.name);
-  });
-  return {{"restarted", restarted}};
+nlohmann::json SignalFault::Stop() {
+  const std::vector<std::string> signalled = std::move(signalled_);
+  signalled_.clear();  // what fails to be undone is HealAll's (and Verify's) to find
+  return Undo(&signalled, false);
 }
 
-nlohmann::json KillFault::HealAll() {
-  std::vector<std::string> restarted;
-  killed_.clear();
-  ForEach(nodes_, nullptr, "restart", [&](const NodeInfo& node) {
-    if (db_.Running(node)) return;
-    db_.Restart(node);
-    restarted.push_back(node.name);
-  });
-  return {{"restarted", restarted}};
+nlohmann::json SignalFault::HealAll() {
+  signalled_.clear();
+  return Undo(nullptr, kind_.heal_reports_faulted_only);
 }
 
-std::vector<std::string> KillFault::Verify() {
+nlohmann::json SignalFault::Undo(const std::vector<std::string>* names, bool report_faulted_only) {
+  std::vector<std::string> undone;
+  ForEachNode(nodes_, names, kind_.undo_verb, [&](const NodeInfo& node) {
+    // A kill that failed left the node up; a paused node that is gone (or
+    // never started) has nothing to resume.
+    if (db_.Running(node) != kind_.undo_when_running) return;
+    bool faulted = true;  // reported when its state cannot be read
+    if (report_faulted_only) {
+      try {
+        faulted = (db_.*kind_.probe)(node) == kind_.probe_faulted;
+      } catch (const std::exception&) {
+      }
+    }
+    (db_.*kind_.undo)(node);
+    if (faulted) undone.push_back(node.name);
+  });
+  return {{kind_.undone_key, undone}};
+}
+
+std::vector<std::string> SignalFault::Verify() {
   std::vector<std::string> problems;
   for (const NodeInfo& node : nodes_) {
     try {
-      if (!db_.Running(node)) problems.push_back(fmt::format("{}: {} is not running", node.name, db_.name()));
+      if ((db_.*kind_.probe)(node) == kind_.probe_faulted) {
+        problems.push_back(fmt::format("{}: {} {}", node.name, db_.name(), kind_.faulted_text));
+      }
     } catch (const std::exception& e) {
-      problems.push_back(fmt::format("{}: cannot tell whether {} runs: {}", node.name, db_.name(), e.what()));
+      problems.push_back(
+          fmt::format("{}: cannot tell whether {} {}: {}", node.name, db_.name(), kind_.probe_text, e.what()));
     }
   }
   return problems;
 }
+
+KillFault::KillFault(std::vector<NodeInfo> nodes, Database& db, const NemesisConfig& config)
+    : SignalFault(kKill, std::move(nodes), db, config) {}
 
 PauseFault::PauseFault(std::vector<NodeInfo> nodes, Database& db, const NemesisConfig& config)
-    : nodes_(std::move(nodes)), db_(db), config_(config) {}
-
-nlohmann::json PauseFault::Start(std::mt19937_64& rng) {
-  std::vector<std::string> targets = ChooseTargets("pause", nodes_, config_, rng);
-  paused_ = targets;  // before acting, so Stop resumes whatever did stop
-  ForEach(nodes_, &targets, "pause", [&](const NodeInfo& node) { db_.Pause(node); });
-  return {{"targets", targets}};
-}
-
-nlohmann::json PauseFault::Stop() {
-  std::vector<std::string> resumed;
-  const std::vector<std::string> paused = std::move(paused_);
-  paused_.clear();
-  ForEach(nodes_, &paused, "resume", [&](const NodeInfo& node) {
-    if (!db_.Running(node)) return;  // gone (or never started): nothing to resume
-    db_.Resume(node);
-    resumed.push_back(node.name);
-  });
-  return {{"resumed", resumed}};
-}
-
-nlohmann::json PauseFault::HealAll() {
-  std::vector<std::string> resumed;
-  paused_.clear();
-  ForEach(nodes_, nullptr, "resume", [&](const NodeInfo& node) {
-    // A paused process counts as running. SIGCONT goes to every running
-    // node, stopped or not (it is harmless to a running one); only the
-    // stopped ones are reported.
-    if (!db_.Running(node)) return;
-    bool was_paused = true;  // when the state cannot be read, resume anyway
-    try {
-      was_paused = db_.Paused(node);
-    } catch (const std::exception&) {
-    }
-    db_.Resume(node);
-    if (was_paused) resumed.push_back(node.name);
-  });
-  return {{"resumed", resumed}};
-}
-
-std::vector<std::string> PauseFault::Verify() {
-  std::vector<std::string> problems;
-  for (const NodeInfo& node : nodes_) {
-    try {
-      if (db_.Paused(node)) problems.push_back(fmt::format("{}: {} is stopped (SIGSTOP)", node.name, db_.name()));
-    } catch (const std::exception& e) {
-      problems.push_back(fmt::format("{}: cannot tell whether {} is stopped: {}", node.name, db_.name(), e.what()));
-    }
-  }
-  return problems;
-}
+    : SignalFault(kPause, std::move(nodes), db, config) {}
 
 }  // namespace faultline

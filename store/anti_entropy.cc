@@ -158,32 +158,18 @@ AntiEntropy::AntiEntropy(boost::asio::io_context& io, boost::asio::thread_pool& 
                          DigestIndex& index, Coordinator& coordinator)
     : io_(io),
       blocking_(blocking),
-      interval_(interval),
       ring_(ring),
       peers_(peers),
       detector_(detector),
       index_(index),
       coordinator_(coordinator),
-      timer_(io) {}
+      task_(io, interval, [this] { RunRound(); }) {}
 
 AntiEntropy::~AntiEntropy() { Stop(); }
 
-void AntiEntropy::Start() { ScheduleRound(); }
+void AntiEntropy::Start() { task_.Schedule(); }
 
-void AntiEntropy::Stop() {
-  std::lock_guard<std::mutex> lock(mu_);
-  stopped_ = true;
-  timer_.cancel();
-}
-
-void AntiEntropy::ScheduleRound() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (stopped_) return;
-  timer_.expires_after(interval_);
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) RunRound();
-  });
-}
+void AntiEntropy::Stop() { task_.Stop(); }
 
 // Runs a round's exchanges one after another, so a round costs the peers
 // little; the next round is scheduled when this one ends.
@@ -196,9 +182,9 @@ struct AntiEntropy::Round : std::enable_shared_from_this<AntiEntropy::Round> {
   explicit Round(AntiEntropy& a) : ae(a) {}
 
   void Next() {
+    if (ae.task_.stopped()) return;
     {
       std::lock_guard<std::mutex> lock(ae.mu_);
-      if (ae.stopped_) return;
       if (next == work.size()) {
         ++ae.rounds_;
         ae.last_round_ms_ =
@@ -207,7 +193,7 @@ struct AntiEntropy::Round : std::enable_shared_from_this<AntiEntropy::Round> {
         ++ae.exchanges_;
       }
     }
-    if (next == work.size()) return ae.ScheduleRound();
+    if (next == work.size()) return ae.task_.Schedule();
     auto [partition, peer] = work[next++];
     auto self = shared_from_this();
     auto ex = std::make_shared<Exchange>(ae, partition, peer, [self]() {
@@ -231,7 +217,7 @@ void AntiEntropy::RunRound() {
 
 nlohmann::json AntiEntropy::ToJson() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return {{"interval_ms", interval_.count()},
+  return {{"interval_ms", task_.interval().count()},
           {"rounds", rounds_},
           {"exchanges", exchanges_},
           {"keys_pulled", keys_pulled_.load()},

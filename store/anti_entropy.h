@@ -11,13 +11,14 @@
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "store/periodic_task.h"
 
 namespace dynastore {
 
@@ -44,21 +45,18 @@ class AntiEntropy {
   struct Round;
 
  private:
-  void ScheduleRound();
   void RunRound();
 
   boost::asio::io_context& io_;
   boost::asio::thread_pool& blocking_;
-  std::chrono::milliseconds interval_;
   const Ring& ring_;
   Peers& peers_;
   FailureDetector& detector_;
   DigestIndex& index_;
   Coordinator& coordinator_;
-  boost::asio::steady_timer timer_;
+  PeriodicTask task_;  // runs RunRound; a round's end schedules the next
 
   mutable std::mutex mu_;
-  bool stopped_ = false;
   uint64_t rounds_ = 0;
   uint64_t exchanges_ = 0;
   std::atomic<uint64_t> keys_pulled_{0}, keys_pushed_{0};

@@ -5,22 +5,17 @@
 namespace dynastore {
 
 FailureDetector::FailureDetector(boost::asio::io_context& io, const ClusterConfig& config, Peers& peers)
-    : io_(io),
-      peers_(peers),
+    : peers_(peers),
       interval_(config.heartbeat_interval_ms),
       timeout_(config.failure_timeout_ms),
-      timer_(io),
+      task_(io, interval_, [this] { Tick(); }),
       states_(config.nodes.size()) {
   for (auto& s : states_) s.last_ok = Clock::now();
 }
 
 void FailureDetector::Start() { Tick(); }
 
-void FailureDetector::Stop() {
-  std::lock_guard<std::mutex> lock(mu_);
-  stopped_ = true;
-  timer_.cancel();
-}
+void FailureDetector::Stop() { task_.Stop(); }
 
 bool FailureDetector::IsUp(int node) const {
   if (node == peers_.self()) return true;
@@ -34,12 +29,7 @@ void FailureDetector::Tick() {
     peers_.Call(node, rpc::kPing, peers_.id(peers_.self()), interval_,
                 [this, node](Status s, std::string) { Record(node, s); });
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  if (stopped_) return;
-  timer_.expires_after(interval_);
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) Tick();
-  });
+  task_.Schedule();
 }
 
 void FailureDetector::Record(int node, const Status& status) {

@@ -8,7 +8,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -17,6 +16,7 @@
 
 #include "store/cluster_config.h"
 #include "store/peers.h"
+#include "store/periodic_task.h"
 
 namespace dynastore {
 
@@ -42,13 +42,11 @@ class FailureDetector {
   void Tick();
   void Record(int node, const Status& status);
 
-  boost::asio::io_context& io_;
   Peers& peers_;
   std::chrono::milliseconds interval_, timeout_;
-  boost::asio::steady_timer timer_;
+  PeriodicTask task_;  // runs Tick
   mutable std::mutex mu_;
   std::vector<State> states_;
-  bool stopped_ = false;
   std::function<void(int)> on_up_;
 };
 

@@ -1,6 +1,7 @@
 #include "store/hinted_handoff.h"
 
 #include <boost/asio/post.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,51 +75,38 @@ struct HintedHandoff::Round : std::enable_shared_from_this<HintedHandoff::Round>
 HintedHandoff::HintedHandoff(boost::asio::io_context& io, boost::asio::thread_pool& blocking,
                              std::chrono::milliseconds interval, Storage& storage, Peers& peers,
                              FailureDetector& detector)
-    : io_(io),
-      blocking_(blocking),
-      interval_(interval),
+    : blocking_(blocking),
       storage_(storage),
       peers_(peers),
       detector_(detector),
-      timer_(io) {}
+      task_(io, interval, std::bind_front(&HintedHandoff::PostRound, this)) {}
 
 HintedHandoff::~HintedHandoff() { Stop(); }
 
-void HintedHandoff::Start() { Schedule(); }
+void HintedHandoff::Start() { task_.Schedule(); }
 
-void HintedHandoff::Stop() {
-  std::lock_guard<std::mutex> lock(mu_);
-  stopped_ = true;
-  timer_.cancel();
-}
+void HintedHandoff::Stop() { task_.Stop(); }
 
-void HintedHandoff::Schedule() {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (stopped_) return;
-  timer_.expires_after(interval_);
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) boost::asio::post(blocking_, [this]() { RunRound(); });
-  });
-}
-
-void HintedHandoff::Kick() {
+void HintedHandoff::PostRound() {
   boost::asio::post(blocking_, [this]() { RunRound(); });
 }
+
+void HintedHandoff::Kick() { PostRound(); }
 
 void HintedHandoff::Finish() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     running_ = false;
   }
-  Schedule();
+  task_.Schedule();
 }
 
 void HintedHandoff::RunRound() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (stopped_ || running_) return;
+    if (task_.stopped() || running_) return;
     running_ = true;
-    timer_.cancel();
+    task_.Cancel();  // a kicked round: the next starts one interval after it ends
   }
   auto round = std::make_shared<Round>(*this);
   uint64_t pending = 0;

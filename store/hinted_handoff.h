@@ -9,12 +9,13 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <nlohmann/json.hpp>
+
+#include "store/periodic_task.h"
 
 namespace dynastore {
 
@@ -39,20 +40,17 @@ class HintedHandoff {
   struct Round;  // defined in the .cc
 
  private:
-  void Schedule();
+  void PostRound();  // RunRound on `blocking_`
   void RunRound();
   void Finish();  // a round ended
 
-  boost::asio::io_context& io_;
   boost::asio::thread_pool& blocking_;
-  std::chrono::milliseconds interval_;
   Storage& storage_;
   Peers& peers_;
   FailureDetector& detector_;
-  boost::asio::steady_timer timer_;
+  PeriodicTask task_;  // posts RunRound; a round's end schedules the next
 
   mutable std::mutex mu_;
-  bool stopped_ = false;
   bool running_ = false;
   uint64_t pending_ = 0, delivered_ = 0, failed_ = 0;
 };

@@ -251,6 +251,94 @@ std::optional<Response> ParseContextField(const HttpApi::Request& req, const jso
   return std::nullopt;
 }
 
+// What a /kv/{key} request asks for, once checked.
+struct KvTarget {
+  std::string key;     // percent-decoded
+  int quorum = 0;      // ?r= or ?w=; 0: the cluster default
+  bool local = false;  // ?local=true
+};
+
+// Checks the method and the query of a /kv/{key} request into `out`: GET
+// takes ?r= and ?local=, PUT and DELETE take ?w= (1 to `n`). On failure
+// returns the error response.
+std::optional<Response> ParseKvQuery(const HttpApi::Request& request, std::string_view query, int n, KvTarget& out) {
+  const unsigned v = request.version();
+  const bool ka = request.keep_alive();
+  const http::verb method = request.method();
+  if (method != http::verb::get && method != http::verb::put && method != http::verb::delete_) {
+    Response res = HttpApi::Error(
+        http::status::method_not_allowed, "method_not_allowed",
+        "/kv/{key} answers GET, PUT and DELETE, not " + std::string(StdView(request.method_string())), v, ka);
+    res.set(http::field::allow, "GET, PUT, DELETE");
+    return res;
+  }
+  const std::vector<std::string_view> allowed =
+      method == http::verb::get ? std::vector<std::string_view>{"r", "local"} : std::vector<std::string_view>{"w"};
+  if (auto bad = UnsupportedQueryParam(query, allowed)) {
+    return HttpApi::Error(http::status::bad_request, "unsupported_query",
+                          "query parameter " + Quote(*bad) + " is not supported; " +
+                              std::string(StdView(request.method_string())) + " /kv/{key} " + AllowedList(allowed) +
+                              " (encode '?' in a key as %3F)",
+                          v, ka);
+  }
+  for (const auto& [name, value] : QueryParams(query)) {
+    if (name == "local") {
+      if (value != "true" && value != "false") {
+        return HttpApi::Error(http::status::bad_request, "bad_request",
+                              "?local= must be true or false, got " + Quote(value), v, ka);
+      }
+      out.local = value == "true";
+      continue;
+    }
+    const bool digits =
+        !value.empty() && value.size() <= 4 && value.find_first_not_of("0123456789") == std::string::npos;
+    out.quorum = digits ? std::stoi(value) : -1;
+    if (out.quorum < 1 || out.quorum > n) {
+      return HttpApi::Error(
+          http::status::bad_request, "bad_request",
+          "?" + name + "= must be a whole number from 1 to N (" + std::to_string(n) + "), got " + Quote(value), v, ka);
+    }
+  }
+  return std::nullopt;
+}
+
+// Percent-decodes and checks the key of `path` (/kv/{key}) into `out`: no
+// raw '/', valid escapes, 1 to `max_key_bytes` bytes of UTF-8. On failure
+// returns the error response.
+std::optional<Response> ParseKvKey(const HttpApi::Request& request, std::string_view path, size_t max_key_bytes,
+                                   std::string& out) {
+  const unsigned v = request.version();
+  const bool ka = request.keep_alive();
+  const std::string_view raw_key = path.substr(4);
+  if (raw_key.find('/') != std::string_view::npos) {
+    return HttpApi::Error(http::status::bad_request, "bad_request",
+                          "the key in " + Quote(path) + " contains a raw '/'; encode a slash inside a key as %2F", v,
+                          ka);
+  }
+  if (auto at = PercentDecode(raw_key, out)) {
+    return HttpApi::Error(http::status::bad_request, "bad_request",
+                          "invalid percent-escape at byte " + std::to_string(*at) + " of the key " + Quote(raw_key) +
+                              "; '%' must be followed by two hex digits (write a literal '%' as %25)",
+                          v, ka);
+  }
+  if (out.empty()) {
+    return HttpApi::Error(
+        http::status::bad_request, "empty_key",
+        "the key is empty; use /kv/{key} with a key of 1 to " + std::to_string(max_key_bytes) + " bytes", v, ka);
+  }
+  if (out.size() > max_key_bytes) {
+    return HttpApi::Error(http::status::bad_request, "key_too_long",
+                          "the key is " + std::to_string(out.size()) + " bytes after percent-decoding; the limit is " +
+                              std::to_string(max_key_bytes) + " bytes",
+                          v, ka);
+  }
+  if (!IsValidUtf8(out)) {
+    return HttpApi::Error(http::status::bad_request, "bad_request",
+                          "the key is not valid UTF-8 after percent-decoding; keys are UTF-8 text", v, ka);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 HttpApi::HttpApi(HttpApiOptions options, Coordinator& coordinator, NodeStats& stats)
@@ -288,137 +376,59 @@ void HttpApi::Handle(Request request, std::function<void(Response)> done) const 
   const bool ka = request.keep_alive();
   try {
     const Target target = SplitTarget(StdView(request.target()));
-    const http::verb method = request.method();
-
-    if (target.path == "/status") {
-      if (method != http::verb::get) {
-        Response res = Error(http::status::method_not_allowed, "method_not_allowed", "/status only answers GET", v, ka);
-        res.set(http::field::allow, "GET");
-        return reply(std::move(res));
-      }
-      if (auto bad = UnsupportedQueryParam(target.query, {})) {
-        return reply(Error(http::status::bad_request, "unsupported_query",
-                           "query parameter " + Quote(*bad) + " is not supported; /status takes no parameters", v, ka));
-      }
-      return HandleStatus(request, reply);
+    if (target.path == "/status" || target.path == "/ring" || target.path == "/admin/digest") {
+      return HandleReadOnly(request, target.path, target.query, reply);
     }
-
-    if (target.path == "/ring" || target.path == "/admin/digest") {
-      if (method != http::verb::get) {
-        Response res = Error(http::status::method_not_allowed, "method_not_allowed",
-                             std::string(target.path) + " only answers GET", v, ka);
-        res.set(http::field::allow, "GET");
-        return reply(std::move(res));
-      }
-      if (auto bad = UnsupportedQueryParam(target.query, {})) {
-        return reply(Error(http::status::bad_request, "unsupported_query",
-                           "query parameter " + Quote(*bad) + " is not supported; " + std::string(target.path) +
-                               " takes no parameters",
-                           v, ka));
-      }
-      if (target.path == "/ring") {
-        json ring = options_.ring ? options_.ring() : json::object();
-        return reply(JsonResponse(http::status::ok, ring, v, ka));
-      }
-      Response res{http::status::ok, v};
-      res.set(http::field::server, "dynastore");
-      res.set(http::field::content_type, "application/x-ndjson");
-      res.keep_alive(ka);
-      res.body() = options_.digests ? options_.digests() : "";
-      res.prepare_payload();
-      return reply(std::move(res));
-    }
-
     if (!target.path.starts_with("/kv/")) {
-      return reply(Error(http::status::not_found, "not_found",
-                         "no such path " + Quote(target.path) +
-                             "; the API is /kv/{key}, /status, /ring and "
-                             "/admin/digest",
-                         v, ka));
-    }
-
-    if (method != http::verb::get && method != http::verb::put && method != http::verb::delete_) {
-      Response res =
-          Error(http::status::method_not_allowed, "method_not_allowed",
-                "/kv/{key} answers GET, PUT and DELETE, not " + std::string(StdView(request.method_string())), v, ka);
-      res.set(http::field::allow, "GET, PUT, DELETE");
-      return reply(std::move(res));
-    }
-    // GET takes ?r= and ?local=; PUT and DELETE take ?w=.
-    const std::vector<std::string_view> allowed =
-        method == http::verb::get ? std::vector<std::string_view>{"r", "local"} : std::vector<std::string_view>{"w"};
-    if (auto bad = UnsupportedQueryParam(target.query, allowed)) {
-      return reply(Error(http::status::bad_request, "unsupported_query",
-                         "query parameter " + Quote(*bad) + " is not supported; " +
-                             std::string(StdView(request.method_string())) + " /kv/{key} " + AllowedList(allowed) +
-                             " (encode '?' in a key as %3F)",
-                         v, ka));
-    }
-    int quorum = 0;
-    bool local = false;
-    for (const auto& [name, value] : QueryParams(target.query)) {
-      if (name == "local") {
-        if (value != "true" && value != "false") {
-          return reply(Error(http::status::bad_request, "bad_request",
-                             "?local= must be true or false, got " + Quote(value), v, ka));
-        }
-        local = value == "true";
-        continue;
-      }
-      const bool digits =
-          !value.empty() && value.size() <= 4 && value.find_first_not_of("0123456789") == std::string::npos;
-      quorum = digits ? std::stoi(value) : -1;
-      if (quorum < 1 || quorum > options_.n) {
-        return reply(Error(http::status::bad_request, "bad_request",
-                           "?" + name + "= must be a whole number from 1 to N (" + std::to_string(options_.n) +
-                               "), got " + Quote(value),
-                           v, ka));
-      }
-    }
-
-    const std::string_view raw_key = target.path.substr(4);
-    if (raw_key.find('/') != std::string_view::npos) {
-      return reply(Error(http::status::bad_request, "bad_request",
-                         "the key in " + Quote(target.path) + " contains a raw '/'; encode a slash inside a key as %2F",
-                         v, ka));
-    }
-    std::string key;
-    if (auto at = PercentDecode(raw_key, key)) {
-      return reply(Error(http::status::bad_request, "bad_request",
-                         "invalid percent-escape at byte " + std::to_string(*at) + " of the key " + Quote(raw_key) +
-                             "; '%' must be followed by two hex digits (write a literal '%' as %25)",
-                         v, ka));
-    }
-    if (key.empty()) {
       return reply(Error(
-          http::status::bad_request, "empty_key",
-          "the key is empty; use /kv/{key} with a key of 1 to " + std::to_string(options_.max_key_bytes) + " bytes", v,
-          ka));
+          http::status::not_found, "not_found",
+          "no such path " + Quote(target.path) + "; the API is /kv/{key}, /status, /ring and /admin/digest", v, ka));
     }
-    if (key.size() > options_.max_key_bytes) {
-      return reply(Error(http::status::bad_request, "key_too_long",
-                         "the key is " + std::to_string(key.size()) + " bytes after percent-decoding; the limit is " +
-                             std::to_string(options_.max_key_bytes) + " bytes",
-                         v, ka));
-    }
-    if (!IsValidUtf8(key)) {
-      return reply(Error(http::status::bad_request, "bad_request",
-                         "the key is not valid UTF-8 after percent-decoding; keys are UTF-8 text", v, ka));
-    }
-
-    switch (method) {
+    KvTarget kv;
+    if (auto error = ParseKvQuery(request, target.query, options_.n, kv)) return reply(std::move(*error));
+    if (auto error = ParseKvKey(request, target.path, options_.max_key_bytes, kv.key)) return reply(std::move(*error));
+    switch (request.method()) {
       case http::verb::get:
-        return HandleGet(request, std::move(key), quorum, local, reply);
+        return HandleGet(request, std::move(kv.key), kv.quorum, kv.local, reply);
       case http::verb::put:
-        return HandlePut(request, std::move(key), quorum, reply);
+        return HandlePut(request, std::move(kv.key), kv.quorum, reply);
       default:
-        return HandleDelete(request, std::move(key), quorum, reply);
+        return HandleDelete(request, std::move(kv.key), kv.quorum, reply);
     }
   } catch (const std::exception& e) {
     // Only a bug or memory exhaustion gets here; answer rather than drop.
     reply(
         Error(http::status::internal_server_error, "internal", std::string("unexpected failure: ") + e.what(), v, ka));
   }
+}
+
+void HttpApi::HandleReadOnly(const Request& request, std::string_view path, std::string_view query,
+                             std::function<void(Response)>& done) const {
+  const unsigned v = request.version();
+  const bool ka = request.keep_alive();
+  if (request.method() != http::verb::get) {
+    Response res =
+        Error(http::status::method_not_allowed, "method_not_allowed", std::string(path) + " only answers GET", v, ka);
+    res.set(http::field::allow, "GET");
+    return done(std::move(res));
+  }
+  if (auto bad = UnsupportedQueryParam(query, {})) {
+    return done(Error(
+        http::status::bad_request, "unsupported_query",
+        "query parameter " + Quote(*bad) + " is not supported; " + std::string(path) + " takes no parameters", v, ka));
+  }
+  if (path == "/status") return HandleStatus(request, done);
+  if (path == "/ring") {
+    json ring = options_.ring ? options_.ring() : json::object();
+    return done(JsonResponse(http::status::ok, ring, v, ka));
+  }
+  Response res{http::status::ok, v};
+  res.set(http::field::server, "dynastore");
+  res.set(http::field::content_type, "application/x-ndjson");
+  res.keep_alive(ka);
+  res.body() = options_.digests ? options_.digests() : "";
+  res.prepare_payload();
+  return done(std::move(res));
 }
 
 void HttpApi::HandleStatus(const Request& request, std::function<void(Response)>& done) const {

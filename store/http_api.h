@@ -68,6 +68,9 @@ class HttpApi {
                         unsigned version, bool keep_alive);
 
  private:
+  // GET /status, /ring and /admin/digest (no query parameters).
+  void HandleReadOnly(const Request& request, std::string_view path, std::string_view query,
+                      std::function<void(Response)>& done) const;
   void HandleStatus(const Request& request, std::function<void(Response)>& done) const;
   // `quorum` is the ?r= or ?w= given (0: the cluster default).
   void HandleGet(const Request& request, std::string key, int quorum, bool local,

@@ -81,12 +81,8 @@ std::string CheckHttpAddress(const std::string& flag, const Endpoint& endpoint) 
   return "";
 }
 
-// Fills `config` from the command line. Returns an exit code if the process
-// should exit now (help, version, or a bad flag), nullopt to go on.
-std::optional<int> ParseFlags(int argc, char** argv, DaemonConfig& config) {
-  CLI::App app{"dynastore: one node of faultline's reference Dynamo store. API and flags: doc/http_api.md.",
-               "dynastore"};
-  bool no_sync = false;
+// Declares every flag, each filling its part of `config` (--no-sync: `no_sync`).
+void AddFlags(CLI::App& app, DaemonConfig& config, bool& no_sync) {
   app.add_option("--id", config.id,
                  "Node id: the actor in every version this node writes. Must be unique in the cluster and "
                  "stable across restarts (at most 255 bytes). Required.")
@@ -149,20 +145,11 @@ std::optional<int> ParseFlags(int argc, char** argv, DaemonConfig& config) {
       ->check(CLI::Range(int64_t{0}, int64_t{10} * 365 * 86400))
       ->capture_default_str();
   app.set_version_flag("--version", std::string(kDynastoreVersion));
+}
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "dynastore: %s (see dynastore --help)\n", e.what());
-    return kExitStartupFailure;
-  }
-
+// Checks what the flags say together and fills what follows from them (the
+// cluster, the HTTP bind address). Returns the error message, "" if none.
+std::string CheckFlags(DaemonConfig& config) {
   std::string error;
   if (config.id.empty() || config.id.size() > CausalContext::kMaxNodeIdLength) {
     error = "--id: must be 1 to " + std::to_string(CausalContext::kMaxNodeIdLength) + " bytes";
@@ -193,7 +180,30 @@ std::optional<int> ParseFlags(int argc, char** argv, DaemonConfig& config) {
       config.cluster = SingleNodeCluster(config.id, http);
     }
   }
-  if (!error.empty()) {
+  return error;
+}
+
+// Fills `config` from the command line. Returns an exit code if the process
+// should exit now (help, version, or a bad flag), nullopt to go on.
+std::optional<int> ParseFlags(int argc, char** argv, DaemonConfig& config) {
+  CLI::App app{"dynastore: one node of faultline's reference Dynamo store. API and flags: doc/http_api.md.",
+               "dynastore"};
+  bool no_sync = false;
+  AddFlags(app, config, no_sync);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "dynastore: %s (see dynastore --help)\n", e.what());
+    return kExitStartupFailure;
+  }
+
+  if (const std::string error = CheckFlags(config); !error.empty()) {
     std::fprintf(stderr, "dynastore: %s (see dynastore --help)\n", error.c_str());
     return kExitStartupFailure;
   }

@@ -100,25 +100,34 @@ Status Node::Init() {
   service_ = std::make_unique<ReplicaService>(options_.id, *coordinator_, *index_, *ring_, *blocking_);
 
   // A lone node has no peers and needs no RPC port.
-  const bool clustered = cluster.nodes.size() > 1;
-  if (clustered) {
-    rpc_server_ = std::make_unique<RpcServer>(
-        io_, cluster.nodes[self_].rpc,
-        [this](uint8_t m, std::string p, RpcServer::Responder r) { service_->Handle(m, std::move(p), std::move(r)); });
-    if (Status s = rpc_server_->Start(); !s.ok()) return s;
-    handoff_ = std::make_unique<HintedHandoff>(io_, *blocking_, std::chrono::milliseconds(cluster.handoff_interval_ms),
-                                               *storage_, *peers_, *detector_);
-    detector_->OnUp([this](int) { handoff_->Kick(); });
-    detector_->Start();
-    handoff_->Start();
-    if (options_.anti_entropy) {
-      anti_entropy_ =
-          std::make_unique<AntiEntropy>(io_, *blocking_, std::chrono::milliseconds(cluster.anti_entropy_interval_ms),
-                                        *ring_, *peers_, *detector_, *index_, *coordinator_);
-      anti_entropy_->Start();
-    }
+  if (cluster.nodes.size() > 1) {
+    if (Status s = StartReplication(); !s.ok()) return s;
   }
+  return StartHttp(context_key);
+}
 
+Status Node::StartReplication() {
+  const ClusterConfig& cluster = options_.cluster;
+  rpc_server_ = std::make_unique<RpcServer>(
+      io_, cluster.nodes[self_].rpc,
+      [this](uint8_t m, std::string p, RpcServer::Responder r) { service_->Handle(m, std::move(p), std::move(r)); });
+  if (Status s = rpc_server_->Start(); !s.ok()) return s;
+  handoff_ = std::make_unique<HintedHandoff>(io_, *blocking_, std::chrono::milliseconds(cluster.handoff_interval_ms),
+                                             *storage_, *peers_, *detector_);
+  detector_->OnUp([this](int) { handoff_->Kick(); });
+  detector_->Start();
+  handoff_->Start();
+  if (options_.anti_entropy) {
+    anti_entropy_ =
+        std::make_unique<AntiEntropy>(io_, *blocking_, std::chrono::milliseconds(cluster.anti_entropy_interval_ms),
+                                      *ring_, *peers_, *detector_, *index_, *coordinator_);
+    anti_entropy_->Start();
+  }
+  return Status::Ok();
+}
+
+Status Node::StartHttp(const ContextKey& context_key) {
+  const ClusterConfig& cluster = options_.cluster;
   stats_ = std::make_unique<NodeStats>();
   HttpApiOptions api;
   api.node_id = options_.id;

@@ -81,6 +81,9 @@ class Node {
  private:
   Node() = default;
   Status Init();
+  // With peers: the RPC server, failure detector, hinted handoff, anti-entropy.
+  Status StartReplication();
+  Status StartHttp(const ContextKey& context_key);
   // The key that signs context tokens (context_key.h).
   Status LoadContextKey(ContextKey& key) const;
 

@@ -7,14 +7,12 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "nemesis/tests/node_names.h"
+
 namespace faultline {
 namespace {
 
-std::vector<std::string> Nodes(int n) {
-  std::vector<std::string> v;
-  for (int i = 1; i <= n; ++i) v.push_back("n" + std::to_string(i));
-  return v;
-}
+using test::Nodes;
 
 bool Drops(const Grudge& g, const std::string& a, const std::string& b) {
   auto it = g.find(a);

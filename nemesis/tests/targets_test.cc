@@ -6,14 +6,12 @@
 #include <set>
 #include <stdexcept>
 
+#include "nemesis/tests/node_names.h"
+
 namespace faultline {
 namespace {
 
-std::vector<std::string> Nodes(int n) {
-  std::vector<std::string> v;
-  for (int i = 1; i <= n; ++i) v.push_back("n" + std::to_string(i));
-  return v;
-}
+using test::Nodes;
 
 // Distinct nodes, all known, in the nodes' order.
 void ExpectOrderedSubset(const std::vector<std::string>& got, const std::vector<std::string>& nodes) {

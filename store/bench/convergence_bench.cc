@@ -556,150 +556,207 @@ void Mark(double& milestone, bool reached, double t) {
   if (reached && milestone < 0) milestone = t;
 }
 
-// Runs one measurement on a fresh cluster and fills `res`; res.failure says
-// why if it did not complete, or that it did not converge in time.
-void MeasureSize(const BenchOptions& o, const fs::path& root, uint64_t keys, bool print_commands, SizeResult& res) {
-  res.keys = keys;
-  Cluster cluster;
-  std::string error;
-  auto fail = [&](const std::string& what) {
-    res.failure = what;
-    std::fprintf(stderr, "[%llu keys] %s\n%s", static_cast<unsigned long long>(keys), what.c_str(),
-                 cluster.LogTails(10).c_str());
-  };
-  const auto tag = "[" + std::to_string(keys) + " keys] ";
-  std::fprintf(stderr, "%sstarting n1, n2, n3...\n", tag.c_str());
-  if (!cluster.Start(o, root, error) || !cluster.WaitFormed(std::chrono::seconds(o.startup_timeout), error)) {
-    return fail("cluster did not start: " + error);
-  }
-  if (print_commands) {
-    std::printf("cluster.json: %s\n", cluster.cluster_json().dump().c_str());
-    for (int i = 0; i < kNodes; i++) std::printf("  %s\n", cluster.command(i).c_str());
-    std::fflush(stdout);
+// One measurement on a fresh cluster (MeasureSize): n3 stops, keys are
+// written through n1, n3 restarts, and the nodes are polled until they hold
+// the same digests or the deadline passes. Fills `res`; res.failure says why
+// it did not complete, or that it did not converge in time.
+class SizeMeasurement {
+ public:
+  SizeMeasurement(const BenchOptions& o, uint64_t keys, SizeResult& res)
+      : o_(o), res_(res), tag_("[" + std::to_string(keys) + " keys] ") {
+    res_.keys = keys;
   }
 
-  // The partition: n3 goes away.
-  cluster.node(2).Stop();
-  if (!cluster.node(2).StoppedCleanly()) return fail("n3 did not stop cleanly: " + cluster.node(2).ExitDescription());
-  if (!cluster.WaitSeenDown(2, std::chrono::seconds(o.startup_timeout), error)) return fail(error);
-
-  std::fprintf(stderr, "%sn3 stopped; writing %llu keys through n1 (%d connections x %d pipelined)...\n", tag.c_str(),
-               static_cast<unsigned long long>(keys), o.connections, o.pipeline);
-  res.load = WriteKeys(cluster.target(0), keys, o.connections, o.pipeline, o.value_bytes,
-                       std::chrono::milliseconds(static_cast<int64_t>(o.deadline_s * 1000)));
-  if (g_interrupted) return fail("interrupted");
-  if (res.load.timed_out) return fail("the writes did not finish within --deadline-s");
-  if (res.load.ok == 0) return fail("no write succeeded: " + res.load.first_error);
-  {
-    NodeStatus s1 = FetchStatus(cluster.target(0)), s2 = FetchStatus(cluster.target(1));
-    res.n1_keys_before_heal = s1.keys;
-    res.n2_keys_before_heal = s2.keys;
-  }
-
-  // The heal: n3 comes back on the same data dir and ports.
-  auto exec_at = Clock::now();
-  if (!cluster.StartNode(2, error)) return fail(error);
-  while (HttpGet(cluster.target(2), "/status", std::chrono::milliseconds(500)) != 200) {
-    if (g_interrupted) return fail("interrupted");
-    if (cluster.node(2).Exited()) return fail("n3 exited on restart (" + cluster.node(2).ExitDescription() + ")");
-    if (Since(exec_at) > o.startup_timeout) return fail("n3 did not answer GET /status after its restart");
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  const auto ready = Clock::now();
-  res.restart_to_ready_s = Seconds(ready - exec_at);
-  std::fprintf(stderr, "%sn3 restarted and ready after %.3f s; polling every %d ms\n", tag.c_str(),
-               res.restart_to_ready_s, o.poll_ms);
-  for (int i = 0; i < kNodes; i++) res.ae_ready[i] = FetchStatus(cluster.target(i)).ae;
-
-  const auto poll = std::chrono::milliseconds(o.poll_ms);
-  const auto deadline = ready + std::chrono::milliseconds(static_cast<int64_t>(o.deadline_s * 1000));
-  auto next = ready;
-  double last_trace = -1;
-  while (true) {
-    next += poll;
-    auto now = Clock::now();
-    if (next > now) {
-      std::this_thread::sleep_until(next);
-    } else {
-      next = now;  // a slow poll: do not try to catch up
-    }
-    if (g_interrupted) return fail("interrupted");
-    const double t = Since(ready);
-    NodeStatus st[kNodes];
-    // n3 first: it is the one catching up, so its reading bounds the
-    // convergence time most tightly.
-    for (int i = kNodes - 1; i >= 0; i--) st[i] = FetchStatus(cluster.target(i));
-    res.status_polls++;
-    for (int i = 0; i < kNodes; i++) res.last_keys[i] = st[i].keys;
-    Mark(res.n1_sees_n3, st[0].Sees("n3"), t);
-    Mark(res.n2_sees_n3, st[1].Sees("n3"), t);
-    Mark(res.n3_first_key, st[2].ok && st[2].keys > 0, t);
-    Mark(res.n3_all_keys, st[2].ok && st[0].ok && st[2].keys >= st[0].keys, t);
-    Mark(res.n1_first_push, st[0].ae.pushed > res.ae_ready[0].pushed, t);
-    Mark(res.n2_first_push, st[1].ae.pushed > res.ae_ready[1].pushed, t);
-
-    bool all_ok = st[0].ok && st[1].ok && st[2].ok;
-    bool counts_equal = all_ok && st[0].keys == st[1].keys && st[1].keys == st[2].keys;
-    if (all_ok && (counts_equal || o.always_digest)) {
-      std::string body[kNodes];
-      bool fetched = true;
-      auto fetch_start = Clock::now();
-      for (int i = kNodes - 1; i >= 0 && fetched; i--) fetched = FetchDigestBody(cluster.target(i), body[i], error);
-      res.digest_fetch_s = std::max(res.digest_fetch_s, Since(fetch_start));
-      res.digest_polls++;
-      if (fetched) {
-        // Every node lists its keys in the same order (by partition, then
-        // key) with the same code, so equal bytes mean equal maps; only
-        // unequal bodies need parsing to tell.
-        const double fetched_at = Since(ready);
-        bool equal = body[0] == body[1] && body[1] == body[2];
-        DigestMap d[kNodes];
-        for (int i = 0; i < (equal ? 1 : kNodes); i++) {
-          if (!ParseDigests(body[i], d[i], error)) return fail(NodeId(i) + ": " + error);
-        }
-        if (equal || (d[0] == d[1] && d[1] == d[2])) {
-          res.converged = true;
-          res.converged_s = fetched_at;
-          res.converged_keys = d[0].size();
-          for (int i = 0; i < kNodes; i++) res.ae_end[i] = st[i].ae;
-          break;
-        }
-        res.last_differences =
-            static_cast<int64_t>(std::max(CountDifferences(d[0], d[2]), CountDifferences(d[1], d[2])));
+  void Run(const fs::path& root, bool print_commands) {
+    Clock::time_point ready;
+    // A failure leaves the cluster to the destructor, without the warnings below.
+    const bool completed =
+        StartCluster(root, print_commands) && PartitionAndWrite() && RestartN3(ready) && PollUntilConverged(ready);
+    if (!completed) return;
+    cluster_.StopAll();
+    for (int i = 0; i < kNodes; i++) {
+      if (!cluster_.node(i).StoppedCleanly()) {
+        std::fprintf(stderr, "%swarning: %s did not stop cleanly: %s\n", tag_.c_str(), NodeId(i).c_str(),
+                     cluster_.node(i).ExitDescription().c_str());
       }
     }
-    res.not_converged_s = t;
-    if (o.trace || t - last_trace >= 1.0) {
-      last_trace = t;
-      std::fprintf(stderr,
-                   "%st=%6.2fs keys n1=%llu n2=%llu n3=%llu | n3 seen up by n1:%s n2:%s | ae rounds %llu/%llu/%llu "
-                   "pushed %llu/%llu/%llu pulled %llu/%llu/%llu\n",
-                   tag.c_str(), t, (unsigned long long)st[0].keys, (unsigned long long)st[1].keys,
-                   (unsigned long long)st[2].keys, st[0].Sees("n3") ? "y" : "n", st[1].Sees("n3") ? "y" : "n",
-                   (unsigned long long)st[0].ae.rounds, (unsigned long long)st[1].ae.rounds,
-                   (unsigned long long)st[2].ae.rounds, (unsigned long long)st[0].ae.pushed,
-                   (unsigned long long)st[1].ae.pushed, (unsigned long long)st[2].ae.pushed,
-                   (unsigned long long)st[0].ae.pulled, (unsigned long long)st[1].ae.pulled,
-                   (unsigned long long)st[2].ae.pulled);
+  }
+
+ private:
+  enum class Digests { kEqual, kUnequal, kFailed };
+
+  // Records why the measurement ends, with the nodes' log tails; false.
+  bool Fail(const std::string& what) {
+    res_.failure = what;
+    std::fprintf(stderr, "%s%s\n%s", tag_.c_str(), what.c_str(), cluster_.LogTails(10).c_str());
+    return false;
+  }
+
+  bool StartCluster(const fs::path& root, bool print_commands) {
+    std::string error;
+    std::fprintf(stderr, "%sstarting n1, n2, n3...\n", tag_.c_str());
+    if (!cluster_.Start(o_, root, error) || !cluster_.WaitFormed(std::chrono::seconds(o_.startup_timeout), error)) {
+      return Fail("cluster did not start: " + error);
     }
-    for (int i = 0; i < kNodes; i++) {
-      if (cluster.node(i).Exited()) return fail(NodeId(i) + " exited (" + cluster.node(i).ExitDescription() + ")");
+    if (print_commands) {
+      std::printf("cluster.json: %s\n", cluster_.cluster_json().dump().c_str());
+      for (int i = 0; i < kNodes; i++) std::printf("  %s\n", cluster_.command(i).c_str());
+      std::fflush(stdout);
     }
-    if (Clock::now() >= deadline) {
-      for (int i = 0; i < kNodes; i++) res.ae_end[i] = st[i].ae;
-      res.failure = "did not converge within " + Fixed(o.deadline_s, 0) + " s";
-      std::fprintf(stderr, "%s%s\n%s", tag.c_str(), res.failure.c_str(), cluster.LogTails(10).c_str());
-      break;
+    return true;
+  }
+
+  // The partition: n3 goes away, and the keys are written through n1.
+  bool PartitionAndWrite() {
+    std::string error;
+    cluster_.node(2).Stop();
+    if (!cluster_.node(2).StoppedCleanly()) {
+      return Fail("n3 did not stop cleanly: " + cluster_.node(2).ExitDescription());
+    }
+    if (!cluster_.WaitSeenDown(2, std::chrono::seconds(o_.startup_timeout), error)) return Fail(error);
+
+    std::fprintf(stderr, "%sn3 stopped; writing %llu keys through n1 (%d connections x %d pipelined)...\n",
+                 tag_.c_str(), static_cast<unsigned long long>(res_.keys), o_.connections, o_.pipeline);
+    res_.load = WriteKeys(cluster_.target(0), res_.keys, o_.connections, o_.pipeline, o_.value_bytes,
+                          std::chrono::milliseconds(static_cast<int64_t>(o_.deadline_s * 1000)));
+    if (g_interrupted) return Fail("interrupted");
+    if (res_.load.timed_out) return Fail("the writes did not finish within --deadline-s");
+    if (res_.load.ok == 0) return Fail("no write succeeded: " + res_.load.first_error);
+    res_.n1_keys_before_heal = FetchStatus(cluster_.target(0)).keys;
+    res_.n2_keys_before_heal = FetchStatus(cluster_.target(1)).keys;
+    return true;
+  }
+
+  // The heal: n3 comes back on the same data dir and ports; `ready` is when
+  // it first answered GET /status.
+  bool RestartN3(Clock::time_point& ready) {
+    std::string error;
+    const auto exec_at = Clock::now();
+    if (!cluster_.StartNode(2, error)) return Fail(error);
+    while (HttpGet(cluster_.target(2), "/status", std::chrono::milliseconds(500)) != 200) {
+      if (g_interrupted) return Fail("interrupted");
+      if (cluster_.node(2).Exited()) return Fail("n3 exited on restart (" + cluster_.node(2).ExitDescription() + ")");
+      if (Since(exec_at) > o_.startup_timeout) return Fail("n3 did not answer GET /status after its restart");
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ready = Clock::now();
+    res_.restart_to_ready_s = Seconds(ready - exec_at);
+    std::fprintf(stderr, "%sn3 restarted and ready after %.3f s; polling every %d ms\n", tag_.c_str(),
+                 res_.restart_to_ready_s, o_.poll_ms);
+    for (int i = 0; i < kNodes; i++) res_.ae_ready[i] = FetchStatus(cluster_.target(i)).ae;
+    return true;
+  }
+
+  // Polls every --poll-ms until the nodes hold equal digests or the
+  // deadline passes (a failure noted in res_, but true); false on others.
+  bool PollUntilConverged(Clock::time_point ready) {
+    const auto poll = std::chrono::milliseconds(o_.poll_ms);
+    const auto deadline = ready + std::chrono::milliseconds(static_cast<int64_t>(o_.deadline_s * 1000));
+    auto next = ready;
+    double last_trace = -1;
+    while (true) {
+      next += poll;
+      auto now = Clock::now();
+      if (next > now) {
+        std::this_thread::sleep_until(next);
+      } else {
+        next = now;  // a slow poll: do not try to catch up
+      }
+      if (g_interrupted) return Fail("interrupted");
+      const double t = Since(ready);
+      NodeStatus st[kNodes];
+      // n3 first: it is the one catching up, so its reading bounds the
+      // convergence time most tightly.
+      for (int i = kNodes - 1; i >= 0; i--) st[i] = FetchStatus(cluster_.target(i));
+      RecordStatus(st, t);
+
+      bool all_ok = st[0].ok && st[1].ok && st[2].ok;
+      bool counts_equal = all_ok && st[0].keys == st[1].keys && st[1].keys == st[2].keys;
+      if (all_ok && (counts_equal || o_.always_digest)) {
+        const Digests digests = CompareDigests(ready, st);
+        if (digests == Digests::kFailed) return false;
+        if (digests == Digests::kEqual) return true;
+      }
+      res_.not_converged_s = t;
+      if (o_.trace || t - last_trace >= 1.0) {
+        last_trace = t;
+        Trace(t, st);
+      }
+      for (int i = 0; i < kNodes; i++) {
+        if (cluster_.node(i).Exited()) return Fail(NodeId(i) + " exited (" + cluster_.node(i).ExitDescription() + ")");
+      }
+      if (Clock::now() >= deadline) {
+        for (int i = 0; i < kNodes; i++) res_.ae_end[i] = st[i].ae;
+        res_.failure = "did not converge within " + Fixed(o_.deadline_s, 0) + " s";
+        std::fprintf(stderr, "%s%s\n%s", tag_.c_str(), res_.failure.c_str(), cluster_.LogTails(10).c_str());
+        return true;
+      }
     }
   }
-  cluster.StopAll();
-  for (int i = 0; i < kNodes; i++) {
-    if (!cluster.node(i).StoppedCleanly()) {
-      std::fprintf(stderr, "%swarning: %s did not stop cleanly: %s\n", tag.c_str(), NodeId(i).c_str(),
-                   cluster.node(i).ExitDescription().c_str());
-    }
+
+  // One poll's /status readings: counters and milestones.
+  void RecordStatus(const NodeStatus (&st)[kNodes], double t) {
+    res_.status_polls++;
+    for (int i = 0; i < kNodes; i++) res_.last_keys[i] = st[i].keys;
+    Mark(res_.n1_sees_n3, st[0].Sees("n3"), t);
+    Mark(res_.n2_sees_n3, st[1].Sees("n3"), t);
+    Mark(res_.n3_first_key, st[2].ok && st[2].keys > 0, t);
+    Mark(res_.n3_all_keys, st[2].ok && st[0].ok && st[2].keys >= st[0].keys, t);
+    Mark(res_.n1_first_push, st[0].ae.pushed > res_.ae_ready[0].pushed, t);
+    Mark(res_.n2_first_push, st[1].ae.pushed > res_.ae_ready[1].pushed, t);
   }
-}
+
+  // Fetches and compares the three digest listings; on kEqual the
+  // measurement converged (recorded in res_).
+  Digests CompareDigests(Clock::time_point ready, const NodeStatus (&st)[kNodes]) {
+    std::string body[kNodes];
+    std::string error;
+    bool fetched = true;
+    auto fetch_start = Clock::now();
+    for (int i = kNodes - 1; i >= 0 && fetched; i--) fetched = FetchDigestBody(cluster_.target(i), body[i], error);
+    res_.digest_fetch_s = std::max(res_.digest_fetch_s, Since(fetch_start));
+    res_.digest_polls++;
+    if (!fetched) return Digests::kUnequal;
+    // Every node lists its keys in the same order (by partition, then key)
+    // with the same code, so equal bytes mean equal maps; only unequal
+    // bodies need parsing to tell.
+    const double fetched_at = Since(ready);
+    bool equal = body[0] == body[1] && body[1] == body[2];
+    DigestMap d[kNodes];
+    for (int i = 0; i < (equal ? 1 : kNodes); i++) {
+      if (!ParseDigests(body[i], d[i], error)) {
+        Fail(NodeId(i) + ": " + error);
+        return Digests::kFailed;
+      }
+    }
+    if (equal || (d[0] == d[1] && d[1] == d[2])) {
+      res_.converged = true;
+      res_.converged_s = fetched_at;
+      res_.converged_keys = d[0].size();
+      for (int i = 0; i < kNodes; i++) res_.ae_end[i] = st[i].ae;
+      return Digests::kEqual;
+    }
+    res_.last_differences = static_cast<int64_t>(std::max(CountDifferences(d[0], d[2]), CountDifferences(d[1], d[2])));
+    return Digests::kUnequal;
+  }
+
+  void Trace(double t, const NodeStatus (&st)[kNodes]) const {
+    std::fprintf(
+        stderr,
+        "%st=%6.2fs keys n1=%llu n2=%llu n3=%llu | n3 seen up by n1:%s n2:%s | ae rounds %llu/%llu/%llu "
+        "pushed %llu/%llu/%llu pulled %llu/%llu/%llu\n",
+        tag_.c_str(), t, (unsigned long long)st[0].keys, (unsigned long long)st[1].keys, (unsigned long long)st[2].keys,
+        st[0].Sees("n3") ? "y" : "n", st[1].Sees("n3") ? "y" : "n", (unsigned long long)st[0].ae.rounds,
+        (unsigned long long)st[1].ae.rounds, (unsigned long long)st[2].ae.rounds, (unsigned long long)st[0].ae.pushed,
+        (unsigned long long)st[1].ae.pushed, (unsigned long long)st[2].ae.pushed, (unsigned long long)st[0].ae.pulled,
+        (unsigned long long)st[1].ae.pulled, (unsigned long long)st[2].ae.pulled);
+  }
+
+  const BenchOptions& o_;
+  SizeResult& res_;
+  const std::string tag_;
+  Cluster cluster_;
+};
 
 // ---------------------------------------------------------------------------
 // Report
@@ -844,7 +901,7 @@ int Run(const BenchOptions& o) {
         rows.push_back(r);  // skipped: an earlier measurement did not converge
         continue;
       }
-      MeasureSize(o, root, o.keys[i], i == 0 && run == 1, r);
+      SizeMeasurement(o, o.keys[i], r).Run(root, i == 0 && run == 1);
       PrintSize(o, r);
       if (!r.converged) failed = true;
       rows.push_back(r);

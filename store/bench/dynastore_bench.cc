@@ -1145,43 +1145,43 @@ void RunDeployment(const Options& opt, const fs::path& data_root, const Deployme
   if (!r.daemon_clean || r.stats.errors() > 0) print_logs(15);
 }
 
-int Run(const Options& opt) {
-  const LoadOptions& o = opt.load;
-  Machine machine = DescribeMachine();
-  std::vector<RunResult> rows;
-
-  Target target;
-  fs::path data_root;
+// Where the load goes: the running server at --target (which must answer
+// GET /status), or daemons the benchmark starts from --dynastore with data
+// under `data_root`. Prints why and returns false if neither is usable.
+bool CheckServer(const Options& opt, Target& target, fs::path& data_root) {
   if (!opt.target.empty()) {
     std::string error;
     if (!ParseLoopbackTarget(opt.target, target, error)) {
       std::fprintf(stderr, "dynastore-bench: %s\n", error.c_str());
-      return 2;
+      return false;
     }
     if (HttpGet(target, "/status", std::chrono::milliseconds(2000)) != 200) {
       std::fprintf(stderr, "dynastore-bench: nothing answers GET /status with 200 at %s; is dynastore running?\n",
                    opt.target.c_str());
-      return 2;
+      return false;
     }
-  } else {
-    if (access(opt.dynastore.c_str(), X_OK) != 0) {
-      std::fprintf(stderr,
-                   "dynastore-bench: no executable dynastore at %s (build it: ninja dynastore; or pass --dynastore "
-                   "PATH, or --target HOST:PORT for a running server)\n",
-                   opt.dynastore.c_str());
-      return 2;
-    }
-    std::error_code ec;
-    data_root = opt.data_root.empty() ? fs::temp_directory_path(ec) : fs::path(opt.data_root);
-    if (ec || !fs::is_directory(data_root)) {
-      std::fprintf(stderr, "dynastore-bench: data root '%s' is not a directory (set --data-root)\n", data_root.c_str());
-      return 2;
-    }
+    return true;
   }
-  const std::vector<DeploymentSpec> deployments = Deployments(opt);
-  const bool any_cluster =
-      std::any_of(deployments.begin(), deployments.end(), [](const DeploymentSpec& d) { return d.nodes > 1; });
+  if (access(opt.dynastore.c_str(), X_OK) != 0) {
+    std::fprintf(stderr,
+                 "dynastore-bench: no executable dynastore at %s (build it: ninja dynastore; or pass --dynastore "
+                 "PATH, or --target HOST:PORT for a running server)\n",
+                 opt.dynastore.c_str());
+    return false;
+  }
+  std::error_code ec;
+  data_root = opt.data_root.empty() ? fs::temp_directory_path(ec) : fs::path(opt.data_root);
+  if (ec || !fs::is_directory(data_root)) {
+    std::fprintf(stderr, "dynastore-bench: data root '%s' is not a directory (set --data-root)\n", data_root.c_str());
+    return false;
+  }
+  return true;
+}
 
+// The header above the table: the load, the machine, the server(s).
+void PrintSetup(const Options& opt, const Machine& machine, const Target& target, const fs::path& data_root,
+                bool any_cluster) {
+  const LoadOptions& o = opt.load;
   std::printf(
       "dynastore-bench: %d connections, %d client thread%s, %llu keys, %zu-byte values, %.0f%% GET, "
       "%.3g s measured after %.3g s warm-up, op timeout %d ms, seed %llu\n",
@@ -1209,67 +1209,90 @@ int Run(const Options& opt) {
       "client;\n        a key with none yet gets a blind PUT (no context); the warm-up writes every key once "
       "blind\n");
   std::fflush(stdout);
+}
 
+// Every configuration measured, in table order.
+std::vector<RunResult> RunAll(const Options& opt, const Target& target, const fs::path& data_root,
+                              const std::vector<DeploymentSpec>& deployments) {
+  std::vector<RunResult> rows;
   if (!opt.target.empty()) {
     RunResult r;
     r.label = "target";
-    RunLoad({target}, o, r);
+    RunLoad({target}, opt.load, r);
     rows.push_back(std::move(r));
-  } else {
-    std::vector<bool> modes;
-    if (opt.sync != "off") modes.push_back(true);
-    if (opt.sync != "on") modes.push_back(false);
-    // Sync mode outermost: the configurations being compared sit next to
-    // each other in the table.
-    for (bool sync : modes) {
-      for (DeploymentSpec spec : deployments) {
-        spec.sync = sync;
-        RunResult r;
-        // A lone node without --compare-cluster keeps its historical labels.
-        r.label = (opt.compare_cluster || spec.nodes > 1 ? spec.Label() + ", " : std::string()) +
-                  (sync ? "sync on" : "sync off");
-        if (g_interrupted) {
-          r.failure = "interrupted";
-          rows.push_back(std::move(r));
-          continue;
-        }
-        RunDeployment(opt, data_root, spec, r);
+    return rows;
+  }
+  std::vector<bool> modes;
+  if (opt.sync != "off") modes.push_back(true);
+  if (opt.sync != "on") modes.push_back(false);
+  // Sync mode outermost: the configurations being compared sit next to
+  // each other in the table.
+  for (bool sync : modes) {
+    for (DeploymentSpec spec : deployments) {
+      spec.sync = sync;
+      RunResult r;
+      // A lone node without --compare-cluster keeps its historical labels.
+      r.label = (opt.compare_cluster || spec.nodes > 1 ? spec.Label() + ", " : std::string()) +
+                (sync ? "sync on" : "sync off");
+      if (g_interrupted) {
+        r.failure = "interrupted";
         rows.push_back(std::move(r));
+        continue;
       }
+      RunDeployment(opt, data_root, spec, r);
+      rows.push_back(std::move(r));
     }
   }
+  return rows;
+}
 
+// The "parameters" of the JSON results.
+ojson Parameters(const Options& opt, const Target& target, const fs::path& data_root, bool any_cluster) {
+  const LoadOptions& o = opt.load;
+  ojson p;
+  p["connections"] = o.connections;
+  p["client_threads"] = o.client_threads;
+  p["keys"] = o.keys;
+  p["value_bytes"] = o.value_bytes;
+  p["read_fraction"] = o.read_fraction;
+  p["seconds"] = o.seconds;
+  p["warmup_seconds"] = o.warmup_seconds;
+  p["op_timeout_ms"] = o.op_timeout_ms;
+  p["seed"] = o.seed;
+  if (opt.target.empty()) {
+    p["dynastore"] = opt.dynastore;
+    p["sync"] = opt.sync;
+    p["data_root"] = data_root.string();
+    p["data_fs"] = FilesystemType(data_root);
+    p["server_threads"] = opt.server_threads;
+    p["nodes"] = opt.compare_cluster ? 0 : opt.nodes;
+    p["compare_cluster"] = opt.compare_cluster;
+    if (any_cluster) {
+      p["cluster"] = {{"n", opt.n}, {"r", opt.r}, {"w", opt.w}, {"partitions", opt.partitions}};
+      p["connection_spread"] = "round-robin: connection i talks to node i mod nodes";
+    }
+  } else {
+    p["target"] = target.host_header;
+  }
+  p["writes"] = "PUT with the last context seen for the key; blind PUT (no context) when none";
+  return p;
+}
+
+int Run(const Options& opt) {
+  Machine machine = DescribeMachine();
+  Target target;
+  fs::path data_root;
+  if (!CheckServer(opt, target, data_root)) return 2;
+  const std::vector<DeploymentSpec> deployments = Deployments(opt);
+  const bool any_cluster =
+      std::any_of(deployments.begin(), deployments.end(), [](const DeploymentSpec& d) { return d.nodes > 1; });
+  PrintSetup(opt, machine, target, data_root, any_cluster);
+  const std::vector<RunResult> rows = RunAll(opt, target, data_root, deployments);
   PrintTable(rows);
 
   if (!opt.json.empty()) {
-    ojson p;
-    p["connections"] = o.connections;
-    p["client_threads"] = o.client_threads;
-    p["keys"] = o.keys;
-    p["value_bytes"] = o.value_bytes;
-    p["read_fraction"] = o.read_fraction;
-    p["seconds"] = o.seconds;
-    p["warmup_seconds"] = o.warmup_seconds;
-    p["op_timeout_ms"] = o.op_timeout_ms;
-    p["seed"] = o.seed;
-    if (opt.target.empty()) {
-      p["dynastore"] = opt.dynastore;
-      p["sync"] = opt.sync;
-      p["data_root"] = data_root.string();
-      p["data_fs"] = FilesystemType(data_root);
-      p["server_threads"] = opt.server_threads;
-      p["nodes"] = opt.compare_cluster ? 0 : opt.nodes;
-      p["compare_cluster"] = opt.compare_cluster;
-      if (any_cluster) {
-        p["cluster"] = {{"n", opt.n}, {"r", opt.r}, {"w", opt.w}, {"partitions", opt.partitions}};
-        p["connection_spread"] = "round-robin: connection i talks to node i mod nodes";
-      }
-    } else {
-      p["target"] = target.host_header;
-    }
-    p["writes"] = "PUT with the last context seen for the key; blind PUT (no context) when none";
     std::string error;
-    if (!WriteJson(opt.json, p, machine, rows, error)) {
+    if (!WriteJson(opt.json, Parameters(opt, target, data_root, any_cluster), machine, rows, error)) {
       std::fprintf(stderr, "dynastore-bench: %s\n", error.c_str());
       return 1;
     }
@@ -1283,16 +1306,8 @@ int Run(const Options& opt) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  Options opt;
-  LoadOptions& o = opt.load;
-  CLI::App app{
-      "dynastore-bench: closed-loop GET/PUT load on dynastore over keep-alive HTTP/1.1; prints ops/s and latency "
-      "percentiles.\nBy default starts dynastore twice (sync on, sync off) on 127.0.0.1 with fresh temp data dirs "
-      "and compares them;\n--nodes 3 starts a loopback cluster instead, --compare-cluster compares 1 node with 3.\n"
-      "Only loopback servers are ever benchmarked."};
+// The flags of the load itself (LoadOptions), whatever the server.
+void AddLoadFlags(CLI::App& app, LoadOptions& o) {
   app.add_option("--connections,-c", o.connections,
                  "Concurrent keep-alive connections, one request in flight each (spread round-robin over a "
                  "cluster's nodes)")
@@ -1322,6 +1337,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 600'000))
       ->capture_default_str();
   app.add_option("--seed", o.seed, "Seed of the key/op choices and the value bytes")->capture_default_str();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt;
+  CLI::App app{
+      "dynastore-bench: closed-loop GET/PUT load on dynastore over keep-alive HTTP/1.1; prints ops/s and latency "
+      "percentiles.\nBy default starts dynastore twice (sync on, sync off) on 127.0.0.1 with fresh temp data dirs "
+      "and compares them;\n--nodes 3 starts a loopback cluster instead, --compare-cluster compares 1 node with 3.\n"
+      "Only loopback servers are ever benchmarked."};
+  AddLoadFlags(app, opt.load);
   auto* target = app.add_option("--target", opt.target,
                                 "Benchmark an already running server at HOST:PORT instead of starting dynastore "
                                 "(loopback only: 127.0.0.0/8, [::1] or localhost)");

@@ -189,19 +189,8 @@ class RawConnection {
     closed = false;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!closed) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left <= 0ms) break;
-      char buf[4096];
       beast::error_code result;
-      size_t got = 0;
-      socket_.async_read_some(asio::buffer(buf), [&](beast::error_code ec, size_t n) {
-        result = ec;
-        got = n;
-      });
-      const bool in_time = RunFor(left);
-      data.append(buf, got);
-      if (!in_time) break;
+      if (!ReadSome(deadline, data, result)) break;
       if (result) closed = true;  // eof or reset
     }
     return data;
@@ -212,19 +201,8 @@ class RawConnection {
     std::string data;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (data.find(needle) == std::string::npos) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      if (left <= 0ms) break;
-      char buf[4096];
       beast::error_code result;
-      size_t got = 0;
-      socket_.async_read_some(asio::buffer(buf), [&](beast::error_code ec, size_t n) {
-        result = ec;
-        got = n;
-      });
-      const bool in_time = RunFor(left);
-      data.append(buf, got);
-      if (!in_time || result) break;
+      if (!ReadSome(deadline, data, result) || result) break;
     }
     return data;
   }
@@ -238,6 +216,23 @@ class RawConnection {
   int NativeHandle() { return socket_.native_handle(); }
 
  private:
+  // One read of whatever arrives before `deadline`, appended to `data`;
+  // `result` is its error (eof, reset). False when the deadline passed.
+  bool ReadSome(std::chrono::steady_clock::time_point deadline, std::string& data, beast::error_code& result) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left <= 0ms) return false;
+    char buf[4096];
+    size_t got = 0;
+    socket_.async_read_some(asio::buffer(buf), [&](beast::error_code ec, size_t n) {
+      result = ec;
+      got = n;
+    });
+    const bool in_time = RunFor(left);
+    data.append(buf, got);
+    return in_time;
+  }
+
   // Runs the pending operation. If it is still pending at the deadline,
   // cancels it, lets its handler run, and returns false.
   bool RunFor(std::chrono::milliseconds timeout) {
