@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 
+#include "checkers/checker_util.h"
+
 namespace faultline {
 
 nlohmann::json ValidityToJson(Validity v) {
@@ -44,10 +46,7 @@ Validity Worst(Validity a, Validity b) {
 }
 
 std::string NoFinalReadSummary(const std::vector<std::string>& keys, std::string_view ops) {
-  const std::string which = keys.size() > 5
-                                ? fmt::format("{} keys", keys.size())
-                                : fmt::format("{} {}", keys.size() == 1 ? "key" : "keys", fmt::join(keys, ", "));
-  return fmt::format("no final read succeeded for {}, so their {} could not be checked", which, ops);
+  return fmt::format("no final read succeeded for {}, so their {} could not be checked", KeysText(keys), ops);
 }
 
 std::string NotConfirmedSummary(int64_t missing, std::string_view summary) {

@@ -9,6 +9,8 @@
 #include <set>
 #include <vector>
 
+#include "checkers/checker_util.h"
+
 namespace faultline {
 
 namespace {
@@ -33,6 +35,13 @@ std::optional<int64_t> RoundOf(const nlohmann::json& value) {
   if (it == value.end() || !it->is_number_integer()) return std::nullopt;
   return it->get<int64_t>();
 }
+
+// When the keys converged, as measured from the final heal (see the header).
+struct Timing {
+  size_t rounds = 0;
+  nlohmann::json converged_after = nullptr, differed_until = nullptr;  // seconds, or null
+  const char* from = "";                                               // what the seconds are measured from
+};
 
 }  // namespace
 
@@ -99,6 +108,12 @@ struct ConvergenceChecker::State {
       key.last_replicas = std::move(sorted);
     }
   }
+
+  // Finish's steps, in order.
+  void JudgeLastRound(nlohmann::json& divergent, nlohmann::json& unreadable) const;
+  std::optional<size_t> ConvergedRound(const std::vector<int64_t>& rounds) const;
+  void Judge(const nlohmann::json& divergent, const nlohmann::json& unreadable, const Timing& timing,
+             CheckResult& result) const;
 };
 
 ConvergenceChecker::ConvergenceChecker() : state_(std::make_unique<State>()) {}
@@ -124,6 +139,88 @@ void ConvergenceChecker::Add(const Op& op) {
   s.Completion(op);
 }
 
+// Finish's steps, in order. The last round's state of every key: its divergent and unreadable lists.
+void ConvergenceChecker::State::JudgeLastRound(nlohmann::json& divergent, nlohmann::json& unreadable) const {
+  for (const auto& [name, key] : keys) {
+    if (!key.last_ok) {
+      unreadable.push_back({{"key", name}, {"round", key.last_round}, {"error", key.last_error}});
+      continue;
+    }
+    const auto& readings = key.readings;
+    // The agreement of the last ok reading at the last round (a key read twice in a round: the later one).
+    bool agree = true;
+    for (auto it = readings.rbegin(); it != readings.rend(); ++it) {
+      if (it->round == key.last_round) {
+        agree = it->agree;
+        break;
+      }
+    }
+    if (!agree) divergent.push_back({{"key", name}, {"round", key.last_round}, {"replicas", key.last_replicas}});
+  }
+}
+
+// The first round from which on every key agreed (its position in `rounds`),
+// each key judged by its latest ok reading up to that round.
+std::optional<size_t> ConvergenceChecker::State::ConvergedRound(const std::vector<int64_t>& rounds) const {
+  std::vector<int64_t> disagreeing(rounds.size(), 0);
+  for (const auto& [name, key] : keys) {
+    std::vector<Reading> readings = key.readings;
+    std::stable_sort(readings.begin(), readings.end(),
+                     [](const Reading& a, const Reading& b) { return a.round < b.round; });
+    size_t next = 0;
+    std::optional<bool> state;
+    for (size_t r = 0; r < rounds.size(); ++r) {
+      while (next < readings.size() && readings[next].round <= rounds[r]) state = readings[next++].agree;
+      if (!state.value_or(false)) ++disagreeing[r];
+    }
+  }
+  std::optional<size_t> converged_round;
+  for (size_t r = rounds.size(); r-- > 0;) {
+    if (disagreeing[r] != 0) break;
+    converged_round = r;
+  }
+  return converged_round;
+}
+
+// The verdict and its summary (see the header).
+void ConvergenceChecker::State::Judge(const nlohmann::json& divergent, const nlohmann::json& unreadable,
+                                      const Timing& timing, CheckResult& result) const {
+  const size_t rounds = timing.rounds;
+  const nlohmann::json &converged_after = timing.converged_after, &differed_until = timing.differed_until;
+  const char* from = timing.from;
+  if (!divergent.empty()) {
+    result.valid = Validity::kFalse;
+    std::vector<std::string> names;
+    for (const auto& d : divergent) {
+      if (names.size() == 5) break;
+      names.push_back(d["key"].get<std::string>());
+    }
+    result.summary =
+        fmt::format("{} of {} keys still diverge across replicas after {} rounds ({}{})", divergent.size(), keys.size(),
+                    rounds, fmt::join(names, ", "), divergent.size() > names.size() ? ", ..." : "");
+  } else if (!unreadable.empty()) {
+    result.valid = Validity::kUnknown;
+    result.summary = fmt::format("the last replica read of {} of {} keys failed, so their convergence is unknown",
+                                 unreadable.size(), keys.size());
+  } else {
+    result.valid = Validity::kTrue;
+    const std::string rounds_text = CountOf(int64_t(rounds), "round", "rounds");
+    if (converged_after.is_null()) {
+      result.summary = fmt::format("all {} keys agree on every replica ({})", keys.size(), rounds_text);
+    } else if (differed_until.is_null()) {
+      // Already agreeing at the first reading: when they converged before it is not known.
+      result.summary = fmt::format(
+          "all {} keys agree on every replica, within {:.3f} s of {} (already at the first replica-read round; {})",
+          keys.size(), converged_after.get<double>(), from, rounds_text);
+    } else {
+      result.summary = fmt::format(
+          "all {} keys agree on every replica, converged between {:.3f} s (end of the last round that differed) and "
+          "{:.3f} s (end of the first that agreed) after {} ({})",
+          keys.size(), differed_until.get<double>(), converged_after.get<double>(), from, rounds_text);
+    }
+  }
+}
+
 CheckResult ConvergenceChecker::Finish() {
   State& s = *state_;
   CheckResult result;
@@ -141,97 +238,31 @@ CheckResult ConvergenceChecker::Finish() {
     return result;
   }
   const std::optional<int64_t> heal = s.last_heal ? s.last_heal : s.first_invoke;
-
   nlohmann::json divergent = nlohmann::json::array(), unreadable = nlohmann::json::array();
-  for (auto& [name, key] : s.keys) {
-    if (!key.last_ok) {
-      unreadable.push_back({{"key", name}, {"round", key.last_round}, {"error", key.last_error}});
-      continue;
-    }
-    const auto& readings = key.readings;
-    // The agreement of the last ok reading at the last round (a key read twice in a round: the later one).
-    bool agree = true;
-    for (auto it = readings.rbegin(); it != readings.rend(); ++it) {
-      if (it->round == key.last_round) {
-        agree = it->agree;
-        break;
-      }
-    }
-    if (!agree) divergent.push_back({{"key", name}, {"round", key.last_round}, {"replicas", key.last_replicas}});
-  }
-
-  // The first round from which on every key agreed, each key judged by its latest ok reading up to that round.
+  s.JudgeLastRound(divergent, unreadable);
   std::vector<int64_t> rounds;
   for (const auto& [round, end] : s.round_end) rounds.push_back(round);
-  std::vector<int64_t> disagreeing(rounds.size(), 0);
-  for (auto& [name, key] : s.keys) {
-    std::vector<Reading> readings = key.readings;
-    std::stable_sort(readings.begin(), readings.end(),
-                     [](const Reading& a, const Reading& b) { return a.round < b.round; });
-    size_t next = 0;
-    std::optional<bool> state;
-    for (size_t r = 0; r < rounds.size(); ++r) {
-      while (next < readings.size() && readings[next].round <= rounds[r]) state = readings[next++].agree;
-      if (!state.value_or(false)) ++disagreeing[r];
-    }
-  }
-  std::optional<size_t> converged_round;
-  for (size_t r = rounds.size(); r-- > 0;) {
-    if (disagreeing[r] != 0) break;
-    converged_round = r;
-  }
+  const std::optional<size_t> converged_round = s.ConvergedRound(rounds);
   // A round ends when its last reading does: convergence happened after the
   // end of the last disagreeing round (or before the first round) and by the
   // end of the first agreeing one. Only that interval is known.
   const auto since_heal = [&](int64_t time) { return nlohmann::json(double(time - *heal) / 1e9); };
-  nlohmann::json converged_after = nullptr, differed_until = nullptr;
+  Timing timing{rounds.size(), nullptr, nullptr, s.last_heal ? "the final heal" : "the first replica read"};
   if (converged_round && heal) {
-    converged_after = since_heal(s.round_end[rounds[*converged_round]]);
-    if (*converged_round > 0) differed_until = since_heal(s.round_end[rounds[*converged_round - 1]]);
+    timing.converged_after = since_heal(s.round_end[rounds[*converged_round]]);
+    if (*converged_round > 0) timing.differed_until = since_heal(s.round_end[rounds[*converged_round - 1]]);
   }
-  const char* from = s.last_heal ? "the final heal" : "the first replica read";
-
   result.details = {{"rounds", rounds.size()},
                     {"key_count", s.keys.size()},
                     {"divergent_count", divergent.size()},
                     {"unreadable_count", unreadable.size()},
-                    {"converged_after_s", converged_after},
-                    {"differed_until_s", differed_until},
+                    {"converged_after_s", timing.converged_after},
+                    {"differed_until_s", timing.differed_until},
                     {"first_read_after_s", heal && s.first_invoke ? since_heal(*s.first_invoke) : nlohmann::json()},
-                    {"measured_from", from},
+                    {"measured_from", timing.from},
                     {"final_heal_time", heal ? nlohmann::json(*heal) : nlohmann::json()},
                     {"malformed_count", s.malformed}};
-  if (!divergent.empty()) {
-    result.valid = Validity::kFalse;
-    std::vector<std::string> names;
-    for (const auto& d : divergent) {
-      if (names.size() == 5) break;
-      names.push_back(d["key"].get<std::string>());
-    }
-    result.summary = fmt::format("{} of {} keys still diverge across replicas after {} rounds ({}{})", divergent.size(),
-                                 s.keys.size(), rounds.size(), fmt::join(names, ", "),
-                                 divergent.size() > names.size() ? ", ..." : "");
-  } else if (!unreadable.empty()) {
-    result.valid = Validity::kUnknown;
-    result.summary = fmt::format("the last replica read of {} of {} keys failed, so their convergence is unknown",
-                                 unreadable.size(), s.keys.size());
-  } else {
-    result.valid = Validity::kTrue;
-    const std::string rounds_text = fmt::format("{} {}", rounds.size(), rounds.size() == 1 ? "round" : "rounds");
-    if (converged_after.is_null()) {
-      result.summary = fmt::format("all {} keys agree on every replica ({})", s.keys.size(), rounds_text);
-    } else if (differed_until.is_null()) {
-      // Already agreeing at the first reading: when they converged before it is not known.
-      result.summary = fmt::format(
-          "all {} keys agree on every replica, within {:.3f} s of {} (already at the first replica-read round; {})",
-          s.keys.size(), converged_after.get<double>(), from, rounds_text);
-    } else {
-      result.summary = fmt::format(
-          "all {} keys agree on every replica, converged between {:.3f} s (end of the last round that differed) and "
-          "{:.3f} s (end of the first that agreed) after {} ({})",
-          s.keys.size(), differed_until.get<double>(), converged_after.get<double>(), from, rounds_text);
-    }
-  }
+  s.Judge(divergent, unreadable, timing, result);
   result.details["divergent"] = std::move(divergent);
   result.details["unreadable"] = std::move(unreadable);
   return result;

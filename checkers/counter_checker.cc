@@ -6,17 +6,9 @@
 #include <map>
 #include <string_view>
 
+#include "checkers/checker_util.h"
+
 namespace faultline {
-
-namespace {
-
-std::string Plural(int64_t n, std::string_view one, std::string_view many) {
-  return fmt::format("{} {}", n, n == 1 ? one : many);
-}
-
-std::string NodeName(const std::string& node) { return node.empty() ? "(unnamed node)" : node; }
-
-}  // namespace
 
 void CounterChecker::RecordAdd(const std::string& key, bool delta_valid, int64_t delta, OpType outcome) {
   KeyState& state = keys_[key];
@@ -91,8 +83,8 @@ CheckResult CounterChecker::Finish() {
   std::map<std::string, const KeyState*> sorted;  // stable output
   for (const auto& [key, state] : keys_) sorted.emplace(key, &state);
 
-  nlohmann::json errors = nlohmann::json::array(), without_read = nlohmann::json::array(),
-                 per_key = nlohmann::json::object();
+  nlohmann::json errors = nlohmann::json::array(), per_key = nlohmann::json::object();
+  std::vector<std::string> without_read;
   std::vector<std::string> error_keys;
   for (const auto& [key, state] : sorted) {
     const int64_t lower = state->ok_sum + state->info_down;
@@ -128,18 +120,15 @@ CheckResult CounterChecker::Finish() {
     result.valid = Validity::kFalse;
     result.summary = fmt::format(
         "{} out of the range the adds allow on {} {} (e.g. {} read {} of {}, expected {} to {})",
-        Plural(int64_t(errors.size()), "final read", "final reads"), error_keys.size() == 1 ? "key" : "keys",
+        CountOf(int64_t(errors.size()), "final read", "final reads"), error_keys.size() == 1 ? "key" : "keys",
         fmt::join(error_keys, ", "), first["node"].get<std::string>(), first["value"].get<int64_t>(),
         first["key"].get<std::string>(), first["lower"].get<int64_t>(), first["upper"].get<int64_t>());
   } else if (final_reads_ == 0) {
     result.valid = Validity::kUnknown;
-    result.summary =
-        fmt::format("no final read succeeded, so none of the {} acknowledged adds could be checked", ok_count_);
+    result.summary = NoFinalReadAtAllSummary(ok_count_);
   } else if (!without_read.empty()) {
     result.valid = Validity::kUnknown;
-    std::vector<std::string> names;
-    for (const auto& key : without_read) names.push_back(key.get<std::string>());
-    result.summary = NoFinalReadSummary(names, "adds");
+    result.summary = NoFinalReadSummary(without_read, "adds");
   } else if (malformed_ > 0) {
     result.valid = Validity::kUnknown;
     result.summary =
@@ -147,8 +136,8 @@ CheckResult CounterChecker::Finish() {
   } else {
     result.valid = Validity::kTrue;
     result.summary =
-        fmt::format("all {} of {} within the range the adds allow", Plural(final_reads_, "final read", "final reads"),
-                    Plural(int64_t(sorted.size()), "key", "keys"));
+        fmt::format("all {} of {} within the range the adds allow", CountOf(final_reads_, "final read", "final reads"),
+                    CountOf(int64_t(sorted.size()), "key", "keys"));
     if (info_count_ > 0) result.summary += fmt::format(" ({} indeterminate adds)", info_count_);
   }
   result.details["errors"] = std::move(errors);

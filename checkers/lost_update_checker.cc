@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "checkers/checker_util.h"
 #include "checkers/id_table.h"
 
 namespace faultline {
@@ -87,14 +88,29 @@ struct Unexpected {
   uint32_t node;
 };
 
-std::string Plural(int64_t n, std::string_view one, std::string_view many) {
-  return fmt::format("{} {}", n, n == 1 ? one : many);
+std::string KeysPhrase(const std::set<std::string>& keys) {
+  return "on " + KeysText(std::vector<std::string>(keys.begin(), keys.end()));
 }
 
-std::string KeysPhrase(const std::set<std::string>& keys) {
-  if (keys.size() > 5) return fmt::format("on {} keys", keys.size());
-  return fmt::format("on {} {}", keys.size() == 1 ? "key" : "keys", fmt::join(keys, ", "));
-}
+// What Finish found, step by step (see LostUpdateChecker::Finish).
+struct LostWrites {
+  nlohmann::json json = nlohmann::json::array();  // the "lost" details, by key name then id
+  std::vector<int64_t> per_key;                   // by key number
+  std::set<std::string> keys, faults;             // faults as the summary names them
+  int64_t without_fault = 0;
+};
+
+struct UnexpectedIds {
+  nlohmann::json json = nlohmann::json::array();  // the "unexpected" details, by key name then id
+  std::vector<int64_t> per_key;                   // by key number
+  std::set<std::string> keys;
+};
+
+struct Totals {
+  int64_t writes = 0, ok = 0, info = 0, fail = 0;
+  nlohmann::json per_key = nlohmann::json::object();
+  std::vector<std::string> without_read;  // keys with writes but no ok final read, sorted
+};
 
 }  // namespace
 
@@ -110,6 +126,10 @@ struct LostUpdateChecker::State {
   std::vector<Fault> faults;
   std::unordered_map<std::string, size_t> open_faults;  // name -> faults index
   int64_t malformed = 0, duplicates = 0, final_read_count = 0;
+  // Filled by Finish: ids read that no usable write wrote, keyed by (key, id): the first op that read it;
+  // and per key, its final values (union over nodes), sorted and unique.
+  std::map<std::pair<uint32_t, int64_t>, Unexpected> unexpected;
+  std::vector<std::vector<int64_t>> final_union;
 
   uint32_t Key(const std::string& name) {
     auto [it, fresh] = key_index.try_emplace(name, static_cast<uint32_t>(keys.size()));
@@ -131,16 +151,13 @@ struct LostUpdateChecker::State {
       faults[it->second].end = op.time;
       open_faults.erase(it);
     };
-    std::string_view f = op.f;
-    if (f.starts_with("start-")) {
-      std::string name(f.substr(6));
-      close(name);
+    const FaultChange change = FaultChangeOf(op.f);
+    if (change.kind == FaultChange::kNone) return;
+    std::string name(change.fault);
+    close(name);
+    if (change.kind == FaultChange::kOpen) {
       open_faults[name] = faults.size();
       faults.push_back(Fault{name, op.value, op.time});
-    } else if (f.starts_with("stop-")) {
-      close(std::string(f.substr(5)));
-    } else if (f.starts_with("heal-")) {
-      close(std::string(f.substr(5)));
     }
   }
 
@@ -197,6 +214,17 @@ struct LostUpdateChecker::State {
     *id = it->get<int64_t>();
     return true;
   }
+
+  // Finish's steps, in order.
+  void CompletePending();
+  uint32_t CheckRead(uint32_t key, int64_t id, int64_t index, uint32_t node);
+  void ResolveEdges();
+  std::vector<uint8_t> ReachFromFinals();
+  bool ByKeyThenId(uint32_t ka, int64_t ia, uint32_t kb, int64_t ib) const;
+  LostWrites FindLost(const std::vector<uint8_t>& reached) const;
+  UnexpectedIds ListUnexpected() const;
+  Totals CountPerKey(const LostWrites& lost, const UnexpectedIds& unexpected) const;
+  void Judge(const LostWrites& lost, const UnexpectedIds& unexpected, const Totals& totals, CheckResult& result) const;
 };
 
 LostUpdateChecker::LostUpdateChecker() : state_(std::make_unique<State>()) {}
@@ -268,42 +296,45 @@ void LostUpdateChecker::Add(const Op& op) {
   }
 }
 
-CheckResult LostUpdateChecker::Finish() {
-  State& s = *state_;
-  for (auto& [process, invoke] : s.pending) {
-    if (invoke.rmw) s.RecordWrite(invoke, OpType::kInfo, invoke.index, invoke.time, process, "", nullptr);
+// Invokes that never completed: indeterminate writes with no read list.
+void LostUpdateChecker::State::CompletePending() {
+  for (auto& [process, invoke] : pending) {
+    if (invoke.rmw) RecordWrite(invoke, OpType::kInfo, invoke.index, invoke.time, process, "", nullptr);
   }
-  s.pending.clear();
+  pending.clear();
+}
 
-  auto find = [&](uint32_t key, int64_t id) { return s.write_by_id.Find(key, id); };
-  // Ids read that no usable write wrote, keyed by (key, id): the first op that read it.
-  std::map<std::pair<uint32_t, int64_t>, Unexpected> unexpected;
-  auto check_read = [&](uint32_t key, int64_t id, int64_t index, uint32_t node) -> uint32_t {
-    const uint32_t w = find(key, id);
-    const char* reason = w == kNoWrite                          ? "never written"
-                         : s.writes[w].outcome == OpType::kFail ? "write failed"
-                                                                : nullptr;
-    if (reason == nullptr) return w;
-    auto [it, fresh] = unexpected.try_emplace({key, id}, Unexpected{reason, index, node});
-    if (!fresh && index < it->second.index) it->second = Unexpected{reason, index, node};
-    return kNoWrite;
-  };
-  // Edges from ids to write positions, in place (kNoWrite: not a usable write), one lookup each.
-  for (size_t i = 0; i < s.writes.size(); ++i) {
-    const Write& w = s.writes[i];
+// The write position of `key`'s id `id`, or kNoWrite when no usable write
+// wrote it; then the id is unexpected, first read by the op at `index`.
+uint32_t LostUpdateChecker::State::CheckRead(uint32_t key, int64_t id, int64_t index, uint32_t node) {
+  const uint32_t w = write_by_id.Find(key, id);
+  const char* reason = w == kNoWrite ? "never written" : writes[w].outcome == OpType::kFail ? "write failed" : nullptr;
+  if (reason == nullptr) return w;
+  auto [it, fresh] = unexpected.try_emplace({key, id}, Unexpected{reason, index, node});
+  if (!fresh && index < it->second.index) it->second = Unexpected{reason, index, node};
+  return kNoWrite;
+}
+
+// Edges from ids to write positions, in place (kNoWrite: not a usable write), one lookup each.
+void LostUpdateChecker::State::ResolveEdges() {
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const Write& w = writes[i];
     for (uint64_t e = w.edge_begin; e < w.edge_begin + w.edge_count; ++e) {
-      s.edges[e] = check_read(w.key, s.edges[e], w.index, w.node);
+      edges[e] = CheckRead(w.key, edges[e], w.index, w.node);
     }
   }
+}
 
-  // Reachability from the final values, breadth first (no recursion: chains can be millions long).
-  std::vector<uint8_t> reached(s.writes.size(), 0);
+// Which writes the final values descend from (by write position), and each
+// key's final_union. Breadth first: no recursion, as chains can be millions long.
+std::vector<uint8_t> LostUpdateChecker::State::ReachFromFinals() {
+  std::vector<uint8_t> reached(writes.size(), 0);
   std::vector<uint32_t> queue;
-  std::vector<std::vector<int64_t>> final_union(s.keys.size());
-  for (uint32_t k = 0; k < s.keys.size(); ++k) {
-    for (const FinalValue& v : s.keys[k].finals) {
+  final_union.assign(keys.size(), {});
+  for (uint32_t k = 0; k < keys.size(); ++k) {
+    for (const FinalValue& v : keys[k].finals) {
       final_union[k].push_back(v.id);
-      const uint32_t w = check_read(k, v.id, v.index, v.node);
+      const uint32_t w = CheckRead(k, v.id, v.index, v.node);
       if (w != kNoWrite && !reached[w]) {
         reached[w] = 1;
         queue.push_back(w);
@@ -313,149 +344,166 @@ CheckResult LostUpdateChecker::Finish() {
     final_union[k].erase(std::unique(final_union[k].begin(), final_union[k].end()), final_union[k].end());
   }
   for (size_t head = 0; head < queue.size(); ++head) {
-    const Write& w = s.writes[queue[head]];
+    const Write& w = writes[queue[head]];
     for (uint64_t e = w.edge_begin; e < w.edge_begin + w.edge_count; ++e) {
-      const uint32_t x = static_cast<uint32_t>(s.edges[e]);
+      const uint32_t x = static_cast<uint32_t>(edges[e]);
       if (x == kNoWrite || reached[x]) continue;
       reached[x] = 1;
       queue.push_back(x);
     }
   }
-  std::vector<uint32_t>().swap(queue);
+  return reached;
+}
 
-  // Lost writes, by key name then id.
+bool LostUpdateChecker::State::ByKeyThenId(uint32_t ka, int64_t ia, uint32_t kb, int64_t ib) const {
+  const std::string& a = keys[ka].name;
+  const std::string& b = keys[kb].name;
+  return a != b ? a < b : ia < ib;
+}
+
+// Ok writes that no final value descends from, on keys that have a final read.
+LostWrites LostUpdateChecker::State::FindLost(const std::vector<uint8_t>& reached) const {
   std::vector<uint32_t> lost_writes;
-  for (uint32_t i = 0; i < s.writes.size(); ++i) {
-    const Write& w = s.writes[i];
-    if (w.outcome == OpType::kOk && !reached[i] && s.keys[w.key].final_reads > 0) lost_writes.push_back(i);
+  for (uint32_t i = 0; i < writes.size(); ++i) {
+    const Write& w = writes[i];
+    if (w.outcome == OpType::kOk && !reached[i] && keys[w.key].final_reads > 0) lost_writes.push_back(i);
   }
-  auto by_key_then_id = [&](uint32_t ka, int64_t ia, uint32_t kb, int64_t ib) {
-    const std::string& a = s.keys[ka].name;
-    const std::string& b = s.keys[kb].name;
-    return a != b ? a < b : ia < ib;
-  };
   std::sort(lost_writes.begin(), lost_writes.end(), [&](uint32_t a, uint32_t b) {
-    return by_key_then_id(s.writes[a].key, s.writes[a].id, s.writes[b].key, s.writes[b].id);
+    return ByKeyThenId(writes[a].key, writes[a].id, writes[b].key, writes[b].id);
   });
-  std::vector<int64_t> key_lost(s.keys.size(), 0), key_unexpected(s.keys.size(), 0);
-  std::set<std::string> lost_keys, lost_faults;
-  int64_t lost_without_fault = 0;
-  nlohmann::json lost = nlohmann::json::array();
+  LostWrites lost;
+  lost.per_key.assign(keys.size(), 0);
   for (uint32_t i : lost_writes) {
-    const Write& w = s.writes[i];
-    nlohmann::json faults = nlohmann::json::array();
-    for (const Fault& f : s.faults) {
+    const Write& w = writes[i];
+    nlohmann::json open = nlohmann::json::array();
+    for (const Fault& f : faults) {
       if (f.start <= w.invoke_time && w.invoke_time < f.end) {
-        faults.push_back({{"fault", f.name}, {"value", f.value}});
+        open.push_back({{"fault", f.name}, {"value", f.value}});
         // "majorities-ring partition" says more than "partition" when the nemesis recorded its kind.
         const auto kind = f.value.is_object() ? f.value.find("kind") : f.value.end();
-        lost_faults.insert(kind != f.value.end() && kind->is_string() ? kind->get<std::string>() + " " + f.name
+        lost.faults.insert(kind != f.value.end() && kind->is_string() ? kind->get<std::string>() + " " + f.name
                                                                       : f.name);
       }
     }
-    if (faults.empty()) ++lost_without_fault;
-    ++key_lost[w.key];
-    lost_keys.insert(s.keys[w.key].name);
-    lost.push_back({{"key", s.keys[w.key].name},
-                    {"write", w.id},
-                    {"index", w.index},
-                    {"time", w.time},
-                    {"invoke_time", w.invoke_time},
-                    {"process", w.process},
-                    {"node", s.nodes[w.node]},
-                    {"final_values", final_union[w.key]},
-                    {"faults", std::move(faults)}});
+    if (open.empty()) ++lost.without_fault;
+    ++lost.per_key[w.key];
+    lost.keys.insert(keys[w.key].name);
+    lost.json.push_back({{"key", keys[w.key].name},
+                         {"write", w.id},
+                         {"index", w.index},
+                         {"time", w.time},
+                         {"invoke_time", w.invoke_time},
+                         {"process", w.process},
+                         {"node", nodes[w.node]},
+                         {"final_values", final_union[w.key]},
+                         {"faults", std::move(open)}});
   }
+  return lost;
+}
 
-  std::vector<std::pair<std::pair<uint32_t, int64_t>, Unexpected>> unexpected_sorted(unexpected.begin(),
-                                                                                     unexpected.end());
-  std::sort(unexpected_sorted.begin(), unexpected_sorted.end(), [&](const auto& a, const auto& b) {
-    return by_key_then_id(a.first.first, a.first.second, b.first.first, b.first.second);
+UnexpectedIds LostUpdateChecker::State::ListUnexpected() const {
+  std::vector<std::pair<std::pair<uint32_t, int64_t>, Unexpected>> sorted(unexpected.begin(), unexpected.end());
+  std::sort(sorted.begin(), sorted.end(), [&](const auto& a, const auto& b) {
+    return ByKeyThenId(a.first.first, a.first.second, b.first.first, b.first.second);
   });
-  std::set<std::string> unexpected_keys;
-  nlohmann::json unexpected_json = nlohmann::json::array();
-  for (const auto& [key_id, u] : unexpected_sorted) {
+  UnexpectedIds ids;
+  ids.per_key.assign(keys.size(), 0);
+  for (const auto& [key_id, u] : sorted) {
     const auto [key, id] = key_id;
-    ++key_unexpected[key];
-    unexpected_keys.insert(s.keys[key].name);
-    unexpected_json.push_back(
-        {{"key", s.keys[key].name}, {"id", id}, {"reason", u.reason}, {"index", u.index}, {"node", s.nodes[u.node]}});
+    ++ids.per_key[key];
+    ids.keys.insert(keys[key].name);
+    ids.json.push_back(
+        {{"key", keys[key].name}, {"id", id}, {"reason", u.reason}, {"index", u.index}, {"node", nodes[u.node]}});
   }
+  return ids;
+}
 
-  int64_t write_count = 0, ok_count = 0, info_count = 0, fail_count = 0;
-  std::vector<uint32_t> key_order(s.keys.size());
+Totals LostUpdateChecker::State::CountPerKey(const LostWrites& lost, const UnexpectedIds& unexpected) const {
+  std::vector<uint32_t> key_order(keys.size());
   for (uint32_t k = 0; k < key_order.size(); ++k) key_order[k] = k;
-  std::sort(key_order.begin(), key_order.end(),
-            [&](uint32_t a, uint32_t b) { return s.keys[a].name < s.keys[b].name; });
-  nlohmann::json per_key = nlohmann::json::object(), without_read = nlohmann::json::array();
-  std::vector<std::string> without_read_names;
+  std::sort(key_order.begin(), key_order.end(), [&](uint32_t a, uint32_t b) { return keys[a].name < keys[b].name; });
+  Totals totals;
   for (uint32_t k : key_order) {
-    const KeyInfo& key = s.keys[k];
-    write_count += key.writes;
-    ok_count += key.ok;
-    info_count += key.info;
-    fail_count += key.fail;
-    if (key.writes > 0 && key.final_reads == 0) {
-      without_read.push_back(key.name);
-      without_read_names.push_back(key.name);
-    }
-    per_key[key.name] = {{"writes", key.writes},
-                         {"ok", key.ok},
-                         {"info", key.info},
-                         {"fail", key.fail},
-                         {"lost", key_lost[k]},
-                         {"unexpected", key_unexpected[k]},
-                         {"final_reads", key.final_reads},
-                         {"final_values", final_union[k].size()}};
+    const KeyInfo& key = keys[k];
+    totals.writes += key.writes;
+    totals.ok += key.ok;
+    totals.info += key.info;
+    totals.fail += key.fail;
+    if (key.writes > 0 && key.final_reads == 0) totals.without_read.push_back(key.name);
+    totals.per_key[key.name] = {{"writes", key.writes},
+                                {"ok", key.ok},
+                                {"info", key.info},
+                                {"fail", key.fail},
+                                {"lost", lost.per_key[k]},
+                                {"unexpected", unexpected.per_key[k]},
+                                {"final_reads", key.final_reads},
+                                {"final_values", final_union[k].size()}};
   }
+  return totals;
+}
 
-  CheckResult result;
-  result.details = {{"write_count", write_count},
-                    {"ok_count", ok_count},
-                    {"info_count", info_count},
-                    {"fail_count", fail_count},
-                    {"lost_count", lost.size()},
-                    {"unexpected_count", unexpected_json.size()},
-                    {"keys_without_final_read", std::move(without_read)},
-                    {"final_read_count", s.final_read_count},
-                    {"malformed_count", s.malformed},
-                    {"duplicate_write_count", s.duplicates},
-                    {"per_key", std::move(per_key)}};
+// The verdict and its summary (see the header).
+void LostUpdateChecker::State::Judge(const LostWrites& lost, const UnexpectedIds& unexpected, const Totals& totals,
+                                     CheckResult& result) const {
   std::vector<std::string> problems;
-  if (!lost.empty()) {
+  if (!lost.json.empty()) {
     std::string when;
-    if (lost_faults.empty()) {
+    if (lost.faults.empty()) {
       when = "with no fault active";
     } else {
-      when = fmt::format("during {}", fmt::join(lost_faults, ", "));
-      if (lost_without_fault > 0) when += fmt::format(" ({} with no fault active)", lost_without_fault);
+      when = fmt::format("during {}", fmt::join(lost.faults, ", "));
+      if (lost.without_fault > 0) when += fmt::format(" ({} with no fault active)", lost.without_fault);
     }
     problems.push_back(fmt::format("{} lost {} {}",
-                                   Plural(int64_t(lost.size()), "acknowledged write", "acknowledged writes"),
-                                   KeysPhrase(lost_keys), when));
+                                   CountOf(int64_t(lost.json.size()), "acknowledged write", "acknowledged writes"),
+                                   KeysPhrase(lost.keys), when));
   }
-  if (!unexpected_json.empty()) {
+  if (!unexpected.json.empty()) {
     problems.push_back(fmt::format("{} read {} that no successful write wrote",
-                                   Plural(int64_t(unexpected_json.size()), "id", "ids"), KeysPhrase(unexpected_keys)));
+                                   CountOf(int64_t(unexpected.json.size()), "id", "ids"), KeysPhrase(unexpected.keys)));
   }
   if (!problems.empty()) {
     result.valid = Validity::kFalse;
     result.summary = fmt::format("{}", fmt::join(problems, "; "));
-  } else if (!without_read_names.empty()) {
+  } else if (!totals.without_read.empty()) {
     result.valid = Validity::kUnknown;
-    result.summary = NoFinalReadSummary(without_read_names, "writes");
-  } else if (s.malformed > 0) {
+    result.summary = NoFinalReadSummary(totals.without_read, "writes");
+  } else if (malformed > 0) {
     result.valid = Validity::kUnknown;
-    result.summary = fmt::format("{} rmw or read values lack integer ids", s.malformed);
-  } else if (s.duplicates > 0) {
+    result.summary = fmt::format("{} rmw or read values lack integer ids", malformed);
+  } else if (duplicates > 0) {
     result.valid = Validity::kUnknown;
-    result.summary = fmt::format("{} write ids were written more than once (ids must be unique)", s.duplicates);
+    result.summary = fmt::format("{} write ids were written more than once (ids must be unique)", duplicates);
   } else {
     result.valid = Validity::kTrue;
-    result.summary = fmt::format("all {} acknowledged writes are observed by the final values", ok_count);
+    result.summary = fmt::format("all {} acknowledged writes are observed by the final values", totals.ok);
   }
-  result.details["lost"] = std::move(lost);
-  result.details["unexpected"] = std::move(unexpected_json);
+}
+
+// In steps: resolve the read lists to writes, find what the final values
+// reach, list the lost writes and unexpected ids, count, judge.
+CheckResult LostUpdateChecker::Finish() {
+  State& s = *state_;
+  s.CompletePending();
+  s.ResolveEdges();
+  LostWrites lost = s.FindLost(s.ReachFromFinals());
+  UnexpectedIds unexpected = s.ListUnexpected();
+  Totals totals = s.CountPerKey(lost, unexpected);
+  CheckResult result;
+  result.details = {{"write_count", totals.writes},
+                    {"ok_count", totals.ok},
+                    {"info_count", totals.info},
+                    {"fail_count", totals.fail},
+                    {"lost_count", lost.json.size()},
+                    {"unexpected_count", unexpected.json.size()},
+                    {"keys_without_final_read", totals.without_read},
+                    {"final_read_count", s.final_read_count},
+                    {"malformed_count", s.malformed},
+                    {"duplicate_write_count", s.duplicates},
+                    {"per_key", std::move(totals.per_key)}};
+  s.Judge(lost, unexpected, totals, result);
+  result.details["lost"] = std::move(lost.json);
+  result.details["unexpected"] = std::move(unexpected.json);
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "checkers/checker_util.h"
 #include "checkers/id_table.h"
 
 namespace faultline {
@@ -48,8 +49,6 @@ struct PendingInvoke {
   int64_t time = 0;
 };
 
-std::string NodeName(const std::string& node) { return node.empty() ? "(unnamed node)" : node; }
-
 // Distinct nodes of the reads that do (present == true) or do not hold `element`.
 nlohmann::json NodesWhere(const std::vector<FinalRead>& reads, int64_t element, bool present) {
   std::set<std::string> nodes;
@@ -61,10 +60,6 @@ nlohmann::json NodesWhere(const std::vector<FinalRead>& reads, int64_t element, 
   return nlohmann::json(std::vector<std::string>(nodes.begin(), nodes.end()));
 }
 
-std::string Plural(int64_t n, std::string_view one, std::string_view many) {
-  return fmt::format("{} {}", n, n == 1 ? one : many);
-}
-
 // "on key k2 (missing on n1, n3)" / "on keys k1, k2 (...)"; nodes from entries[field].
 std::string Where(const nlohmann::json& entries, const char* nodes_field, std::string_view nodes_label) {
   std::set<std::string> keys, nodes;
@@ -74,6 +69,22 @@ std::string Where(const nlohmann::json& entries, const char* nodes_field, std::s
   }
   return fmt::format("on {} {} ({} {})", keys.size() == 1 ? "key" : "keys", fmt::join(keys, ", "), nodes_label,
                      fmt::join(nodes, ", "));
+}
+
+// What Finish found over every key (see SetChecker::Finish); lists sorted by key then element.
+struct Findings {
+  nlohmann::json lost = nlohmann::json::array(), recovered = nlohmann::json::array(),
+                 unexpected = nlohmann::json::array(), failed_present = nlohmann::json::array(),
+                 per_key = nlohmann::json::object();
+  std::vector<std::string> without_read;  // keys with adds but no ok read
+  int64_t confirmed_lost = 0;             // lost adds that missing lines cannot explain (see the header)
+};
+
+// One add in the details: where it completed and the nodes (`nodes_field`) that do or do not hold it.
+nlohmann::json AddEntry(const std::string& key, int64_t element, const AddRecord& add, const char* nodes_field,
+                        nlohmann::json nodes) {
+  return {
+      {"key", key}, {"element", element}, {"index", add.index}, {"time", add.time}, {nodes_field, std::move(nodes)}};
 }
 
 }  // namespace
@@ -128,6 +139,12 @@ struct SetChecker::State {
         ++info_count;
     }
   }
+
+  // Finish's steps, in order.
+  void CompletePending();
+  std::map<int64_t, std::set<std::string>> CountPresence(KeyState& state) const;
+  void CheckKey(const std::string& key, KeyState& state, Findings& found) const;
+  void Judge(const Findings& found, CheckResult& result) const;
 };
 
 SetChecker::SetChecker() : state_(std::make_unique<State>()) {}
@@ -189,154 +206,155 @@ void SetChecker::Add(const Op& op) {
   if (it != s.pending.end()) s.pending.erase(it);
 }
 
-CheckResult SetChecker::Finish() {
-  State& s = *state_;
-  auto& keys = s.keys;
-  const int64_t attempt_count = s.attempt_count, final_reads = s.final_reads;
-  for (auto& [process, invoke] : s.pending) {
-    if (invoke.f == "add") s.RecordAdd(invoke.key, invoke.value, OpType::kInfo, invoke.index, invoke.time);
+// Invokes that never completed: indeterminate adds.
+void SetChecker::State::CompletePending() {
+  for (auto& [process, invoke] : pending) {
+    if (invoke.f == "add") RecordAdd(invoke.key, invoke.value, OpType::kInfo, invoke.index, invoke.time);
   }
-  s.pending.clear();
-  const int64_t ok_count = s.ok_count, fail_count = s.fail_count, info_count = s.info_count, malformed = s.malformed;
+  pending.clear();
+}
 
-  int64_t confirmed_lost = 0;  // lost adds that missing lines cannot explain (see the header)
-  nlohmann::json lost = nlohmann::json::array(), recovered = nlohmann::json::array(),
-                 unexpected = nlohmann::json::array(), failed_present = nlohmann::json::array(),
-                 without_read = nlohmann::json::array(), per_key = nlohmann::json::object();
-  for (auto& [key, state] : keys) {
-    int64_t key_ok = 0, key_lost = 0, key_recovered = 0, key_failed_present = 0;
-    std::map<int64_t, std::set<std::string>> key_unexpected;
-    for (const FinalRead& read : state.reads) {
-      for (int64_t element : read.elements) {
-        const uint32_t at = s.add_index.Find(state.number, element);
-        if (at == IdTable::kAbsent) {
-          key_unexpected[element].insert(NodeName(read.node));
-        } else {
-          ++state.adds[at].second.present_reads;
-        }
+// Counts in each add's present_reads the reads that hold it; returns the
+// elements read that no add invoked, with the nodes that read them.
+std::map<int64_t, std::set<std::string>> SetChecker::State::CountPresence(KeyState& state) const {
+  std::map<int64_t, std::set<std::string>> unexpected;
+  for (const FinalRead& read : state.reads) {
+    for (int64_t element : read.elements) {
+      const uint32_t at = add_index.Find(state.number, element);
+      if (at == IdTable::kAbsent) {
+        unexpected[element].insert(NodeName(read.node));
+      } else {
+        ++state.adds[at].second.present_reads;
       }
     }
-    std::vector<std::pair<int64_t, const AddRecord*>> adds;
-    adds.reserve(state.adds.size());
-    for (const auto& [element, add] : state.adds) adds.emplace_back(element, &add);
-    auto by_element = [](const auto& a, const auto& b) { return a.first < b.first; };
-    // Elements are usually added in increasing order: then there is nothing to sort.
-    if (!std::is_sorted(adds.begin(), adds.end(), by_element)) std::sort(adds.begin(), adds.end(), by_element);
-    const int reads = static_cast<int>(state.reads.size());
-    for (const auto& [element, add] : adds) {
-      if (add->outcome == OpType::kOk) ++key_ok;
-      if (reads == 0) continue;
-      if (add->outcome == OpType::kOk && add->present_reads < reads) {
-        ++key_lost;
-        lost.push_back({{"key", key},
-                        {"element", element},
-                        {"index", add->index},
-                        {"time", add->time},
-                        {"missing_on", NodesWhere(state.reads, element, false)}});
-        if (add->confirmed && std::any_of(state.reads.begin(), state.reads.end(), [&](const FinalRead& read) {
-              return read.confirmed && !std::binary_search(read.elements.begin(), read.elements.end(), element);
-            })) {
-          ++confirmed_lost;
-        }
-      } else if (add->outcome == OpType::kInfo && add->present_reads > 0) {
-        ++key_recovered;
-        recovered.push_back({{"key", key},
-                             {"element", element},
-                             {"index", add->index},
-                             {"time", add->time},
-                             {"present_on", NodesWhere(state.reads, element, true)}});
-      } else if (add->outcome == OpType::kFail && add->present_reads > 0) {
-        ++key_failed_present;
-        failed_present.push_back({{"key", key},
-                                  {"element", element},
-                                  {"index", add->index},
-                                  {"time", add->time},
-                                  {"present_on", NodesWhere(state.reads, element, true)}});
-      }
-    }
-    for (const auto& [element, nodes] : key_unexpected) {
-      unexpected.push_back({{"key", key}, {"element", element}, {"nodes", nodes}});
-    }
-    if (reads == 0 && !state.adds.empty()) without_read.push_back(key);
-    per_key[key] = {{"attempts", state.attempts},
-                    {"ok", key_ok},
-                    {"lost", key_lost},
-                    {"recovered", key_recovered},
-                    {"unexpected", key_unexpected.size()},
-                    {"failed_present", key_failed_present},
-                    {"final_reads", reads}};
   }
+  return unexpected;
+}
 
-  CheckResult result;
-  result.details = {{"attempt_count", attempt_count},
-                    {"ok_count", ok_count},
-                    {"fail_count", fail_count},
-                    {"info_count", info_count},
-                    {"lost_count", lost.size()},
-                    {"recovered_count", recovered.size()},
-                    {"unexpected_count", unexpected.size()},
-                    {"failed_present_count", failed_present.size()},
-                    {"keys_without_final_read", without_read},
-                    {"final_read_count", final_reads},
-                    {"malformed_count", malformed},
-                    {"per_key", std::move(per_key)}};
+// One key's adds against its reads, into `found`.
+void SetChecker::State::CheckKey(const std::string& key, KeyState& state, Findings& found) const {
+  const std::map<int64_t, std::set<std::string>> key_unexpected = CountPresence(state);
+  std::vector<std::pair<int64_t, const AddRecord*>> adds;
+  adds.reserve(state.adds.size());
+  for (const auto& [element, add] : state.adds) adds.emplace_back(element, &add);
+  auto by_element = [](const auto& a, const auto& b) { return a.first < b.first; };
+  // Elements are usually added in increasing order: then there is nothing to sort.
+  if (!std::is_sorted(adds.begin(), adds.end(), by_element)) std::sort(adds.begin(), adds.end(), by_element);
+  int64_t key_ok = 0, key_lost = 0, key_recovered = 0, key_failed_present = 0;
+  const int reads = static_cast<int>(state.reads.size());
+  for (const auto& [element, add] : adds) {
+    if (add->outcome == OpType::kOk) ++key_ok;
+    if (reads == 0) continue;
+    if (add->outcome == OpType::kOk && add->present_reads < reads) {
+      ++key_lost;
+      found.lost.push_back(AddEntry(key, element, *add, "missing_on", NodesWhere(state.reads, element, false)));
+      if (add->confirmed && std::any_of(state.reads.begin(), state.reads.end(), [&](const FinalRead& read) {
+            return read.confirmed && !std::binary_search(read.elements.begin(), read.elements.end(), element);
+          })) {
+        ++found.confirmed_lost;
+      }
+    } else if (add->outcome == OpType::kInfo && add->present_reads > 0) {
+      ++key_recovered;
+      found.recovered.push_back(AddEntry(key, element, *add, "present_on", NodesWhere(state.reads, element, true)));
+    } else if (add->outcome == OpType::kFail && add->present_reads > 0) {
+      ++key_failed_present;
+      found.failed_present.push_back(
+          AddEntry(key, element, *add, "present_on", NodesWhere(state.reads, element, true)));
+    }
+  }
+  for (const auto& [element, nodes] : key_unexpected) {
+    found.unexpected.push_back({{"key", key}, {"element", element}, {"nodes", nodes}});
+  }
+  if (reads == 0 && !state.adds.empty()) found.without_read.push_back(key);
+  found.per_key[key] = {{"attempts", state.attempts},
+                        {"ok", key_ok},
+                        {"lost", key_lost},
+                        {"recovered", key_recovered},
+                        {"unexpected", key_unexpected.size()},
+                        {"failed_present", key_failed_present},
+                        {"final_reads", reads}};
+}
 
+// The verdict and its summary (see the header); adds "confirmed_lost_count" when lines are missing.
+void SetChecker::State::Judge(const Findings& found, CheckResult& result) const {
   std::vector<std::string> problems;
-  if (!lost.empty()) {
-    problems.push_back(fmt::format("{} lost {}", Plural(int64_t(lost.size()), "acknowledged add", "acknowledged adds"),
-                                   Where(lost, "missing_on", "missing on")));
+  if (!found.lost.empty()) {
+    problems.push_back(fmt::format("{} lost {}",
+                                   CountOf(int64_t(found.lost.size()), "acknowledged add", "acknowledged adds"),
+                                   Where(found.lost, "missing_on", "missing on")));
   }
-  if (!unexpected.empty()) {
+  if (!found.unexpected.empty()) {
     problems.push_back(fmt::format("{} that no add invoked {}",
-                                   Plural(int64_t(unexpected.size()), "element", "elements"),
-                                   Where(unexpected, "nodes", "read from")));
+                                   CountOf(int64_t(found.unexpected.size()), "element", "elements"),
+                                   Where(found.unexpected, "nodes", "read from")));
   }
-  if (!failed_present.empty()) {
-    problems.push_back(fmt::format("{} present {}", Plural(int64_t(failed_present.size()), "failed add", "failed adds"),
-                                   Where(failed_present, "present_on", "present on")));
+  if (!found.failed_present.empty()) {
+    problems.push_back(fmt::format("{} present {}",
+                                   CountOf(int64_t(found.failed_present.size()), "failed add", "failed adds"),
+                                   Where(found.failed_present, "present_on", "present on")));
   }
-  if (!problems.empty() && s.missing_lines > 0) {
+  if (!problems.empty() && missing_lines > 0) {
     // Missing lines can hide an add's invoke (unexpected), a later ok add of a
     // failed element (failed_present), or the completion that matched an ok
     // line to its invoke; only a self-contained ok line missing from a
     // self-contained read stays a loss whatever they held.
-    result.details["confirmed_lost_count"] = confirmed_lost;
-    if (confirmed_lost > 0) {
+    result.details["confirmed_lost_count"] = found.confirmed_lost;
+    if (found.confirmed_lost > 0) {
       result.valid = Validity::kFalse;
       result.summary = fmt::format("{} lost whatever the {} held; in all: {}",
-                                   Plural(confirmed_lost, "acknowledged add is", "acknowledged adds are"),
-                                   Plural(s.missing_lines, "missing history line", "missing history lines"),
+                                   CountOf(found.confirmed_lost, "acknowledged add is", "acknowledged adds are"),
+                                   CountOf(missing_lines, "missing history line", "missing history lines"),
                                    fmt::join(problems, "; "));
     } else {
       result.valid = Validity::kUnknown;
-      result.summary = NotConfirmedSummary(s.missing_lines, fmt::format("{}", fmt::join(problems, "; ")));
+      result.summary = NotConfirmedSummary(missing_lines, fmt::format("{}", fmt::join(problems, "; ")));
     }
   } else if (!problems.empty()) {
     result.valid = Validity::kFalse;
     result.summary = fmt::format("{}", fmt::join(problems, "; "));
   } else if (final_reads == 0) {
     result.valid = Validity::kUnknown;
-    result.summary =
-        fmt::format("no final read succeeded, so none of the {} acknowledged adds could be checked", ok_count);
-  } else if (!without_read.empty()) {
+    result.summary = NoFinalReadAtAllSummary(ok_count);
+  } else if (!found.without_read.empty()) {
     result.valid = Validity::kUnknown;
-    std::vector<std::string> names;
-    for (const auto& key : without_read) names.push_back(key.get<std::string>());
-    result.summary = NoFinalReadSummary(names, "adds");
+    result.summary = NoFinalReadSummary(found.without_read, "adds");
   } else if (malformed > 0) {
     result.valid = Validity::kUnknown;
     result.summary = fmt::format("{} add or read values are not integers (sets of integers expected)", malformed);
   } else {
     result.valid = Validity::kTrue;
     result.summary = fmt::format("all {} acknowledged adds present in the final reads of every node", ok_count);
-    if (!recovered.empty()) {
-      result.summary += fmt::format(" ({} of {} indeterminate adds recovered)", recovered.size(), info_count);
+    if (!found.recovered.empty()) {
+      result.summary += fmt::format(" ({} of {} indeterminate adds recovered)", found.recovered.size(), info_count);
     }
   }
-  result.details["lost"] = std::move(lost);
-  result.details["recovered"] = std::move(recovered);
-  result.details["unexpected"] = std::move(unexpected);
-  result.details["failed_present"] = std::move(failed_present);
+}
+
+// In steps: complete the pending adds, check each key's adds against its
+// reads, judge.
+CheckResult SetChecker::Finish() {
+  State& s = *state_;
+  s.CompletePending();
+  Findings found;
+  for (auto& [key, state] : s.keys) s.CheckKey(key, state, found);
+  CheckResult result;
+  result.details = {{"attempt_count", s.attempt_count},
+                    {"ok_count", s.ok_count},
+                    {"fail_count", s.fail_count},
+                    {"info_count", s.info_count},
+                    {"lost_count", found.lost.size()},
+                    {"recovered_count", found.recovered.size()},
+                    {"unexpected_count", found.unexpected.size()},
+                    {"failed_present_count", found.failed_present.size()},
+                    {"keys_without_final_read", found.without_read},
+                    {"final_read_count", s.final_reads},
+                    {"malformed_count", s.malformed},
+                    {"per_key", std::move(found.per_key)}};
+  s.Judge(found, result);
+  result.details["lost"] = std::move(found.lost);
+  result.details["recovered"] = std::move(found.recovered);
+  result.details["unexpected"] = std::move(found.unexpected);
+  result.details["failed_present"] = std::move(found.failed_present);
   return result;
 }
 

@@ -8,6 +8,8 @@
 #include <map>
 #include <string_view>
 
+#include "checkers/checker_util.h"
+
 namespace faultline {
 
 namespace {
@@ -109,12 +111,11 @@ void StatsChecker::CountSiblings(const nlohmann::json& values) {
 }
 
 void StatsChecker::Nemesis(const Op& op) {
-  const std::string_view f = op.f;
-  if (f.starts_with("start-")) {
-    open_faults_.emplace(f.substr(6));
-  } else if (f.starts_with("stop-") || f.starts_with("heal-")) {
-    auto it = open_faults_.find(std::string(f.substr(5)));
-    if (it != open_faults_.end()) open_faults_.erase(it);
+  const FaultChange change = FaultChangeOf(op.f);
+  if (change.kind == FaultChange::kOpen) {
+    open_faults_.emplace(change.fault);
+  } else if (change.kind == FaultChange::kClose) {
+    open_faults_.erase(std::string(change.fault));
   }
 }
 

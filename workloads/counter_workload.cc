@@ -1,8 +1,6 @@
 #include "workloads/counter_workload.h"
 
-#include "checkers/convergence_checker.h"
 #include "checkers/counter_checker.h"
-#include "checkers/stats_checker.h"
 
 namespace faultline {
 
@@ -19,11 +17,7 @@ Invocation CounterWorkload::Next(std::mt19937_64& rng) {
 }
 
 std::vector<std::unique_ptr<Checker>> CounterWorkload::Checkers() const {
-  std::vector<std::unique_ptr<Checker>> checkers;
-  checkers.push_back(std::make_unique<CounterChecker>());
-  checkers.push_back(std::make_unique<ConvergenceChecker>());
-  checkers.push_back(std::make_unique<StatsChecker>());
-  return checkers;
+  return CheckersWith(std::make_unique<CounterChecker>());
 }
 
 }  // namespace faultline

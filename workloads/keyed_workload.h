@@ -1,7 +1,9 @@
 // KeyedWorkload: what the built-in workloads share: keys k1..kN, one picked
-// uniformly from the generator's RNG per op, and a final read of every key.
+// uniformly from the generator's RNG per op, a final read of every key, and
+// the checkers every one of them has besides its own (convergence, stats).
 #pragma once
 
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,6 +29,8 @@ class KeyedWorkload : public Workload {
     std::uniform_int_distribution<size_t> pick(0, keys_.size() - 1);
     return keys_[pick(rng)];
   }
+  // `own` (the workload's own checker) followed by ConvergenceChecker and StatsChecker.
+  static std::vector<std::unique_ptr<Checker>> CheckersWith(std::unique_ptr<Checker> own);
 
  private:
   std::vector<std::string> keys_;

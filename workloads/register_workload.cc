@@ -1,8 +1,6 @@
 #include "workloads/register_workload.h"
 
-#include "checkers/convergence_checker.h"
 #include "checkers/lost_update_checker.h"
-#include "checkers/stats_checker.h"
 
 namespace faultline {
 
@@ -16,11 +14,7 @@ Invocation RegisterWorkload::Next(std::mt19937_64& rng) {
 }
 
 std::vector<std::unique_ptr<Checker>> RegisterWorkload::Checkers() const {
-  std::vector<std::unique_ptr<Checker>> checkers;
-  checkers.push_back(std::make_unique<LostUpdateChecker>());
-  checkers.push_back(std::make_unique<ConvergenceChecker>());
-  checkers.push_back(std::make_unique<StatsChecker>());
-  return checkers;
+  return CheckersWith(std::make_unique<LostUpdateChecker>());
 }
 
 }  // namespace faultline

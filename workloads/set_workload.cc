@@ -1,8 +1,6 @@
 #include "workloads/set_workload.h"
 
-#include "checkers/convergence_checker.h"
 #include "checkers/set_checker.h"
-#include "checkers/stats_checker.h"
 
 namespace faultline {
 
@@ -15,11 +13,7 @@ Invocation SetWorkload::Next(std::mt19937_64& rng) {
 }
 
 std::vector<std::unique_ptr<Checker>> SetWorkload::Checkers() const {
-  std::vector<std::unique_ptr<Checker>> checkers;
-  checkers.push_back(std::make_unique<SetChecker>());
-  checkers.push_back(std::make_unique<ConvergenceChecker>());
-  checkers.push_back(std::make_unique<StatsChecker>());
-  return checkers;
+  return CheckersWith(std::make_unique<SetChecker>());
 }
 
 }  // namespace faultline
