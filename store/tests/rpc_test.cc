@@ -422,14 +422,14 @@ TEST_F(RpcTest, TimesOutAndDropsTheLateReply) {
 TEST_F(RpcTest, SilentPeerIsPresumedDeadSoLaterCallsFailFast) {
   HeldResponders held;  // a peer that reads requests and never answers
   auto server = StartServer([&](uint8_t, std::string, RpcServer::Responder respond) { held.Hold(std::move(respond)); });
-  RpcClient client(io_, Local(server->port()), RpcClientOptions{1000ms, 500ms, 1000ms});
+  // A 30 s reconnect backoff: the second call comes inside it however slow the machine, so it must fail fast
+  // (Unavailable, not TimedOut after its own 150 ms) without a connect attempt.
+  RpcClient client(io_, Local(server->port()), RpcClientOptions{1000ms, 30s, 60s});
   const Result first = CallSync(client, 1, "x", 150ms);
   EXPECT_EQ(first.status.code(), Status::Code::kTimedOut) << first.status.message();
   EXPECT_FALSE(client.connected());
 
-  const auto start = Clock::now();
   const Result second = CallSync(client, 1, "y", 150ms);
-  EXPECT_LT(Clock::now() - start, 100ms);
   EXPECT_EQ(second.status.code(), Status::Code::kUnavailable) << second.status.message();
   EXPECT_NE(second.status.message().find("presumed dead"), std::string::npos) << second.status.message();
 }
@@ -440,28 +440,26 @@ TEST_F(RpcTest, ServerDownFailsFastWithUnavailable) {
     auto gone = StartServer(Echo());
     port = gone->port();
   }  // stopped and destroyed: nothing listens on `port` now
-  RpcClient client(io_, Local(port), RpcClientOptions{1000ms, 1000ms, 2000ms});
+  // A 30 s reconnect backoff, so the last call below is inside it however slow the machine.
+  RpcClient client(io_, Local(port), RpcClientOptions{1000ms, 30s, 60s});
 
-  // Calls issued together while connecting all fail when the connect does.
+  // Calls issued together while connecting all fail when the connect does:
+  // Unavailable (refused), long before their 30 s timeout.
   Counter done;
   std::mutex mu;
   std::vector<Status> statuses;
-  auto start = Clock::now();
   for (int i = 0; i < 5; ++i) {
-    client.Call(1, "x", 2s, [&](Status status, std::string) {
+    client.Call(1, "x", 30s, [&](Status status, std::string) {
       std::lock_guard lock(mu);
       statuses.push_back(std::move(status));
       done.Add();
     });
   }
-  ASSERT_TRUE(done.Wait(5, 2s));
-  EXPECT_LT(Clock::now() - start, 500ms);
+  ASSERT_TRUE(done.Wait(5, 20s));
   for (const Status& s : statuses) EXPECT_EQ(s.code(), Status::Code::kUnavailable) << s.message();
 
-  // Inside the backoff window: no connect attempt at all.
-  start = Clock::now();
+  // Inside the backoff window: no connect attempt at all ("next attempt in ...").
   const Result r = CallSync(client, 1, "y");
-  EXPECT_LT(Clock::now() - start, 100ms);
   EXPECT_EQ(r.status.code(), Status::Code::kUnavailable);
   EXPECT_NE(r.status.message().find(std::to_string(port)), std::string::npos) << r.status.message();
   EXPECT_NE(r.status.message().find("next attempt"), std::string::npos) << r.status.message();
@@ -703,7 +701,7 @@ TEST_F(RpcTest, StopWithCallsInFlightCompletesEveryCallbackExactlyOnce) {
   std::vector<Status> statuses(kCalls);
   Counter done;
   for (int i = 0; i < kCalls; ++i) {
-    client.Call(1, std::to_string(i), 10s, [&, i](Status status, std::string) {
+    client.Call(1, std::to_string(i), 60s, [&, i](Status status, std::string) {
       statuses[i] = std::move(status);
       runs[i].fetch_add(1);
       done.Add();
@@ -711,11 +709,10 @@ TEST_F(RpcTest, StopWithCallsInFlightCompletesEveryCallbackExactlyOnce) {
   }
   ASSERT_TRUE(held.WaitFor(kCalls));  // every request is at the server
 
-  const auto start = Clock::now();
   stopped = true;
   server->Stop();
-  ASSERT_TRUE(done.Wait(kCalls, 5s)) << done.count();
-  EXPECT_LT(Clock::now() - start, 3s);  // from the dropped connection, not the 10 s timeout
+  // Within 20 s: from the dropped connection, not the calls' 60 s timeout.
+  ASSERT_TRUE(done.Wait(kCalls, 20s)) << done.count();
   for (int i = 0; i < kCalls; ++i) {
     EXPECT_EQ(statuses[i].code(), Status::Code::kTimedOut) << i << ": " << statuses[i].message();
   }
