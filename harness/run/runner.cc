@@ -8,11 +8,11 @@
 #include <thread>
 #include <vector>
 
+#include "harness/api/environment.h"
 #include "harness/base/harness_error.h"
 #include "harness/driver/generator.h"
 #include "harness/driver/history_writer.h"
 #include "harness/driver/workers.h"
-#include "harness/api/environment.h"
 #include "harness/run/check.h"
 #include "harness/run/environment_factory.h"
 #include "harness/run/registry.h"
@@ -332,8 +332,8 @@ void Run::Teardown(RunResults& results) {
     try {
       fn();
     } catch (const std::exception& e) {
-      const std::string error = what.empty() ? fmt::format("teardown: {}", e.what())
-                                             : fmt::format("teardown: {}: {}", what, e.what());
+      const std::string error =
+          what.empty() ? fmt::format("teardown: {}", e.what()) : fmt::format("teardown: {}: {}", what, e.what());
       log_.Warn(error);
       if (results.error.empty()) results.error = error;
     }

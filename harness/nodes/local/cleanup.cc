@@ -153,8 +153,7 @@ std::vector<std::vector<std::string>> IptablesRulesOf(const ClusterState& st) {
   return rules;
 }
 
-void RemoveIptablesRules(const ClusterState& st, std::vector<std::string>& removed,
-                         std::vector<std::string>& errors) {
+void RemoveIptablesRules(const ClusterState& st, std::vector<std::string>& removed, std::vector<std::string>& errors) {
   std::set<std::vector<std::string>> done;
   for (auto rule : IptablesRulesOf(st)) {
     if (rule.size() < 3 || rule[0] != "iptables" || !done.insert(rule).second) continue;
@@ -215,7 +214,6 @@ bool BridgeClaimed(const std::string& run_id, bool include_manual) {
   if (manual) return !include_manual;
   return !owner || OwnerAlive(*owner);
 }
-
 
 }  // namespace
 

@@ -17,10 +17,10 @@ namespace faultline {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using std::chrono::milliseconds;
 using ssh_internal::ConnectError;
 using ssh_internal::FirstLine;
 using ssh_internal::kShortCommand;
+using std::chrono::milliseconds;
 
 constexpr milliseconds kPipeGrace{250};  // output read after the command exited
 constexpr milliseconds kReadSlice{50};   // one blocking read at most
@@ -59,7 +59,6 @@ bool AliveFromStat(const std::string& line) {
   return state != 'Z' && state != 'X';
 }
 
-
 // Sets how long libssh waits for the peer on this session.
 void SetSessionTimeout(ssh_session session, std::chrono::microseconds t) {
   const long sec = t.count() / 1000000, usec = t.count() % 1000000;
@@ -73,8 +72,8 @@ void SetSessionTimeout(ssh_session session, std::chrono::microseconds t) {
 // usual timeout.
 void WaitForExitStatus(ssh_session session, ssh_channel channel, Clock::time_point deadline,
                        milliseconds connect_timeout) {
-  const long remaining_us = std::max<long>(
-      1000, std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count());
+  const long remaining_us =
+      std::max<long>(1000, std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count());
   SetSessionTimeout(session, std::chrono::microseconds(remaining_us));
   ssh_channel_get_exit_status(channel);
   SetSessionTimeout(session, connect_timeout);
@@ -84,8 +83,8 @@ void WaitForExitStatus(ssh_session session, ssh_channel channel, Clock::time_poi
 // its output ended (or kPipeGrace after it exited: a background child may
 // hold its pipes), or until the deadline (then result.timed_out). Returns
 // why the connection was lost, empty when it was not.
-std::string ReadOutput(ssh_session session, ssh_channel channel, const ChannelState& state,
-                       Clock::time_point deadline, milliseconds connect_timeout, CommandResult& result) {
+std::string ReadOutput(ssh_session session, ssh_channel channel, const ChannelState& state, Clock::time_point deadline,
+                       milliseconds connect_timeout, CommandResult& result) {
   std::optional<Clock::time_point> exited_at;
   char buf[16384];
   std::string lost;
@@ -154,7 +153,6 @@ std::string ShellCommand(const std::vector<std::string>& argv) {
   }
   return out;
 }
-
 
 SshRemote::SshRemote(std::string node, SshOptions options) : node_(std::move(node)), options_(std::move(options)) {
   if (options_.max_sessions < 1) throw HarnessError(node_ + ": max_sessions must be >= 1");

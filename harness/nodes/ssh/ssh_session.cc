@@ -93,10 +93,9 @@ SshRemote::Session::Session(const std::string& node, const SshOptions& o) : host
   if (ssh_connect(ssh_) != SSH_OK) {
     const std::string error = ssh_get_error(ssh_);
     const bool timed_out = error.find("imeout") != std::string::npos || error.find("timed out") != std::string::npos;
-    throw ConnectError(
-        fmt::format("{}: cannot connect over SSH{}: {}", who,
-                    timed_out ? fmt::format(" (timeout {} ms)", o.connect_timeout.count()) : "", error),
-        false);
+    throw ConnectError(fmt::format("{}: cannot connect over SSH{}: {}", who,
+                                   timed_out ? fmt::format(" (timeout {} ms)", o.connect_timeout.count()) : "", error),
+                       false);
   }
   EnableTcpKeepalive();
   if (o.strict_host_key_checking) CheckHostKey(who, known);

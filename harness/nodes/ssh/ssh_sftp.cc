@@ -20,9 +20,9 @@ namespace faultline {
 namespace {
 
 namespace fs = std::filesystem;
-using std::chrono::milliseconds;
 using ssh_internal::FirstLine;
 using ssh_internal::kShortCommand;
+using std::chrono::milliseconds;
 
 constexpr size_t kChunk = 64 * 1024;
 
