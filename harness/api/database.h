@@ -1,7 +1,7 @@
-// Database: the lifecycle of one store on the cluster's nodes (install,
-// start, kill, restart, pause, resume, wipe, logs) through each node's
-// Remote, plus a factory for that store's clients. One per store:
-// dynastore, redis-cluster, external.
+// Database: the lifecycle of one store on the run's nodes (install, start,
+// kill, restart, pause, resume, wipe, logs) through each node's Remote, plus
+// a factory for that store's clients. One adapter per store
+// (harness/stores/<store>/): dynastore, redis-cluster, external.
 //
 // Methods throw HarnessError when the rig cannot do what was asked.
 #pragma once
@@ -14,16 +14,10 @@
 #include <vector>
 
 #include "harness/api/client.h"
+#include "harness/api/environment.h"
 #include "harness/api/remote.h"
 
 namespace faultline {
-
-struct NodeInfo {
-  std::string name;          // n1, n2, ... as users see it
-  std::string address;       // IP address or host name clients connect to
-  std::string dir;           // the node's working directory, on the node
-  Remote* remote = nullptr;  // not owned; outlives the Database
-};
 
 struct ClientOptions {
   std::chrono::milliseconds op_timeout{1000};

@@ -1,7 +1,7 @@
 // Remote: the control seam to one node. Everything the harness does on a
 // node (DB adapters, nemesis, log collection) goes through it, so the same
-// code runs on local network-namespace nodes (LocalRemote) and, later, on
-// SSH hosts. Arguments are argv vectors, never shell strings.
+// code runs on local network-namespace nodes (LocalRemote) and on SSH hosts
+// (SshRemote). Arguments are argv vectors, never shell strings.
 //
 // Thread-safe: a nemesis and a DB adapter may use one Remote concurrently.
 #pragma once

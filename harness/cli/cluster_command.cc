@@ -7,6 +7,7 @@
 
 #include "harness/cli/commands.h"
 #include "harness/nodes/local/local_cluster.h"
+#include "harness/nodes/local/local_environment.h"
 #include "harness/nodes/ssh/sshd_nodes.h"
 
 namespace faultline {
@@ -24,23 +25,21 @@ int ClusterUp(int nodes, const std::string& subnet, bool sshd) {
   o.subnet = subnet;
   o.manual = true;
   o.description = "faultline cluster up";
-  auto cluster = LocalCluster::Create(o);
+  // Removed again by the environment's destructor unless everything below works.
+  std::unique_ptr<LocalEnvironment> env = LocalEnvironment::Create(o);
+  LocalCluster& cluster = env->cluster();
   for (const ClusterSummary& c : ListLocalClusters()) {
-    if (c.run_id == cluster->run_id()) PrintCluster(c);
+    if (c.run_id == cluster.run_id()) PrintCluster(c);
   }
   if (sshd) {
-    try {
-      const SshdNodes s = StartSshd(*cluster);
-      std::cout << "sshd on port 22 of every node; client key " << s.client_key.string() << ", known_hosts "
-                << s.known_hosts.string() << "\n"
-                << "test over SSH with: faultline run " << SshdRunFlags(s) << "\n";
-    } catch (const std::exception&) {
-      cluster->Destroy();
-      throw;
-    }
+    const SshdNodes s = StartSshd(cluster);
+    std::cout << "sshd on port 22 of every node; client key " << s.client_key.string() << ", known_hosts "
+              << s.known_hosts.string() << "\n"
+              << "test over SSH with: faultline run " << SshdRunFlags(s) << "\n";
   }
-  std::cout << "run commands on a node with: ip netns exec " << cluster->nodes()[0].netns << " <command>\n"
-            << "remove it with: faultline cluster down " << cluster->run_id() << std::endl;
+  env->Release();  // a manual cluster: it outlives this command
+  std::cout << "run commands on a node with: ip netns exec " << cluster.nodes()[0].netns << " <command>\n"
+            << "remove it with: faultline cluster down " << cluster.run_id() << std::endl;
   return 0;
 }
 

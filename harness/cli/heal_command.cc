@@ -14,6 +14,7 @@
 #include "harness/base/harness_error.h"
 #include "harness/cli/commands.h"
 #include "harness/nodes/local/local_cluster.h"
+#include "harness/nodes/local/local_environment.h"
 #include "harness/nodes/local/netns_thread.h"
 #include "harness/run/registry.h"
 #include "harness/run/test_config.h"
@@ -27,12 +28,8 @@ using namespace std::chrono_literals;
 namespace {
 
 std::vector<std::string> HealLocalCluster(const std::string& run_id, std::ostream& out) {
-  std::unique_ptr<LocalCluster> cluster = LocalCluster::Attach(run_id);
-  std::vector<NodeInfo> nodes;
-  for (size_t i = 0; i < cluster->nodes().size(); ++i) {
-    const LocalNode& n = cluster->nodes()[i];
-    nodes.push_back(NodeInfo{n.name, n.address, cluster->node_dir(i), &cluster->remote(i)});
-  }
+  std::unique_ptr<LocalCluster> cluster = LocalCluster::Attach(run_id);  // attached, never destroyed here
+  const std::vector<NodeInfo> nodes = LocalNodeInfos(*cluster);
   std::vector<std::string> problems;
   HealNetwork(nodes);
   out << "cluster " << run_id << ": partition and loss rules removed" << std::endl;

@@ -8,13 +8,13 @@
 #include <thread>
 #include <vector>
 
+#include "harness/api/environment.h"
 #include "harness/base/harness_error.h"
 #include "harness/driver/generator.h"
 #include "harness/driver/history_writer.h"
 #include "harness/driver/workers.h"
-#include "harness/nodes/local/local_cluster.h"
-#include "harness/nodes/ssh/ssh_environment.h"
 #include "harness/run/check.h"
+#include "harness/run/environment_factory.h"
 #include "harness/run/registry.h"
 #include "harness/run/run_dir.h"
 #include "harness/run/run_log.h"
@@ -59,7 +59,6 @@ class Run {
   void Progress(const std::string& phase, Clock::time_point start, Clock::time_point end, const WorkerCounters& c);
 
   void SetUp();
-  void CreateLocalCluster();
   void MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_process);
   void Heal();
   // Heals every fault; problems make the run unknown (a node that cannot be
@@ -85,10 +84,9 @@ class Run {
   const RunOptions& options_;
   const fs::path run_dir_;
   RunLog log_;
-  std::unique_ptr<LocalCluster> cluster_;
-  std::unique_ptr<SshEnvironment> ssh_;  // instead of cluster_ when config_.nodes is given
+  std::unique_ptr<Environment> env_;  // the nodes; lives as long as the run (NodeInfos point into it)
   std::unique_ptr<Database> db_;
-  std::vector<NodeInfo> nodes_;
+  std::vector<NodeInfo> nodes_;  // env_'s
   std::unique_ptr<HistoryWriter> history_;
   std::unique_ptr<NemesisScheduler> nemesis_;  // after history_: destroyed first
   bool faults_healed_ = true;
@@ -131,13 +129,9 @@ void Run::Progress(const std::string& phase, Clock::time_point start, Clock::tim
 }
 
 void Run::SetUp() {
-  if (!config_.nodes.empty()) {
-    ssh_ = std::make_unique<SshEnvironment>(config_.name, config_.nodes, config_.ssh);
-    nodes_ = ssh_->nodes();
-    Say(fmt::format("SSH nodes (name=user@host:port:directory): {}", ssh_->Describe()));
-  } else {
-    CreateLocalCluster();
-  }
+  env_ = MakeEnvironment(config_, run_dir_);
+  nodes_ = env_->nodes();
+  Say(env_->Describe());
   ThrowIfInterrupted();
 
   db_ = MakeDatabase(config_);
@@ -153,24 +147,6 @@ void Run::SetUp() {
   }
   db_->WaitClusterReady(nodes_, kStartTimeout);
   Say(fmt::format("{} is up on {} node{}", db_->name(), nodes_.size(), nodes_.size() == 1 ? "" : "s"));
-}
-
-void Run::CreateLocalCluster() {
-  LocalClusterOptions cluster_options;
-  cluster_options.nodes = config_.local;
-  cluster_options.subnet = config_.subnet;
-  // A cluster left running on purpose must survive this process's exit
-  // (`faultline cleanup` removes only crashed runs' clusters).
-  cluster_options.manual = config_.leave_db_running;
-  cluster_options.description = config_.name + " " + fs::absolute(run_dir_).string();  // read by `faultline heal`
-  cluster_ = LocalCluster::Create(cluster_options);
-  std::vector<std::string> listing;
-  for (size_t i = 0; i < cluster_->nodes().size(); ++i) {
-    const LocalNode& n = cluster_->nodes()[i];
-    nodes_.push_back(NodeInfo{n.name, n.address, cluster_->node_dir(i), &cluster_->remote(i)});
-    listing.push_back(n.name + "=" + n.address);
-  }
-  Say(fmt::format("cluster {} on {}: {}", cluster_->run_id(), cluster_->subnet(), fmt::join(listing, " ")));
 }
 
 void Run::MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_process) {
@@ -351,12 +327,15 @@ void Run::ReplicaReads(HistoryWriter& history) {
 }
 
 void Run::Teardown(RunResults& results) {
+  // `what` empty: the error names what failed itself (Environment::Teardown).
   const auto attempt = [&](const std::string& what, const auto& fn) {
     try {
       fn();
     } catch (const std::exception& e) {
-      log_.Warn(fmt::format("teardown: {}: {}", what, e.what()));
-      if (results.error.empty()) results.error = fmt::format("teardown: {}: {}", what, e.what());
+      const std::string error =
+          what.empty() ? fmt::format("teardown: {}", e.what()) : fmt::format("teardown: {}: {}", what, e.what());
+      log_.Warn(error);
+      if (results.error.empty()) results.error = error;
     }
   };
   // Faults first (also after Ctrl-C or an exception): a cluster left
@@ -370,15 +349,10 @@ void Run::Teardown(RunResults& results) {
       attempt("collect logs of " + node.name, [&] { db_->CollectLogs(node, run_dir_ / "nodes" / node.name); });
     }
   }
-  if (ssh_ != nullptr) {
-    attempt("clean up SSH nodes", [&] { ssh_->Teardown(/*remove_dirs=*/!config_.leave_db_running); });
-    if (config_.leave_db_running) Say("store left running on the SSH nodes: " + ssh_->Describe());
-  }
-  if (cluster_ != nullptr && !config_.leave_db_running) {
-    attempt("destroy cluster " + cluster_->run_id(), [&] { cluster_->Destroy(); });
-  } else if (cluster_ != nullptr) {
-    Say(fmt::format("cluster {} left running (--leave-db-running); remove it with: faultline cluster down {}",
-                    cluster_->run_id(), cluster_->run_id()));
+  if (env_ != nullptr && config_.leave_db_running) {
+    Say(env_->Release());
+  } else if (env_ != nullptr) {
+    attempt("", [&] { env_->Teardown(); });
   }
 }
 

@@ -39,6 +39,8 @@
 
 namespace faultline {
 
+struct ClusterState;
+
 struct LocalNode {
   std::string name;     // n1, n2, ...
   std::string netns;    // fl-R-n1
@@ -85,6 +87,8 @@ class LocalCluster {
 
  private:
   LocalCluster() = default;
+  // Takes names, subnet and nodes from a record (no Remotes).
+  void Adopt(const ClusterState& st);
   std::string run_id_, bridge_, subnet_;
   std::filesystem::path nodes_root_;
   std::vector<LocalNode> nodes_;

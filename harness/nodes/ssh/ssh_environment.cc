@@ -58,7 +58,7 @@ SshEnvironment::SshEnvironment(const std::string& test_name, const std::vector<s
   }));
   if (!failed.empty()) {
     try {
-      Teardown(/*remove_dirs=*/true);  // the directories that were made
+      RemoveDirs();  // the directories that were made
     } catch (const HarnessError&) {
       // The error below says what failed; a directory left behind is empty.
     }
@@ -66,9 +66,32 @@ SshEnvironment::SshEnvironment(const std::string& test_name, const std::vector<s
   }
 }
 
-SshEnvironment::~SshEnvironment() = default;
+SshEnvironment::~SshEnvironment() {
+  if (!owned_) return;
+  try {
+    RemoveDirs();
+  } catch (const std::exception&) {
+    // Nowhere to report it from a destructor; Teardown() is the reporting path.
+  }
+}
 
-std::string SshEnvironment::Describe() const {
+std::string SshEnvironment::Describe() const { return "SSH nodes (name=user@host:port:directory): " + NodeList(); }
+
+std::string SshEnvironment::Release() {
+  owned_ = false;
+  return "store left running on the SSH nodes: " + NodeList();
+}
+
+void SshEnvironment::Teardown() {
+  owned_ = false;  // one attempt, reported here
+  try {
+    RemoveDirs();
+  } catch (const std::exception& e) {
+    throw HarnessError(std::string("clean up SSH nodes: ") + e.what());
+  }
+}
+
+std::string SshEnvironment::NodeList() const {
   std::vector<std::string> parts;
   for (const auto& r : remotes_) {
     const SshOptions& o = r->options();
@@ -77,21 +100,17 @@ std::string SshEnvironment::Describe() const {
   return fmt::format("{}", fmt::join(parts, " "));
 }
 
-void SshEnvironment::Teardown(bool remove_dirs) {
-  std::vector<std::string> failed;
-  if (remove_dirs) {
-    failed = Failures(RunInParallel(remotes_.size(), [&](size_t i) {
-      if (nodes_[i].dir.empty()) return;  // never made
-      CommandResult r = remotes_[i]->Run({"rm", "-rf", "--", nodes_[i].dir}, 60s);
-      if (!r.ok()) {
-        throw HarnessError(fmt::format("{}: rm -rf {}: {}", remotes_[i]->Describe(), nodes_[i].dir, r.err));
-      }
-      // A given remote-dir: removed once empty (fails while another node on
-      // the same host still has its directory there: fine).
-      if (!root_.empty()) remotes_[i]->Run({"rmdir", "--", root_}, 10s);
-    }));
-  }
-  // Sessions close here; the NodeInfos keep pointing at them until the run ends.
+void SshEnvironment::RemoveDirs() {
+  const std::vector<std::string> failed = Failures(RunInParallel(remotes_.size(), [&](size_t i) {
+    if (nodes_[i].dir.empty()) return;  // never made
+    CommandResult r = remotes_[i]->Run({"rm", "-rf", "--", nodes_[i].dir}, 60s);
+    if (!r.ok()) {
+      throw HarnessError(fmt::format("{}: rm -rf {}: {}", remotes_[i]->Describe(), nodes_[i].dir, r.err));
+    }
+    // A given remote-dir: removed once empty (fails while another node on
+    // the same host still has its directory there: fine).
+    if (!root_.empty()) remotes_[i]->Run({"rmdir", "--", root_}, 10s);
+  }));
   if (!failed.empty()) throw HarnessError(fmt::format("removing node directories failed: {}", fmt::join(failed, "; ")));
 }
 

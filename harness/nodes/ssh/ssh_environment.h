@@ -8,16 +8,18 @@
 //
 // The constructor connects to every host in parallel (one attempt each,
 // bounded by ssh.connect-timeout-ms) and throws one HarnessError naming
-// every node that failed (authentication, host key, timeout). Teardown
-// removes the node directories (unless asked to keep them) and closes the
-// sessions. Not thread-safe itself; the Remotes it hands out are.
+// every node that failed (authentication, host key, timeout). Teardown (or
+// the destructor, unless released) removes the node directories; the
+// sessions close with the object. Release (--leave-db-running) keeps the
+// directories and the store running in them. Not thread-safe itself; the
+// Remotes it hands out are.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "harness/api/database.h"
+#include "harness/api/environment.h"
 #include "harness/nodes/ssh/ssh_config.h"
 #include "harness/nodes/ssh/ssh_remote.h"
 
@@ -26,24 +28,32 @@ namespace faultline {
 // The SshOptions of one host: the "ssh" object plus that host's overrides.
 SshOptions SshOptionsFor(const SshConfig& ssh, const std::string& host);
 
-class SshEnvironment {
+class SshEnvironment : public Environment {
  public:
   // `test_name` goes into the node directories' names.
   SshEnvironment(const std::string& test_name, const std::vector<std::string>& hosts, const SshConfig& ssh);
-  ~SshEnvironment();
+  ~SshEnvironment() override;  // removes the node directories (best effort) unless released or torn down
 
-  const std::vector<NodeInfo>& nodes() const { return nodes_; }
-  // "n1=root@10.0.0.2:22:/tmp/faultline-... n2=..." for the run log.
-  std::string Describe() const;
-  // Removes each node's directory when remove_dirs (and a given remote-dir
-  // if it is then empty). Throws HarnessError listing
-  // the nodes where removal failed. The sessions close with the object.
-  void Teardown(bool remove_dirs);
+  const std::vector<NodeInfo>& nodes() const override { return nodes_; }
+  // "SSH nodes (name=user@host:port:directory): n1=root@10.0.0.2:22:/tmp/faultline-... n2=..."
+  std::string Describe() const override;
+  // Removes each node's directory (and a given remote-dir if it is then
+  // empty). Throws HarnessError "clean up SSH nodes: ..." listing the nodes
+  // where removal failed.
+  void Teardown() override;
+  // "store left running on the SSH nodes: n1=..."
+  std::string Release() override;
 
  private:
+  // "n1=root@10.0.0.2:22:/tmp/faultline-... n2=..."
+  std::string NodeList() const;
+  // Throws HarnessError listing the nodes where removal failed.
+  void RemoveDirs();
+
   std::string root_;
   std::vector<std::unique_ptr<SshRemote>> remotes_;
   std::vector<NodeInfo> nodes_;
+  bool owned_ = true;  // false once released or torn down
 };
 
 }  // namespace faultline

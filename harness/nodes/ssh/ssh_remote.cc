@@ -1,114 +1,34 @@
+// SshRemote: the session pool and commands. The libssh session itself is in
+// ssh_session.cc, file transfer in ssh_sftp.cc.
 #include "harness/nodes/ssh/ssh_remote.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 #include <libssh/server.h>  // ssh_send_keepalive (client-side too)
-#include <libssh/sftp.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <fstream>
+#include <cctype>
 #include <optional>
-#include <random>
-#include <sstream>
 
 #include "harness/base/harness_error.h"
+#include "harness/nodes/ssh/ssh_session.h"
 
 namespace faultline {
 namespace {
 
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using ssh_internal::ConnectError;
+using ssh_internal::FirstLine;
+using ssh_internal::kShortCommand;
 using std::chrono::milliseconds;
 
-constexpr milliseconds kPipeGrace{250};       // output read after the command exited
-constexpr milliseconds kReadSlice{50};        // one blocking read at most
-constexpr milliseconds kShortCommand{15000};  // mkdir, mv, kill, cat /proc/...
-constexpr size_t kChunk = 64 * 1024;
-
-// Failures of one connection attempt; permanent ones (authentication, host
-// key, a bad key file) are not worth another attempt.
-struct ConnectError : HarnessError {
-  ConnectError(const std::string& message, bool permanent) : HarnessError(message), permanent(permanent) {}
-  bool permanent;
-};
-
-void InitLibssh() {
-  static const int rc = ssh_init();
-  if (rc != SSH_OK) throw HarnessError("libssh initialisation failed");
-}
-
-std::string Fingerprint(ssh_key key) {
-  unsigned char* hash = nullptr;
-  size_t len = 0;
-  if (key == nullptr || ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &len) != SSH_OK) {
-    return "(no fingerprint)";
-  }
-  char* text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, len);
-  std::string out = text != nullptr ? text : "(no fingerprint)";
-  ssh_string_free_char(text);
-  ssh_clean_pubkey_hash(&hash);
-  return out;
-}
-
-std::string KeyType(ssh_key key) {
-  const char* t = key != nullptr ? ssh_key_type_to_char(ssh_key_type(key)) : nullptr;
-  return t != nullptr ? t : "unknown";
-}
-
-std::string HomeKnownHosts() {
-  const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : "/root") + "/.ssh/known_hosts";
-}
+constexpr milliseconds kPipeGrace{250};  // output read after the command exited
+constexpr milliseconds kReadSlice{50};   // one blocking read at most
 
 // "1.500": seconds for GNU timeout, never 0 (which would mean no timeout).
 std::string TimeoutSeconds(milliseconds t) {
   const long long ms = std::max<long long>(t.count(), 1);
   return fmt::format("{}.{:03}", ms / 1000, ms % 1000);
-}
-
-std::string ParentOf(const std::string& path) {
-  auto slash = path.rfind('/');
-  if (slash == std::string::npos) return "";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-std::string TempSuffix() {
-  static std::atomic<uint64_t> counter{0};
-  static const uint64_t salt = std::random_device{}();
-  return fmt::format(".faultline-tmp-{}-{:x}-{}", ::getpid(), salt & 0xffffff, counter++);
-}
-
-std::string FirstLine(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-// The keys `known` holds for host:port, as "type SHA256:..." (libssh only
-// hands out the entry that matched, and a changed key matches none).
-std::string KnownFingerprints(const std::string& known, const std::string& host, int port) {
-  const std::string lookup = port == 22 ? host : fmt::format("[{}]:{}", host, port);
-  std::ifstream in(known);
-  std::string out;
-  for (std::string line; std::getline(in, line);) {
-    ssh_knownhosts_entry* entry = nullptr;
-    if (ssh_known_hosts_parse_line(lookup.c_str(), line.c_str(), &entry) == SSH_OK && entry != nullptr) {
-      if (entry->publickey != nullptr) {
-        out += (out.empty() ? "" : ", ") + KeyType(entry->publickey) + " " + Fingerprint(entry->publickey);
-      }
-    }
-    if (entry != nullptr) ssh_knownhosts_entry_free(entry);
-  }
-  return out.empty() ? "(no readable entry)" : out;
 }
 
 // Exit status / signal arriving on a channel (libssh callbacks).
@@ -139,6 +59,77 @@ bool AliveFromStat(const std::string& line) {
   return state != 'Z' && state != 'X';
 }
 
+// Sets how long libssh waits for the peer on this session.
+void SetSessionTimeout(ssh_session session, std::chrono::microseconds t) {
+  const long sec = t.count() / 1000000, usec = t.count() % 1000000;
+  ssh_options_set(session, SSH_OPTIONS_TIMEOUT, &sec);
+  ssh_options_set(session, SSH_OPTIONS_TIMEOUT_USEC, &usec);
+}
+
+// All output is in; the exit status follows (or the channel closes). Waits
+// for it at most until the deadline (the session's timeout bounds libssh's
+// wait; the callback records what arrives), then restores the session's
+// usual timeout.
+void WaitForExitStatus(ssh_session session, ssh_channel channel, Clock::time_point deadline,
+                       milliseconds connect_timeout) {
+  const long remaining_us =
+      std::max<long>(1000, std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now()).count());
+  SetSessionTimeout(session, std::chrono::microseconds(remaining_us));
+  ssh_channel_get_exit_status(channel);
+  SetSessionTimeout(session, connect_timeout);
+}
+
+// Reads the command's stdout and stderr into `result` until it exited and
+// its output ended (or kPipeGrace after it exited: a background child may
+// hold its pipes), or until the deadline (then result.timed_out). Returns
+// why the connection was lost, empty when it was not.
+std::string ReadOutput(ssh_session session, ssh_channel channel, const ChannelState& state, Clock::time_point deadline,
+                       milliseconds connect_timeout, CommandResult& result) {
+  std::optional<Clock::time_point> exited_at;
+  char buf[16384];
+  std::string lost;
+  while (true) {
+    const auto now = Clock::now();
+    if (state.exited && !exited_at) exited_at = now;
+    if (exited_at && (ssh_channel_is_eof(channel) || now - *exited_at >= kPipeGrace)) break;
+    if (now >= deadline) {
+      result.timed_out = true;
+      break;
+    }
+    if (ssh_channel_is_eof(channel) && !state.exited) {
+      WaitForExitStatus(session, channel, deadline, connect_timeout);
+      if (!ssh_is_connected(session)) {
+        lost = ssh_get_error(session);
+        break;
+      }
+      if (state.exited || ssh_channel_is_closed(channel)) break;
+      continue;
+    }
+    auto slice = std::min<Clock::duration>(kReadSlice, deadline - now);
+    if (exited_at) slice = std::min<Clock::duration>(slice, *exited_at + kPipeGrace - now);
+    const int wait_ms = std::max<int>(1, std::chrono::duration_cast<milliseconds>(slice).count());
+    int n = ssh_channel_read_timeout(channel, buf, sizeof buf, 0, wait_ms);
+    if (n == SSH_ERROR) {
+      lost = ssh_get_error(session);
+      break;
+    }
+    if (n > 0) result.out.append(buf, n);
+    while ((n = ssh_channel_read_nonblocking(channel, buf, sizeof buf, 1)) > 0) result.err.append(buf, n);
+    if (n == SSH_ERROR) {
+      lost = ssh_get_error(session);
+      break;
+    }
+  }
+  // What is still buffered (no waiting).
+  for (int is_err : {0, 1}) {
+    int n;
+    while (lost.empty() && (n = ssh_channel_read_nonblocking(channel, buf, sizeof buf, is_err)) > 0) {
+      (is_err ? result.err : result.out).append(buf, n);
+    }
+  }
+  return lost;
+}
+
 }  // namespace
 
 std::string ShellQuote(const std::string& text) {
@@ -162,144 +153,6 @@ std::string ShellCommand(const std::vector<std::string>& argv) {
   }
   return out;
 }
-
-// One libssh session, connected, host key checked and authenticated.
-class SshRemote::Session {
- public:
-  Session(const std::string& node, const SshOptions& o) : host_(o.host), port_(o.port) {
-    InitLibssh();
-    const std::string who = fmt::format("{} ({}@{}:{})", node, o.username, o.host, o.port);
-    ssh_ = ssh_new();
-    if (ssh_ == nullptr) throw ConnectError(who + ": cannot create an SSH session", false);
-    bool process_config = false;
-    const long sec = o.connect_timeout.count() / 1000, usec = (o.connect_timeout.count() % 1000) * 1000;
-    const int nodelay = 1;
-    const std::string known = o.known_hosts.empty() ? HomeKnownHosts() : o.known_hosts;
-    ssh_options_set(ssh_, SSH_OPTIONS_PROCESS_CONFIG, &process_config);
-    ssh_options_set(ssh_, SSH_OPTIONS_HOST, o.host.c_str());
-    ssh_options_set(ssh_, SSH_OPTIONS_PORT, &o.port);
-    ssh_options_set(ssh_, SSH_OPTIONS_USER, o.username.c_str());
-    ssh_options_set(ssh_, SSH_OPTIONS_TIMEOUT, &sec);
-    ssh_options_set(ssh_, SSH_OPTIONS_TIMEOUT_USEC, &usec);
-    ssh_options_set(ssh_, SSH_OPTIONS_NODELAY, &nodelay);
-    ssh_options_set(ssh_, SSH_OPTIONS_KNOWNHOSTS, known.c_str());
-    if (!o.known_hosts.empty()) ssh_options_set(ssh_, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
-
-    if (ssh_connect(ssh_) != SSH_OK) {
-      const std::string error = ssh_get_error(ssh_);
-      const bool timed_out = error.find("imeout") != std::string::npos || error.find("timed out") != std::string::npos;
-      throw ConnectError(
-          fmt::format("{}: cannot connect over SSH{}: {}", who,
-                      timed_out ? fmt::format(" (timeout {} ms)", o.connect_timeout.count()) : "", error),
-          false);
-    }
-    EnableTcpKeepalive();
-    if (o.strict_host_key_checking) CheckHostKey(who, known);
-    Authenticate(who, o);
-  }
-
-  ~Session() {
-    if (ssh_ != nullptr) {
-      ssh_disconnect(ssh_);
-      ssh_free(ssh_);
-    }
-  }
-
-  ssh_session get() const { return ssh_; }
-  bool connected() const { return ssh_is_connected(ssh_) != 0; }
-
- private:
-  void EnableTcpKeepalive() {
-    const int fd = ssh_get_fd(ssh_);
-    if (fd < 0) return;
-    int on = 1, idle = 10, interval = 5, count = 3;
-    ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
-    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
-    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
-  }
-
-  void CheckHostKey(const std::string& who, const std::string& known) {
-    ssh_key server = nullptr;
-    if (ssh_get_server_publickey(ssh_, &server) != SSH_OK) {
-      throw ConnectError(fmt::format("{}: the server sent no host key: {}", who, ssh_get_error(ssh_)), true);
-    }
-    const std::string fp = Fingerprint(server), type = KeyType(server);
-    ssh_key_free(server);
-    const ssh_known_hosts_e state = ssh_session_is_known_server(ssh_);
-    if (state == SSH_KNOWN_HOSTS_OK) return;
-    if (state == SSH_KNOWN_HOSTS_CHANGED || state == SSH_KNOWN_HOSTS_OTHER) {
-      const std::string expected = KnownFingerprints(known, host_, port_);
-      throw ConnectError(
-          fmt::format("{}: HOST KEY CHANGED: refusing to connect. The host now offers {} {} but {} says {}. If the "
-                      "host was reinstalled, remove its old entry from {}; if not, someone may be intercepting "
-                      "the connection (--strict-host-key-checking no disables this check)",
-                      who, type, fp, known, expected, known),
-          true);
-    }
-    if (state == SSH_KNOWN_HOSTS_UNKNOWN || state == SSH_KNOWN_HOSTS_NOT_FOUND) {
-      throw ConnectError(fmt::format("{}: unknown host key {} {} (not in {}): refusing to connect. Add it to the "
-                                     "known_hosts file (ssh-keyscan) or pass --strict-host-key-checking no",
-                                     who, type, fp, known),
-                         true);
-    }
-    throw ConnectError(fmt::format("{}: cannot check the host key against {}: {}", who, known, ssh_get_error(ssh_)),
-                       true);
-  }
-
-  void Authenticate(const std::string& who, const SshOptions& o) {
-    std::vector<std::string> tried;
-    auto transient = [&](const char* how) {
-      throw ConnectError(fmt::format("{}: connection lost during {} authentication: {}", who, how, ssh_get_error(ssh_)),
-                         false);
-    };
-    if (!o.private_key.empty()) {
-      ssh_key key = nullptr;
-      if (ssh_pki_import_privkey_file(o.private_key.c_str(), nullptr, nullptr, nullptr, &key) != SSH_OK) {
-        throw ConnectError(fmt::format("{}: cannot read the private key {} (missing, unreadable, or protected by a "
-                                       "passphrase: use ssh-agent for those)",
-                                       who, o.private_key),
-                           true);
-      }
-      const int rc = ssh_userauth_publickey(ssh_, nullptr, key);
-      ssh_key_free(key);
-      if (rc == SSH_AUTH_SUCCESS) return;
-      if (rc == SSH_AUTH_ERROR) transient("public key");
-      tried.push_back("private key " + o.private_key);
-    } else if (o.password.empty() && std::getenv("SSH_AUTH_SOCK") != nullptr) {
-      const int rc = ssh_userauth_agent(ssh_, nullptr);
-      if (rc == SSH_AUTH_SUCCESS) return;
-      if (rc == SSH_AUTH_ERROR) transient("agent");
-      tried.push_back("ssh-agent keys");
-    }
-    if (!o.password.empty()) {
-      const int rc = ssh_userauth_password(ssh_, nullptr, o.password.c_str());
-      if (rc == SSH_AUTH_SUCCESS) return;
-      if (rc == SSH_AUTH_ERROR) transient("password");
-      tried.push_back("password");
-    }
-    if (tried.empty()) {
-      throw ConnectError(fmt::format("{}: no way to authenticate: give --ssh-private-key, run an ssh-agent "
-                                     "(SSH_AUTH_SOCK), or give --password",
-                                     who),
-                         true);
-    }
-    std::string methods;
-    const int m = ssh_userauth_list(ssh_, nullptr);
-    if (m & SSH_AUTH_METHOD_PUBLICKEY) methods += " publickey";
-    if (m & SSH_AUTH_METHOD_PASSWORD) methods += " password";
-    if (m & SSH_AUTH_METHOD_INTERACTIVE) methods += " keyboard-interactive";
-    std::string tried_list;
-    for (const auto& t : tried) tried_list += (tried_list.empty() ? "" : ", ") + t;
-    throw ConnectError(fmt::format("{}: authentication failed for user {} (tried {}; the server accepts:{})", who,
-                                   o.username, tried_list, methods.empty() ? " nothing more" : methods),
-                       true);
-  }
-
-  ssh_session ssh_ = nullptr;
-  std::string host_;
-  int port_;
-};
 
 SshRemote::SshRemote(std::string node, SshOptions options) : node_(std::move(node)), options_(std::move(options)) {
   if (options_.max_sessions < 1) throw HarnessError(node_ + ": max_sessions must be >= 1");
@@ -398,20 +251,22 @@ void SshRemote::KeepaliveLoop() {
   }
 }
 
-CommandResult SshRemote::Exec(const std::string& command, milliseconds timeout, const std::string& what) {
-  std::unique_ptr<Session> session;
-  ssh_channel channel = nullptr;
+ssh_channel SshRemote::OpenChannel(std::unique_ptr<Session>& session, const std::string& what) {
   // A stale session fails at channel open (nothing ran yet): retry once on a fresh one.
-  for (int attempt = 0; channel == nullptr; ++attempt) {
+  for (int attempt = 0;; ++attempt) {
     session = Acquire(options_.reconnect_attempts);
-    channel = ssh_channel_new(session->get());
-    if (channel != nullptr && ssh_channel_open_session(channel) == SSH_OK) break;
+    ssh_channel channel = ssh_channel_new(session->get());
+    if (channel != nullptr && ssh_channel_open_session(channel) == SSH_OK) return channel;
     const std::string error = ssh_get_error(session->get());
     if (channel != nullptr) ssh_channel_free(channel);
-    channel = nullptr;
     Release(std::move(session), false);
     if (attempt >= 1) throw HarnessError(fmt::format("cannot run `{}` on {}: {}", what, Describe(), error));
   }
+}
+
+CommandResult SshRemote::Exec(const std::string& command, milliseconds timeout, const std::string& what) {
+  std::unique_ptr<Session> session;
+  ssh_channel channel = OpenChannel(session, what);
 
   ChannelState state;
   ssh_channel_callbacks_struct callbacks{};
@@ -421,8 +276,6 @@ CommandResult SshRemote::Exec(const std::string& command, milliseconds timeout, 
   ssh_callbacks_init(&callbacks);
   ssh_set_channel_callbacks(channel, &callbacks);
 
-  CommandResult result;
-  bool usable = true;
   const auto start = Clock::now();
   if (ssh_channel_request_exec(channel, command.c_str()) != SSH_OK) {
     const std::string error = ssh_get_error(session->get());
@@ -430,61 +283,10 @@ CommandResult SshRemote::Exec(const std::string& command, milliseconds timeout, 
     Release(std::move(session), false);
     throw HarnessError(fmt::format("cannot run `{}` on {}: {}", what, Describe(), error));
   }
-  const auto deadline = start + timeout;
-  std::optional<Clock::time_point> exited_at;
-  char buf[16384];
-  std::string lost;
-  while (true) {
-    const auto now = Clock::now();
-    if (state.exited && !exited_at) exited_at = now;
-    if (exited_at && (ssh_channel_is_eof(channel) || now - *exited_at >= kPipeGrace)) break;
-    if (now >= deadline) {
-      result.timed_out = true;
-      break;
-    }
-    if (ssh_channel_is_eof(channel) && !state.exited) {
-      // All output is in; the exit status follows (or the channel closes).
-      // Wait for it at most until the deadline (the session's timeout
-      // bounds libssh's wait; the callback records what arrives).
-      const long remaining_us =
-          std::max<long>(1000, std::chrono::duration_cast<std::chrono::microseconds>(deadline - now).count());
-      const long sec = remaining_us / 1000000, usec = remaining_us % 1000000;
-      ssh_options_set(session->get(), SSH_OPTIONS_TIMEOUT, &sec);
-      ssh_options_set(session->get(), SSH_OPTIONS_TIMEOUT_USEC, &usec);
-      ssh_channel_get_exit_status(channel);
-      const long csec = options_.connect_timeout.count() / 1000;
-      const long cusec = (options_.connect_timeout.count() % 1000) * 1000;
-      ssh_options_set(session->get(), SSH_OPTIONS_TIMEOUT, &csec);
-      ssh_options_set(session->get(), SSH_OPTIONS_TIMEOUT_USEC, &cusec);
-      if (!ssh_is_connected(session->get())) {
-        lost = ssh_get_error(session->get());
-        break;
-      }
-      if (state.exited || ssh_channel_is_closed(channel)) break;
-      continue;
-    }
-    auto slice = std::min<Clock::duration>(kReadSlice, deadline - now);
-    if (exited_at) slice = std::min<Clock::duration>(slice, *exited_at + kPipeGrace - now);
-    const int wait_ms = std::max<int>(1, std::chrono::duration_cast<milliseconds>(slice).count());
-    int n = ssh_channel_read_timeout(channel, buf, sizeof buf, 0, wait_ms);
-    if (n == SSH_ERROR) {
-      lost = ssh_get_error(session->get());
-      break;
-    }
-    if (n > 0) result.out.append(buf, n);
-    while ((n = ssh_channel_read_nonblocking(channel, buf, sizeof buf, 1)) > 0) result.err.append(buf, n);
-    if (n == SSH_ERROR) {
-      lost = ssh_get_error(session->get());
-      break;
-    }
-  }
-  // What is still buffered (no waiting).
-  for (int is_err : {0, 1}) {
-    int n;
-    while (lost.empty() && (n = ssh_channel_read_nonblocking(channel, buf, sizeof buf, is_err)) > 0) {
-      (is_err ? result.err : result.out).append(buf, n);
-    }
-  }
+  CommandResult result;
+  const std::string lost =
+      ReadOutput(session->get(), channel, state, start + timeout, options_.connect_timeout, result);
+  bool usable = true;
   if (!lost.empty()) {
     usable = false;
     result.exit_code = -1;
@@ -515,142 +317,6 @@ CommandResult SshRemote::Run(const std::vector<std::string>& argv, milliseconds 
   std::string what;
   for (const auto& a : argv) what += (what.empty() ? "" : " ") + a;
   return Exec(ShellCommand(full), timeout, what);
-}
-
-void SshRemote::Upload(const fs::path& local, const std::string& remote_path) {
-  std::error_code ec;
-  const auto status = fs::status(local, ec);
-  if (ec || !fs::is_regular_file(status)) {
-    throw HarnessError(fmt::format("upload to {}: {} is not a readable regular file", Describe(), local.string()));
-  }
-  std::ifstream in(local, std::ios::binary);
-  if (!in) throw HarnessError(fmt::format("upload to {}: cannot read {}", Describe(), local.string()));
-  const auto mode = static_cast<mode_t>(status.permissions() & fs::perms::mask);
-  const std::string parent = ParentOf(remote_path);
-  if (!parent.empty()) {
-    CommandResult r = Run({"mkdir", "-p", "--", parent}, kShortCommand);
-    if (!r.ok()) {
-      throw HarnessError(fmt::format("upload to {}: cannot create {}: {}", Describe(), parent, FirstLine(r.err)));
-    }
-  }
-  // With sudo the login user may not write the destination's directory.
-  const std::string tmp = options_.sudo ? "/tmp/faultline-upload" + TempSuffix() : remote_path + TempSuffix();
-  std::unique_ptr<Session> session = Acquire(options_.reconnect_attempts);
-  bool usable = true;
-  std::string error;
-  sftp_session sftp = sftp_new(session->get());
-  if (sftp == nullptr || sftp_init(sftp) != SSH_OK) {
-    error = fmt::format("cannot start SFTP (does the host's sshd have the sftp subsystem?): {}",
-                        ssh_get_error(session->get()));
-    usable = ssh_is_connected(session->get()) != 0;
-  } else {
-    sftp_file file = sftp_open(sftp, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (file == nullptr) {
-      error = fmt::format("cannot create {}: {}", tmp, ssh_get_error(session->get()));
-    } else {
-      std::vector<char> buf(kChunk);
-      while (error.empty() && in) {
-        in.read(buf.data(), buf.size());
-        const std::streamsize n = in.gcount();
-        if (n > 0 && sftp_write(file, buf.data(), n) != n) {
-          error = fmt::format("writing {}: {}", tmp, ssh_get_error(session->get()));
-        }
-      }
-      if (in.bad() && error.empty()) error = "reading " + local.string() + " failed";
-      if (sftp_close(file) != SSH_NO_ERROR && error.empty()) error = fmt::format("closing {}", tmp);
-      if (error.empty() && sftp_chmod(sftp, tmp.c_str(), mode) != 0) {
-        error = fmt::format("chmod {:o} {}: {}", mode, tmp, ssh_get_error(session->get()));
-      }
-      const bool renamed = error.empty() && !options_.sudo && sftp_rename(sftp, tmp.c_str(), remote_path.c_str()) == 0;
-      if (error.empty() && !renamed) {
-        sftp_free(sftp);
-        sftp = nullptr;
-        Release(std::move(session), true);
-        // Rename over an existing file (SFTP v3 without posix-rename), or with sudo.
-        CommandResult r = Run({"mv", "-f", "--", tmp, remote_path}, kShortCommand);
-        if (!r.ok()) {
-          Run({"rm", "-f", "--", tmp}, kShortCommand);
-          throw HarnessError(
-              fmt::format("upload to {}: cannot move {} to {}: {}", Describe(), tmp, remote_path, FirstLine(r.err)));
-        }
-        return;
-      }
-      if (!error.empty()) sftp_unlink(sftp, tmp.c_str());
-    }
-    usable = ssh_is_connected(session->get()) != 0;
-  }
-  if (sftp != nullptr) sftp_free(sftp);
-  Release(std::move(session), usable);
-  if (!error.empty()) {
-    throw HarnessError(fmt::format("upload of {} to {}:{} failed: {}", local.string(), Describe(), remote_path, error));
-  }
-}
-
-void SshRemote::Download(const std::string& remote_path, const fs::path& local) {
-  std::error_code ec;
-  if (local.has_parent_path()) fs::create_directories(local.parent_path(), ec);
-  if (ec) {
-    throw HarnessError(fmt::format("download from {}: cannot create {}", Describe(), local.parent_path().string()));
-  }
-  fs::path tmp = local;
-  tmp += TempSuffix();
-  std::string error;
-  mode_t mode = 0644;
-  std::string content;
-  if (options_.sudo) {
-    CommandResult st = Run({"stat", "-c", "%a", "--", remote_path}, kShortCommand);
-    CommandResult r = st.ok() ? Run({"cat", "--", remote_path}, milliseconds(120000)) : st;
-    if (!r.ok()) error = FirstLine(r.err);
-    if (st.ok()) mode = static_cast<mode_t>(std::strtol(st.out.c_str(), nullptr, 8));
-    content = std::move(r.out);
-    if (error.empty()) {
-      std::ofstream out(tmp, std::ios::binary);
-      out << content;
-      if (!out) error = "cannot write " + tmp.string();
-    }
-  } else {
-    std::unique_ptr<Session> session = Acquire(options_.reconnect_attempts);
-    sftp_session sftp = sftp_new(session->get());
-    if (sftp == nullptr || sftp_init(sftp) != SSH_OK) {
-      error = fmt::format("cannot start SFTP: {}", ssh_get_error(session->get()));
-    } else {
-      sftp_attributes attrs = sftp_stat(sftp, remote_path.c_str());
-      sftp_file file = attrs != nullptr ? sftp_open(sftp, remote_path.c_str(), O_RDONLY, 0) : nullptr;
-      if (attrs != nullptr) mode = attrs->permissions & 07777;
-      if (attrs != nullptr) sftp_attributes_free(attrs);
-      if (file == nullptr) {
-        error = fmt::format("cannot open {}: {}", remote_path, ssh_get_error(session->get()));
-      } else {
-        std::ofstream out(tmp, std::ios::binary);
-        std::vector<char> buf(kChunk);
-        while (true) {
-          const ssize_t n = sftp_read(file, buf.data(), buf.size());
-          if (n < 0) {
-            error = fmt::format("reading {}: {}", remote_path, ssh_get_error(session->get()));
-            break;
-          }
-          if (n == 0) break;
-          out.write(buf.data(), n);
-        }
-        sftp_close(file);
-        out.close();
-        if (!out && error.empty()) error = "cannot write " + tmp.string();
-      }
-    }
-    const bool usable = ssh_is_connected(session->get()) != 0;
-    if (sftp != nullptr) sftp_free(sftp);
-    Release(std::move(session), usable);
-  }
-  if (error.empty()) {
-    fs::permissions(tmp, static_cast<fs::perms>(mode), fs::perm_options::replace, ec);
-    if (!ec) fs::rename(tmp, local, ec);
-    if (ec) error = ec.message();
-  }
-  if (!error.empty()) {
-    fs::remove(tmp, ec);
-    throw HarnessError(
-        fmt::format("download of {}:{} to {} failed: {}", Describe(), remote_path, local.string(), error));
-  }
 }
 
 int SshRemote::StartDaemon(const std::vector<std::string>& argv, const std::string& log_path, const Env& env) {

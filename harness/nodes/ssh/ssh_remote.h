@@ -50,6 +50,8 @@
 
 #include "harness/api/remote.h"
 
+struct ssh_channel_struct;  // libssh's ssh_channel, kept out of this header
+
 namespace faultline {
 
 struct SshOptions {
@@ -102,6 +104,9 @@ class SshRemote : public Remote {
   // Back to the pool if still usable, else closed.
   void Release(std::unique_ptr<Session> session, bool usable);
   std::unique_ptr<Session> ConnectWithRetries(int attempts);
+  // A session (in `session`) and a channel opened on it, retried once on a
+  // fresh session when the pooled one was stale. Throws HarnessError.
+  ssh_channel_struct* OpenChannel(std::unique_ptr<Session>& session, const std::string& what);
   // Runs an already built shell command line (no wrapping).
   CommandResult Exec(const std::string& command, std::chrono::milliseconds timeout, const std::string& what);
   void KeepaliveLoop();

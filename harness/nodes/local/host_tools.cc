@@ -1,0 +1,110 @@
+#include "harness/nodes/local/host_tools.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "harness/base/harness_error.h"
+#include "harness/nodes/local/local_remote.h"
+
+namespace faultline::local_internal {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+constexpr auto kCommandTimeout = 20s;
+
+LocalRemote& Host() {
+  static LocalRemote host("host", "");
+  return host;
+}
+
+// ip and iptables live in /usr/sbin, which a non-root PATH may lack.
+std::string Tool(const std::string& name) {
+  for (const char* dir : {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"}) {
+    std::string path = dir + name;
+    if (::access(path.c_str(), X_OK) == 0) return path;
+  }
+  return name;
+}
+
+}  // namespace
+
+std::string Joined(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+std::string Trimmed(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+CommandResult RunTool(const std::string& tool, std::vector<std::string> args) {
+  if (tool == "iptables") args.insert(args.begin(), "-w");  // wait for the xtables lock (legacy backend)
+  args.insert(args.begin(), Tool(tool));
+  return Host().Run(args, kCommandTimeout);
+}
+
+std::string MustRun(const std::string& tool, const std::vector<std::string>& args) {
+  CommandResult r = RunTool(tool, args);
+  if (!r.ok()) {
+    throw HarnessError("`" + tool + " " + Joined(args) + "` failed" +
+                       (r.timed_out ? std::string(" (timed out)") : " (exit " + std::to_string(r.exit_code) + ")") +
+                       ": " + Trimmed(r.err));
+  }
+  return r.out;
+}
+
+std::string Ip(const std::vector<std::string>& args) { return MustRun("ip", args); }
+
+bool LinkExists(const std::string& name) { return fs::exists("/sys/class/net/" + name); }
+
+std::string ReadSmallFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Trimmed(ss.str());
+}
+
+void WriteSysctl(const fs::path& p, const std::string& value) {
+  std::ofstream out(p);
+  if (out) out << value;
+}
+
+void DisableIpv6(const std::string& dev) { WriteSysctl("/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6", "1"); }
+
+std::vector<std::string> ListDir(const fs::path& dir) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) names.push_back(e.path().filename().string());
+  return names;
+}
+
+bool IptablesAvailable() { return ::access(Tool("iptables").c_str(), X_OK) == 0; }
+
+std::vector<std::string> ForwardRuleArgs(const std::string& bridge, const std::string& op) {
+  return {op, "FORWARD", "-i", bridge, "-o", bridge, "-j", "ACCEPT"};
+}
+
+std::mt19937_64& Rng() {
+  thread_local std::mt19937_64 rng(std::random_device{}() ^ (uint64_t(::getpid()) << 32) ^
+                                   std::hash<std::thread::id>{}(std::this_thread::get_id()));
+  return rng;
+}
+
+std::string NodesRootPrefix(const std::string& run_id) { return "faultline-" + run_id + "-"; }
+
+bool IsNodesRootOf(const fs::path& root, const std::string& run_id) {
+  const std::string name = root.filename().string();
+  return root.is_absolute() && name.size() == NodesRootPrefix(run_id).size() + 6 &&
+         name.rfind(NodesRootPrefix(run_id), 0) == 0;
+}
+
+}  // namespace faultline::local_internal
