@@ -16,7 +16,7 @@ import time
 
 backend, mode, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if backend == "dynastore":
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples", "external-dynastore"))
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "examples", "external-dynastore"))
     import client as real  # noqa: E402
 
 store = {}
