@@ -8,11 +8,30 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "checkers/history.h"
 #include "workloads/workload.h"
 
 namespace faultline {
+
+// How a Client maps f and value onto its store: one per workload (the
+// registry, harness/run/registry.h, maps --workload names to these).
+enum class WorkloadKind { kSet, kRegister, kCounter };
+
+// The kind's name: what users give as --workload and external client
+// programs see as FAULTLINE_WORKLOAD. The one place these names are spelled.
+inline std::string_view WorkloadKindName(WorkloadKind kind) {
+  switch (kind) {
+    case WorkloadKind::kSet:
+      return "set";
+    case WorkloadKind::kRegister:
+      return "register";
+    case WorkloadKind::kCounter:
+      return "counter";
+  }
+  return "?";
+}
 
 struct Completion {
   OpType type = OpType::kInfo;  // kOk, kFail or kInfo

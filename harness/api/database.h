@@ -21,7 +21,7 @@ namespace faultline {
 
 struct ClientOptions {
   std::chrono::milliseconds op_timeout{1000};
-  std::string workload = "set";  // how f/value map onto the store: set, register, counter
+  WorkloadKind workload = WorkloadKind::kSet;  // how f/value map onto the store
 };
 
 // Where an adapter reports what belongs in the run's faultline.log (e.g. a

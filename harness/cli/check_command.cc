@@ -37,7 +37,7 @@ int CheckCommand(const CheckFlags& flags) {
     if (!workload_flag.empty()) given["workload"] = workload_flag;
     if (!given.contains("workload")) {
       std::cerr << "faultline check: " << path_arg << " has no test.json; say which workload wrote it with --workload "
-                << "set|register|counter" << std::endl;
+                << WorkloadNames("|") << std::endl;
       return kExitBadInput;
     }
     // Only the workload matters here; node settings of the run are irrelevant.

@@ -10,6 +10,7 @@
 
 #include "harness/cli/commands.h"
 #include "harness/nodes/local/local_cluster.h"
+#include "harness/run/registry.h"
 #include "harness/run/runner.h"
 #include "harness/run/test_config.h"
 
@@ -53,11 +54,22 @@ void ListFlag(CLI::App* app, RunFlags& flags, const std::string& name, const std
       help);
 }
 
+// "set, register (lost updates), counter": the registry's workloads with their notes.
+std::string WorkloadHelp() {
+  std::string help;
+  for (const WorkloadEntry& w : Workloads()) {
+    if (!help.empty()) help += ", ";
+    help += WorkloadKindName(w.kind);
+    if (!w.help.empty()) help += " (" + w.help + ")";
+  }
+  return help;
+}
+
 void AddRunFlags(CLI::App* run, RunFlags& flags) {
   run->add_option("--config", flags.config, "JSON test config; its keys are these flags' names (flags win)");
   Flag<std::string>(run, flags, "name", "test name (default <db>-<workload>): store/<name>/<timestamp>/");
-  Flag<std::string>(run, flags, "db", "store under test: dynastore, redis-cluster, external (README)");
-  Flag<std::string>(run, flags, "workload", "workload: set, register (lost updates), counter");
+  Flag<std::string>(run, flags, "db", "store under test: " + StoreNames(", ") + " (README)");
+  Flag<std::string>(run, flags, "workload", "workload: " + WorkloadHelp());
   Flag<int>(run, flags, "local", "number of local network-namespace nodes n1..nN (default 5)");
   ListFlag(run, flags, "nodes", "remote hosts over SSH, named n1,n2,... in order (README \"Remote hosts over SSH\")");
   Flag<std::string>(run, flags, "nodes-file", "file with one remote host per line");

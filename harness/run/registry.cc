@@ -1,6 +1,7 @@
 #include "harness/run/registry.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,11 +18,107 @@
 namespace faultline {
 namespace fs = std::filesystem;
 
+namespace {
+
+// An entry for a store whose config is TestConfig::*field, read by `parse`
+// and written by its ToJson overload.
+template <typename Config>
+StoreEntry Store(std::string name, std::string key, Config TestConfig::*field,
+                 Config (*parse)(const ConfigFields&, bool, int),
+                 std::function<std::unique_ptr<Database>(const TestConfig&)> make) {
+  return StoreEntry{std::move(name), std::move(key),
+                    [field, parse](const ConfigFields& object, bool selected, TestConfig* c) {
+                      c->*field = parse(object, selected, c->node_count());
+                    },
+                    [field](const TestConfig& c) { return ToJson(c.*field); }, std::move(make)};
+}
+
+std::unique_ptr<Database> MakeDynastore(const TestConfig& config) {
+  DynastoreOptions o(config.dynastore);
+  o.binary = FindDynastoreBinary(config).string();
+  if (UsesClockFault(config)) o.node_env = FaketimeEnv;
+  return std::make_unique<DynastoreDb>(std::move(o));
+}
+
+std::unique_ptr<Database> MakeRedis(const TestConfig& config) {
+  return std::make_unique<RedisClusterDb>(RedisClusterOptions(config.redis));
+}
+
+std::unique_ptr<Database> MakeExternal(const TestConfig& config) {
+  return std::make_unique<ExternalDb>(ExternalOptions(config.external));
+}
+
+template <typename Entry, typename NameOf>
+std::string JoinNames(const std::vector<Entry>& entries, NameOf name_of, const std::string& separator, bool sorted) {
+  std::vector<std::string> names;
+  for (const Entry& e : entries) names.emplace_back(name_of(e));
+  if (sorted) std::sort(names.begin(), names.end());
+  return fmt::format("{}", fmt::join(names, separator));
+}
+
+}  // namespace
+
+const std::vector<StoreEntry>& Stores() {
+  static const std::vector<StoreEntry> stores = {
+      Store("dynastore", "dynastore", &TestConfig::dynastore, &ParseDynastoreConfig, &MakeDynastore),
+      Store("redis-cluster", "redis", &TestConfig::redis, &ParseRedisConfig, &MakeRedis),
+      Store("external", "external", &TestConfig::external, &ParseExternalConfig, &MakeExternal),
+  };
+  return stores;
+}
+
+const std::vector<WorkloadEntry>& Workloads() {
+  static const std::vector<WorkloadEntry> workloads = {
+      {WorkloadKind::kSet, "",
+       [](const TestConfig& c) { return std::make_unique<SetWorkload>(SetWorkloadOptions{c.keys}); }},
+      {WorkloadKind::kRegister, "lost updates",
+       [](const TestConfig& c) { return std::make_unique<RegisterWorkload>(RegisterWorkloadOptions{c.keys}); }},
+      {WorkloadKind::kCounter, "",
+       [](const TestConfig& c) { return std::make_unique<CounterWorkload>(CounterWorkloadOptions{c.keys}); }},
+  };
+  return workloads;
+}
+
+const StoreEntry* FindStore(const std::string& name) {
+  for (const StoreEntry& e : Stores()) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+const WorkloadEntry* FindWorkload(const std::string& name) {
+  for (const WorkloadEntry& e : Workloads()) {
+    if (WorkloadKindName(e.kind) == name) return &e;
+  }
+  return nullptr;
+}
+
+std::string StoreNames(const std::string& separator, bool sorted) {
+  return JoinNames(
+      Stores(), [](const StoreEntry& e) { return e.name; }, separator, sorted);
+}
+
+std::string WorkloadNames(const std::string& separator, bool sorted) {
+  return JoinNames(
+      Workloads(), [](const WorkloadEntry& e) { return WorkloadKindName(e.kind); }, separator, sorted);
+}
+
 std::unique_ptr<Workload> MakeWorkload(const TestConfig& config) {
-  if (config.workload == "set") return std::make_unique<SetWorkload>(SetWorkloadOptions{config.keys});
-  if (config.workload == "register") return std::make_unique<RegisterWorkload>(RegisterWorkloadOptions{config.keys});
-  if (config.workload == "counter") return std::make_unique<CounterWorkload>(CounterWorkloadOptions{config.keys});
-  throw HarnessError("unknown workload " + config.workload);
+  const WorkloadEntry* entry = FindWorkload(config.workload);
+  if (entry == nullptr) throw HarnessError("unknown workload " + config.workload);
+  return entry->make(config);
+}
+
+std::unique_ptr<Database> MakeDatabase(const TestConfig& config) {
+  const StoreEntry* entry = FindStore(config.db);
+  if (entry == nullptr) throw HarnessError("unknown db " + config.db);
+  return entry->make(config);
+}
+
+ClientOptions MakeClientOptions(const TestConfig& config) {
+  const WorkloadEntry* entry = FindWorkload(config.workload);
+  if (entry == nullptr) throw HarnessError("unknown workload " + config.workload);
+  return ClientOptions{std::chrono::milliseconds(config.op_timeout_ms), entry->kind};
 }
 
 fs::path FindDynastoreBinary(const TestConfig& config) {
@@ -50,47 +147,6 @@ fs::path FindDynastoreBinary(const TestConfig& config) {
 bool UsesClockFault(const TestConfig& config) {
   const auto& f = config.nemesis.faults;
   return std::find(f.begin(), f.end(), "clock") != f.end();
-}
-
-std::unique_ptr<Database> MakeDatabase(const TestConfig& config) {
-  if (config.db == "dynastore") {
-    DynastoreOptions o;
-    o.binary = FindDynastoreBinary(config);
-    o.n = config.dynastore.n;
-    o.r = config.dynastore.r;
-    o.w = config.dynastore.w;
-    o.partitions = config.dynastore.partitions;
-    o.sync = config.dynastore.sync;
-    o.extra_args = config.dynastore.args;
-    if (UsesClockFault(config)) o.node_env = FaketimeEnv;
-    return std::make_unique<DynastoreDb>(std::move(o));
-  }
-  if (config.db == "redis-cluster") {
-    RedisClusterOptions o;
-    o.replicas_per_master = config.redis.replicas_per_master;
-    o.port = config.redis.port;
-    o.node_timeout_ms = config.redis.node_timeout_ms;
-    o.binary = config.redis.binary;
-    o.cli = config.redis.cli;
-    return std::make_unique<RedisClusterDb>(std::move(o));
-  }
-  if (config.db == "external") {
-    const ExternalConfig& e = config.external;
-    ExternalOptions o;
-    o.install = e.install;
-    o.start = e.start;
-    o.kill = e.kill;
-    o.pause = e.pause;
-    o.resume = e.resume;
-    o.stop = e.stop;
-    o.wipe = e.wipe;
-    o.health = e.health;
-    o.client = e.client;
-    o.logs = e.logs;
-    o.port = e.port;
-    return std::make_unique<ExternalDb>(std::move(o));
-  }
-  throw HarnessError("unknown db " + config.db);
 }
 
 }  // namespace faultline

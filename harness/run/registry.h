@@ -1,18 +1,57 @@
-// Names users give on the command line (--db, --workload) mapped to
-// implementations. ResolveConfig validates the names; these build them.
+// The one table of the stores (--db) and the one of the workloads
+// (--workload): each name with its config parser, defaults and factory.
+// Everything that lists or checks these names derives from the tables:
+// ResolveConfig's validation and error messages, test.json's store objects,
+// the CLI's help and messages. Adding a store is one entry in Stores().
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "harness/api/database.h"
+#include "harness/base/config_fields.h"
 #include "harness/run/test_config.h"
 #include "workloads/workload.h"
 
 namespace faultline {
 
+struct StoreEntry {
+  std::string name;  // --db, e.g. "redis-cluster"
+  std::string key;   // its config object, e.g. "redis"
+  // Reads the config object into TestConfig; `selected` when `name` is the
+  // run's db (only then are the values checked against the cluster). Throws
+  // ConfigError naming the field.
+  std::function<void(const ConfigFields& object, bool selected, TestConfig* config)> parse;
+  // The config object of `config` as test.json holds it (of TestConfig{}: the defaults).
+  std::function<nlohmann::json(const TestConfig& config)> to_json;
+  std::function<std::unique_ptr<Database>(const TestConfig& config)> make;
+};
+
+struct WorkloadEntry {
+  WorkloadKind kind;  // its name is WorkloadKindName(kind)
+  std::string help;   // what --help adds after the name; may be empty
+  std::function<std::unique_ptr<Workload>(const TestConfig& config)> make;
+};
+
+// In the order help text lists them.
+const std::vector<StoreEntry>& Stores();
+const std::vector<WorkloadEntry>& Workloads();
+// nullptr when unknown.
+const StoreEntry* FindStore(const std::string& name);
+const WorkloadEntry* FindWorkload(const std::string& name);
+// The names joined by `separator`, in table order, or sorted (error messages).
+std::string StoreNames(const std::string& separator, bool sorted = false);
+std::string WorkloadNames(const std::string& separator, bool sorted = false);
+
+// Throw HarnessError for a name the tables do not have (ResolveConfig has checked it).
 std::unique_ptr<Workload> MakeWorkload(const TestConfig& config);
 std::unique_ptr<Database> MakeDatabase(const TestConfig& config);
+// What every client of the run is given: op timeout and the typed workload.
+ClientOptions MakeClientOptions(const TestConfig& config);
 
 // Whether the nemesis may skew clocks (the store then runs under libfaketime).
 bool UsesClockFault(const TestConfig& config);

@@ -75,9 +75,7 @@ class Run {
   bool ReplicaReadRound(HistoryWriter& history);  // whether every key agreed
   void ReplicaReadsUntil(HistoryWriter& history, Clock::time_point end);
   void ReplicaReads(HistoryWriter& history);
-  ClientOptions client_options() const {
-    return ClientOptions{std::chrono::milliseconds(config_.op_timeout_ms), config_.workload};
-  }
+  ClientOptions client_options() const { return MakeClientOptions(config_); }
   void Teardown(RunResults& results);
 
   const TestConfig& config_;

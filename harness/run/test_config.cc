@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <set>
 #include <sstream>
 #include <utility>
 #include <vector>
 
+#include "harness/run/registry.h"
 #include "nemesis/grudge.h"
 #include "nemesis/targets.h"
 
@@ -18,15 +18,14 @@ namespace {
 
 using json = nlohmann::json;
 
-const std::set<std::string> kKnownDbs = {"dynastore", "redis-cluster", "external"};
-const std::set<std::string> kKnownWorkloads = {"set", "register", "counter"};
-
 std::string NormalizeKey(std::string key) {
   std::replace(key.begin(), key.end(), '_', '-');
   return key;
 }
 
-[[noreturn]] void Fail(const std::string& message) { throw ConfigError("config: " + message); }
+using Fields = ConfigFields;
+
+[[noreturn]] void Fail(const std::string& message) { FailConfig(message); }
 
 // Deeper than any config needs; the recursive merge and dump() of a
 // 200,000-deep one would overflow the stack.
@@ -45,84 +44,6 @@ void RequireShallow(const json& j, const std::string& what) {
       Fail(fmt::format("{} nests arrays/objects more than {} deep", what, kMaxConfigDepth));
     }
     for (const json& child : *node) todo.emplace_back(&child, depth + 1);
-  }
-}
-
-void RejectUnknownKeys(const json& object, const json& known, const std::string& prefix);
-
-// Typed field access that names the field in every error.
-class Fields {
- public:
-  Fields(const json& object, std::string prefix, const json* given = nullptr)
-      : object_(object), prefix_(std::move(prefix)), given_(given) {}
-
-  // Whether the user's config (not the defaults) has the key.
-  bool Explicit(const std::string& key) const { return given_ != nullptr && given_->contains(key); }
-
-  const json& Get(const std::string& key) const {
-    auto it = object_.find(key);
-    if (it == object_.end()) Fail(fmt::format("\"{}{}\" is missing", prefix_, key));
-    return *it;
-  }
-  std::string Name(const std::string& key) const { return prefix_ + key; }
-
-  std::string String(const std::string& key) const {
-    const json& v = Get(key);
-    if (!v.is_string()) Fail(fmt::format("\"{}\" must be a string, got {}", Name(key), v.dump()));
-    return v.get<std::string>();
-  }
-  bool Bool(const std::string& key) const {
-    const json& v = Get(key);
-    if (!v.is_boolean()) Fail(fmt::format("\"{}\" must be true or false, got {}", Name(key), v.dump()));
-    return v.get<bool>();
-  }
-  double Number(const std::string& key) const {
-    const json& v = Get(key);
-    if (!v.is_number()) Fail(fmt::format("\"{}\" must be a number, got {}", Name(key), v.dump()));
-    return v.get<double>();
-  }
-  int Int(const std::string& key) const {
-    const json& v = Get(key);
-    if (!v.is_number_integer()) Fail(fmt::format("\"{}\" must be an integer, got {}", Name(key), v.dump()));
-    // Unsigned first: 18446744073709551615 read as int64_t would be -1.
-    if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(INT32_MAX)
-                               : v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX) {
-      Fail(fmt::format("\"{}\" is out of range: {}", Name(key), v.dump()));
-    }
-    return static_cast<int>(v.get<int64_t>());
-  }
-  // A nested object ("dynastore", "ssh", ...) whose keys must all be in `known`.
-  Fields Object(const std::string& key, const json& known) const {
-    const json& v = Get(key);
-    if (!v.is_object()) Fail(fmt::format("\"{}\" must be an object, got {}", Name(key), v.dump()));
-    RejectUnknownKeys(v, known, Name(key) + ".");
-    return Fields(v, Name(key) + ".");
-  }
-  std::vector<std::string> Strings(const std::string& key) const {
-    const json& v = Get(key);
-    if (!v.is_array()) Fail(fmt::format("\"{}\" must be an array of strings, got {}", Name(key), v.dump()));
-    std::vector<std::string> out;
-    for (const auto& e : v) {
-      if (!e.is_string()) Fail(fmt::format("\"{}\" must hold only strings, got {}", Name(key), e.dump()));
-      out.push_back(e.get<std::string>());
-    }
-    return out;
-  }
-
- private:
-  const json& object_;
-  std::string prefix_;
-  const json* given_;
-};
-
-void RejectUnknownKeys(const json& object, const json& known, const std::string& prefix) {
-  for (const auto& [key, value] : object.items()) {
-    if (!known.contains(key)) {
-      std::vector<std::string> names;
-      for (const auto& [k, v] : known.items()) names.push_back(k);
-      Fail(fmt::format("unknown key \"{}{}\" (known: {})", prefix, key, fmt::join(names, ", ")));
-    }
-    (void)value;
   }
 }
 
@@ -192,83 +113,6 @@ std::vector<std::string> ParseFaultList(const json& v) {
     if (std::find(faults.begin(), faults.end(), item) == faults.end()) faults.push_back(item);
   }
   return faults;
-}
-
-// The "dynastore" object: the reference store's N/R/W and switches.
-void ResolveDynastore(const Fields& f, const json& known, TestConfig& c) {
-  const Fields d = f.Object("dynastore", known);
-  c.dynastore.n = d.Int("n");
-  c.dynastore.r = d.Int("r");
-  c.dynastore.w = d.Int("w");
-  c.dynastore.partitions = d.Int("partitions");
-  c.dynastore.sync = d.Bool("sync");
-  c.dynastore.args = d.Strings("args");
-  c.dynastore.binary = d.String("binary");
-  if (c.db == "dynastore") {
-    const auto& s = c.dynastore;
-    if (s.n < 1) Fail(fmt::format("\"dynastore.n\" must be >= 1, got {}", s.n));
-    if (s.n > c.node_count()) {
-      Fail(fmt::format("\"dynastore.n\" is {} but the cluster has only {} node{}: too few nodes for N", s.n,
-                       c.node_count(), c.node_count() == 1 ? "" : "s"));
-    }
-    if (s.r < 1 || s.r > s.n) Fail(fmt::format("\"dynastore.r\" must be between 1 and n={}, got {}", s.n, s.r));
-    if (s.w < 1 || s.w > s.n) Fail(fmt::format("\"dynastore.w\" must be between 1 and n={}, got {}", s.n, s.w));
-    if (s.partitions < c.node_count()) {
-      Fail(fmt::format("\"dynastore.partitions\" must be >= the node count {}, got {}", c.node_count(), s.partitions));
-    }
-  }
-}
-
-// The "redis" object (README "Redis Cluster").
-void ResolveRedis(const Fields& f, const json& known, TestConfig& c) {
-  const Fields r = f.Object("redis", known);
-  c.redis.replicas_per_master = r.Int("replicas-per-master");
-  c.redis.port = r.Int("port");
-  c.redis.node_timeout_ms = r.Int("node-timeout-ms");
-  c.redis.binary = r.String("binary");
-  c.redis.cli = r.String("cli");
-  if (c.db == "redis-cluster") {
-    const auto& s = c.redis;
-    if (s.replicas_per_master < 0) {
-      Fail(fmt::format("\"redis.replicas-per-master\" must be >= 0, got {}", s.replicas_per_master));
-    }
-    const int group = s.replicas_per_master + 1;
-    if (c.node_count() % group != 0 || c.node_count() / group < 3) {
-      Fail(
-          fmt::format("\"redis.replicas-per-master\" is {}: the node count {} must be masters x {} with at least "
-                      "3 masters (e.g. \"local\": {})",
-                      s.replicas_per_master, c.node_count(), group, 3 * group));
-    }
-    if (s.port < 1 || s.port > 55535) {
-      Fail(fmt::format("\"redis.port\" must be between 1 and 55535 (the cluster bus is port + 10000), got {}", s.port));
-    }
-    if (s.node_timeout_ms <= 0) Fail(fmt::format("\"redis.node-timeout-ms\" must be > 0, got {}", s.node_timeout_ms));
-    if (s.binary.empty()) Fail("\"redis.binary\" must not be empty");
-    if (s.cli.empty()) Fail("\"redis.cli\" must not be empty");
-  }
-}
-
-// The "external" object (README "External adapter protocol").
-void ResolveExternal(const Fields& f, const json& known, TestConfig& c) {
-  const Fields e = f.Object("external", known);
-  c.external.install = e.Strings("install");
-  c.external.start = e.Strings("start");
-  c.external.kill = e.Strings("kill");
-  c.external.pause = e.Strings("pause");
-  c.external.resume = e.Strings("resume");
-  c.external.stop = e.Strings("stop");
-  c.external.wipe = e.Strings("wipe");
-  c.external.health = e.Strings("health");
-  c.external.client = e.Strings("client");
-  c.external.logs = e.Strings("logs");
-  c.external.port = e.Int("port");
-  if (c.db == "external") {
-    if (c.external.start.empty()) Fail("\"external.start\" must be given: the command that runs the store on a node");
-    if (c.external.client.empty()) Fail("\"external.client\" must be given: the client program (JSON lines)");
-    if (c.external.port < 0 || c.external.port > 65535) {
-      Fail(fmt::format("\"external.port\" must be between 0 and 65535, got {}", c.external.port));
-    }
-  }
 }
 
 // The "ssh" object: how the --nodes hosts are reached (README "Remote hosts over SSH").
@@ -444,6 +288,115 @@ json LoadConfigFile(const std::filesystem::path& path) {
   }
 }
 
+namespace {
+
+// "db", "workload" (both from the registry's tables) and the "name" derived from them.
+void ResolveNames(const Fields& f, const json& all, TestConfig* c) {
+  c->db = f.String("db");
+  if (FindStore(c->db) == nullptr) {
+    Fail(fmt::format("unknown \"db\" \"{}\" (known: {})", c->db, StoreNames(", ", /*sorted=*/true)));
+  }
+  c->workload = f.String("workload");
+  if (FindWorkload(c->workload) == nullptr) {
+    Fail(fmt::format("unknown \"workload\" \"{}\" (known: {})", c->workload, WorkloadNames(", ", /*sorted=*/true)));
+  }
+  c->name = all.contains("name") ? f.String("name") : c->db + "-" + c->workload;
+  if (c->name.empty() || c->name.find('/') != std::string::npos || c->name == "." || c->name == ".." ||
+      c->name == "latest") {
+    Fail(fmt::format("\"name\" must be a non-empty file name without '/', got \"{}\"", c->name));
+  }
+}
+
+// The hosts of a "nodes-file": one per line, blank lines and # comments skipped.
+std::vector<std::string> ReadNodesFile(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) Fail(fmt::format("\"nodes-file\": cannot read {}", file));
+  std::string text(size_t(kMaxNodesFileBytes) + 1, '\0');
+  text.resize(size_t(in.read(text.data(), kMaxNodesFileBytes + 1).gcount()));
+  if (text.size() > size_t(kMaxNodesFileBytes)) {
+    Fail(fmt::format("\"nodes-file\" {} is larger than {} bytes; it should list one host per line", file,
+                     kMaxNodesFileBytes));
+  }
+  std::vector<std::string> nodes;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    line.erase(0, line.find_first_not_of(" \t\r"));
+    line.erase(line.find_last_not_of(" \t\r") + 1);
+    if (!line.empty() && line[0] != '#') nodes.push_back(line);
+  }
+  if (nodes.empty()) Fail(fmt::format("\"nodes-file\" {} lists no nodes", file));
+  return nodes;
+}
+
+// Which nodes: "local" namespaces or remote "nodes" / "nodes-file" (and how to reach them: "ssh").
+void ResolveNodes(const Fields& f, const json& all, const json& given, const json& known, TestConfig* c) {
+  c->local = f.Int("local");
+  c->nodes = f.Strings("nodes");
+  if (all.contains("nodes-file")) {
+    const std::string file = f.String("nodes-file");
+    if (!c->nodes.empty()) Fail("\"nodes\" and \"nodes-file\" are both given; use one");
+    c->nodes = ReadNodesFile(file);
+  }
+  if (!c->nodes.empty() && given.contains("local")) Fail("\"local\" and \"nodes\" are both given; use one");
+  ResolveSsh(f, known["ssh"], c);
+  if (c->local < 1 || c->local > 200) Fail(fmt::format("\"local\" must be between 1 and 200 nodes, got {}", c->local));
+}
+
+// How hard and how long: time limit, concurrency, rate, seed, repetitions.
+void ResolveLoad(const Fields& f, const json& all, uint64_t seed_if_missing, TestConfig* c) {
+  c->time_limit = f.Number("time-limit");
+  if (!(c->time_limit > 0) || !std::isfinite(c->time_limit)) {
+    Fail(fmt::format("\"time-limit\" must be > 0 seconds, got {}", c->time_limit));
+  }
+  const json& conc = f.Get("concurrency");
+  if (conc.is_number_integer()) {
+    c->concurrency = std::to_string(conc.get<int64_t>());
+  } else if (conc.is_string()) {
+    c->concurrency = conc.get<std::string>();
+  } else {
+    Fail(fmt::format("\"concurrency\" must be an integer or a string like \"2n\", got {}", conc.dump()));
+  }
+  if (c->workers() > 10000) Fail(fmt::format("\"concurrency\" is {} workers; at most 10000", c->workers()));
+  c->rate = f.Number("rate");
+  if (!(c->rate > 0) || !std::isfinite(c->rate)) Fail(fmt::format("\"rate\" must be > 0 ops/s, got {}", c->rate));
+  if (all.contains("seed")) {
+    const json& s = all["seed"];
+    if (!s.is_number_unsigned() && !(s.is_number_integer() && s.get<int64_t>() >= 0)) {
+      Fail(fmt::format("\"seed\" must be a non-negative integer, got {}", s.dump()));
+    }
+    c->seed = s.get<uint64_t>();
+  } else {
+    c->seed = seed_if_missing;
+  }
+  c->test_count = f.Int("test-count");
+  if (c->test_count < 1) Fail(fmt::format("\"test-count\" must be >= 1, got {}", c->test_count));
+}
+
+// Where results go, timeouts and phases, the keys, the local subnet.
+void ResolveRun(const Fields& f, TestConfig* c) {
+  c->store_dir = f.String("store-dir");
+  if (c->store_dir.empty()) Fail("\"store-dir\" must not be empty");
+  c->leave_db_running = f.Bool("leave-db-running");
+  c->op_timeout_ms = f.Int("op-timeout-ms");
+  if (c->op_timeout_ms <= 0) Fail(fmt::format("\"op-timeout-ms\" must be > 0, got {}", c->op_timeout_ms));
+  c->quiesce = f.Number("quiesce");
+  if (!(c->quiesce >= 0) || !std::isfinite(c->quiesce)) {
+    Fail(fmt::format("\"quiesce\" must be >= 0 seconds, got {}", c->quiesce));
+  }
+  c->convergence_timeout = f.Number("convergence-timeout");
+  if (!(c->convergence_timeout >= 0) || !std::isfinite(c->convergence_timeout)) {
+    Fail(fmt::format("\"convergence-timeout\" must be >= 0 seconds, got {}", c->convergence_timeout));
+  }
+  c->keys = f.Int("keys");
+  if (c->keys < 1 || c->keys > 100000) Fail(fmt::format("\"keys\" must be between 1 and 100000, got {}", c->keys));
+  c->subnet = f.String("subnet");
+  if (!c->subnet.empty() && !ValidSubnet(c->subnet)) {
+    Fail(fmt::format("\"subnet\" must be a /24 in 10.0.0.0/8 like 10.42.7.0/24, got \"{}\"", c->subnet));
+  }
+}
+
+}  // namespace
+
 TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
   json known = DefaultConfigJson();
   known["seed"] = 0;
@@ -455,93 +408,15 @@ TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
   const Fields f(all, "", &merged);
 
   TestConfig c;
-  c.db = f.String("db");
-  if (!kKnownDbs.count(c.db)) Fail(fmt::format("unknown \"db\" \"{}\" (known: {})", c.db, fmt::join(kKnownDbs, ", ")));
-  c.workload = f.String("workload");
-  if (!kKnownWorkloads.count(c.workload)) {
-    Fail(fmt::format("unknown \"workload\" \"{}\" (known: {})", c.workload, fmt::join(kKnownWorkloads, ", ")));
-  }
-  c.name = all.contains("name") ? f.String("name") : c.db + "-" + c.workload;
-  if (c.name.empty() || c.name.find('/') != std::string::npos || c.name == "." || c.name == ".." ||
-      c.name == "latest") {
-    Fail(fmt::format("\"name\" must be a non-empty file name without '/', got \"{}\"", c.name));
-  }
-
-  c.local = f.Int("local");
-  c.nodes = f.Strings("nodes");
-  if (all.contains("nodes-file")) {
-    const std::string file = f.String("nodes-file");
-    if (!c.nodes.empty()) Fail("\"nodes\" and \"nodes-file\" are both given; use one");
-    std::ifstream in(file);
-    if (!in) Fail(fmt::format("\"nodes-file\": cannot read {}", file));
-    std::string text(size_t(kMaxNodesFileBytes) + 1, '\0');
-    text.resize(size_t(in.read(text.data(), kMaxNodesFileBytes + 1).gcount()));
-    if (text.size() > size_t(kMaxNodesFileBytes)) {
-      Fail(fmt::format("\"nodes-file\" {} is larger than {} bytes; it should list one host per line", file,
-                       kMaxNodesFileBytes));
-    }
-    std::istringstream lines(text);
-    for (std::string line; std::getline(lines, line);) {
-      line.erase(0, line.find_first_not_of(" \t\r"));
-      line.erase(line.find_last_not_of(" \t\r") + 1);
-      if (!line.empty() && line[0] != '#') c.nodes.push_back(line);
-    }
-    if (c.nodes.empty()) Fail(fmt::format("\"nodes-file\" {} lists no nodes", file));
-  }
-  if (!c.nodes.empty() && merged.contains("local")) Fail("\"local\" and \"nodes\" are both given; use one");
-  ResolveSsh(f, known["ssh"], &c);
-  if (c.local < 1 || c.local > 200) Fail(fmt::format("\"local\" must be between 1 and 200 nodes, got {}", c.local));
-
-  c.time_limit = f.Number("time-limit");
-  if (!(c.time_limit > 0) || !std::isfinite(c.time_limit)) {
-    Fail(fmt::format("\"time-limit\" must be > 0 seconds, got {}", c.time_limit));
-  }
-  const json& conc = f.Get("concurrency");
-  if (conc.is_number_integer()) {
-    c.concurrency = std::to_string(conc.get<int64_t>());
-  } else if (conc.is_string()) {
-    c.concurrency = conc.get<std::string>();
-  } else {
-    Fail(fmt::format("\"concurrency\" must be an integer or a string like \"2n\", got {}", conc.dump()));
-  }
-  if (c.workers() > 10000) Fail(fmt::format("\"concurrency\" is {} workers; at most 10000", c.workers()));
-  c.rate = f.Number("rate");
-  if (!(c.rate > 0) || !std::isfinite(c.rate)) Fail(fmt::format("\"rate\" must be > 0 ops/s, got {}", c.rate));
-  if (all.contains("seed")) {
-    const json& s = all["seed"];
-    if (!s.is_number_unsigned() && !(s.is_number_integer() && s.get<int64_t>() >= 0)) {
-      Fail(fmt::format("\"seed\" must be a non-negative integer, got {}", s.dump()));
-    }
-    c.seed = s.get<uint64_t>();
-  } else {
-    c.seed = seed_if_missing;
-  }
-  c.test_count = f.Int("test-count");
-  if (c.test_count < 1) Fail(fmt::format("\"test-count\" must be >= 1, got {}", c.test_count));
-  c.store_dir = f.String("store-dir");
-  if (c.store_dir.empty()) Fail("\"store-dir\" must not be empty");
-  c.leave_db_running = f.Bool("leave-db-running");
-  c.op_timeout_ms = f.Int("op-timeout-ms");
-  if (c.op_timeout_ms <= 0) Fail(fmt::format("\"op-timeout-ms\" must be > 0, got {}", c.op_timeout_ms));
-  c.quiesce = f.Number("quiesce");
-  if (!(c.quiesce >= 0) || !std::isfinite(c.quiesce))
-    Fail(fmt::format("\"quiesce\" must be >= 0 seconds, got {}", c.quiesce));
-  c.convergence_timeout = f.Number("convergence-timeout");
-  if (!(c.convergence_timeout >= 0) || !std::isfinite(c.convergence_timeout)) {
-    Fail(fmt::format("\"convergence-timeout\" must be >= 0 seconds, got {}", c.convergence_timeout));
-  }
-  c.keys = f.Int("keys");
-  if (c.keys < 1 || c.keys > 100000) Fail(fmt::format("\"keys\" must be between 1 and 100000, got {}", c.keys));
-  c.subnet = f.String("subnet");
-  if (!c.subnet.empty() && !ValidSubnet(c.subnet)) {
-    Fail(fmt::format("\"subnet\" must be a /24 in 10.0.0.0/8 like 10.42.7.0/24, got \"{}\"", c.subnet));
-  }
-
+  ResolveNames(f, all, &c);
+  ResolveNodes(f, all, merged, known, &c);
+  ResolveLoad(f, all, seed_if_missing, &c);
+  ResolveRun(f, &c);
   ResolveNemesis(f, &c);
-
-  ResolveDynastore(f, known["dynastore"], c);
-  ResolveRedis(f, known["redis"], c);
-  ResolveExternal(f, known["external"], c);
+  // Every store's object is read (test.json keeps them all); only the run's db is checked against the cluster.
+  for (const StoreEntry& store : Stores()) {
+    store.parse(f.Object(store.key, known[store.key]), store.name == c.db, &c);
+  }
   return c;
 }
 
@@ -574,7 +449,7 @@ static json ToJsonFields(const TestConfig& c) {
   if (!c.concurrency.empty() && std::all_of(c.concurrency.begin(), c.concurrency.end(), ::isdigit)) {
     concurrency = std::stoi(c.concurrency);
   }
-  return json{
+  json j = {
       {"name", c.name},
       {"db", c.db},
       {"workload", c.workload},
@@ -600,33 +475,9 @@ static json ToJsonFields(const TestConfig& c) {
       {"grudge", c.nemesis.grudge},
       {"loss-probability", c.nemesis.loss_probability},
       {"clock-skew-ms", c.nemesis.clock_skew_ms},
-      {"clock-strobe-period-ms", c.nemesis.clock_strobe_period_ms},
-      {"dynastore",
-       {{"n", c.dynastore.n},
-        {"r", c.dynastore.r},
-        {"w", c.dynastore.w},
-        {"partitions", c.dynastore.partitions},
-        {"sync", c.dynastore.sync},
-        {"args", c.dynastore.args},
-        {"binary", c.dynastore.binary}}},
-      {"redis",
-       {{"replicas-per-master", c.redis.replicas_per_master},
-        {"port", c.redis.port},
-        {"node-timeout-ms", c.redis.node_timeout_ms},
-        {"binary", c.redis.binary},
-        {"cli", c.redis.cli}}},
-      {"external",
-       {{"install", c.external.install},
-        {"start", c.external.start},
-        {"kill", c.external.kill},
-        {"pause", c.external.pause},
-        {"resume", c.external.resume},
-        {"stop", c.external.stop},
-        {"wipe", c.external.wipe},
-        {"health", c.external.health},
-        {"client", c.external.client},
-        {"logs", c.external.logs},
-        {"port", c.external.port}}}};
+      {"clock-strobe-period-ms", c.nemesis.clock_strobe_period_ms}};
+  for (const StoreEntry& store : Stores()) j[store.key] = store.to_json(c);
+  return j;
 }
 
 }  // namespace faultline

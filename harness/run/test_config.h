@@ -1,8 +1,9 @@
 // TestConfig: everything that defines a test run, resolved and validated.
 // Sources, later ones winning: built-in defaults, the JSON config file
 // (--config), command-line flags. JSON keys are the flag names without the
-// dashes ("time-limit", "concurrency", ...; "_" is accepted for "-"), plus a
-// "dynastore" object for the store's settings. The resolved config (seed
+// dashes ("time-limit", "concurrency", ...; "_" is accepted for "-"), plus an
+// object per store for its settings ("dynastore", "redis", "external": the
+// registry, harness/run/registry.h, lists them). The resolved config (seed
 // included) is written to the run's test.json, which is itself a valid
 // --config: a run repeats exactly from it.
 //
@@ -14,10 +15,10 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "harness/base/config_fields.h"  // ConfigError
 #include "harness/nodes/ssh/ssh_config.h"
 #include "harness/stores/dynastore/dynastore_config.h"
 #include "harness/stores/external/external_config.h"
@@ -26,15 +27,10 @@
 
 namespace faultline {
 
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
 struct TestConfig {
-  std::string name;  // test name; default "<db>-<workload>"
-  std::string db = "dynastore";
-  std::string workload = "set";
+  std::string name;                // test name; default "<db>-<workload>"
+  std::string db = "dynastore";    // a store of the registry
+  std::string workload = "set";    // a workload of the registry
   int local = 5;                   // number of local namespace nodes
   std::vector<std::string> nodes;  // remote hosts (--nodes / --nodes-file)
   double time_limit = 60;          // seconds of the main phase

@@ -204,11 +204,12 @@ std::optional<Completion> PutOutcome(const HttpResult& put, std::chrono::millise
 DynastoreClient::DynastoreClient(std::string address, int port, ClientOptions options,
                                  std::map<std::string, DynastoreEndpoint> nodes)
     : options_(std::move(options)), conn_(std::move(address), port), nodes_(std::move(nodes)) {
-  const std::string& w = options_.workload;
-  if (w != "set" && w != "register" && w != "counter") {
-    throw HarnessError(fmt::format("dynastore client: unknown workload \"{}\" (set, register, counter)", w));
+  const WorkloadKind w = options_.workload;
+  if (w != WorkloadKind::kSet && w != WorkloadKind::kRegister && w != WorkloadKind::kCounter) {
+    throw HarnessError(
+        fmt::format("dynastore client: unknown workload kind {} (set, register, counter)", static_cast<int>(w)));
   }
-  if (w == "counter") {
+  if (w == WorkloadKind::kCounter) {
     std::random_device rd;
     uint64_t r = (static_cast<uint64_t>(rd()) << 32) ^ rd();
     writer_prefix_ = fmt::format("{:016x}", r);
@@ -223,18 +224,22 @@ void DynastoreClient::RenewWriter() {
 
 Completion DynastoreClient::Invoke(const Invocation& op) {
   auto deadline = HttpConnection::Clock::now() + options_.op_timeout;
-  const std::string& w = options_.workload;
-  if (w == "set") {
-    if (op.f == "add") return SetAdd(op, deadline);
-    if (op.f == "read") return SetRead(op, deadline);
-  } else if (w == "register") {
-    if (op.f == "rmw") return RegisterRmw(op, deadline);
-    if (op.f == "read") return RegisterRead(op, deadline);
-  } else {
-    if (op.f == "add") return CounterAdd(op, deadline);
-    if (op.f == "read") return CounterRead(op, deadline);
+  switch (options_.workload) {
+    case WorkloadKind::kSet:
+      if (op.f == "add") return SetAdd(op, deadline);
+      if (op.f == "read") return SetRead(op, deadline);
+      break;
+    case WorkloadKind::kRegister:
+      if (op.f == "rmw") return RegisterRmw(op, deadline);
+      if (op.f == "read") return RegisterRead(op, deadline);
+      break;
+    case WorkloadKind::kCounter:
+      if (op.f == "add") return CounterAdd(op, deadline);
+      if (op.f == "read") return CounterRead(op, deadline);
+      break;
   }
-  return Fail(fmt::format("dynastore client does not support f={} (workload {})", op.f, w));
+  return Fail(
+      fmt::format("dynastore client does not support f={} (workload {})", op.f, WorkloadKindName(options_.workload)));
 }
 
 Completion DynastoreClient::SetRead(const Invocation& op, Deadline deadline) {

@@ -65,7 +65,7 @@ class DynastoreClient : public Client {
   // `address:port` is the node this client's ops go to; `nodes` (node id ->
   // HTTP endpoint) is every node of the cluster, for ReadReplicas (without it,
   // replica reads report every replica as unreadable). Throws HarnessError
-  // for a ClientOptions::workload it does not know.
+  // for a ClientOptions::workload it does not support.
   DynastoreClient(std::string address, int port, ClientOptions options,
                   std::map<std::string, DynastoreEndpoint> nodes = {});
   Completion Invoke(const Invocation& op) override;

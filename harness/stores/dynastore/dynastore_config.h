@@ -1,8 +1,11 @@
 // The "dynastore" object of a test config (README "Configuration").
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "harness/base/config_fields.h"
 
 namespace faultline {
 
@@ -14,5 +17,13 @@ struct DynastoreConfig {
   std::vector<std::string> args;  // extra daemon flags, e.g. fault switches "--lww"
   std::string binary;             // empty: the dynastore built next to faultline
 };
+
+// Reads the object (every key must have its type). When `selected` (the run's
+// db is dynastore) the values must also suit a cluster of `node_count` nodes.
+// Throws ConfigError naming the field.
+DynastoreConfig ParseDynastoreConfig(const ConfigFields& object, bool selected, int node_count);
+
+// The object as test.json holds it (ParseDynastoreConfig reads it back).
+nlohmann::json ToJson(const DynastoreConfig& config);
 
 }  // namespace faultline

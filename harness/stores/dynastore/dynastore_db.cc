@@ -57,7 +57,8 @@ void RemoveFaketimeLeftovers(Remote& remote, int pid) {
 
 }  // namespace
 
-DynastoreDb::DynastoreDb(DynastoreOptions options) : options_(std::move(options)) {}
+DynastoreDb::DynastoreDb(DynastoreOptions options)
+    : DaemonDatabase("dynastore", options.start_timeout), options_(std::move(options)) {}
 
 void DynastoreDb::Install(const std::vector<NodeInfo>& nodes) {
   const auto& o = options_;
@@ -79,7 +80,7 @@ void DynastoreDb::Install(const std::vector<NodeInfo>& nodes) {
   }
   std::error_code ec;
   if (!fs::is_regular_file(o.binary, ec)) {
-    throw HarnessError(fmt::format("dynastore: binary {} not found (build the dynastore target)", o.binary.string()));
+    throw HarnessError(fmt::format("dynastore: binary {} not found (build the dynastore target)", o.binary));
   }
 
   json list = json::array();
@@ -119,18 +120,18 @@ void DynastoreDb::Install(const std::vector<NodeInfo>& nodes) {
 void DynastoreDb::Start(const NodeInfo& node) {
   Remote& remote = RemoteOf(node);
   // A previous process that died on its own (or was killed) may have left these.
-  const std::optional<int> previous = daemons_.Pid(node);
+  const std::optional<int> previous = daemons().Pid(node);
   if (previous && options_.node_env && !remote.Alive(*previous)) RemoveFaketimeLeftovers(remote, *previous);
   std::vector<std::string> argv = {BinaryPath(node),  "--id",   node.name,     "--cluster",
                                    ClusterPath(node), "--data", DataPath(node)};
   if (!options_.sync) argv.push_back("--no-sync");
-  argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
-  daemons_.Start(node, argv, LogPath(node), options_.node_env ? options_.node_env(node) : Env{});
+  argv.insert(argv.end(), options_.args.begin(), options_.args.end());
+  daemons().Start(node, argv, LogPath(node), options_.node_env ? options_.node_env(node) : Env{});
 }
 
 void DynastoreDb::WaitHealthy(const NodeInfo& node, std::chrono::milliseconds timeout) {
   Remote& remote = RemoteOf(node);
-  const std::optional<int> pid = daemons_.Pid(node);
+  const std::optional<int> pid = daemons().Pid(node);
   auto deadline = Clock::now() + timeout;
   HttpConnection conn(node.address, options_.http_port);
   std::string last = "no answer yet";
@@ -220,23 +221,15 @@ void DynastoreDb::WaitClusterReady(const std::vector<NodeInfo>& nodes, std::chro
 }
 
 void DynastoreDb::Kill(const NodeInfo& node) {
-  const std::optional<int> pid = daemons_.Pid(node);
-  daemons_.Kill(node);
+  const std::optional<int> pid = daemons().Pid(node);
+  daemons().Kill(node);
   if (pid && options_.node_env) RemoveFaketimeLeftovers(RemoteOf(node), *pid);
 }
 
-void DynastoreDb::Restart(const NodeInfo& node) {
-  Start(node);
-  WaitHealthy(node, options_.start_timeout);
-}
-
-void DynastoreDb::Pause(const NodeInfo& node) { daemons_.Pause(node); }
-void DynastoreDb::Resume(const NodeInfo& node) { daemons_.Resume(node); }
-
 void DynastoreDb::Stop(const NodeInfo& node) {
-  const std::optional<int> pid = daemons_.Pid(node);
+  const std::optional<int> pid = daemons().Pid(node);
   if (!pid || !RemoteOf(node).Alive(*pid)) return;
-  daemons_.Stop(node);
+  daemons().Stop(node);
   if (options_.node_env) RemoveFaketimeLeftovers(RemoteOf(node), *pid);
 }
 
@@ -244,9 +237,6 @@ void DynastoreDb::Wipe(const NodeInfo& node) {
   if (Running(node)) throw HarnessError(fmt::format("cannot wipe dynastore on {}: it is running", node.name));
   RunOrThrow(RemoteOf(node), {"rm", "-rf", DataPath(node)}, "rm -rf " + DataPath(node));
 }
-
-bool DynastoreDb::Running(const NodeInfo& node) { return daemons_.Running(node); }
-bool DynastoreDb::Paused(const NodeInfo& node) { return daemons_.Paused(node); }
 
 // Copies dynastore.log and cluster.json. A file that cannot be fetched (the
 // node never started, the host is gone) does not fail the run's collection:

@@ -17,25 +17,27 @@
 #include <vector>
 
 #include "harness/api/database.h"
-#include "harness/stores/daemon_table.h"
+#include "harness/stores/daemon_database.h"
+#include "harness/stores/dynastore/dynastore_config.h"
 
 namespace faultline {
 
-struct DynastoreOptions {
-  std::filesystem::path binary;  // the built dynastore
-  int n = 3, r = 2, w = 2;
-  int partitions = 64;
+// The user's "dynastore" config (binary: the dynastore to install, never
+// empty here; sync: fsync before ack, else --no-sync; args: extra daemon
+// flags, e.g. fault switches --lww), plus what the harness decides.
+struct DynastoreOptions : DynastoreConfig {
+  DynastoreOptions() = default;
+  explicit DynastoreOptions(DynastoreConfig config) : DynastoreConfig(std::move(config)) {}
+
   int http_port = 8080;
   int rpc_port = 8081;
-  bool sync = true;                     // fsync before ack (no --no-sync)
-  std::vector<std::string> extra_args;  // e.g. fault switches: --lww
-  std::chrono::milliseconds start_timeout{10000};
+  std::chrono::milliseconds start_timeout{10000};  // Restart's wait for health
   // Extra environment for the store's process on a node (Start, Restart),
   // e.g. the nemesis's FaketimeEnv; empty = none.
   std::function<Env(const NodeInfo&)> node_env;
 };
 
-class DynastoreDb : public Database {
+class DynastoreDb : public DaemonDatabase {
  public:
   explicit DynastoreDb(DynastoreOptions options);
   std::string name() const override { return "dynastore"; }
@@ -44,14 +46,10 @@ class DynastoreDb : public Database {
   void WaitHealthy(const NodeInfo& node, std::chrono::milliseconds deadline) override;
   // Every node's /status lists every node as up and every node's /ring is the same.
   void WaitClusterReady(const std::vector<NodeInfo>& nodes, std::chrono::milliseconds timeout) override;
+  // Kill and Stop also remove what libfaketime left behind (node_env).
   void Kill(const NodeInfo& node) override;
-  void Restart(const NodeInfo& node) override;
-  void Pause(const NodeInfo& node) override;
-  void Resume(const NodeInfo& node) override;
   void Stop(const NodeInfo& node) override;
   void Wipe(const NodeInfo& node) override;
-  bool Running(const NodeInfo& node) override;
-  bool Paused(const NodeInfo& node) override;
   void CollectLogs(const NodeInfo& node, const std::filesystem::path& dest) override;
   std::unique_ptr<Client> NewClient(const NodeInfo& node, const ClientOptions& options) override;
 
@@ -59,7 +57,6 @@ class DynastoreDb : public Database {
 
  private:
   DynastoreOptions options_;
-  DaemonTable daemons_{"dynastore"};  // the dynastore process of each node
   std::mutex mu_;
   std::vector<NodeInfo> nodes_;  // from Install, for clients' replica reads; guarded by mu_
 };

@@ -164,7 +164,7 @@ bool ExternalClient::Spawn(std::string* error) {
   env_strings.push_back("FAULTLINE_ADDRESS=" + spec_.address);
   env_strings.push_back(fmt::format("FAULTLINE_PORT={}", spec_.port));
   env_strings.push_back("FAULTLINE_NODES=" + nodes.dump());
-  env_strings.push_back("FAULTLINE_WORKLOAD=" + options_.workload);
+  env_strings.push_back(fmt::format("FAULTLINE_WORKLOAD={}", WorkloadKindName(options_.workload)));
   env_strings.push_back(fmt::format("FAULTLINE_OP_TIMEOUT_MS={}", options_.op_timeout.count()));
   std::vector<char*> envp, argv;
   for (auto& e : env_strings) envp.push_back(e.data());
@@ -216,10 +216,8 @@ bool ExternalClient::Spawn(std::string* error) {
   return true;
 }
 
-ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::string& what) {
-  Reply reply;
-  auto deadline = Clock::now() + options_.op_timeout + kGrace;
-  milliseconds allowed = options_.op_timeout + kGrace;
+bool ExternalClient::EnsureStarted(const std::string& what, Reply* reply, bool* spawned) {
+  *spawned = false;
   if (pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == pid_) {
     // Exited between requests: nothing of this request reached it.
     pid_ = -1;
@@ -228,14 +226,100 @@ ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::s
                     Truncate(stderr_tail_)));
     KillProgram();
   }
-  if (pid_ <= 0) {
-    std::string error;
-    if (!Spawn(&error)) {
-      Log(error);
-      reply.delivered = false;
-      reply.error = error;
-      return reply;
+  if (pid_ > 0) return true;
+  std::string error;
+  if (!Spawn(&error)) {
+    Log(error);
+    reply->delivered = false;
+    reply->error = error;
+    return false;
+  }
+  *spawned = true;
+  return true;
+}
+
+std::string ExternalClient::ClosedStdout(const std::string& what) {
+  int status = 0;
+  std::string how = "closed its stdout";
+  for (int i = 0; i < 100; ++i) {  // the exit follows the closed pipe closely
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      how = ExitStatus(status);
+      pid_ = -1;
+      break;
     }
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  DrainStderr();
+  return fmt::format("{} during {}{}", how, what,
+                     out_buffer_.empty() ? "" : fmt::format(" after printing \"{}\"", Truncate(out_buffer_)));
+}
+
+std::string ExternalClient::ReadLine(Clock::time_point deadline, milliseconds allowed, const std::string& what,
+                                     std::string* line) {
+  while (true) {
+    DrainStderr();
+    const auto nl = out_buffer_.find('\n');
+    if (nl != std::string::npos) {
+      *line = out_buffer_.substr(0, nl);
+      out_buffer_.erase(0, nl + 1);
+      if (!line->empty() && line->back() == '\r') line->pop_back();
+      if (line->find_first_not_of(" \t") == std::string::npos) continue;  // blank lines are ignored
+      return "";
+    }
+    if (out_buffer_.size() > kMaxLine) return fmt::format("printed more than {} bytes without a newline", kMaxLine);
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      return fmt::format("did not answer {} within {} ms (op timeout {} ms + {} ms{}); killed", what, allowed.count(),
+                         options_.op_timeout.count(), kGrace.count(),
+                         allowed > options_.op_timeout + kGrace ? " + start-up grace" : "");
+    }
+    pollfd fds[2] = {{out_, POLLIN, 0}, {err_, POLLIN, 0}};
+    if (::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR) {
+      return fmt::format("poll failed: {}", std::strerror(errno));
+    }
+    if (fds[0].revents != 0) {
+      char buf[8192];
+      ssize_t n = ::read(out_, buf, sizeof buf);
+      if (n > 0) {
+        out_buffer_.append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        return ClosedStdout(what);
+      }
+    }
+  }
+}
+
+std::string ExternalClient::ParseReply(const std::string& line, int64_t id, const std::string& what, Reply* reply) {
+  json j = json::parse(line, nullptr, false);
+  if (!j.is_object()) {
+    return fmt::format("printed a line that is not a JSON object in reply to {}: \"{}\"", what, Truncate(line));
+  }
+  if (!j.contains("id") || j["id"] != json(id)) {
+    return fmt::format("replied with id {} to {} (id {}): \"{}\"", j.value("id", json()).dump(), what, id,
+                       Truncate(line));
+  }
+  if (!j.contains("type") || !j["type"].is_string() ||
+      (j["type"] != "ok" && j["type"] != "fail" && j["type"] != "info")) {
+    return fmt::format("replied to {} without a type ok, fail or info: \"{}\"", what, Truncate(line));
+  }
+  if (j.contains("error") && !j["error"].is_null() && !j["error"].is_string()) {
+    return fmt::format("replied to {} with an error that is not a string: \"{}\"", what, Truncate(line));
+  }
+  reply->answered = true;
+  reply->type = j["type"].get<std::string>();
+  reply->has_value = j.contains("value") && !j["value"].is_null();
+  if (reply->has_value) reply->value = j["value"];
+  if (j.contains("error") && j["error"].is_string()) reply->error = j["error"].get<std::string>();
+  return "";
+}
+
+ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::string& what) {
+  Reply reply;
+  auto deadline = Clock::now() + options_.op_timeout + kGrace;
+  milliseconds allowed = options_.op_timeout + kGrace;
+  bool spawned = false;
+  if (!EnsureStarted(what, &reply, &spawned)) return reply;
+  if (spawned) {  // its start-up is not the store's latency
     deadline += kStartupGrace;
     allowed += kStartupGrace;
   }
@@ -250,77 +334,9 @@ ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::s
     return reply;
   }
   std::string line;
-  std::string problem;
-  while (true) {
-    DrainStderr();
-    const auto nl = out_buffer_.find('\n');
-    if (nl != std::string::npos) {
-      line = out_buffer_.substr(0, nl);
-      out_buffer_.erase(0, nl + 1);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank lines are ignored
-      break;
-    }
-    if (out_buffer_.size() > kMaxLine) {
-      problem = fmt::format("printed more than {} bytes without a newline", kMaxLine);
-      break;
-    }
-    const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) {
-      problem = fmt::format("did not answer {} within {} ms (op timeout {} ms + {} ms{}); killed", what,
-                            allowed.count(), options_.op_timeout.count(), kGrace.count(),
-                            allowed > options_.op_timeout + kGrace ? " + start-up grace" : "");
-      break;
-    }
-    pollfd fds[2] = {{out_, POLLIN, 0}, {err_, POLLIN, 0}};
-    if (::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR) {
-      problem = fmt::format("poll failed: {}", std::strerror(errno));
-      break;
-    }
-    if (fds[0].revents != 0) {
-      char buf[8192];
-      ssize_t n = ::read(out_, buf, sizeof buf);
-      if (n > 0) {
-        out_buffer_.append(buf, static_cast<size_t>(n));
-      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        int status = 0;
-        std::string how = "closed its stdout";
-        for (int i = 0; i < 100; ++i) {  // the exit follows the closed pipe closely
-          if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            how = ExitStatus(status);
-            pid_ = -1;
-            break;
-          }
-          std::this_thread::sleep_for(milliseconds(10));
-        }
-        DrainStderr();
-        problem = fmt::format("{} during {}{}", how, what,
-                              out_buffer_.empty() ? "" : fmt::format(" after printing \"{}\"", Truncate(out_buffer_)));
-        break;
-      }
-    }
-  }
-  if (problem.empty()) {
-    json j = json::parse(line, nullptr, false);
-    if (!j.is_object()) {
-      problem = fmt::format("printed a line that is not a JSON object in reply to {}: \"{}\"", what, Truncate(line));
-    } else if (!j.contains("id") || j["id"] != json(id)) {
-      problem = fmt::format("replied with id {} to {} (id {}): \"{}\"", j.value("id", json()).dump(), what, id,
-                            Truncate(line));
-    } else if (!j.contains("type") || !j["type"].is_string() ||
-               (j["type"] != "ok" && j["type"] != "fail" && j["type"] != "info")) {
-      problem = fmt::format("replied to {} without a type ok, fail or info: \"{}\"", what, Truncate(line));
-    } else if (j.contains("error") && !j["error"].is_null() && !j["error"].is_string()) {
-      problem = fmt::format("replied to {} with an error that is not a string: \"{}\"", what, Truncate(line));
-    } else {
-      reply.answered = true;
-      reply.type = j["type"].get<std::string>();
-      reply.has_value = j.contains("value") && !j["value"].is_null();
-      if (reply.has_value) reply.value = j["value"];
-      if (j.contains("error") && j["error"].is_string()) reply.error = j["error"].get<std::string>();
-      return reply;
-    }
-  }
+  std::string problem = ReadLine(deadline, allowed, what, &line);
+  if (problem.empty()) problem = ParseReply(line, id, what, &reply);
+  if (problem.empty()) return reply;
   const std::string who = Describe();
   KillProgram();
   Log(fmt::format("{} {}; the op is info and the client restarts for the next op. Its stderr ended with: {}", who,

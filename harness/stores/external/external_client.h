@@ -76,7 +76,18 @@ class ExternalClient : public Client {
     nlohmann::json value;  // null when absent
     bool has_value = false;
   };
+  // Sends one request and reads its reply; misbehaviour kills the program.
   Reply Exchange(const nlohmann::json& request, const std::string& what);
+  // Starts the program unless it runs (`spawned`: it was started now).
+  // False, with `reply` saying why, when it cannot be started.
+  bool EnsureStarted(const std::string& what, Reply* reply, bool* spawned);
+  // The next non-blank stdout line; else what went wrong (the op is info).
+  std::string ReadLine(std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds allowed,
+                       const std::string& what, std::string* line);
+  // The problem once the program closed its stdout (exit status if it exited).
+  std::string ClosedStdout(const std::string& what);
+  // Fills `reply` from a reply line to request `id`; else what is wrong with it.
+  std::string ParseReply(const std::string& line, int64_t id, const std::string& what, Reply* reply);
   bool Spawn(std::string* error);
   void KillProgram();  // SIGKILL the group, reap
   void Log(const std::string& line);

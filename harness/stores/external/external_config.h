@@ -1,8 +1,11 @@
 // The "external" object of a test config.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "harness/base/config_fields.h"
 
 namespace faultline {
 
@@ -15,5 +18,13 @@ struct ExternalConfig {
   std::vector<std::string> logs = {"{dir}/store.log"};
   int port = 0;  // {port}; 0 when the store needs none
 };
+
+// Reads the object (every key must have its type). When `selected` (the run's
+// db is external) the commands a run needs must be there. Throws ConfigError
+// naming the field.
+ExternalConfig ParseExternalConfig(const ConfigFields& object, bool selected, int node_count);
+
+// The object as test.json holds it (ParseExternalConfig reads it back).
+nlohmann::json ToJson(const ExternalConfig& config);
 
 }  // namespace faultline

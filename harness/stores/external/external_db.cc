@@ -37,59 +37,26 @@ std::string RedactSecrets(std::string text, const Secrets& secrets) {
 
 }  // namespace
 
-std::string ExpandTemplate(const std::string& arg, const NodeInfo& node, const std::vector<NodeInfo>& nodes, int port) {
-  std::string out;
-  size_t i = 0;
-  while (i < arg.size()) {
-    const size_t open = arg.find('{', i);
-    if (open == std::string::npos) break;
-    const size_t close = arg.find('}', open + 1);
-    if (close == std::string::npos) break;
-    out += arg.substr(i, open - i);
-    const std::string word = arg.substr(open + 1, close - open - 1);
-    if (word == "name") {
-      out += node.name;
-    } else if (word == "address") {
-      out += node.address;
-    } else if (word == "dir") {
-      out += node.dir;
-    } else if (word == "port") {
-      out += std::to_string(port);
-    } else if (word == "nodes") {
-      std::vector<std::string> list;
-      for (const NodeInfo& n : nodes) list.push_back(n.name + "=" + n.address);
-      out += fmt::format("{}", fmt::join(list, ","));
-    } else if (word.rfind("env:", 0) == 0) {
-      const char* value = std::getenv(word.substr(4).c_str());
-      if (value == nullptr) {
-        throw HarnessError(
-            fmt::format("external: the command argument \"{}\" needs the environment variable {}, "
-                        "which is not set",
-                        arg, word.substr(4)));
-      }
-      out += value;
-    } else {
-      out += arg.substr(open, close - open + 1);  // not ours: leave it
-    }
-    i = close + 1;
-  }
-  out += arg.substr(std::min(i, arg.size()));
-  return out;
-}
-
-ExternalDb::ExternalDb(ExternalOptions options) : options_(std::move(options)) {
+ExternalDb::ExternalDb(ExternalOptions options)
+    : DaemonDatabase("external store", options.start_timeout),
+      options_(std::move(options)),
+      install_(options_.install),
+      start_(options_.start),
+      kill_(options_.kill),
+      pause_(options_.pause),
+      resume_(options_.resume),
+      stop_(options_.stop),
+      wipe_(options_.wipe),
+      health_(options_.health),
+      client_(options_.client),
+      logs_(options_.logs) {
   log_ = [](const std::string& line) { std::cerr << line << std::endl; };
   // Every {env:VAR} value the commands use, to be shown as its template.
-  for (const auto* argv : {&options_.install, &options_.start, &options_.kill, &options_.pause, &options_.resume,
-                           &options_.stop, &options_.wipe, &options_.health, &options_.client, &options_.logs}) {
-    for (const std::string& arg : *argv) {
-      for (size_t open = arg.find("{env:"); open != std::string::npos; open = arg.find("{env:", open + 1)) {
-        const size_t close = arg.find('}', open);
-        if (close == std::string::npos) break;
-        const std::string var = arg.substr(open + 5, close - open - 5);
-        const char* value = std::getenv(var.c_str());
-        if (value != nullptr && *value != '\0') secrets_.emplace_back(value, "{env:" + var + "}");
-      }
+  for (const CommandTemplate* command :
+       {&install_, &start_, &kill_, &pause_, &resume_, &stop_, &wipe_, &health_, &client_, &logs_}) {
+    for (const std::string& var : command->EnvVars()) {
+      const char* value = std::getenv(var.c_str());
+      if (value != nullptr && *value != '\0') secrets_.emplace_back(value, "{env:" + var + "}");
     }
   }
   // Longest first, so a value containing another is replaced whole.
@@ -113,22 +80,21 @@ void ExternalDb::SetLog(LogSink log) {
   log_ = std::move(log);
 }
 
-std::vector<std::string> ExternalDb::Expand(const std::vector<std::string>& argv, const NodeInfo& node) {
+std::vector<std::string> ExternalDb::Expand(const CommandTemplate& command, const NodeInfo& node) {
   std::vector<NodeInfo> nodes;
   {
     std::lock_guard lock(mu_);
     nodes = nodes_;
   }
-  std::vector<std::string> out;
-  for (const std::string& a : argv) out.push_back(ExpandTemplate(a, node, nodes, options_.port));
-  return out;
+  return command.Expand(node, nodes, options_.port);
 }
 
-void ExternalDb::RunCommand(const char* which, const std::vector<std::string>& argv, const NodeInfo& node) {
-  const std::vector<std::string> expanded = Expand(argv, node);
+void ExternalDb::RunCommand(const char* which, const CommandTemplate& command, const NodeInfo& node) {
+  const std::vector<std::string> expanded = Expand(command, node);
   Redacting([&] {
     return RunOrThrow(RemoteOf(node), expanded,
-                      fmt::format("external \"{}\" command `{}`", which, fmt::join(argv, " ")), kCommandTimeout);
+                      fmt::format("external \"{}\" command `{}`", which, fmt::join(command.shown(), " ")),
+                      kCommandTimeout);
   });
 }
 
@@ -141,12 +107,12 @@ void ExternalDb::Install(const std::vector<NodeInfo>& nodes) {
   }
   for (const NodeInfo& node : nodes) {
     RunOrThrow(RemoteOf(node), {"mkdir", "-p", node.dir}, "mkdir -p " + node.dir);
-    if (!options_.install.empty()) RunCommand("install", options_.install, node);
+    if (!options_.install.empty()) RunCommand("install", install_, node);
   }
 }
 
 void ExternalDb::Start(const NodeInfo& node) {
-  Redacting([&] { return daemons_.Start(node, Expand(options_.start, node), node.dir + "/store.log"); });
+  Redacting([&] { return daemons().Start(node, Expand(start_, node), node.dir + "/store.log"); });
   std::lock_guard lock(mu_);
   paused_[node.name] = false;
 }
@@ -156,9 +122,9 @@ void ExternalDb::WaitHealthy(const NodeInfo& node, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const std::string log = node.dir + "/store.log";
   std::string last = "not checked yet";
-  const std::vector<std::string> health = Expand(options_.health, node);
+  const std::vector<std::string> health = Expand(health_, node);
   while (true) {
-    auto pid = daemons_.Pid(node);
+    auto pid = daemons().Pid(node);
     if (!pid || !remote.Alive(*pid)) {
       throw HarnessError(fmt::format("external store on {} is not running (\"start\" exited); last lines of {}:\n{}",
                                      node.name, log, Redact(LogTail(remote, log))));
@@ -181,30 +147,25 @@ void ExternalDb::WaitHealthy(const NodeInfo& node, milliseconds timeout) {
 }
 
 void ExternalDb::Kill(const NodeInfo& node) {
-  if (!options_.kill.empty()) RunCommand("kill", options_.kill, node);
-  daemons_.Kill(node);
-}
-
-void ExternalDb::Restart(const NodeInfo& node) {
-  Start(node);
-  WaitHealthy(node, options_.start_timeout);
+  if (!options_.kill.empty()) RunCommand("kill", kill_, node);
+  daemons().Kill(node);
 }
 
 void ExternalDb::Pause(const NodeInfo& node) {
   if (options_.pause.empty()) {
-    daemons_.Pause(node);
+    daemons().Pause(node);
     return;
   }
-  RunCommand("pause", options_.pause, node);
+  RunCommand("pause", pause_, node);
   std::lock_guard lock(mu_);
   paused_[node.name] = true;
 }
 
 void ExternalDb::Resume(const NodeInfo& node) {
   if (options_.resume.empty()) {
-    daemons_.Resume(node);
+    daemons().Resume(node);
   } else {
-    RunCommand("resume", options_.resume, node);
+    RunCommand("resume", resume_, node);
   }
   std::lock_guard lock(mu_);
   paused_[node.name] = false;
@@ -213,19 +174,19 @@ void ExternalDb::Resume(const NodeInfo& node) {
 bool ExternalDb::Paused(const NodeInfo& node) {
   {
     std::lock_guard lock(mu_);
-    if (paused_[node.name]) return daemons_.Running(node);
+    if (paused_[node.name]) return daemons().Running(node);
   }
-  return daemons_.Paused(node);
+  return daemons().Paused(node);
 }
 
 void ExternalDb::Stop(const NodeInfo& node) {
-  if (!options_.stop.empty() && daemons_.Running(node)) RunCommand("stop", options_.stop, node);
-  daemons_.Stop(node);
+  if (!options_.stop.empty() && daemons().Running(node)) RunCommand("stop", stop_, node);
+  daemons().Stop(node);
 }
 
 void ExternalDb::Wipe(const NodeInfo& node) {
   if (Running(node)) throw HarnessError(fmt::format("cannot wipe the external store on {}: it is running", node.name));
-  if (!options_.wipe.empty()) RunCommand("wipe", options_.wipe, node);
+  if (!options_.wipe.empty()) RunCommand("wipe", wipe_, node);
 }
 
 void ExternalDb::CollectLogs(const NodeInfo& node, const fs::path& dest) {
@@ -233,7 +194,7 @@ void ExternalDb::CollectLogs(const NodeInfo& node, const fs::path& dest) {
   fs::create_directories(dest, ec);
   if (ec) throw HarnessError(fmt::format("cannot create {}: {}", dest.string(), ec.message()));
   Remote& remote = RemoteOf(node);
-  for (const std::string& path : Expand(options_.logs, node)) {
+  for (const std::string& path : Expand(logs_, node)) {
     const std::string name = fs::path(path).filename().string();
     try {
       remote.Download(path, dest / name);
@@ -245,7 +206,7 @@ void ExternalDb::CollectLogs(const NodeInfo& node, const fs::path& dest) {
 
 std::unique_ptr<Client> ExternalDb::NewClient(const NodeInfo& node, const ClientOptions& options) {
   ExternalClientSpec spec;
-  spec.argv = Expand(options_.client, node);
+  spec.argv = Expand(client_, node);
   spec.shown_argv = options_.client;
   spec.node = node.name;
   spec.address = node.address;

@@ -34,22 +34,21 @@
 #include <vector>
 
 #include "harness/api/database.h"
-#include "harness/stores/daemon_table.h"
+#include "harness/stores/daemon_database.h"
+#include "harness/stores/external/command_template.h"
+#include "harness/stores/external/external_config.h"
 
 namespace faultline {
 
-struct ExternalOptions {
-  std::vector<std::string> install, start, kill, pause, resume, stop, wipe, health, client;
-  std::vector<std::string> logs = {"{dir}/store.log"};
-  int port = 0;
+// The user's "external" config plus what the harness decides.
+struct ExternalOptions : ExternalConfig {
+  ExternalOptions() = default;
+  explicit ExternalOptions(ExternalConfig config) : ExternalConfig(std::move(config)) {}
+
   std::chrono::milliseconds start_timeout{30000};  // Restart's wait for health
 };
 
-// Substitutes the templates above in `arg`. Throws HarnessError for an
-// unset {env:VAR}. Unknown {words} are left as they are.
-std::string ExpandTemplate(const std::string& arg, const NodeInfo& node, const std::vector<NodeInfo>& nodes, int port);
-
-class ExternalDb : public Database {
+class ExternalDb : public DaemonDatabase {
  public:
   explicit ExternalDb(ExternalOptions options);
   std::string name() const override { return "external"; }
@@ -57,30 +56,30 @@ class ExternalDb : public Database {
   void Install(const std::vector<NodeInfo>& nodes) override;
   void Start(const NodeInfo& node) override;
   void WaitHealthy(const NodeInfo& node, std::chrono::milliseconds deadline) override;
+  // The user's command where given, else DaemonDatabase's signal.
   void Kill(const NodeInfo& node) override;
-  void Restart(const NodeInfo& node) override;
   void Pause(const NodeInfo& node) override;
   void Resume(const NodeInfo& node) override;
   void Stop(const NodeInfo& node) override;
-  void Wipe(const NodeInfo& node) override;
-  bool Running(const NodeInfo& node) override { return daemons_.Running(node); }
   bool Paused(const NodeInfo& node) override;
+  void Wipe(const NodeInfo& node) override;
   void CollectLogs(const NodeInfo& node, const std::filesystem::path& dest) override;
   std::unique_ptr<Client> NewClient(const NodeInfo& node, const ClientOptions& options) override;
 
  private:
-  std::vector<std::string> Expand(const std::vector<std::string>& argv, const NodeInfo& node);
+  std::vector<std::string> Expand(const CommandTemplate& command, const NodeInfo& node);
   // `text` with every {env:VAR} value the commands use replaced by "{env:VAR}".
   std::string Redact(std::string text) const;
   // fn(), rethrowing its HarnessError Redact()ed.
   template <typename Fn>
   auto Redacting(Fn&& fn) const;
   // Runs one of the user's lifecycle commands; throws naming it on failure.
-  void RunCommand(const char* which, const std::vector<std::string>& argv, const NodeInfo& node);
+  void RunCommand(const char* which, const CommandTemplate& command, const NodeInfo& node);
 
   ExternalOptions options_;
+  // options_' commands, parsed once.
+  CommandTemplate install_, start_, kill_, pause_, resume_, stop_, wipe_, health_, client_, logs_;
   std::vector<std::pair<std::string, std::string>> secrets_;  // {env:VAR} value, its template; longest first
-  DaemonTable daemons_{"external store"};
   std::mutex mu_;
   std::vector<NodeInfo> nodes_;         // guarded by mu_
   std::map<std::string, bool> paused_;  // by user "pause" command; guarded by mu_

@@ -118,9 +118,10 @@ std::optional<std::vector<RedisSlotRange>> ParseClusterSlots(const RedisValue& r
 RedisClusterClient::RedisClusterClient(std::string seed_address, int port, ClientOptions options,
                                        std::map<std::string, std::string> nodes)
     : options_(std::move(options)), port_(port), slot_to_range_(kRedisSlots, -1) {
-  const std::string& w = options_.workload;
-  if (w != "set" && w != "register" && w != "counter") {
-    throw HarnessError(fmt::format("redis client: unknown workload \"{}\" (set, register, counter)", w));
+  const WorkloadKind w = options_.workload;
+  if (w != WorkloadKind::kSet && w != WorkloadKind::kRegister && w != WorkloadKind::kCounter) {
+    throw HarnessError(
+        fmt::format("redis client: unknown workload kind {} (set, register, counter)", static_cast<int>(w)));
   }
   seeds_.push_back(HostPort(seed_address, port));
   for (const auto& [address, name] : nodes) {
@@ -262,10 +263,10 @@ Completion RedisClusterClient::Finish(const Outcome& o, bool write, const json& 
 
 Completion RedisClusterClient::Invoke(const Invocation& op) {
   const Deadline deadline = Clock::now() + options_.op_timeout;
-  const std::string& w = options_.workload;
+  const WorkloadKind w = options_.workload;
   const std::string& key = op.key;
   if (op.f == "read") {
-    const bool set = w == "set";
+    const bool set = w == WorkloadKind::kSet;
     Outcome o =
         Execute(key, set ? std::vector<std::string>{"SMEMBERS", key} : std::vector<std::string>{"GET", key}, deadline);
     if (!o.reply) return Fail(o.error);
@@ -286,18 +287,18 @@ Completion RedisClusterClient::Invoke(const Invocation& op) {
     if (r.type != RedisValue::Type::kNil && !v) {
       return Fail(fmt::format("key {} holds {}, not an integer", key, r.Describe()));
     }
-    if (w == "register") return {OpType::kOk, v ? json::array({*v}) : json::array(), ""};
+    if (w == WorkloadKind::kRegister) return {OpType::kOk, v ? json::array({*v}) : json::array(), ""};
     return {OpType::kOk, v ? *v : 0, ""};
   }
-  if (w == "set" && op.f == "add") {
+  if (w == WorkloadKind::kSet && op.f == "add") {
     if (!op.value.is_number_integer()) return Fail(fmt::format("add needs an integer value, got {}", op.value.dump()));
     return Finish(Execute(key, {"SADD", key, std::to_string(op.value.get<int64_t>())}, deadline), true, op.value);
   }
-  if (w == "counter" && op.f == "add") {
+  if (w == WorkloadKind::kCounter && op.f == "add") {
     if (!op.value.is_number_integer()) return Fail(fmt::format("add needs an integer value, got {}", op.value.dump()));
     return Finish(Execute(key, {"INCRBY", key, std::to_string(op.value.get<int64_t>())}, deadline), true, op.value);
   }
-  if (w == "register" && op.f == "rmw") {
+  if (w == WorkloadKind::kRegister && op.f == "rmw") {
     if (!op.value.is_object() || !op.value.contains("write") || !op.value["write"].is_number_integer()) {
       return Fail(fmt::format("rmw needs a value {{\"write\":<integer>}}, got {}", op.value.dump()));
     }
@@ -317,7 +318,7 @@ Completion RedisClusterClient::Invoke(const Invocation& op) {
     value = {{"read", read}, {"write", id}};
     return Finish(Execute(key, {"SET", key, std::to_string(id)}, deadline), true, value);
   }
-  return Fail(fmt::format("redis client does not support f={} (workload {})", op.f, w));
+  return Fail(fmt::format("redis client does not support f={} (workload {})", op.f, WorkloadKindName(w)));
 }
 
 std::optional<ReplicaRead> RedisClusterClient::ReadReplicas(const std::string& key) {
@@ -335,7 +336,7 @@ std::optional<ReplicaRead> RedisClusterClient::ReadReplicas(const std::string& k
   }
   std::vector<std::string> endpoints = {ranges_[r].master};
   endpoints.insert(endpoints.end(), ranges_[r].replicas.begin(), ranges_[r].replicas.end());
-  const bool set = options_.workload == "set";
+  const bool set = options_.workload == WorkloadKind::kSet;
   std::vector<std::string> errors;
   for (const std::string& e : endpoints) {
     auto& conn = readonly_conns_[e];

@@ -69,7 +69,7 @@ class RedisClusterClient : public Client {
  public:
   // `seed` is this client's own node (address); `nodes` maps every node's
   // address to its name; all nodes serve on `port`. Throws HarnessError for
-  // a ClientOptions::workload it does not know.
+  // a ClientOptions::workload it does not support.
   RedisClusterClient(std::string seed_address, int port, ClientOptions options,
                      std::map<std::string, std::string> nodes = {});
   Completion Invoke(const Invocation& op) override;

@@ -38,7 +38,8 @@ milliseconds Left(Clock::time_point deadline) {
 
 }  // namespace
 
-RedisClusterDb::RedisClusterDb(RedisClusterOptions options) : options_(std::move(options)) {}
+RedisClusterDb::RedisClusterDb(RedisClusterOptions options)
+    : DaemonDatabase("redis-server", options.start_timeout), options_(std::move(options)) {}
 
 std::string RedisClusterDb::create_output() const {
   std::lock_guard lock(mu_);
@@ -74,7 +75,7 @@ void RedisClusterDb::Install(const std::vector<NodeInfo>& nodes) {
 void RedisClusterDb::Start(const NodeInfo& node) {
   const auto& o = options_;
   RunOrThrow(RemoteOf(node), {"mkdir", "-p", node.dir}, "mkdir -p " + node.dir);
-  daemons_.Start(
+  daemons().Start(
       node,
       {o.binary, "--port", std::to_string(o.port), "--bind", node.address, "--cluster-enabled", "yes",
        "--cluster-config-file", node.dir + "/nodes.conf", "--cluster-node-timeout", std::to_string(o.node_timeout_ms),
@@ -87,7 +88,7 @@ void RedisClusterDb::WaitNode(const NodeInfo& node, Clock::time_point deadline, 
   RedisConnection conn(node.address, options_.port);
   std::string last = "no answer yet";
   while (true) {
-    auto pid = daemons_.Pid(node);
+    auto pid = daemons().Pid(node);
     if (pid && !remote.Alive(*pid)) {
       throw HarnessError(fmt::format("redis-server on {} exited (pid {}); last lines of {}:\n{}", node.name, *pid,
                                      LogPath(node), LogTail(remote, LogPath(node))));
@@ -187,7 +188,7 @@ void RedisClusterDb::WaitHealthy(const NodeInfo& node, milliseconds timeout) {
   {
     std::lock_guard lock(mu_);
     created = created_;
-    for (const NodeInfo& n : nodes_) all_started = all_started && daemons_.Pid(n).has_value();
+    for (const NodeInfo& n : nodes_) all_started = all_started && daemons().Pid(n).has_value();
   }
   if (!created && all_started) {
     std::lock_guard create_lock(create_mu_);
@@ -199,11 +200,6 @@ void RedisClusterDb::WaitHealthy(const NodeInfo& node, milliseconds timeout) {
     created = true;
   }
   WaitNode(node, deadline, created);
-}
-
-void RedisClusterDb::Restart(const NodeInfo& node) {
-  Start(node);
-  WaitHealthy(node, options_.start_timeout);
 }
 
 void RedisClusterDb::Wipe(const NodeInfo& node) {

@@ -12,7 +12,7 @@
 // --cluster-yes` on the first node through its Remote, and from then on
 // WaitHealthy(node) (and Restart) wait until that node's CLUSTER INFO says
 // cluster_state:ok with all 16384 slots assigned. Kill/Pause/Resume/Stop are
-// signals to the redis-server process (DaemonTable); Wipe removes the
+// signals to the redis-server process (DaemonDatabase); Wipe removes the
 // node's directory contents (nodes.conf, append-only files).
 //
 // NewClient gives a RedisClusterClient seeded with the node and knowing
@@ -28,34 +28,27 @@
 #include <vector>
 
 #include "harness/api/database.h"
-#include "harness/stores/daemon_table.h"
+#include "harness/stores/daemon_database.h"
+#include "harness/stores/redis/redis_config.h"
 
 namespace faultline {
 
-struct RedisClusterOptions {
-  int replicas_per_master = 1;
-  int port = 6379;
-  int node_timeout_ms = 2000;
-  std::string binary = "redis-server";  // looked up in PATH on the node
-  std::string cli = "redis-cli";
+// The user's "redis" config plus what the harness decides.
+struct RedisClusterOptions : RedisConfig {
+  RedisClusterOptions() = default;
+  explicit RedisClusterOptions(RedisConfig config) : RedisConfig(std::move(config)) {}
+
   std::chrono::milliseconds start_timeout{30000};  // Restart's wait for cluster_state:ok
 };
 
-class RedisClusterDb : public Database {
+class RedisClusterDb : public DaemonDatabase {
  public:
   explicit RedisClusterDb(RedisClusterOptions options);
   std::string name() const override { return "redis-cluster"; }
   void Install(const std::vector<NodeInfo>& nodes) override;
   void Start(const NodeInfo& node) override;
   void WaitHealthy(const NodeInfo& node, std::chrono::milliseconds deadline) override;
-  void Kill(const NodeInfo& node) override { daemons_.Kill(node); }
-  void Restart(const NodeInfo& node) override;
-  void Pause(const NodeInfo& node) override { daemons_.Pause(node); }
-  void Resume(const NodeInfo& node) override { daemons_.Resume(node); }
-  void Stop(const NodeInfo& node) override { daemons_.Stop(node); }
   void Wipe(const NodeInfo& node) override;
-  bool Running(const NodeInfo& node) override { return daemons_.Running(node); }
-  bool Paused(const NodeInfo& node) override { return daemons_.Paused(node); }
   void CollectLogs(const NodeInfo& node, const std::filesystem::path& dest) override;
   std::unique_ptr<Client> NewClient(const NodeInfo& node, const ClientOptions& options) override;
 
@@ -70,7 +63,6 @@ class RedisClusterDb : public Database {
   void WaitNode(const NodeInfo& node, std::chrono::steady_clock::time_point deadline, bool cluster_ok);
 
   RedisClusterOptions options_;
-  DaemonTable daemons_{"redis-server"};
   mutable std::mutex mu_;
   std::vector<NodeInfo> nodes_;  // from Install; guarded by mu_
   bool created_ = false;         // guarded by mu_

@@ -471,7 +471,7 @@ TEST_F(DynastoreClientTest, ReconnectsAfterTheServerRestarts) {
 
 // --- register and counter workloads, replica reads ---------------------------
 
-ClientOptions Options(const std::string& workload, milliseconds timeout = milliseconds(2000)) {
+ClientOptions Options(WorkloadKind workload, milliseconds timeout = milliseconds(2000)) {
   ClientOptions o;
   o.op_timeout = timeout;
   o.workload = workload;
@@ -489,12 +489,12 @@ json StoredValues(HttpConnection& raw, const std::string& key) {
 }
 
 TEST_F(DynastoreClientTest, UnknownWorkloadIsAHarnessError) {
-  EXPECT_THROW(DynastoreClient("127.0.0.1", 1, Options("queue")), HarnessError);
+  EXPECT_THROW(DynastoreClient("127.0.0.1", 1, Options(static_cast<WorkloadKind>(99))), HarnessError);
 }
 
 TEST_F(DynastoreClientTest, RegisterRmwWritesItsIdAndReportsWhatItRead) {
   int port = StartSingle();
-  DynastoreClient client("127.0.0.1", port, Options("register"));
+  DynastoreClient client("127.0.0.1", port, Options(WorkloadKind::kRegister));
   Completion empty = client.Invoke(Read("r"));
   ASSERT_EQ(empty.type, OpType::kOk) << empty.error;
   EXPECT_EQ(empty.value, json::array());
@@ -520,7 +520,7 @@ TEST_F(DynastoreClientTest, RegisterRmwWritesItsIdAndReportsWhatItRead) {
 
 TEST_F(DynastoreClientTest, TwoRmwsFromOneStaleContextLeaveSiblingsTheNextRmwCollapses) {
   int port = StartSingle();
-  DynastoreClient client("127.0.0.1", port, Options("register"));
+  DynastoreClient client("127.0.0.1", port, Options(WorkloadKind::kRegister));
   ASSERT_EQ(client.Invoke(Rmw("r", 1)).type, OpType::kOk);
   // Two read-modify-writes that both read {1}: each PUT carries the same context.
   HttpConnection raw("127.0.0.1", port);
@@ -545,7 +545,7 @@ TEST_F(DynastoreClientTest, RegisterSiblingThatIsNotAnIdFailsAndWritesNothing) {
   HttpConnection raw("127.0.0.1", port);
   ASSERT_EQ(Raw(raw, "PUT", "/kv/r", R"({"value":"7"})").status, 200);
   ASSERT_EQ(Raw(raw, "PUT", "/kv/r", R"({"value":"7x"})").status, 200);
-  DynastoreClient client("127.0.0.1", port, Options("register"));
+  DynastoreClient client("127.0.0.1", port, Options(WorkloadKind::kRegister));
   Completion rmw = client.Invoke(Rmw("r", 8));
   EXPECT_EQ(rmw.type, OpType::kFail);
   EXPECT_EQ(rmw.value, json::parse(R"({"write":8})"));
@@ -562,7 +562,7 @@ TEST_F(DynastoreClientTest, RegisterPutTimeoutIsInfoWithWhatWasRead) {
   auto nodes = WriteCluster(/*r=*/1, /*w=*/3, /*request_timeout_ms=*/10000, /*failure_timeout_ms=*/60000);
   for (const auto& n : nodes) StartNode(n);
   ASSERT_TRUE(WaitAllUp(nodes[0].http, 3));
-  DynastoreClient client("127.0.0.1", nodes[0].http, Options("register", milliseconds(500)));
+  DynastoreClient client("127.0.0.1", nodes[0].http, Options(WorkloadKind::kRegister, milliseconds(500)));
   ASSERT_EQ(client.Invoke(Rmw("r", 1)).type, OpType::kOk);
   daemons_.back()->Signal(SIGSTOP);
   Completion c = client.Invoke(Rmw("r", 2));
@@ -577,7 +577,7 @@ TEST_F(DynastoreClientTest, CounterAddsFromTwoConcurrentClientsSum) {
   const std::vector<int64_t> deltas = {5, -3, 10, -5, 1, 7, -1, 2, 9, -4, 3, 8, -2, 6, 4, -5, 10, 1, -3, 2};
   std::vector<Completion> results(deltas.size());
   auto worker = [&](size_t first) {
-    DynastoreClient client("127.0.0.1", port, Options("counter", milliseconds(5000)));
+    DynastoreClient client("127.0.0.1", port, Options(WorkloadKind::kCounter, milliseconds(5000)));
     for (size_t i = first; i < deltas.size(); i += 2) results[i] = client.Invoke(Add("c", deltas[i]));
   };
   std::thread a(worker, 0), b(worker, 1);
@@ -589,7 +589,7 @@ TEST_F(DynastoreClientTest, CounterAddsFromTwoConcurrentClientsSum) {
     EXPECT_EQ(results[i].value, deltas[i]);
     sum += deltas[i];
   }
-  DynastoreClient reader("127.0.0.1", port, Options("counter"));
+  DynastoreClient reader("127.0.0.1", port, Options(WorkloadKind::kCounter));
   Completion read = reader.Invoke(Read("c"));
   ASSERT_EQ(read.type, OpType::kOk) << read.error;
   EXPECT_EQ(read.value, sum);
@@ -607,8 +607,8 @@ TEST_F(DynastoreClientTest, CounterAddsFromTwoConcurrentClientsSum) {
 TEST_F(DynastoreClientTest, CounterMergesSiblingsPerWriterAndCollapsesThem) {
   int port = StartSingle();
   HttpConnection raw("127.0.0.1", port);
-  DynastoreClient a("127.0.0.1", port, Options("counter"));
-  DynastoreClient b("127.0.0.1", port, Options("counter"));
+  DynastoreClient a("127.0.0.1", port, Options(WorkloadKind::kCounter));
+  DynastoreClient b("127.0.0.1", port, Options(WorkloadKind::kCounter));
   ASSERT_NE(a.writer_id(), b.writer_id());
   ASSERT_EQ(a.Invoke(Add("c", 5)).type, OpType::kOk);
   // A writer that read only a's +5, writing concurrently with b's -3.
@@ -636,7 +636,7 @@ TEST_F(DynastoreClientTest, CounterSiblingThatIsNotAPnCounterFails) {
   int port = StartSingle();
   HttpConnection raw("127.0.0.1", port);
   ASSERT_EQ(Raw(raw, "PUT", "/kv/c", R"({"value":"{\"w\":{\"p\":1,\"n\":-1}}"})").status, 200);
-  DynastoreClient client("127.0.0.1", port, Options("counter"));
+  DynastoreClient client("127.0.0.1", port, Options(WorkloadKind::kCounter));
   for (const Invocation& op : {Add("c", 1), Read("c")}) {
     Completion c = client.Invoke(op);
     EXPECT_EQ(c.type, OpType::kFail) << op.f;
@@ -651,7 +651,7 @@ TEST_F(DynastoreClientTest, CounterWriterIsRenewedAfterAnInfo) {
   auto nodes = WriteCluster(/*r=*/1, /*w=*/3, /*request_timeout_ms=*/10000, /*failure_timeout_ms=*/60000);
   for (const auto& n : nodes) StartNode(n);
   ASSERT_TRUE(WaitAllUp(nodes[0].http, 3));
-  DynastoreClient client("127.0.0.1", nodes[0].http, Options("counter", milliseconds(500)));
+  DynastoreClient client("127.0.0.1", nodes[0].http, Options(WorkloadKind::kCounter, milliseconds(500)));
   ASSERT_EQ(client.Invoke(Add("c", 4)).type, OpType::kOk);
   const std::string first = client.writer_id();
   ASSERT_EQ(client.Invoke(Add("c", 1)).type, OpType::kOk);
@@ -688,7 +688,7 @@ TEST_F(DynastoreClientTest, ReadReplicasReadsExactlyTheKeysReplicas) {
   for (const auto& n : nodes) StartNode(n);
   // Every node must see every other up, or a coordinator hands a write to a stand-in.
   for (const auto& n : nodes) ASSERT_TRUE(WaitAllUp(n.http, 3)) << n.id;
-  DynastoreClient client("127.0.0.1", nodes[0].http, Options("register"), Endpoints(nodes));
+  DynastoreClient client("127.0.0.1", nodes[0].http, Options(WorkloadKind::kRegister), Endpoints(nodes));
   std::map<std::string, std::unique_ptr<HttpConnection>> raw;
   for (const auto& n : nodes) raw[n.id] = std::make_unique<HttpConnection>("127.0.0.1", n.http);
   std::set<std::set<std::string>> replica_sets;
@@ -737,7 +737,7 @@ TEST_F(DynastoreClientTest, ReadReplicasShowsAReplicaThatMissedAWrite) {
   auto nodes = WriteCluster(/*r=*/1, /*w=*/2, /*request_timeout_ms=*/1000, /*failure_timeout_ms=*/2000);
   for (const auto& n : nodes) StartNode(n, no_repair);
   for (const auto& n : nodes) ASSERT_TRUE(WaitAllUp(n.http, 3)) << n.id;
-  DynastoreClient client("127.0.0.1", nodes[0].http, Options("register"), Endpoints(nodes));
+  DynastoreClient client("127.0.0.1", nodes[0].http, Options(WorkloadKind::kRegister), Endpoints(nodes));
   ASSERT_EQ(client.Invoke(Rmw("k", 1)).type, OpType::kOk);
   std::optional<ReplicaRead> same = ReadReplicasOnceAllHold(client, "k", json::parse(R"(["1"])"));
   ASSERT_TRUE(same.has_value());
@@ -766,12 +766,12 @@ TEST_F(DynastoreClientTest, ReadReplicasShowsAReplicaThatMissedAWrite) {
 
 TEST_F(DynastoreClientTest, ReadReplicasWithoutAddressesNamesEveryReplica) {
   int port = StartSingle();
-  DynastoreClient client("127.0.0.1", port, Options("set"));
+  DynastoreClient client("127.0.0.1", port, Options(WorkloadKind::kSet));
   std::optional<ReplicaRead> read = client.ReadReplicas("k");
   ASSERT_TRUE(read.has_value());
   EXPECT_TRUE(read->replicas.empty());
   EXPECT_EQ(read->error, "cannot read replica n1: no address known");
-  DynastoreClient known("127.0.0.1", port, Options("set"), {{"n1", DynastoreEndpoint{"127.0.0.1", port}}});
+  DynastoreClient known("127.0.0.1", port, Options(WorkloadKind::kSet), {{"n1", DynastoreEndpoint{"127.0.0.1", port}}});
   ASSERT_EQ(known.Invoke(Add("k", 3)).type, OpType::kOk);
   read = known.ReadReplicas("k");
   ASSERT_TRUE(read.has_value());
@@ -821,7 +821,7 @@ TEST(DynastoreDbClientTest, NewClientReadsReplicasOfEveryNode) {
         << node.name;
   }
 
-  ClientOptions register_options = Options("register", milliseconds(3000));
+  ClientOptions register_options = Options(WorkloadKind::kRegister, milliseconds(3000));
   std::unique_ptr<Client> client = db.NewClient(nodes[1], register_options);
   Completion rmw = client->Invoke(Rmw("k", 5));
   ASSERT_EQ(rmw.type, OpType::kOk) << rmw.error;

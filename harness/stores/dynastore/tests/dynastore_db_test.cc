@@ -195,7 +195,7 @@ TEST_F(DynastoreDbTest, CollectLogsOfANodeThatNeverRanNotesTheMissingLog) {
 TEST_F(DynastoreDbTest, WaitHealthyThrowsQuicklyWithTheLogTailWhenTheNodeExits) {
   MakeNodes(1);
   DynastoreOptions o = Options();
-  o.extra_args = {"--no-such-flag"};
+  o.args = {"--no-such-flag"};
   db_ = std::make_unique<DynastoreDb>(o);
   db_->Install(nodes_);
   db_->Start(nodes_[0]);

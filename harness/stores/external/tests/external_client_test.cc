@@ -39,7 +39,7 @@ class ExternalClientTest : public ::testing::Test {
       std::lock_guard lock(mu_);
       logs_.push_back(line);
     };
-    return std::make_unique<ExternalClient>(spec, ClientOptions{timeout, "set"});
+    return std::make_unique<ExternalClient>(spec, ClientOptions{timeout, WorkloadKind::kSet});
   }
   std::string Logs() {
     std::lock_guard lock(mu_);
@@ -123,7 +123,7 @@ TEST_F(ExternalClientTest, MissingProgramIsAFailNothingWasSent) {
   spec.node = "n1";
   std::string logged;
   spec.log = [&](const std::string& line) { logged += line; };
-  ExternalClient c(spec, ClientOptions{500ms, "set"});
+  ExternalClient c(spec, ClientOptions{500ms, WorkloadKind::kSet});
   Completion r = c.Invoke({"add", "k1", 1});
   EXPECT_EQ(r.type, OpType::kFail);
   EXPECT_NE(logged.find("/nonexistent/faultline-client"), std::string::npos) << logged;
@@ -178,7 +178,7 @@ TEST(ExternalSecretsTest, EnvValuesNeverReachErrorsOrTheLog) {
   } catch (const HarnessError& e) {
     messages.push_back(e.what());
   }
-  const Completion c = db.NewClient(node, ClientOptions{500ms, "set"})->Invoke({"add", "k1", 1});
+  const Completion c = db.NewClient(node, ClientOptions{500ms, WorkloadKind::kSet})->Invoke({"add", "k1", 1});
   EXPECT_EQ(c.type, OpType::kFail);
   messages.push_back(c.error);
   db.Stop(node);

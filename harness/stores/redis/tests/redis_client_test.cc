@@ -193,7 +193,7 @@ class RedisClusterTest : public ::testing::Test {
 
 TEST_F(RedisClusterTest, RoutingFollowsAFailover) {
   EXPECT_NE(db_->create_output().find("All 16384 slots covered"), std::string::npos) << db_->create_output();
-  ClientOptions co{1000ms, "set"};
+  ClientOptions co{1000ms, WorkloadKind::kSet};
   auto client = db_->NewClient(nodes_[0], co);
   auto stale = db_->NewClient(nodes_[1], co);  // keeps the pre-failover map
   auto* rc = dynamic_cast<RedisClusterClient*>(client.get());
@@ -258,7 +258,7 @@ TEST_F(RedisClusterTest, RoutingFollowsAFailover) {
 }
 
 TEST_F(RedisClusterTest, RegisterAndCounterMapping) {
-  auto reg = db_->NewClient(nodes_[2], ClientOptions{1000ms, "register"});
+  auto reg = db_->NewClient(nodes_[2], ClientOptions{1000ms, WorkloadKind::kRegister});
   Completion a = reg->Invoke({"rmw", "r1", json{{"write", 1}}});
   ASSERT_EQ(a.type, OpType::kOk) << a.error;
   EXPECT_EQ(a.value, (json{{"read", json::array()}, {"write", 1}}));
@@ -268,14 +268,14 @@ TEST_F(RedisClusterTest, RegisterAndCounterMapping) {
   EXPECT_EQ(reg->Invoke({"read", "missing", nullptr}).value, json::array());
   EXPECT_EQ(reg->Invoke({"rmw", "r1", json{{"nope", 1}}}).type, OpType::kFail);
 
-  auto counter = db_->NewClient(nodes_[3], ClientOptions{1000ms, "counter"});
+  auto counter = db_->NewClient(nodes_[3], ClientOptions{1000ms, WorkloadKind::kCounter});
   ASSERT_EQ(counter->Invoke({"add", "c1", 10}).type, OpType::kOk);
   ASSERT_EQ(counter->Invoke({"add", "c1", -3}).type, OpType::kOk);
   EXPECT_EQ(counter->Invoke({"read", "c1", nullptr}).value, 7);
   EXPECT_EQ(counter->Invoke({"read", "c2", nullptr}).value, 0);
   // A register key read by the counter client is not an integer counter: a fail, not a crash.
   ASSERT_EQ(reg->Invoke({"rmw", "c3", json{{"write", 9}}}).type, OpType::kOk);
-  auto set = db_->NewClient(nodes_[4], ClientOptions{1000ms, "set"});
+  auto set = db_->NewClient(nodes_[4], ClientOptions{1000ms, WorkloadKind::kSet});
   Completion wrong = set->Invoke({"read", "c3", nullptr});
   EXPECT_EQ(wrong.type, OpType::kFail);
   EXPECT_NE(wrong.error.find("WRONGTYPE"), std::string::npos) << wrong.error;

@@ -1,0 +1,82 @@
+// The registry: every store parses and writes back its own defaults, every
+// name the tables hold resolves, and an unknown name's error lists them all.
+#include "harness/run/registry.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace faultline {
+namespace {
+
+using json = nlohmann::json;
+
+std::string ErrorOf(const json& config) {
+  try {
+    ResolveConfig(config, 1);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Registry, EveryStoreParsesItsDefaultsAndWritesThemBack) {
+  const TestConfig defaults;
+  const json all = DefaultConfigJson();
+  for (const StoreEntry& store : Stores()) {
+    SCOPED_TRACE(store.name);
+    const json object = store.to_json(defaults);
+    ASSERT_TRUE(object.is_object());
+    EXPECT_EQ(all.at(store.key), object);  // the defaults are what test.json and --help show
+    TestConfig parsed;
+    store.parse(ConfigFields(object, store.key + "."), /*selected=*/false, &parsed);
+    EXPECT_EQ(store.to_json(parsed), object);
+    EXPECT_EQ(FindStore(store.name), &store);
+  }
+}
+
+TEST(Registry, NamesAndKeysAreUnique) {
+  std::set<std::string> names, keys, workloads;
+  for (const StoreEntry& store : Stores()) {
+    EXPECT_TRUE(names.insert(store.name).second) << store.name;
+    EXPECT_TRUE(keys.insert(store.key).second) << store.key;
+  }
+  for (const WorkloadEntry& w : Workloads()) {
+    EXPECT_TRUE(workloads.insert(std::string(WorkloadKindName(w.kind))).second) << WorkloadKindName(w.kind);
+  }
+}
+
+TEST(Registry, EveryWorkloadResolvesToItsKindAndWorkload) {
+  for (const WorkloadEntry& w : Workloads()) {
+    const std::string name(WorkloadKindName(w.kind));
+    SCOPED_TRACE(name);
+    const TestConfig c = ResolveConfig({{"workload", name}}, 1);
+    EXPECT_EQ(c.workload, name);
+    EXPECT_EQ(FindWorkload(name), &w);
+    EXPECT_EQ(MakeWorkload(c)->name(), name);
+    EXPECT_EQ(MakeClientOptions(c).workload, w.kind);
+    EXPECT_EQ(MakeClientOptions(c).op_timeout, std::chrono::milliseconds(c.op_timeout_ms));
+  }
+}
+
+TEST(Registry, UnknownNamesListTheKnownOnes) {
+  const std::string db = ErrorOf({{"db", "cassandra"}});
+  EXPECT_NE(db.find("unknown \"db\" \"cassandra\" (known: dynastore, external, redis-cluster)"), std::string::npos)
+      << db;
+  for (const StoreEntry& store : Stores()) EXPECT_NE(db.find(store.name), std::string::npos) << store.name;
+
+  const std::string workload = ErrorOf({{"workload", "bank"}});
+  EXPECT_NE(workload.find("unknown \"workload\" \"bank\" (known: counter, register, set)"), std::string::npos)
+      << workload;
+  EXPECT_EQ(FindStore("cassandra"), nullptr);
+  EXPECT_EQ(FindWorkload("bank"), nullptr);
+}
+
+TEST(Registry, NameListsFollowTheTables) {
+  EXPECT_EQ(StoreNames(", "), "dynastore, redis-cluster, external");
+  EXPECT_EQ(WorkloadNames("|"), "set|register|counter");  // `faultline check`'s hint
+  EXPECT_EQ(WorkloadNames(", ", /*sorted=*/true), "counter, register, set");
+}
+
+}  // namespace
+}  // namespace faultline
