@@ -98,7 +98,7 @@ TEST_F(CheckTest, InARunMissingReplicaReadsStayUnknown) {
   RunResults run = CheckInProcess({});
   EXPECT_EQ(run.valid(), Validity::kUnknown) << run.summary();
   EXPECT_TRUE(run.skipped.empty());
-  RunResults check = CheckInProcess({.lenient = true, .skip_absent = true});
+  RunResults check = CheckInProcess({.lenient = true, .skip_absent = true, .only = {}});
   EXPECT_EQ(check.valid(), Validity::kTrue) << check.summary();
   const json j = check.ToJson();
   EXPECT_EQ(j["skipped"], json({{"convergence", "no replica-read rounds in the history"}}));
@@ -177,7 +177,7 @@ TEST_F(CheckTest, IndexHolesAndDuplicatesAreReportedAndUnknown) {
   std::vector<std::string> lines = SetHistory();
   lines.erase(lines.begin() + 6);  // the invoke of n1's read: a clean history otherwise
   Write(lines);
-  RunResults hole = CheckInProcess({.lenient = true, .skip_absent = true});
+  RunResults hole = CheckInProcess({.lenient = true, .skip_absent = true, .only = {}});
   EXPECT_EQ(hole.valid(), Validity::kUnknown) << hole.summary();
   EXPECT_EQ(hole.index.missing, (std::vector<int64_t>{6}));
   EXPECT_EQ(hole.ToJson()["history"]["missing_index"], json({6}));

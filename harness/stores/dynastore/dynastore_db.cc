@@ -165,11 +165,11 @@ void DynastoreDb::WaitHealthy(const NodeInfo& node, std::chrono::milliseconds ti
 
 namespace {
 
-// What keeps `node` from serving the whole cluster, judged from its /status
-// and /ring; empty when it sees every node up and has `ring` (the first
-// node's /ring, or empty to set it from this node).
-std::string NotReadyReason(HttpConnection& conn, const NodeInfo& node, const std::vector<NodeInfo>& nodes,
-                           std::string& ring, Clock::time_point deadline) {
+// What keeps the node behind `conn` from serving the whole cluster, judged
+// from its /status and /ring; empty when it sees every node up and has `ring`
+// (the first node's /ring, or empty to set it from this node).
+std::string NotReadyReason(HttpConnection& conn, const std::vector<NodeInfo>& nodes, std::string& ring,
+                           Clock::time_point deadline) {
   HttpResult status = conn.Request("GET", "/status", "", deadline);
   if (!status.ok()) return "/status: " + status.error;
   if (status.status != 200) return fmt::format("/status answered {}", status.status);
@@ -206,7 +206,7 @@ void DynastoreDb::WaitClusterReady(const std::vector<NodeInfo>& nodes, std::chro
   while (true) {
     std::string ring;
     for (size_t i = 0; i < nodes.size(); ++i) {
-      why[i] = NotReadyReason(*conns[i], nodes[i], nodes, ring, std::min(deadline, Clock::now() + milliseconds(1000)));
+      why[i] = NotReadyReason(*conns[i], nodes, ring, std::min(deadline, Clock::now() + milliseconds(1000)));
     }
     if (std::all_of(why.begin(), why.end(), [](const std::string& w) { return w.empty(); })) return;
     if (Clock::now() + kPollInterval >= deadline) break;
