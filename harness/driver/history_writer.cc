@@ -104,17 +104,18 @@ struct HistoryWriter::Impl {
   }
 
   // The first I/O error: recorded for Sync()/Close(), later ops are dropped,
-  // and the owner hears of it at once. Caller holds io_mu.
+  // and the owner hears of it at once: on_error returns before failed() turns
+  // true, so whoever sees failed() knows the owner was told. Caller holds io_mu.
   void Fail(std::string message) {
     if (!first_error.empty()) return;
     first_error = std::move(message);
+    if (options.on_error) options.on_error(first_error);
     {
       std::lock_guard lock(mu);
       failed = true;
       buffer.clear();
     }
     space_freed.notify_all();
-    if (options.on_error) options.on_error(first_error);
   }
 
   void ThrowIfFailed() {
