@@ -1,0 +1,108 @@
+#include "harness/nodes/container/container_environment.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "harness/base/harness_error.h"
+#include "harness/base/secure_fs.h"
+#include "harness/nodes/local/host_tools.h"
+#include "harness/nodes/local/process_spawn.h"
+
+namespace faultline {
+namespace {
+
+using local_internal::RunPodman;
+using local_internal::Trimmed;
+
+// No default ulimits: podman would raise RLIMIT_NOFILE, which a VM without
+// CAP_SYS_RESOURCE cannot.
+constexpr char kContainersConf[] = "[containers]\ndefault_ulimits = []\n";
+
+std::string CpusArg(double cpus) { return fmt::format("{:.3f}", cpus); }
+
+}  // namespace
+
+void RequireContainerSupport(const std::string& image) {
+  std::vector<std::string> missing;
+  for (const char* tool : {"podman", "runc", "nsenter"}) {
+    if (ResolveExecutable(tool).empty()) missing.push_back(tool);
+  }
+  if (!missing.empty()) {
+    throw HarnessError(fmt::format(
+        "container nodes need podman, runc and nsenter on PATH; missing: {}. Install them with "
+        "`apt-get install podman runc util-linux` (or scripts/setup), or run without --containers",
+        fmt::join(missing, ", ")));
+  }
+  if (!image.empty() && !RunPodman({"image", "exists", image}).ok()) {
+    throw HarnessError("container image \"" + image +
+                       "\" is not in podman's local store (no registry is used): load it first with "
+                       "`podman load -i FILE.tar`, `podman import` or `podman build`");
+  }
+}
+
+std::unique_ptr<ContainerEnvironment> ContainerEnvironment::Create(const ContainerOptions& options) {
+  if (options.cpus < 0) throw HarnessError(fmt::format("--node-cpus must be positive, not {}", options.cpus));
+  RequireContainerSupport(options.image);
+  std::unique_ptr<ContainerEnvironment> env(new ContainerEnvironment());
+  env->image_ = options.image;
+  env->local_ = LocalEnvironment::Create(options.cluster);
+  try {
+    env->StartContainers(options);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    try {
+      env->local_->Teardown();  // the recorded containers go first
+    } catch (const std::exception& cleanup) {
+      what += "; removing the partial cluster also failed: " + std::string(cleanup.what());
+    }
+    throw HarnessError("cannot create container nodes: " + what);
+  }
+  return env;
+}
+
+void ContainerEnvironment::StartContainers(const ContainerOptions& options) {
+  LocalCluster& cluster = local_->cluster();
+  const std::filesystem::path root = cluster.nodes_root();
+  const std::string conf = (root / "containers.conf").string();
+  WriteNewFile(conf, kContainersConf, 0600);
+  for (size_t i = 0; i < cluster.nodes().size(); ++i) {
+    const LocalNode& n = cluster.nodes()[i];
+    const std::string dir = cluster.node_dir(i);
+    std::error_code ec;
+    std::filesystem::create_directory(dir, ec);  // inside the private root: no one else can be there first
+    if (ec) throw HarnessError("cannot create node directory " + dir + ": " + ec.message());
+    cluster.RecordContainer(n.netns);
+    std::vector<std::string> args = {"run", "--detach", "--name", n.netns, "--hostname", n.name, "--network",
+                                     "ns:/run/netns/" + n.netns,
+                                     // catatonit as pid 1 reaps orphans; -P: nothing else to run
+                                     "--init", "--volume", dir + ":" + kContainerNodeDir,
+                                     // The other nodes' directories stay out of sight (an overlay of
+                                     // the host's root would show them).
+                                     "--tmpfs", root.string() + ":rw,size=64k,mode=0700"};
+    if (!options.memory.empty()) args.insert(args.end(), {"--memory", options.memory});
+    if (options.cpus > 0) args.insert(args.end(), {"--cpus", CpusArg(options.cpus)});
+    if (options.image.empty()) {
+      args.insert(args.end(), {"--rootfs", "/:O"});
+    } else {
+      args.push_back(options.image);
+    }
+    args.insert(args.end(), {"/run/podman-init", "-P"});
+    CommandResult r = RunPodman(args, conf);
+    if (!r.ok()) {
+      throw HarnessError(fmt::format("podman could not start the container of node {}: {}", n.name,
+                                     r.timed_out ? "timed out" : Trimmed(r.err)));
+    }
+    machines_.push_back(std::make_unique<ContainerNode>(n.name, n.netns, conf, options.cpus));
+    remotes_.push_back(std::make_unique<ContainerRemote>(*machines_.back(), dir, kContainerNodeDir));
+    nodes_.push_back(NodeInfo{n.name, n.address, kContainerNodeDir, remotes_.back().get(), machines_.back().get()});
+  }
+}
+
+ContainerEnvironment::~ContainerEnvironment() = default;
+
+std::string ContainerEnvironment::Describe() const {
+  return local_->Describe() + " (Podman containers, " +
+         (image_.empty() ? std::string("overlay of the host's root") : "image " + image_) + ")";
+}
+
+}  // namespace faultline
