@@ -117,7 +117,7 @@ class FaultlineRun : public ::testing::Test {
   }
 
   // Nothing of cluster `id` is left: no state file, namespace, link, node
-  // directory or process.
+  // directory, process or container.
   void ExpectNothingLeft(const std::string& id) {
     ASSERT_FALSE(id.empty());
     for (const auto& entry : fs::directory_iterator(dir_ / "state")) {
@@ -127,6 +127,9 @@ class FaultlineRun : public ::testing::Test {
     EXPECT_EQ(Capture("ip -o link").find(id), std::string::npos) << Capture("ip -o link");
     EXPECT_EQ(NodesRoot(id), fs::path()) << "node directories left";
     EXPECT_EQ(ProcessesMentioning(NodesRootPrefix(id)), "") << "processes left";
+    // Container nodes' containers (and with them their overlays).
+    const std::string containers = Capture("podman ps -a --format '{{.Names}}' 2>/dev/null");
+    EXPECT_EQ(containers.find("fl-" + id + "-"), std::string::npos) << "containers left:\n" << containers;
   }
 
   // Where cluster `id` keeps its nodes' files: <temp dir>/faultline-<id>-XXXXXX (mkdtemp).

@@ -45,6 +45,10 @@ struct TestConfig {
   double convergence_timeout = 30;  // seconds of replica-read rounds before replicas count as divergent
   int keys = 5;                     // keys of the workload
   std::string subnet;               // local nodes' /24; empty = pick a free one
+  bool containers = false;          // local nodes as Podman containers (README "Nodes")
+  std::string image;                // containers from this image; empty = an overlay of the host's root
+  std::string node_memory;          // per-container memory limit ("256m"); empty = none
+  double node_cpus = 0;             // per-container CPU limit in cores; 0 = none
   DynastoreConfig dynastore;
   RedisConfig redis;
   ExternalConfig external;

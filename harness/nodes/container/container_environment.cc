@@ -77,8 +77,9 @@ void ContainerEnvironment::StartContainers(const ContainerOptions& options) {
                                      // catatonit as pid 1 reaps orphans; -P: nothing else to run
                                      "--init", "--volume", dir + ":" + kContainerNodeDir,
                                      // The other nodes' directories stay out of sight (an overlay of
-                                     // the host's root would show them).
-                                     "--tmpfs", root.string() + ":rw,size=64k,mode=0700"};
+                                     // the host's root would show them); notmpcopyup: nothing of
+                                     // them is copied into it either.
+                                     "--tmpfs", root.string() + ":rw,size=64k,mode=0700,notmpcopyup"};
     if (!options.memory.empty()) args.insert(args.end(), {"--memory", options.memory});
     if (options.cpus > 0) args.insert(args.end(), {"--cpus", CpusArg(options.cpus)});
     if (options.image.empty()) {

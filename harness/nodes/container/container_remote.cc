@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,6 +61,19 @@ void CheckNodePath(const std::string& path, const std::string& node) {
   }
 }
 
+// Commands run in the harness's working directory when the node has it (an
+// overlay of the host's root does: relative paths mean what they mean on a
+// namespace node), else in "/". nsenter opens --wd before it enters the
+// mount namespace, so it is named through the container's root.
+std::string WorkingDir(int init_pid) {
+  const std::string root = "/proc/" + std::to_string(init_pid) + "/root";
+  std::error_code ec;
+  const fs::path cwd = fs::current_path(ec);
+  struct stat st;
+  if (!ec && ::stat((root + cwd.string()).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return root + cwd.string();
+  return root;
+}
+
 }  // namespace
 
 // A node's file as the host reaches it: a path under the node directory's
@@ -114,7 +128,7 @@ Spawn ContainerRemote::Enter(const std::vector<std::string>& argv) {
   spawn.exe = Nsenter();
   // Every namespace of the container's init; nsenter forks so the command
   // is inside its pid namespace too.
-  spawn.args = {"--target", std::to_string(pid), "--all", "--"};
+  spawn.args = {"--target", std::to_string(pid), "--all", "--wd=" + WorkingDir(pid), "--"};
   spawn.args.insert(spawn.args.end(), argv.begin(), argv.end());
   spawn.join_cgroups = node_.CgroupProcsFiles();
   return spawn;

@@ -216,6 +216,7 @@ ClusterSummary Summarize(const ClusterState& st) {
   s.owner_alive = st.manual || (st.owner && OwnerAlive(*st.owner));
   s.description = st.description;
   for (const auto& n : st.nodes) s.nodes.push_back({n.name, n.netns, n.address});
+  s.containers = st.containers;
   return s;
 }
 

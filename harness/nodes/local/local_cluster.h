@@ -111,6 +111,7 @@ struct ClusterSummary {
   bool owner_alive = false;  // the creating process still runs (or manual)
   std::string description;
   std::vector<LocalNode> nodes;
+  std::vector<std::string> containers;  // container nodes' containers (named like the namespaces)
 };
 
 // Every cluster recorded in the state directory.

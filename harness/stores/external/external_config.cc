@@ -17,6 +17,7 @@ ExternalConfig ParseExternalConfig(const ConfigFields& e, bool selected, int /*n
   s.client = e.Strings("client");
   s.logs = e.Strings("logs");
   s.port = e.Int("port");
+  s.image = e.String("image");
   if (!selected) return s;
   if (s.start.empty()) FailConfig("\"external.start\" must be given: the command that runs the store on a node");
   if (s.client.empty()) FailConfig("\"external.client\" must be given: the client program (JSON lines)");
@@ -29,7 +30,8 @@ ExternalConfig ParseExternalConfig(const ConfigFields& e, bool selected, int /*n
 nlohmann::json ToJson(const ExternalConfig& c) {
   return {{"install", c.install}, {"start", c.start}, {"kill", c.kill}, {"pause", c.pause},
           {"resume", c.resume},   {"stop", c.stop},   {"wipe", c.wipe}, {"health", c.health},
-          {"client", c.client},   {"logs", c.logs},   {"port", c.port}};
+          {"client", c.client},   {"logs", c.logs},   {"port", c.port},
+          {"image", c.image}};
 }
 
 }  // namespace faultline

@@ -17,6 +17,10 @@ struct ExternalConfig {
   std::vector<std::string> install, start, kill, pause, resume, stop, wipe, health, client;
   std::vector<std::string> logs = {"{dir}/store.log"};
   int port = 0;  // {port}; 0 when the store needs none
+  // The store's container image (in podman's local store): the nodes are
+  // containers of it (as with --image) and every command above but the
+  // client runs inside them. Empty: the nodes the run was given.
+  std::string image;
 };
 
 // Reads the object (every key must have its type). When `selected` (the run's
