@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <future>
+
 #include "harness/base/harness_error.h"
 #include "harness/base/secure_fs.h"
 #include "harness/nodes/local/host_tools.h"
@@ -18,7 +20,27 @@ using local_internal::Trimmed;
 // CAP_SYS_RESOURCE cannot.
 constexpr char kContainersConf[] = "[containers]\ndefault_ulimits = []\n";
 
-std::string CpusArg(double cpus) { return fmt::format("{:.3f}", cpus); }
+// `podman run` of node n: named after its namespace and joined to it.
+std::vector<std::string> PodmanRunArgs(const LocalNode& n, const std::string& dir, const std::string& nodes_root,
+                                       const ContainerOptions& options) {
+  std::vector<std::string> args = {"run", "--detach", "--name", n.netns, "--hostname", n.name, "--network",
+                                   "ns:/run/netns/" + n.netns,
+                                   // catatonit as pid 1 reaps orphans; -P: nothing else to run
+                                   "--init", "--volume", dir + ":" + kContainerNodeDir,
+                                   // The other nodes' directories stay out of sight (an overlay of
+                                   // the host's root would show them); notmpcopyup: nothing of
+                                   // them is copied into it either.
+                                   "--tmpfs", nodes_root + ":rw,size=64k,mode=0700,notmpcopyup"};
+  if (!options.memory.empty()) args.insert(args.end(), {"--memory", options.memory});
+  if (options.cpus > 0) args.insert(args.end(), {"--cpus", fmt::format("{:.3f}", options.cpus)});
+  if (options.image.empty()) {
+    args.insert(args.end(), {"--rootfs", "/:O"});
+  } else {
+    args.push_back(options.image);
+  }
+  args.insert(args.end(), {"/run/podman-init", "-P"});
+  return args;
+}
 
 }  // namespace
 
@@ -65,38 +87,35 @@ void ContainerEnvironment::StartContainers(const ContainerOptions& options) {
   const std::filesystem::path root = cluster.nodes_root();
   const std::string conf = (root / "containers.conf").string();
   WriteNewFile(conf, kContainersConf, 0600);
-  for (size_t i = 0; i < cluster.nodes().size(); ++i) {
-    const LocalNode& n = cluster.nodes()[i];
-    const std::string dir = cluster.node_dir(i);
+  const size_t count = cluster.nodes().size();
+  for (size_t i = 0; i < count; ++i) {
     std::error_code ec;
-    std::filesystem::create_directory(dir, ec);  // inside the private root: no one else can be there first
-    if (ec) throw HarnessError("cannot create node directory " + dir + ": " + ec.message());
-    cluster.RecordContainer(n.netns);
-    std::vector<std::string> args = {"run", "--detach", "--name", n.netns, "--hostname", n.name, "--network",
-                                     "ns:/run/netns/" + n.netns,
-                                     // catatonit as pid 1 reaps orphans; -P: nothing else to run
-                                     "--init", "--volume", dir + ":" + kContainerNodeDir,
-                                     // The other nodes' directories stay out of sight (an overlay of
-                                     // the host's root would show them); notmpcopyup: nothing of
-                                     // them is copied into it either.
-                                     "--tmpfs", root.string() + ":rw,size=64k,mode=0700,notmpcopyup"};
-    if (!options.memory.empty()) args.insert(args.end(), {"--memory", options.memory});
-    if (options.cpus > 0) args.insert(args.end(), {"--cpus", CpusArg(options.cpus)});
-    if (options.image.empty()) {
-      args.insert(args.end(), {"--rootfs", "/:O"});
-    } else {
-      args.push_back(options.image);
+    std::filesystem::create_directory(cluster.node_dir(i), ec);  // in the private root: no one can be there first
+    if (ec) throw HarnessError("cannot create node directory " + cluster.node_dir(i) + ": " + ec.message());
+    cluster.RecordContainer(cluster.nodes()[i].netns);
+  }
+  // Podman takes most of a node's start: start them all at once.
+  std::vector<std::future<CommandResult>> runs;
+  for (size_t i = 0; i < count; ++i) {
+    runs.push_back(std::async(std::launch::async, [&, i] {
+      return RunPodman(PodmanRunArgs(cluster.nodes()[i], cluster.node_dir(i), root.string(), options), conf);
+    }));
+  }
+  std::vector<std::string> errors;
+  for (size_t i = 0; i < count; ++i) {
+    const LocalNode& n = cluster.nodes()[i];
+    CommandResult r;
+    try {
+      r = runs[i].get();
+    } catch (const std::exception& e) {
+      r.err = e.what();
     }
-    args.insert(args.end(), {"/run/podman-init", "-P"});
-    CommandResult r = RunPodman(args, conf);
-    if (!r.ok()) {
-      throw HarnessError(fmt::format("podman could not start the container of node {}: {}", n.name,
-                                     r.timed_out ? "timed out" : Trimmed(r.err)));
-    }
+    if (!r.ok()) errors.push_back(n.name + ": " + (r.timed_out ? std::string("timed out") : Trimmed(r.err)));
     machines_.push_back(std::make_unique<ContainerNode>(n.name, n.netns, conf, options.cpus));
-    remotes_.push_back(std::make_unique<ContainerRemote>(*machines_.back(), dir, kContainerNodeDir));
+    remotes_.push_back(std::make_unique<ContainerRemote>(*machines_.back(), cluster.node_dir(i), kContainerNodeDir));
     nodes_.push_back(NodeInfo{n.name, n.address, kContainerNodeDir, remotes_.back().get(), machines_.back().get()});
   }
+  if (!errors.empty()) throw HarnessError(fmt::format("podman could not start every node: {}", fmt::join(errors, "; ")));
 }
 
 ContainerEnvironment::~ContainerEnvironment() = default;
