@@ -12,7 +12,7 @@ struct NemesisConfig {
   // Subset of partition, kill, pause, clock, loss and the whole-node faults
   // crash, freeze, starve (container nodes only); empty = none.
   std::vector<std::string> faults;
-  double interval_s = 10;           // hold a fault this long, then heal and wait as long again
+  double interval_s = 10;  // hold a fault this long, then heal and wait as long again
   // > 0: the last final_s seconds of the main phase run under one more fault,
   // still in effect when the phase ends (healed with everything else).
   double final_s = 0;

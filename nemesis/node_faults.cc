@@ -55,8 +55,8 @@ NodeFault::NodeFault(const std::string& name, std::vector<NodeInfo> nodes, Datab
     : kind_(KindNamed(name)), nodes_(std::move(nodes)), db_(db), config_(config) {
   for (const NodeInfo& n : nodes_) {
     if (n.machine == nullptr) {
-      throw HarnessError(fmt::format("{} needs container nodes (faultline run --containers); {} is not one", name,
-                                     n.name));
+      throw HarnessError(
+          fmt::format("{} needs container nodes (faultline run --containers); {} is not one", name, n.name));
     }
   }
 }

@@ -173,5 +173,27 @@ inline fs::path WaitForMainPhase(const fs::path& store, std::chrono::seconds lim
   return {};
 }
 
+// Waits until the history's latest nemesis op starts a fault (without an
+// error); returns its f ("start-partition"), or "" at the limit.
+inline std::string WaitForFaultInEffect(const fs::path& store, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    const fs::path run = fs::canonical(store / "latest", ec);
+    if (!ec && fs::exists(run / "history.jsonl")) {
+      std::string last;
+      std::stringstream lines(ReadFile(run / "history.jsonl"));
+      for (std::string line; std::getline(lines, line);) {
+        if (line.find("\"process\":\"nemesis\"") != std::string::npos) last = line;
+      }
+      if (last.find("\"f\":\"start-") != std::string::npos && last.find("\"error\"") == std::string::npos) {
+        return json::parse(last)["f"];
+      }
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return "";
+}
+
 }  // namespace test
 }  // namespace faultline

@@ -28,6 +28,10 @@ struct NodeInfo {
   // Whole-node control (crash, freeze, starve); null unless the node is a
   // machine of its own (a container). Owned by the Environment.
   NodeMachine* machine = nullptr;
+  // Where the node's network is configured (iptables: partitions, loss);
+  // null = `remote`. Container nodes use their namespace's, so a store's
+  // image needs no iptables and a frozen node can still be partitioned.
+  Remote* net_remote = nullptr;
 };
 
 class Environment {

@@ -64,8 +64,7 @@ int ClusterUp(UpFlags& flags) {
   } else {
     std::cout << "run commands on a node with: ip netns exec " << cluster.nodes()[0].netns << " <command>\n";
   }
-  std::cout
-            << "remove it with: faultline cluster down " << cluster.run_id() << std::endl;
+  std::cout << "remove it with: faultline cluster down " << cluster.run_id() << std::endl;
   return 0;
 }
 

@@ -110,8 +110,9 @@ void AddRunFlags(CLI::App* run, RunFlags& flags) {
       "--containers", [&flags] { flags.overrides["containers"] = true; },
       "local nodes as Podman containers: own root, pids, hostname and cgroup limits; allows crash, freeze, starve "
       "(README \"Nodes\")");
-  Flag<std::string>(run, flags, "image", "container nodes from this local image (implies --containers; default: "
-                                          "an overlay of the host's root)");
+  Flag<std::string>(run, flags, "image",
+                    "container nodes from this local image (implies --containers; default: "
+                    "an overlay of the host's root)");
   Flag<std::string>(run, flags, "node-memory", "memory limit of each container node, e.g. 256m (default none)");
   Flag<double>(run, flags, "node-cpus", "CPU limit of each container node in cores, e.g. 0.5 (default none)");
   Flag<double>(run, flags, "starve-cpus", "CPU quota of a node the starve fault hits, in cores (default 0.05)");

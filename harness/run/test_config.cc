@@ -361,15 +361,17 @@ void ResolveNodeKind(TestConfig* c) {
     if (!c->image.empty() && c->image != c->external.image) {
       Fail(fmt::format("\"image\" ({}) and \"external.image\" ({}) differ; give one", c->image, c->external.image));
     }
-    if (!c->nodes.empty()) Fail("\"external.image\" runs the store in local containers; it cannot use remote \"nodes\"");
+    if (!c->nodes.empty())
+      Fail("\"external.image\" runs the store in local containers; it cannot use remote \"nodes\"");
     c->image = c->external.image;
     c->containers = true;
   }
   for (const std::string& fault : c->nemesis.faults) {
     if (!c->containers && std::count(WholeNodeFaultNames().begin(), WholeNodeFaultNames().end(), fault)) {
-      Fail(fmt::format("fault \"{}\" acts on whole nodes and needs container nodes: add \"containers\" "
-                       "(--containers)",
-                       fault));
+      Fail(
+          fmt::format("fault \"{}\" acts on whole nodes and needs container nodes: add \"containers\" "
+                      "(--containers)",
+                      fault));
     }
   }
 }

@@ -87,22 +87,22 @@ TEST_F(ContainerImageRun, ExternalExampleRunsOnContainerNodes) {
 
 TEST_F(ContainerImageRun, AStoreFromItsOwnImageRunsEndToEnd) {
   BuildImage();
-  json config = {{"db", "external"},
-                 {"workload", "set"},
-                 {"local", 3},
-                 {"time-limit", 5},
-                 {"rate", 30},
-                 {"quiesce", 2},
-                 {"external",
-                  {{"image", image_},
-                   {"install", {"/usr/local/bin/fl-install", "{dir}", "{nodes}"}},
-                   {"start",
-                    {"/usr/local/bin/dynastore", "--id", "{name}", "--cluster", "{dir}/cluster.json", "--data",
-                     "{dir}/data"}},
-                   {"health", {"/usr/local/bin/fl-health", "{address}", "{name}"}},
-                   {"wipe", {"rm", "-rf", "{dir}/data"}},
-                   {"logs", {"{dir}/store.log", "{dir}/cluster.json"}},
-                   {"client", {"python3", "examples/external-dynastore/client.py"}}}}};
+  json config = {
+      {"db", "external"},
+      {"workload", "set"},
+      {"local", 3},
+      {"time-limit", 5},
+      {"rate", 30},
+      {"quiesce", 2},
+      {"external",
+       {{"image", image_},
+        {"install", {"/usr/local/bin/fl-install", "{dir}", "{nodes}"}},
+        {"start",
+         {"/usr/local/bin/dynastore", "--id", "{name}", "--cluster", "{dir}/cluster.json", "--data", "{dir}/data"}},
+        {"health", {"/usr/local/bin/fl-health", "{address}", "{name}"}},
+        {"wipe", {"rm", "-rf", "{dir}/data"}},
+        {"logs", {"{dir}/store.log", "{dir}/cluster.json"}},
+        {"client", {"python3", "examples/external-dynastore/client.py"}}}}};
   const fs::path path = dir_ / "config.json";
   std::ofstream(path) << config.dump(2);
   const int code = RunFaultline({"run", "--config", path.string(), "--store-dir", store_.string(), "--seed", "9"});

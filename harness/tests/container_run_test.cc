@@ -32,9 +32,26 @@ class ContainerRun : public FaultlineRun {
 };
 
 TEST_F(ContainerRun, EveryFaultKindOnFiveContainerNodesIsHealedAndTheVerdictIsValid) {
-  const int code = RunFaultline({"run", "--local", "5", "--containers", "--node-memory", "512m", "--store-dir",
-                                 store_.string(), "--seed", "7", "--nemesis", "all,crash,freeze,starve",
-                                 "--nemesis-interval", "1.5", "--time-limit", "14", "--rate", "50", "--quiesce", "3"});
+  const int code = RunFaultline({"run",
+                                 "--local",
+                                 "5",
+                                 "--containers",
+                                 "--node-memory",
+                                 "512m",
+                                 "--store-dir",
+                                 store_.string(),
+                                 "--seed",
+                                 "7",
+                                 "--nemesis",
+                                 "all,crash,freeze,starve",
+                                 "--nemesis-interval",
+                                 "1.5",
+                                 "--time-limit",
+                                 "14",
+                                 "--rate",
+                                 "50",
+                                 "--quiesce",
+                                 "3"});
   const fs::path run = LatestRun();
   EXPECT_EQ(code, 0) << Output() << ReadFile(run / "results.json");
   auto ops = NemesisOps(run);
@@ -53,9 +70,28 @@ TEST_F(ContainerRun, EveryFaultKindOnFiveContainerNodesIsHealedAndTheVerdictIsVa
 TEST_F(ContainerRun, CrashFreezeAndStarveEachHitANodeAndAreUndone) {
   const std::map<std::string, std::string> undone = {{"crash", "booted"}, {"freeze", "thawed"}, {"starve", "restored"}};
   for (const auto& [fault, key] : undone) {
-    const int code = RunFaultline({"run", "--local", "3", "--containers", "--store-dir", store_.string(), "--seed", "3",
-                                   "--nemesis", fault, "--nemesis-targets", "one", "--nemesis-interval", "30",
-                                   "--nemesis-final", "2", "--time-limit", "4", "--rate", "40", "--quiesce", "2"});
+    const int code = RunFaultline({"run",
+                                   "--local",
+                                   "3",
+                                   "--containers",
+                                   "--store-dir",
+                                   store_.string(),
+                                   "--seed",
+                                   "3",
+                                   "--nemesis",
+                                   fault,
+                                   "--nemesis-targets",
+                                   "one",
+                                   "--nemesis-interval",
+                                   "30",
+                                   "--nemesis-final",
+                                   "2",
+                                   "--time-limit",
+                                   "4",
+                                   "--rate",
+                                   "40",
+                                   "--quiesce",
+                                   "2"});
     const fs::path run = LatestRun();
     EXPECT_EQ(code, 0) << fault << ":\n" << Output() << ReadFile(run / "results.json");
     auto ops = NemesisOps(run);
@@ -76,9 +112,26 @@ TEST_F(ContainerRun, WholeNodeFaultsWithoutContainersAreAConfigError) {
 }
 
 TEST_F(ContainerRun, RedisClusterRunsOnContainerNodes) {
-  const int code = RunFaultline({"run", "--db", "redis-cluster", "--local", "6", "--containers", "--nemesis",
-                                 "partition", "--nemesis-interval", "3", "--time-limit", "8", "--store-dir",
-                                 store_.string(), "--seed", "3", "--quiesce", "2", "--convergence-timeout", "10"});
+  const int code = RunFaultline({"run",
+                                 "--db",
+                                 "redis-cluster",
+                                 "--local",
+                                 "6",
+                                 "--containers",
+                                 "--nemesis",
+                                 "partition",
+                                 "--nemesis-interval",
+                                 "3",
+                                 "--time-limit",
+                                 "8",
+                                 "--store-dir",
+                                 store_.string(),
+                                 "--seed",
+                                 "3",
+                                 "--quiesce",
+                                 "2",
+                                 "--convergence-timeout",
+                                 "10"});
   EXPECT_TRUE(code == 0 || code == 1) << "exit " << code << ":\n" << Output();
   const fs::path run = LatestRun();
   const std::string log = ReadFile(run / "faultline.log");
@@ -99,6 +152,49 @@ TEST_F(ContainerRun, HarnessKilledMidRunLeavesNothingAfterCleanup) {
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
   ASSERT_EQ(RunFaultline({"cleanup"}), 0) << Output();
+  ExpectNothingLeft(id);
+}
+
+// A harness killed while a whole-node fault is in effect leaves a node
+// crashed, frozen or starved, which `faultline heal` repairs (restarting a
+// crashed node's store from the run's test.json).
+TEST_F(ContainerRun, HealRepairsANodeLeftCrashedFrozenOrStarved) {
+  pid_ = Start(RunArgs({"--containers", "--node-cpus", "1", "--nemesis", "crash,freeze,starve", "--nemesis-interval",
+                        "1", "--time-limit", "60", "--rate", "30", "--leave-db-running"}));
+  const std::string fault = WaitForFaultInEffect(store_, 90s);
+  ASSERT_FALSE(fault.empty()) << Output();
+  ASSERT_EQ(::kill(pid_, SIGKILL), 0);
+  Wait(pid_, 10s);
+  const std::string id = RunClusterId(LatestRun());
+  ASSERT_FALSE(id.empty());
+  auto states = [&] {
+    std::string s;
+    for (int i = 1; i <= 3; ++i) {
+      const std::string c = "fl-" + id + "-n" + std::to_string(i);
+      s += Capture("podman inspect --format '{{.State.Status}}' " + c);
+      s += Capture("cat /sys/fs/cgroup/cpu/libpod_parent/libpod-$(podman inspect --format '{{.Id}}' " + c +
+                   ")/cpu.cfs_quota_us");
+    }
+    return s;
+  };
+  const std::string healthy = "running\n100000\nrunning\n100000\nrunning\n100000\n";
+  EXPECT_NE(states(), healthy) << fault << " outlived its harness";
+  ASSERT_EQ(RunFaultline({"heal", id}), 0) << Output();
+  EXPECT_EQ(states(), healthy) << Output();
+  ASSERT_EQ(RunFaultline({"cleanup", "--all"}), 0) << Output();
+  ExpectNothingLeft(id);
+}
+
+TEST_F(ContainerRun, ClusterUpMakesContainerNodesThatClusterDownRemoves) {
+  ASSERT_EQ(RunFaultline({"cluster", "up", "--local", "2", "--containers", "--node-memory", "128m"}), 0) << Output();
+  const std::string up = Output();
+  const size_t at = up.find("cluster ");
+  ASSERT_NE(at, std::string::npos) << up;
+  const std::string id = up.substr(at + 8, 6);
+  EXPECT_NE(up.find("(Podman containers)"), std::string::npos) << up;
+  EXPECT_NE(up.find("podman exec fl-" + id + "-n1"), std::string::npos) << up;
+  EXPECT_EQ(Capture("podman exec fl-" + id + "-n2 hostname"), "n2\n");
+  ASSERT_EQ(RunFaultline({"cluster", "down", id}), 0) << Output();
   ExpectNothingLeft(id);
 }
 

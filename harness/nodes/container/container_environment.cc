@@ -50,10 +50,10 @@ void RequireContainerSupport(const std::string& image) {
     if (ResolveExecutable(tool).empty()) missing.push_back(tool);
   }
   if (!missing.empty()) {
-    throw HarnessError(fmt::format(
-        "container nodes need podman, runc and nsenter on PATH; missing: {}. Install them with "
-        "`apt-get install podman runc util-linux` (or scripts/setup), or run without --containers",
-        fmt::join(missing, ", ")));
+    throw HarnessError(
+        fmt::format("container nodes need podman, runc and nsenter on PATH; missing: {}. Install them with "
+                    "`apt-get install podman runc util-linux` (or scripts/setup), or run without --containers",
+                    fmt::join(missing, ", ")));
   }
   if (!image.empty() && !RunPodman({"image", "exists", image}).ok()) {
     throw HarnessError("container image \"" + image +
@@ -103,19 +103,46 @@ void ContainerEnvironment::StartContainers(const ContainerOptions& options) {
   }
   std::vector<std::string> errors;
   for (size_t i = 0; i < count; ++i) {
-    const LocalNode& n = cluster.nodes()[i];
     CommandResult r;
     try {
       r = runs[i].get();
     } catch (const std::exception& e) {
       r.err = e.what();
     }
-    if (!r.ok()) errors.push_back(n.name + ": " + (r.timed_out ? std::string("timed out") : Trimmed(r.err)));
-    machines_.push_back(std::make_unique<ContainerNode>(n.name, n.netns, conf, options.cpus));
-    remotes_.push_back(std::make_unique<ContainerRemote>(*machines_.back(), cluster.node_dir(i), kContainerNodeDir));
-    nodes_.push_back(NodeInfo{n.name, n.address, kContainerNodeDir, remotes_.back().get(), machines_.back().get()});
+    if (!r.ok()) {
+      errors.push_back(cluster.nodes()[i].name + ": " + (r.timed_out ? std::string("timed out") : Trimmed(r.err)));
+    }
   }
-  if (!errors.empty()) throw HarnessError(fmt::format("podman could not start every node: {}", fmt::join(errors, "; ")));
+  if (!errors.empty())
+    throw HarnessError(fmt::format("podman could not start every node: {}", fmt::join(errors, "; ")));
+  AddNodes(conf, std::vector<double>(count, options.cpus));
+}
+
+void ContainerEnvironment::AddNodes(const std::string& conf, const std::vector<double>& cpus) {
+  LocalCluster& cluster = local_->cluster();
+  for (size_t i = 0; i < cluster.nodes().size(); ++i) {
+    const LocalNode& n = cluster.nodes()[i];
+    machines_.push_back(std::make_unique<ContainerNode>(n.name, n.netns, conf, cpus[i]));
+    remotes_.push_back(std::make_unique<ContainerRemote>(*machines_.back(), cluster.node_dir(i), kContainerNodeDir));
+    nodes_.push_back(NodeInfo{n.name, n.address, kContainerNodeDir, remotes_.back().get(), machines_.back().get(),
+                              &cluster.remote(i)});
+  }
+}
+
+std::unique_ptr<ContainerEnvironment> ContainerEnvironment::Attach(const std::string& run_id) {
+  std::unique_ptr<ContainerEnvironment> env(new ContainerEnvironment());
+  env->local_ = std::make_unique<LocalEnvironment>(LocalCluster::Attach(run_id));
+  env->local_->Release();  // attached: never removed from here
+  LocalCluster& cluster = env->local_->cluster();
+  std::vector<double> cpus;
+  for (const LocalNode& n : cluster.nodes()) {
+    // The limit it was made with (podman keeps it; a starve changed only the cgroup).
+    CommandResult r = RunPodman({"inspect", "--format", "{{.HostConfig.NanoCpus}}", n.netns});
+    if (!r.ok()) throw HarnessError("cluster " + run_id + " has no container for " + n.name + ": " + Trimmed(r.err));
+    cpus.push_back(std::atof(r.out.c_str()) / 1e9);
+  }
+  env->AddNodes((cluster.nodes_root() / "containers.conf").string(), cpus);
+  return env;
 }
 
 ContainerEnvironment::~ContainerEnvironment() = default;

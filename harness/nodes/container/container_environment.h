@@ -48,6 +48,10 @@ class ContainerEnvironment : public Environment {
   // Checks support, creates the cluster, then the containers. On failure
   // removes everything it made and throws HarnessError with podman's message.
   static std::unique_ptr<ContainerEnvironment> Create(const ContainerOptions& options);
+  // The container nodes of a running cluster (made by Create; its
+  // containers recorded in its state file), for `faultline heal`. It never
+  // removes anything. Throws HarnessError when the cluster has no containers.
+  static std::unique_ptr<ContainerEnvironment> Attach(const std::string& run_id);
   ~ContainerEnvironment() override;
 
   LocalCluster& cluster() { return local_->cluster(); }
@@ -62,6 +66,8 @@ class ContainerEnvironment : public Environment {
  private:
   ContainerEnvironment() = default;
   void StartContainers(const ContainerOptions& options);
+  // Machines, Remotes and NodeInfos of the cluster's containers; cpus[i]: node i's base CPU limit.
+  void AddNodes(const std::string& conf, const std::vector<double>& cpus);
 
   std::unique_ptr<LocalEnvironment> local_;  // owns the cluster; destroyed last
   std::string image_;

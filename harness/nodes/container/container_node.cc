@@ -54,7 +54,8 @@ int ContainerNode::InitPid() {
     init_pid_ = 0;
   }
   CommandResult r = RunPodman({"inspect", "--format", "{{.State.Pid}}", container_});
-  if (!r.ok()) throw HarnessError(fmt::format("node {}: podman inspect {} failed: {}", node_, container_, Trimmed(r.err)));
+  if (!r.ok())
+    throw HarnessError(fmt::format("node {}: podman inspect {} failed: {}", node_, container_, Trimmed(r.err)));
   init_pid_ = std::atoi(r.out.c_str());
   return init_pid_ > 0 ? init_pid_ : (init_pid_ = 0);
 }
@@ -77,7 +78,8 @@ std::vector<std::pair<std::string, std::string>> ContainerNode::CgroupDirs() {
     std::error_code ec;
     if (fs::is_directory(dir, ec)) dirs.emplace_back(controllers, dir.string());
   }
-  if (dirs.empty()) throw HarnessError(fmt::format("node {}: cannot find the cgroups of its init (pid {})", node_, pid));
+  if (dirs.empty())
+    throw HarnessError(fmt::format("node {}: cannot find the cgroups of its init (pid {})", node_, pid));
   return dirs;
 }
 
@@ -89,7 +91,8 @@ std::vector<std::string> ContainerNode::CgroupProcsFiles() {
 
 std::string ContainerNode::CgroupDir(const std::string& controller) {
   for (const auto& [controllers, dir] : CgroupDirs()) {
-    if (controller.empty() ? controllers.empty() : ("," + controllers + ",").find("," + controller + ",") != std::string::npos) {
+    if (controller.empty() ? controllers.empty()
+                           : ("," + controllers + ",").find("," + controller + ",") != std::string::npos) {
       return dir;
     }
   }

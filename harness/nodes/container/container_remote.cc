@@ -209,8 +209,8 @@ void ContainerRemote::Signal(int pid, int signal) {
       Daemon& d = it->second;
       if (!DaemonAlive(d)) return;
       if (::kill(d.host_pid, signal) != 0 && errno != ESRCH) {
-        throw HarnessError("cannot send signal " + std::to_string(signal) + " to pid " + std::to_string(pid) +
-                           " on " + node() + ": " + std::strerror(errno));
+        throw HarnessError("cannot send signal " + std::to_string(signal) + " to pid " + std::to_string(pid) + " on " +
+                           node() + ": " + std::strerror(errno));
       }
       // nsenter stops itself when its child stops; it must go on to reap it.
       if (signal == SIGCONT && d.wrapper_pid > 0) ::kill(d.wrapper_pid, SIGCONT);

@@ -85,7 +85,8 @@ void RemoveContainers(const ClusterState& st, std::vector<std::string>& removed,
   try {
     existing = PodmanContainerNames();
   } catch (const std::exception& e) {
-    if (!names.empty()) errors.push_back("listing containers " + Joined({names.begin(), names.end()}) + ": " + e.what());
+    if (!names.empty())
+      errors.push_back("listing containers " + Joined({names.begin(), names.end()}) + ": " + e.what());
     return;
   }
   for (const auto& n : existing) {

@@ -33,7 +33,7 @@ json ToJson(const ClusterState& s) {
   if (s.owner) owner = {{"pid", s.owner->pid}, {"start_time", s.owner->start_time}};
   return {{"run_id", s.run_id},     {"subnet", s.subnet},           {"bridge", s.bridge},         {"owner", owner},
           {"manual", s.manual},     {"description", s.description}, {"created_at", s.created_at}, {"nodes", nodes},
-          {"iptables", s.iptables}, {"nodes_root", s.nodes_root}, {"containers", s.containers}};
+          {"iptables", s.iptables}, {"nodes_root", s.nodes_root},   {"containers", s.containers}};
 }
 
 ClusterState FromJson(const json& j) {

@@ -30,8 +30,7 @@ ExternalConfig ParseExternalConfig(const ConfigFields& e, bool selected, int /*n
 nlohmann::json ToJson(const ExternalConfig& c) {
   return {{"install", c.install}, {"start", c.start}, {"kill", c.kill}, {"pause", c.pause},
           {"resume", c.resume},   {"stop", c.stop},   {"wipe", c.wipe}, {"health", c.health},
-          {"client", c.client},   {"logs", c.logs},   {"port", c.port},
-          {"image", c.image}};
+          {"client", c.client},   {"logs", c.logs},   {"port", c.port}, {"image", c.image}};
 }
 
 }  // namespace faultline

@@ -53,9 +53,9 @@ double StoreOpsPerSec(Environment& env, const std::string& bench, double seconds
   Remote& r = *env.nodes()[0].remote;
   const std::string out = env.nodes()[0].dir + "/bench.json";
   r.Run({"mkdir", "-p", env.nodes()[0].dir}, std::chrono::seconds(30));
-  CommandResult res = r.Run({bench, "--sync", "off", "--seconds", std::to_string(seconds), "--data-root",
-                             env.nodes()[0].dir, "--json", out},
-                            std::chrono::seconds(int(seconds) + 120));
+  CommandResult res = r.Run(
+      {bench, "--sync", "off", "--seconds", std::to_string(seconds), "--data-root", env.nodes()[0].dir, "--json", out},
+      std::chrono::seconds(int(seconds) + 120));
   if (!res.ok()) throw HarnessError("dynastore-bench failed: " + res.err + res.out);
   CommandResult json = r.Run({"cat", out}, std::chrono::seconds(30));
   auto j = nlohmann::json::parse(json.out);
@@ -90,8 +90,8 @@ int main(int argc, char** argv) {
         teardown[kind].push_back(Ms(Clock::now() - t1).count());
       }
     }
-    std::printf("%-28s %11.0f ms %11.0f ms\n", ("start " + std::to_string(nodes) + " nodes").c_str(),
-                Median(start[0]), Median(start[1]));
+    std::printf("%-28s %11.0f ms %11.0f ms\n", ("start " + std::to_string(nodes) + " nodes").c_str(), Median(start[0]),
+                Median(start[1]));
     std::printf("%-28s %11.0f ms %11.0f ms\n", ("teardown " + std::to_string(nodes) + " nodes").c_str(),
                 Median(teardown[0]), Median(teardown[1]));
     double cmd[2], exec_ms = 0, ops[2] = {0, 0};

@@ -61,10 +61,11 @@ class ContainerEnvironmentTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces and containers";
-    if (!local_internal::PodmanInstalled()) GTEST_FAIL() << "podman and runc are required (scripts/setup installs them)";
+    if (!local_internal::PodmanInstalled())
+      GTEST_FAIL() << "podman and runc are required (scripts/setup installs them)";
     static std::atomic<int> counter{0};
-    state_dir_ = fs::temp_directory_path() / ("fl-ctr-test-" + std::to_string(::getpid()) + "-" +
-                                              std::to_string(counter++));
+    state_dir_ =
+        fs::temp_directory_path() / ("fl-ctr-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     fs::create_directories(state_dir_);
     fs::permissions(state_dir_, fs::perms::owner_all, fs::perm_options::replace);
     ::setenv("FAULTLINE_STATE_DIR", state_dir_.c_str(), 1);
