@@ -108,12 +108,15 @@ class FaultlineRun : public ::testing::Test {
 
   fs::path LatestRun() const { return fs::canonical(store_ / "latest"); }
 
-  // The run's cluster id, from the node directory named in faultline.log.
+  // The run's cluster id, from "cluster <id> on <subnet>" in faultline.log
+  // (the db name may say "cluster" too: redis-cluster).
   std::string ClusterId(const fs::path& run) const {
     const std::string log = ReadFile(run / "faultline.log");
-    const auto at = log.find("cluster ");
-    if (at == std::string::npos) return "";
-    return log.substr(at + 8, log.find(' ', at + 8) - at - 8);
+    for (size_t at = log.find("cluster "); at != std::string::npos; at = log.find("cluster ", at + 1)) {
+      const size_t end = log.find(' ', at + 8);
+      if (end == at + 14 && log.compare(end, 4, " on ") == 0) return log.substr(at + 8, 6);
+    }
+    return "";
   }
 
   // Nothing of cluster `id` is left: no state file, namespace, link, node

@@ -12,15 +12,6 @@ namespace {
 
 class ContainerRun : public FaultlineRun {
  protected:
-  // "cluster <id> on " in the run log (the db name may also say "cluster").
-  std::string RunClusterId(const fs::path& run) const {
-    const std::string log = ReadFile(run / "faultline.log");
-    for (size_t at = log.find("cluster "); at != std::string::npos; at = log.find("cluster ", at + 1)) {
-      const size_t end = log.find(' ', at + 8);
-      if (end == at + 14 && log.compare(end, 4, " on ") == 0) return log.substr(at + 8, 6);
-    }
-    return "";
-  }
   // Nemesis ops of the run: f → the ops with that f.
   std::map<std::string, std::vector<Op>> NemesisOps(const fs::path& run) {
     std::map<std::string, std::vector<Op>> ops;
@@ -62,7 +53,7 @@ TEST_F(ContainerRun, EveryFaultKindOnFiveContainerNodesIsHealedAndTheVerdictIsVa
   const std::string log = ReadFile(run / "faultline.log");
   EXPECT_NE(log.find("Podman containers"), std::string::npos) << log;
   EXPECT_NE(log.find("every fault healed"), std::string::npos) << log;
-  ExpectNothingLeft(RunClusterId(run));
+  ExpectNothingLeft(ClusterId(run));
 }
 
 // Each whole-node fault made to happen: the final fault of the main phase
@@ -101,7 +92,7 @@ TEST_F(ContainerRun, CrashFreezeAndStarveEachHitANodeAndAreUndone) {
     ASSERT_EQ(start.value["targets"].size(), 1u) << start.value.dump();
     ASSERT_EQ(ops["heal-" + fault].size(), 1u) << fault;
     EXPECT_EQ(ops["heal-" + fault][0].value[key], start.value["targets"]) << ops["heal-" + fault][0].value.dump();
-    ExpectNothingLeft(RunClusterId(run));
+    ExpectNothingLeft(ClusterId(run));
   }
 }
 
@@ -138,14 +129,14 @@ TEST_F(ContainerRun, RedisClusterRunsOnContainerNodes) {
   EXPECT_NE(log.find("redis-cluster is up on 6 nodes"), std::string::npos) << log;
   EXPECT_NE(log.find("Podman containers"), std::string::npos) << log;
   EXPECT_TRUE(fs::exists(run / "nodes" / "n1" / "redis.log"));
-  ExpectNothingLeft(RunClusterId(run));
+  ExpectNothingLeft(ClusterId(run));
 }
 
 TEST_F(ContainerRun, HarnessKilledMidRunLeavesNothingAfterCleanup) {
   pid_ = Start(RunArgs({"--containers", "--time-limit", "60", "--nemesis", "freeze", "--nemesis-interval", "1"}));
   const fs::path run = WaitForMainPhase(store_, 120s);
   ASSERT_FALSE(run.empty()) << Output();
-  const std::string id = RunClusterId(run);
+  const std::string id = ClusterId(run);
   ASSERT_FALSE(id.empty());
   EXPECT_NE(Capture("podman ps -a --format '{{.Names}}'").find("fl-" + id + "-n1"), std::string::npos);
   ::kill(pid_, SIGKILL);
@@ -165,7 +156,7 @@ TEST_F(ContainerRun, HealRepairsANodeLeftCrashedFrozenOrStarved) {
   ASSERT_FALSE(fault.empty()) << Output();
   ASSERT_EQ(::kill(pid_, SIGKILL), 0);
   Wait(pid_, 10s);
-  const std::string id = RunClusterId(LatestRun());
+  const std::string id = ClusterId(LatestRun());
   ASSERT_FALSE(id.empty());
   auto states = [&] {
     std::string s;

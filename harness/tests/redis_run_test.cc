@@ -9,19 +9,7 @@
 namespace faultline::test {
 namespace {
 
-class RedisRunTest : public FaultlineRun {
- protected:
-  // The fixture's ClusterId takes the first "cluster " in the log, which
-  // here is the db name "redis-cluster": look for "cluster <id> on ".
-  std::string RedisClusterId(const fs::path& run) const {
-    const std::string log = ReadFile(run / "faultline.log");
-    for (size_t at = log.find("cluster "); at != std::string::npos; at = log.find("cluster ", at + 1)) {
-      const size_t end = log.find(' ', at + 8);
-      if (end == at + 14 && log.compare(end, 4, " on ") == 0) return log.substr(at + 8, 6);
-    }
-    return "";
-  }
-};
+using RedisRunTest = FaultlineRun;
 
 TEST_F(RedisRunTest, PartitionedClusterRunsToAVerdict) {
   const int code = RunFaultline({"run", "--db", "redis-cluster", "--local", "6", "--nemesis", "partition",
@@ -47,7 +35,7 @@ TEST_F(RedisRunTest, PartitionedClusterRunsToAVerdict) {
   EXPECT_EQ(final_reads, 6u * 5u);  // every key from every node
   EXPECT_TRUE(fs::exists(run / "nodes" / "n1" / "redis.log"));
   EXPECT_TRUE(fs::exists(run / "nodes" / "n1" / "nodes.conf"));
-  ExpectNothingLeft(RedisClusterId(run));
+  ExpectNothingLeft(ClusterId(run));
 }
 
 }  // namespace

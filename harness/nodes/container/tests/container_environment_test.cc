@@ -18,6 +18,7 @@
 #include "harness/base/harness_error.h"
 #include "harness/nodes/local/cluster_state_file.h"
 #include "harness/nodes/local/host_tools.h"
+#include "testing/cluster_state_fixture.h"
 #include "testing/temp_dir.h"
 
 namespace faultline {
@@ -57,33 +58,14 @@ bool HasContainer(const std::string& name) {
   return false;
 }
 
-class ContainerEnvironmentTest : public ::testing::Test {
+class ContainerEnvironmentTest : public test::StateDirTest {
  protected:
   void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root for namespaces and containers";
-    if (!local_internal::PodmanInstalled())
+    StateDirTest::SetUp();
+    if (!IsSkipped() && !local_internal::PodmanInstalled()) {
       GTEST_FAIL() << "podman and runc are required (scripts/setup installs them)";
-    static std::atomic<int> counter{0};
-    state_dir_ =
-        fs::temp_directory_path() / ("fl-ctr-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(state_dir_);
-    fs::permissions(state_dir_, fs::perms::owner_all, fs::perm_options::replace);
-    ::setenv("FAULTLINE_STATE_DIR", state_dir_.c_str(), 1);
-  }
-  void TearDown() override {
-    if (state_dir_.empty()) return;
-    for (const auto& id : ListClusterStateIds()) {
-      try {
-        LocalCluster::Attach(id)->Destroy();
-      } catch (const std::exception& e) {
-        ADD_FAILURE() << "teardown of cluster " << id << ": " << e.what();
-      }
     }
-    std::error_code ec;
-    fs::remove_all(state_dir_, ec);
-    ::unsetenv("FAULTLINE_STATE_DIR");
   }
-  fs::path state_dir_;
 };
 
 TEST_F(ContainerEnvironmentTest, EachNodeIsAMachineOfItsOwn) {

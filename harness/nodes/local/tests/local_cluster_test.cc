@@ -27,6 +27,7 @@
 #include "harness/base/harness_error.h"
 #include "harness/nodes/local/cluster_state_file.h"
 #include "harness/nodes/local/netns_thread.h"
+#include "testing/cluster_state_fixture.h"
 #include "testing/local_user_support.h"
 #include "testing/proc_support.h"
 
@@ -131,32 +132,8 @@ LocalClusterOptions Options(int nodes, bool manual = false, std::string descript
   return o;
 }
 
-class LocalClusterTest : public ::testing::Test {
+class LocalClusterTest : public test::StateDirTest {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    state_dir_ =
-        fs::temp_directory_path() / ("fl-cluster-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(state_dir_);
-    ::setenv("FAULTLINE_STATE_DIR", state_dir_.c_str(), 1);
-  }
-  void TearDown() override {
-    for (const auto& dir : {extra_state_dir_, state_dir_}) {
-      if (dir.empty()) continue;
-      ::setenv("FAULTLINE_STATE_DIR", dir.c_str(), 1);
-      for (const auto& id : ListClusterStateIds()) {
-        try {
-          LocalCluster::Attach(id)->Destroy();
-        } catch (const std::exception& e) {
-          ADD_FAILURE() << "teardown of cluster " << id << ": " << e.what();
-        }
-      }
-      std::error_code ec;
-      fs::remove_all(dir, ec);
-    }
-    ::unsetenv("FAULTLINE_STATE_DIR");
-  }
-
   // Runs fn in a forked child that then _exit()s without cleaning up; returns
   // what the child wrote to the pipe.
   std::string InChild(const std::function<std::string()>& fn) {
@@ -184,8 +161,6 @@ class LocalClusterTest : public ::testing::Test {
     ::waitpid(child, &status, 0);
     return out;
   }
-
-  fs::path state_dir_, extra_state_dir_;
 };
 
 TEST_F(LocalClusterTest, CreateGivesEachNodeItsAddressOnEth0AndNoDefaultRoute) {

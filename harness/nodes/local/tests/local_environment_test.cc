@@ -12,6 +12,7 @@
 
 #include "harness/nodes/local/cluster_state_file.h"
 #include "harness/nodes/local/netns_thread.h"
+#include "testing/cluster_state_fixture.h"
 
 namespace faultline {
 namespace {
@@ -27,33 +28,9 @@ LocalClusterOptions Options(int nodes, bool manual = false) {
   return o;
 }
 
-class LocalEnvironmentTest : public ::testing::Test {
+class LocalEnvironmentTest : public test::StateDirTest {
  protected:
-  void SetUp() override {
-    if (::geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
-    static std::atomic<int> counter{0};
-    state_dir_ =
-        fs::temp_directory_path() / ("fl-env-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(state_dir_);
-    ::setenv("FAULTLINE_STATE_DIR", state_dir_.c_str(), 1);
-  }
-  void TearDown() override {
-    if (state_dir_.empty()) return;
-    for (const auto& id : ListClusterStateIds()) {
-      try {
-        LocalCluster::Attach(id)->Destroy();
-      } catch (const std::exception& e) {
-        ADD_FAILURE() << "teardown of cluster " << id << ": " << e.what();
-      }
-    }
-    std::error_code ec;
-    fs::remove_all(state_dir_, ec);
-    ::unsetenv("FAULTLINE_STATE_DIR");
-  }
-
   static bool Recorded(const std::string& run_id) { return fs::exists(ClusterStatePath(run_id)); }
-
-  fs::path state_dir_;
 };
 
 TEST_F(LocalEnvironmentTest, NodesAreTheClustersWithTheirDirectoriesAndRemotes) {
