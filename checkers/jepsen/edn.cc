@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <charconv>
-#include <cstring>
 
 namespace faultline::edn {
 
@@ -11,11 +10,25 @@ namespace {
 
 constexpr int kMaxDepth = 256;  // deeper nesting is not a history; it would only risk the stack
 
-bool IsSpace(char c) { return c == ' ' || c == ',' || c == '\n' || c == '\t' || c == '\r' || c == '\f'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlnum(char c) { return IsDigit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-// The characters EDN allows in symbols and keywords (after the first).
-bool IsTokenChar(char c) { return IsAlnum(c) || (c != 0 && std::strchr(".*+!-_?$%&=<>/':#", c) != nullptr); }
+// Character classes by table lookup: the scanner's inner loops ask per character.
+enum CharClass : uint8_t { kSpace = 1, kDigit = 2, kAlpha = 4, kTokenPunct = 8 };
+struct CharTable {
+  uint8_t of[256] = {};
+  constexpr CharTable() {
+    for (char c : std::string_view(" ,\n\t\r\f")) of[static_cast<uint8_t>(c)] = kSpace;
+    for (int c = '0'; c <= '9'; ++c) of[c] = kDigit;
+    for (int c = 'a'; c <= 'z'; ++c) of[c] = kAlpha;
+    for (int c = 'A'; c <= 'Z'; ++c) of[c] = kAlpha;
+    // The other characters EDN allows in symbols and keywords.
+    for (char c : std::string_view(".*+!-_?$%&=<>/':#")) of[static_cast<uint8_t>(c)] = kTokenPunct;
+  }
+};
+constexpr CharTable kChars;
+uint8_t ClassOf(char c) { return kChars.of[static_cast<uint8_t>(c)]; }
+bool IsSpace(char c) { return ClassOf(c) == kSpace; }
+bool IsDigit(char c) { return ClassOf(c) == kDigit; }
+bool IsAlnum(char c) { return (ClassOf(c) & (kDigit | kAlpha)) != 0; }
+bool IsTokenChar(char c) { return (ClassOf(c) & (kDigit | kAlpha | kTokenPunct)) != 0; }
 
 int HexDigit(char c) {
   if (IsDigit(c)) return c - '0';
@@ -428,6 +441,16 @@ void Reader::ReadToken(Value& out) {
 }
 
 void Reader::ReadNumber(std::string_view token, Value& out) {
+  if (token.size() < 19 && IsDigit(token[0]) && (token.size() == 1 || token[0] != '0')) {  // fast path: 0..10^18
+    int64_t v = 0;
+    size_t i = 0;
+    while (i < token.size() && IsDigit(token[i])) v = v * 10 + (token[i++] - '0');
+    if (i == token.size()) {
+      out.kind = Kind::kInt;
+      out.integer = v;
+      return;
+    }
+  }
   if (token.find('/') != std::string_view::npos) Fail(fmt::format("ratio {} is not supported", token));
   size_t i = (token[0] == '+' || token[0] == '-') ? 1 : 0;
   const std::string_view digits = token.substr(i);

@@ -21,8 +21,6 @@ using edn::Value;
 }
 [[noreturn]] void FailAt(const Value& at, const std::string& what) { FailAt(at.line, at.column, what); }
 
-bool IsClientF(std::string_view f) { return f == "read" || f == "write" || f == "cas"; }
-
 // [k v] with k an integer, string or keyword; for cas v must be [old new].
 bool IsTuple(const Value* v, std::string_view f) {
   if (v == nullptr || v->kind != Kind::kVector || v->items.size() != 2) return false;
@@ -134,52 +132,54 @@ void JepsenOpMapper::SetTime(const Fields& fields, Op& op) {
 
 void JepsenOpMapper::SetKeyAndValue(const Fields& fields, Op& op) {
   const Value* value = fields.value;
-  nlohmann::json raw = value != nullptr ? edn::ToJson(*value) : nlohmann::json(nullptr);
-  const auto pending = pending_.find(op.process);
-  const bool has_pending = pending != pending_.end();
   if (op.type != OpType::kInvoke) {
-    // A fail/info completion (and an ok write/cas that echoes nothing) stands for its invoke's value.
-    const bool inherit = has_pending && (op.type != OpType::kOk || (value == nullptr && op.f != "read"));
-    if (inherit) {
-      op.key = pending->second.key;
-      op.value = pending->second.value;
-      if (value != nullptr && raw != pending->second.raw && op.error.empty()) op.error = ErrorText(*value);
+    const auto pending = pending_.find(op.process);
+    if (pending != pending_.end()) {
+      // A fail/info completion (and an ok write/cas that echoes nothing) stands for its invoke's value.
+      if (op.type != OpType::kOk || (value == nullptr && op.f != "read")) {
+        if (value != nullptr && op.error.empty()) {
+          const bool same = keyed_ == Keyed::kYes
+                                ? IsTuple(value, op.f) && KeyText(value->items[0]) == pending->second.key &&
+                                      edn::ToJson(value->items[1]) == pending->second.value
+                                : edn::ToJson(*value) == pending->second.value;
+          if (!same) op.error = ErrorText(*value);
+        }
+        op.key = std::move(pending->second.key);
+        op.value = std::move(pending->second.value);
+        pending_.erase(pending);
+        return;
+      }
       pending_.erase(pending);
-      return;
     }
-    if (has_pending) pending_.erase(pending);
   }
-  op.value = raw;
-  if (IsClientF(op.f) && (op.type == OpType::kInvoke || op.type == OpType::kOk)) {
-    if (keyed_ == Keyed::kUndecided) {
+  bool split = false;  // value is a tuple taken apart
+  {
+    const bool decides = op.type == OpType::kInvoke || op.type == OpType::kOk;
+    if (keyed_ == Keyed::kUndecided && decides) {
       keyed_ = IsTuple(value, op.f) ? Keyed::kYes : Keyed::kNo;
       keyed_line_ = fields.line;
     }
     if (keyed_ == Keyed::kYes) {
-      if (!IsTuple(value, op.f)) {
+      if (IsTuple(value, op.f)) {
+        split = true;
+      } else if (decides) {
         FailAt(value != nullptr ? value->line : fields.line, value != nullptr ? value->column : fields.column,
                fmt::format("{} value {} is not an independent-key tuple [key value]{}, but the history is keyed "
                            "(decided by the op at line {})",
                            op.f, value != nullptr ? edn::ToEdn(*value) : "nil",
                            op.f == "cas" ? " with value [old new]" : "", keyed_line_));
-      }
-      op.key = KeyText(value->items[0]);
-      op.value = edn::ToJson(value->items[1]);
+      }  // else a fail/info completion without its invoke: kept whole, without a key
     } else {
       op.key = kJepsenSingleKey;
     }
-  } else if (IsClientF(op.f)) {
-    // A fail/info completion without a pending invoke: take the tuple apart when the history is keyed.
-    if (keyed_ == Keyed::kYes && IsTuple(value, op.f)) {
-      op.key = KeyText(value->items[0]);
-      op.value = edn::ToJson(value->items[1]);
-    } else if (keyed_ != Keyed::kYes) {
-      op.key = kJepsenSingleKey;
-    }
   }
-  if (op.type == OpType::kInvoke) {
-    pending_[op.process] = Pending{op.key, op.value, std::move(raw)};
+  if (split) {
+    op.key = KeyText(value->items[0]);
+    op.value = edn::ToJson(value->items[1]);
+  } else if (value != nullptr) {
+    op.value = edn::ToJson(*value);
   }
+  if (op.type == OpType::kInvoke) pending_[op.process] = Pending{op.key, op.value};
 }
 
 namespace {

@@ -11,12 +11,13 @@
 //   :f :read → f "read" (a keyword loses its colon; a string stays).
 //   :value → value as JSON (edn::ToJson: keywords become strings without the
 //     colon, vectors/lists/sets arrays, nil null).
-//   Independent keys: when the first client op of f read/write/cas holds an
-//     independent-key tuple [k v] (for cas [k [old new]]), the history is
-//     keyed: every such op must then hold one, key = k as text (3 → "3",
-//     :a → "a", "x" → "x") and value = v. Otherwise the history is one
-//     register and those ops get key kJepsenSingleKey. A cas whose value is
-//     [1 4] is therefore old 1, new 4, as in Knossos/Porcupine's etcd logs.
+//   Independent keys: when the first client op holds an independent-key
+//     tuple [k v] (k an integer, string or keyword; for :f :cas v must be
+//     [old new]), the history is keyed: every client invoke and ok must then
+//     hold one, key = k as text (3 → "3", :a → "a", "x" → "x") and value = v.
+//     Otherwise the history is one register (or set, ...): every client op
+//     gets key kJepsenSingleKey. A cas whose value is [1 4] is therefore old
+//     1, new 4, as in Knossos/Porcupine's etcd logs.
 //   A fail or info completion of a client op carries its invoke's key and
 //     value (Jepsen writes e.g. :timed-out there; faultline's crashed write is
 //     the written value); a completion value that differs becomes the op's
@@ -53,7 +54,7 @@ enum class JepsenFormat { kEdn, kLog };
 // "jepsen-edn" / "jepsen-log"; nullopt for any other name.
 std::optional<JepsenFormat> ParseJepsenFormat(std::string_view name);
 
-// The key of every read/write/cas op of a history without independent keys.
+// The key of every client op of a history without independent keys.
 inline constexpr std::string_view kJepsenSingleKey = "k1";
 
 // Synthetic time step when a history has no times: op i at i * kJepsenSyntheticStepNs.
@@ -87,7 +88,6 @@ class JepsenOpMapper {
   struct Pending {
     std::string key;
     nlohmann::json value;  // as mapped (the tuple's v when keyed)
-    nlohmann::json raw;    // the whole :value, to tell a completion that says something else
   };
   enum class Keyed { kUndecided, kYes, kNo };
   enum class Times { kUndecided, kGiven, kSynthetic };
@@ -99,7 +99,6 @@ class JepsenOpMapper {
   Keyed keyed_ = Keyed::kUndecided;
   int32_t keyed_line_ = 0;  // the op that decided it, for messages
   Times times_ = Times::kUndecided;
-  int64_t last_time_ = -1;
   std::unordered_map<int64_t, Pending> pending_;  // process → its invoke's key and value
 };
 
