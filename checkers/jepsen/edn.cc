@@ -370,9 +370,8 @@ void Reader::ReadString(Value& out) {
         if (cp < 0) Fail("\\u must be followed by 4 hex digits");
         size_t used = 6;
         if (cp >= 0xD800 && cp <= 0xDBFF) {  // a surrogate pair spells one code point
-          const int32_t low = (pos_ + 7 < text_.size() && text_[pos_ + 6] == '\\' && text_[pos_ + 7] == 'u')
-                                  ? hex4(pos_ + 8)
-                                  : -1;
+          const int32_t low =
+              (pos_ + 7 < text_.size() && text_[pos_ + 6] == '\\' && text_[pos_ + 7] == 'u') ? hex4(pos_ + 8) : -1;
           if (low < 0xDC00 || low > 0xDFFF) Fail("\\u escape of a lone surrogate");
           cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
           used = 12;

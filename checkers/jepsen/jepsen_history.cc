@@ -70,15 +70,16 @@ std::string JepsenOpMapper::ErrorText(const Value& value) {
 }
 
 Op JepsenOpMapper::MapEdn(const Value& op) {
-  if (op.kind != Kind::kMap) FailAt(op, fmt::format("expected an op map {{:type ...}}, got {}", edn::KindName(op.kind)));
+  if (op.kind != Kind::kMap)
+    FailAt(op, fmt::format("expected an op map {{:type ...}}, got {}", edn::KindName(op.kind)));
   Fields fields;
   fields.line = op.line;
   fields.column = op.column;
   const Value* time = nullptr;
   const Value* index = nullptr;
   const std::pair<std::string_view, const Value**> known[] = {
-      {"process", &fields.process}, {"type", &fields.type},   {"f", &fields.f},    {"value", &fields.value},
-      {"error", &fields.error},     {"time", &time},          {"index", &index},
+      {"process", &fields.process}, {"type", &fields.type}, {"f", &fields.f},  {"value", &fields.value},
+      {"error", &fields.error},     {"time", &time},        {"index", &index},
   };
   for (size_t i = 0; i + 1 < op.items.size(); i += 2) {
     const Value& key = op.items[i];
@@ -192,8 +193,7 @@ bool InTruncatedLastLine(std::string_view text, size_t offset) {
   return last_newline == std::string_view::npos || offset > last_newline;
 }
 
-void ForEachEdnOp(std::string_view text, const std::function<void(const Op&)>& fn,
-                  std::vector<std::string>* warnings) {
+void ForEachEdnOp(std::string_view text, const std::function<void(const Op&)>& fn, std::vector<std::string>* warnings) {
   edn::Reader reader(text);
   JepsenOpMapper mapper;
   const char first = reader.Peek();
@@ -322,8 +322,7 @@ class LogReader {
   int64_t last_time_ = -1;
 };
 
-void ForEachLogOp(std::string_view text, const std::function<void(const Op&)>& fn,
-                  std::vector<std::string>* warnings) {
+void ForEachLogOp(std::string_view text, const std::function<void(const Op&)>& fn, std::vector<std::string>* warnings) {
   LogReader reader(fn);
   int32_t number = 0;
   for (size_t pos = 0; pos < text.size();) {
@@ -381,7 +380,8 @@ void ForEachJepsenOpInFile(const std::filesystem::path& path, JepsenFormat forma
 
 History ReadJepsenHistory(std::string_view text, JepsenFormat format, std::vector<std::string>* warnings) {
   History ops;
-  ForEachJepsenOp(text, format, [&](const Op& op) { ops.push_back(op); }, warnings);
+  ForEachJepsenOp(
+      text, format, [&](const Op& op) { ops.push_back(op); }, warnings);
   return ops;
 }
 

@@ -33,8 +33,8 @@ std::string JepsenLook(const std::filesystem::path& path) {
   in.read(head.data(), static_cast<std::streamsize>(head.size()));
   head.resize(static_cast<size_t>(in.gcount()));
   const size_t first = head.find_first_not_of(" \t\r\n");
-  if (first != std::string::npos && (head[first] == '[' || head.compare(first, 2, "{:") == 0 ||
-                                     head.compare(first, 2, "#j") == 0)) {
+  if (first != std::string::npos &&
+      (head[first] == '[' || head.compare(first, 2, "{:") == 0 || head.compare(first, 2, "#j") == 0)) {
     return "jepsen-edn";
   }
   if (head.find("jepsen.util - ") != std::string::npos) return "jepsen-log";

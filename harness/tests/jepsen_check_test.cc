@@ -61,26 +61,24 @@ bool HasCasRegister() { return WorkloadNames("|").find("cas-register") != std::s
 // The linearizable checker on a keyed etcd register history: valid, and a stale read on key 1 found.
 TEST_F(JepsenCheckTest, CasRegisterHistoriesAreCheckedForLinearizability) {
   if (!HasCasRegister()) GTEST_SKIP() << "the cas-register workload is not in this build (branch lin-work)";
-  EXPECT_EQ(Check({(kData / "etcd_register_valid.edn").string(), "--format", "jepsen-edn", "--workload",
-                   "cas-register"}),
-            0)
+  EXPECT_EQ(
+      Check({(kData / "etcd_register_valid.edn").string(), "--format", "jepsen-edn", "--workload", "cas-register"}), 0)
       << out_;
   EXPECT_TRUE(OutputHas("linearizable: valid")) << out_;
   EXPECT_TRUE(OutputHas("verdict: valid")) << out_;
 
-  EXPECT_EQ(Check({(kData / "etcd_register_stale.edn").string(), "--format", "jepsen-edn", "--workload",
-                   "cas-register", "--json"}),
+  EXPECT_EQ(Check({(kData / "etcd_register_stale.edn").string(), "--format", "jepsen-edn", "--workload", "cas-register",
+                   "--json"}),
             1)
       << out_;
   const json j = json::parse(out_);
   EXPECT_EQ(j["valid"], false);
   const json& lin = j["checkers"]["linearizable"];
   EXPECT_EQ(lin["valid"], false) << lin.dump(2);
-  ASSERT_FALSE(lin["details"]["anomalies"].empty()) << lin.dump(2);
-  EXPECT_EQ(lin["details"]["anomalies"][0]["key"], "1") << lin.dump(2);
+  ASSERT_FALSE(lin["anomalies"].empty()) << lin.dump(2);
+  EXPECT_EQ(lin["anomalies"][0]["key"], "1") << lin.dump(2);
 
-  EXPECT_EQ(Check({(kData / "etcd_register.log").string(), "--format", "jepsen-log", "--workload", "cas-register"}),
-            0)
+  EXPECT_EQ(Check({(kData / "etcd_register.log").string(), "--format", "jepsen-log", "--workload", "cas-register"}), 0)
       << out_;
   EXPECT_TRUE(OutputHas("linearizable: valid")) << out_;
 }
@@ -94,18 +92,20 @@ TEST_F(JepsenCheckTest, ConvertedOpsReachTheCheckers) {
   json j = json::parse(out_);
   EXPECT_EQ(j["checkers"]["stats"]["valid"], true) << j.dump(2);
   EXPECT_EQ(j["history"]["missing_index_count"], 0);
-  const json& by_f = j["checkers"]["stats"]["details"]["by_f"];
+  const json& by_f = j["checkers"]["stats"]["by_f"];
   EXPECT_EQ(by_f["cas"]["ok"], 1) << j["checkers"]["stats"].dump(2);
   EXPECT_EQ(by_f["cas"]["fail"], 1);
   EXPECT_EQ(by_f["cas"]["info"], 1);
   EXPECT_EQ(by_f["read"]["ok"], 4);
+  // The nemesis's :start/:stop open and close a fault window: 5 client ops completed inside it.
+  EXPECT_EQ(j["checkers"]["stats"]["availability"]["ops_during_faults"], 5);
 
   EXPECT_EQ(Check({(kData / "etcd_register.log").string(), "--format", "jepsen-log", "--workload", "register",
                    "--checkers", "stats", "--json"}),
             0)
       << out_;
   j = json::parse(out_);
-  EXPECT_EQ(j["checkers"]["stats"]["details"]["by_f"]["write"]["info"], 1) << j.dump(2);
+  EXPECT_EQ(j["checkers"]["stats"]["by_f"]["write"]["info"], 1) << j.dump(2);
 }
 
 TEST_F(JepsenCheckTest, FlagMistakesAndMalformedHistoriesExit2SayingWhy) {
@@ -121,8 +121,9 @@ TEST_F(JepsenCheckTest, FlagMistakesAndMalformedHistoriesExit2SayingWhy) {
   EXPECT_EQ(Check({tmp_.path().string(), "--format", "jepsen-log", "--workload", "register"}), 2) << out_;
   EXPECT_TRUE(OutputHas("is a directory")) << out_;
 
-  const std::string bad = Write("bad.edn", "{:type :invoke, :f :read, :process 0, :value nil}\n"
-                                           "{:type :ok, :f :read, :process 0, :value #inst \"2017-01-01\"}\n");
+  const std::string bad = Write("bad.edn",
+                                "{:type :invoke, :f :read, :process 0, :value nil}\n"
+                                "{:type :ok, :f :read, :process 0, :value #inst \"2017-01-01\"}\n");
   EXPECT_EQ(Check({bad, "--format", "jepsen-edn", "--workload", "register"}), 2) << out_;
   EXPECT_TRUE(OutputHas(bad + " line 2 column 42: tagged literal #inst is not supported")) << out_;
   const std::string bad_log = Write("bad.log", "INFO  jepsen.util - 0\t:invoke\t:read\n");

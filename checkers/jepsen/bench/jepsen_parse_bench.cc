@@ -33,8 +33,8 @@ void Generate(int64_t ops, std::string& edn, std::string& log) {
                                                                : fmt::format("[{} {}]", key, a);
     const std::string done_value = f == std::string("read") ? fmt::format("[{} {}]", key, a) : invoke_value;
     time += 1000 + static_cast<int64_t>(rng() % 100000);
-    edn += fmt::format("{{:index {}, :time {}, :type :invoke, :process {}, :f :{}, :value {}}}\n", i, time, process,
-                       f, invoke_value);
+    edn += fmt::format("{{:index {}, :time {}, :type :invoke, :process {}, :f :{}, :value {}}}\n", i, time, process, f,
+                       invoke_value);
     log += fmt::format("INFO  jepsen.util - {}\t:invoke\t:{}\t{}\n", process, f, invoke_value);
     time += 1000 + static_cast<int64_t>(rng() % 100000);
     edn += fmt::format("{{:index {}, :time {}, :type :{}, :process {}, :f :{}, :value {}}}\n", i + 1, time, type,

@@ -43,8 +43,7 @@ TEST(JepsenHistoryTest, VectorOfOpsAndOneMapPerLineReadTheSame) {
   ASSERT_EQ(a.size(), 2u);
   ASSERT_EQ(b.size(), 2u);
   for (size_t i = 0; i < 2; ++i) EXPECT_EQ(ToJsonLine(a[i]), ToJsonLine(b[i]));
-  EXPECT_EQ(ToJsonLine(a[0]),
-            R"({"index":0,"time":100,"type":"invoke","process":0,"f":"write","key":"k1","value":3})");
+  EXPECT_EQ(ToJsonLine(a[0]), R"({"index":0,"time":100,"type":"invoke","process":0,"f":"write","key":"k1","value":3})");
   EXPECT_EQ(a[1].type, OpType::kOk);
   EXPECT_EQ(a[1].time, 250);
   // The record tag of newer Jepsen, and a list at the top.
@@ -114,13 +113,13 @@ TEST(JepsenHistoryTest, NemesisOpsKeywordsAndErrors) {
 
 // A crashed op stands for its invoke's value, whatever Jepsen printed there.
 TEST(JepsenHistoryTest, FailAndInfoCompletionsCarryTheInvokesValue) {
-  const History h = Log(
-      "INFO  jepsen.util - 4\t:invoke\t:write\t3\n"
-      "INFO  jepsen.util - 4\t:info\t:write\t:timed-out\n"
-      "INFO  jepsen.util - 1\t:invoke\t:cas\t[1 4]\n"
-      "INFO  jepsen.util - 1\t:fail\t:cas\t[1 4]\n"
-      "INFO  jepsen.util - 2\t:invoke\t:write\t2\n"
-      "INFO  jepsen.util - 2\t:ok\t:write\tnil\n");
+  const History h =
+      Log("INFO  jepsen.util - 4\t:invoke\t:write\t3\n"
+          "INFO  jepsen.util - 4\t:info\t:write\t:timed-out\n"
+          "INFO  jepsen.util - 1\t:invoke\t:cas\t[1 4]\n"
+          "INFO  jepsen.util - 1\t:fail\t:cas\t[1 4]\n"
+          "INFO  jepsen.util - 2\t:invoke\t:write\t2\n"
+          "INFO  jepsen.util - 2\t:ok\t:write\tnil\n");
   ASSERT_EQ(h.size(), 6u);
   EXPECT_EQ(h[1].type, OpType::kInfo);
   EXPECT_EQ(h[1].value, 3);
@@ -140,9 +139,9 @@ TEST(JepsenHistoryTest, IndexByPositionAndTimes) {
   EXPECT_EQ(h[0].time, 0);
   EXPECT_EQ(h[1].time, kJepsenSyntheticStepNs);
   EXPECT_EQ(h[0].value, json(nullptr));  // no :value is nil
-  EXPECT_EQ(ErrorOf("{:type :invoke, :f :read, :process 0, :time 5}\n{:type :ok, :f :read, :process 0}",
-                    JepsenFormat::kEdn),
-            "line 2 column 1: op has no :time but earlier ops have one");
+  EXPECT_EQ(
+      ErrorOf("{:type :invoke, :f :read, :process 0, :time 5}\n{:type :ok, :f :read, :process 0}", JepsenFormat::kEdn),
+      "line 2 column 1: op has no :time but earlier ops have one");
   EXPECT_EQ(ErrorOf("{:type :invoke, :f :read, :process 0, :index :x}", JepsenFormat::kEdn),
             "line 1 column 46: :index must be an integer, got :x");
 }
@@ -182,13 +181,13 @@ TEST(JepsenHistoryTest, TruncatedLastLineIsSkippedWithAWarning) {
 }
 
 TEST(JepsenHistoryTest, LogLines) {
-  const History h = Log(
-      "2017-03-01 12:00:00,000 INFO  jepsen.core - Running test\n"
-      "2017-03-01 12:00:01,500{main} INFO [jepsen worker 3] jepsen.util - 3\t:invoke\t:cas\t[1 4]\n"
-      "2017-03-01 12:00:01,500 INFO  jepsen.util - :nemesis\t:info\t:start\t[:isolated {\"n1\" #{\"n2\"}}]\n"
-      "2017-03-01 12:00:02,250 INFO  jepsen.util - 3\t:ok\t:cas\t[1 4]\n"
-      "2017-03-01 12:00:03,000 INFO  jepsen.util - 5\t:info\t:read\tnil\tindeterminate: timeout\r\n"
-      "2017-03-01 12:00:03,000 INFO  jepsen.util - Relative time begins now\n");
+  const History h =
+      Log("2017-03-01 12:00:00,000 INFO  jepsen.core - Running test\n"
+          "2017-03-01 12:00:01,500{main} INFO [jepsen worker 3] jepsen.util - 3\t:invoke\t:cas\t[1 4]\n"
+          "2017-03-01 12:00:01,500 INFO  jepsen.util - :nemesis\t:info\t:start\t[:isolated {\"n1\" #{\"n2\"}}]\n"
+          "2017-03-01 12:00:02,250 INFO  jepsen.util - 3\t:ok\t:cas\t[1 4]\n"
+          "2017-03-01 12:00:03,000 INFO  jepsen.util - 5\t:info\t:read\tnil\tindeterminate: timeout\r\n"
+          "2017-03-01 12:00:03,000 INFO  jepsen.util - Relative time begins now\n");
   ASSERT_EQ(h.size(), 4u);
   EXPECT_EQ(h[0].process, 3);
   EXPECT_EQ(h[0].f, "cas");
