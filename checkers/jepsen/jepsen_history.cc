@@ -1,11 +1,14 @@
 #include "checkers/jepsen/jepsen_history.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdio>
 #include <cstring>
 #include <memory>
 
@@ -133,6 +136,7 @@ void JepsenOpMapper::SetTime(const Fields& fields, Op& op) {
 
 void JepsenOpMapper::SetKeyAndValue(const Fields& fields, Op& op) {
   const Value* value = fields.value;
+  std::optional<std::string> invoke_key;  // of the invoke an ok completes
   if (op.type != OpType::kInvoke) {
     const auto pending = pending_.find(op.process);
     if (pending != pending_.end()) {
@@ -150,6 +154,7 @@ void JepsenOpMapper::SetKeyAndValue(const Fields& fields, Op& op) {
         pending_.erase(pending);
         return;
       }
+      invoke_key = std::move(pending->second.key);
       pending_.erase(pending);
     }
   }
@@ -177,6 +182,10 @@ void JepsenOpMapper::SetKeyAndValue(const Fields& fields, Op& op) {
   if (split) {
     op.key = KeyText(value->items[0]);
     op.value = edn::ToJson(value->items[1]);
+    if (invoke_key && *invoke_key != op.key) {
+      FailAt(*value, fmt::format("completion of key {} by process {}, whose invoke was of key {}", op.key, op.process,
+                                 *invoke_key));
+    }
   } else if (value != nullptr) {
     op.value = edn::ToJson(*value);
   }
@@ -357,16 +366,56 @@ void ForEachJepsenOp(std::string_view text, JepsenFormat format, const std::func
   }
 }
 
+namespace {
+
+// A file's bytes: mapped when it is a regular non-empty file (no copy; pages
+// come and go with the page cache), read into `copy` otherwise (pipes).
+class FileText {
+ public:
+  explicit FileText(const std::filesystem::path& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw HistoryError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+    struct stat st = {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+      if (p != MAP_FAILED) {
+        map_ = p;
+        size_ = static_cast<size_t>(st.st_size);
+        ::madvise(p, size_, MADV_SEQUENTIAL);
+        ::close(fd);
+        return;
+      }
+    }
+    char buffer[1 << 16];
+    ssize_t n;
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0 || (n < 0 && errno == EINTR)) {
+      if (n > 0) copy_.append(buffer, static_cast<size_t>(n));
+    }
+    const int error = errno;
+    ::close(fd);
+    if (n < 0) throw HistoryError(fmt::format("{}: read error: {}", path.string(), std::strerror(error)));
+  }
+  ~FileText() {
+    if (map_ != nullptr) ::munmap(map_, size_);
+  }
+  FileText(const FileText&) = delete;
+  FileText& operator=(const FileText&) = delete;
+  std::string_view text() const {
+    return map_ != nullptr ? std::string_view(static_cast<const char*>(map_), size_) : std::string_view(copy_);
+  }
+
+ private:
+  void* map_ = nullptr;
+  size_t size_ = 0;
+  std::string copy_;
+};
+
+}  // namespace
+
 void ForEachJepsenOpInFile(const std::filesystem::path& path, JepsenFormat format,
                            const std::function<void(const Op&)>& fn, std::vector<std::string>* warnings) {
-  std::string text;
-  {
-    std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-    if (!file) throw HistoryError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
-    char buffer[1 << 16];
-    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0;) text.append(buffer, n);
-    if (std::ferror(file.get())) throw HistoryError(fmt::format("{}: read error", path.string()));
-  }
+  const FileText file(path);
+  const std::string_view text = file.text();
   std::vector<std::string> local;
   try {
     ForEachJepsenOp(text, format, fn, &local);

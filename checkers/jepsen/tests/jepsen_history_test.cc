@@ -80,6 +80,30 @@ TEST(JepsenHistoryTest, IndependentKeyTuples) {
             "(decided by the op at line 1)");
 }
 
+TEST(JepsenHistoryTest, KeyedCompletionsMustMatchTheirInvokesKey) {
+  EXPECT_EQ(ErrorOf("{:type :invoke, :f :read, :value [3 nil], :process 0}\n"
+                    "{:type :ok, :f :read, :value [4 1], :process 0}",
+                    JepsenFormat::kEdn),
+            "line 2 column 30: completion of key 4 by process 0, whose invoke was of key 3");
+  // Keyed ops of any f: a Jepsen independent set.
+  const History h =
+      Edn("{:type :invoke, :f :add, :value [2 7], :process 0}\n{:type :ok, :f :add, :value [2 7], "
+          ":process 0}");
+  EXPECT_EQ(h[1].key, "2");
+  EXPECT_EQ(h[1].value, 7);
+}
+
+// A history without keys is one register (or set): every client op has key k1.
+TEST(JepsenHistoryTest, SingleSetHistoryGetsOneKey) {
+  const History h = Edn(R"({:type :invoke, :f :add, :value 1, :process 0}
+                           {:type :ok, :f :add, :value 1, :process 0}
+                           {:type :invoke, :f :read, :value nil, :process 1}
+                           {:type :ok, :f :read, :value #{1}, :process 1})");
+  ASSERT_EQ(h.size(), 4u);
+  for (const Op& op : h) EXPECT_EQ(op.key, kJepsenSingleKey);
+  EXPECT_EQ(h[3].value, json::array({1}));
+}
+
 // A cas [1 4] without keys is old 1, new 4 (Knossos/Porcupine's etcd histories).
 TEST(JepsenHistoryTest, SingleRegisterKeepsCasPairs) {
   const History h = Edn(R"([{:type :invoke, :f :read, :value nil, :process 0}
