@@ -73,8 +73,9 @@ std::string JepsenOpMapper::ErrorText(const Value& value) {
 }
 
 Op JepsenOpMapper::MapEdn(const Value& op) {
-  if (op.kind != Kind::kMap)
+  if (op.kind != Kind::kMap) {
     FailAt(op, fmt::format("expected an op map {{:type ...}}, got {}", edn::KindName(op.kind)));
+  }
   Fields fields;
   fields.line = op.line;
   fields.column = op.column;
