@@ -20,7 +20,7 @@ namespace faultline {
 namespace {
 
 struct CheckFlags {
-  std::string path, workload, checkers, format = "jsonl";
+  std::string path, workload, checkers, format;  // format empty: jsonl, unless the file looks like Jepsen's
   bool checkers_given = false, json = false;
 };
 
@@ -45,7 +45,7 @@ std::string JepsenLook(const std::filesystem::path& path) {
 int CheckFormat(const CheckFlags& flags, HistoryFormat format) {
   namespace fs = std::filesystem;
   if (format == HistoryFormat::kJsonl) {
-    if (!fs::is_regular_file(flags.path)) return 0;
+    if (!flags.format.empty() || !fs::is_regular_file(flags.path)) return 0;  // an explicit jsonl is believed
     if (const std::string look = JepsenLook(flags.path); !look.empty()) {
       std::cerr << "faultline check: " << flags.path << " looks like a Jepsen history; check it with --format " << look
                 << " --workload " << WorkloadNames("|") << std::endl;
@@ -71,7 +71,7 @@ int CheckCommand(const CheckFlags& flags) {
   const std::string& workload_flag = flags.workload;
   const bool json = flags.json;
   namespace fs = std::filesystem;
-  const std::optional<HistoryFormat> format = ParseHistoryFormat(flags.format);
+  const std::optional<HistoryFormat> format = ParseHistoryFormat(flags.format.empty() ? "jsonl" : flags.format);
   if (!format) {
     std::cerr << "faultline check: unknown --format \"" << flags.format << "\"; use jsonl, jepsen-edn or jepsen-log"
               << std::endl;

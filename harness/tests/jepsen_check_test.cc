@@ -114,6 +114,9 @@ TEST_F(JepsenCheckTest, FlagMistakesAndMalformedHistoriesExit2SayingWhy) {
   EXPECT_TRUE(OutputHas("looks like a Jepsen history; check it with --format jepsen-edn --workload")) << out_;
   EXPECT_EQ(Check({(kData / "etcd_register.log").string(), "--workload", "register"}), 2) << out_;
   EXPECT_TRUE(OutputHas("check it with --format jepsen-log")) << out_;
+  // An explicit --format jsonl is believed: the EDN is then malformed JSONL (skipped lines, verdict unknown).
+  EXPECT_EQ(Check({edn, "--format", "jsonl", "--workload", "register", "--checkers", "stats"}), 2) << out_;
+  EXPECT_FALSE(OutputHas("looks like a Jepsen history")) << out_;
   EXPECT_EQ(Check({edn, "--format", "jepsen-edn"}), 2) << out_;
   EXPECT_TRUE(OutputHas("--format jepsen-edn needs --workload")) << out_;
   EXPECT_EQ(Check({edn, "--format", "edn", "--workload", "register"}), 2) << out_;
