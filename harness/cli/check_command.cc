@@ -1,10 +1,13 @@
 // `faultline check RUN_DIR | history.jsonl [--workload W] [--checkers a,b]`:
 // the checkers again, from the stored history; same exit codes as `run`.
 // Checkers whose input the history lacks are skipped (README "faultline check").
+// `--format jepsen-edn|jepsen-log --workload W` checks a Jepsen history.
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "harness/cli/commands.h"
@@ -17,15 +20,64 @@ namespace faultline {
 namespace {
 
 struct CheckFlags {
-  std::string path, workload, checkers;
+  std::string path, workload, checkers, format;  // format empty: jsonl, unless the file looks like Jepsen's
   bool checkers_given = false, json = false;
 };
+
+// Why `path`, checked as JSONL, looks like a Jepsen history (empty when it
+// does not): a .edn name, EDN at its start, or jepsen.log op lines.
+std::string JepsenLook(const std::filesystem::path& path) {
+  if (path.extension() == ".edn") return "jepsen-edn";
+  std::ifstream in(path, std::ios::binary);
+  std::string head(4096, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  const size_t first = head.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos &&
+      (head[first] == '[' || head.compare(first, 2, "{:") == 0 || head.compare(first, 2, "#j") == 0)) {
+    return "jepsen-edn";
+  }
+  if (head.find("jepsen.util - ") != std::string::npos) return "jepsen-log";
+  return "";
+}
+
+// Checks the --format flag against the path; 0 when fine, else the exit code after printing why.
+int CheckFormat(const CheckFlags& flags, HistoryFormat format) {
+  namespace fs = std::filesystem;
+  if (format == HistoryFormat::kJsonl) {
+    if (!flags.format.empty() || !fs::is_regular_file(flags.path)) return 0;  // an explicit jsonl is believed
+    if (const std::string look = JepsenLook(flags.path); !look.empty()) {
+      std::cerr << "faultline check: " << flags.path << " looks like a Jepsen history; check it with --format " << look
+                << " --workload " << WorkloadNames("|") << std::endl;
+      return kExitBadInput;
+    }
+    return 0;
+  }
+  if (flags.workload.empty()) {
+    std::cerr << "faultline check: --format " << flags.format << " needs --workload " << WorkloadNames("|")
+              << std::endl;
+    return kExitBadInput;
+  }
+  if (fs::is_directory(flags.path)) {
+    std::cerr << "faultline check: --format " << flags.format << " reads a history file, and " << flags.path
+              << " is a directory" << std::endl;
+    return kExitBadInput;
+  }
+  return 0;
+}
 
 int CheckCommand(const CheckFlags& flags) {
   const std::string& path_arg = flags.path;
   const std::string& workload_flag = flags.workload;
   const bool json = flags.json;
   namespace fs = std::filesystem;
+  const std::optional<HistoryFormat> format = ParseHistoryFormat(flags.format.empty() ? "jsonl" : flags.format);
+  if (!format) {
+    std::cerr << "faultline check: unknown --format \"" << flags.format << "\"; use jsonl, jepsen-edn or jepsen-log"
+              << std::endl;
+    return kExitBadInput;
+  }
+  if (const int code = CheckFormat(flags, *format); code != 0) return code;
   fs::path history = path_arg;
   TestConfig config;
   try {
@@ -53,6 +105,7 @@ int CheckCommand(const CheckFlags& flags) {
   CheckOptions options;
   options.lenient = true;
   options.skip_absent = true;
+  options.format = *format;
   if (flags.checkers_given) {  // maybe empty
     std::stringstream ss(flags.checkers);
     for (std::string name; std::getline(ss, name, ',');) {
@@ -97,6 +150,9 @@ void AddCheckCommand(CLI::App& app, std::vector<Command>& commands) {
                                             "run only these of the workload's checkers, comma-separated (default: "
                                             "all; the rest are listed as skipped)");
   check->add_flag("--json", flags->json, "print the verdict as JSON, in results.json's format");
+  check->add_option("--format", flags->format,
+                    "history format: jsonl (faultline's, default), jepsen-edn (history.edn) or jepsen-log (jepsen.log "
+                    "op lines); a Jepsen format needs --workload");
   commands.push_back({check, [flags, checkers] {
                         flags->checkers_given = checkers->count() > 0;
                         return CheckCommand(*flags);

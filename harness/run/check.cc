@@ -7,8 +7,16 @@
 #include <stdexcept>
 
 #include "checkers/history_index.h"
+#include "checkers/jepsen/jepsen_history.h"
 
 namespace faultline {
+
+std::optional<HistoryFormat> ParseHistoryFormat(std::string_view name) {
+  if (name == "jsonl" || name == "faultline") return HistoryFormat::kJsonl;
+  if (name == "jepsen-edn") return HistoryFormat::kJepsenEdn;
+  if (name == "jepsen-log") return HistoryFormat::kJepsenLog;
+  return std::nullopt;
+}
 
 std::vector<std::string> CheckerNames(const Workload& workload) {
   std::vector<std::string> names;
@@ -37,18 +45,21 @@ RunResults CheckHistoryFile(const std::filesystem::path& path, const Workload& w
   });
   HistoryIndexCheck index;
   // One pass over the file feeds every checker: the history is never held in memory.
-  ForEachOp(
-      path,
-      [&](const Op& op) {
-        index.Add(op.index);
-        if (op.process != kNemesisProcess) {
-          if (op.type == OpType::kOk) ++results.ok;
-          if (op.type == OpType::kFail) ++results.fail;
-          if (op.type == OpType::kInfo) ++results.info;
-        }
-        for (const auto& checker : checkers) checker->Add(op);
-      },
-      warnings, options.lenient, &results.skipped_lines);
+  const auto add = [&](const Op& op) {
+    index.Add(op.index);
+    if (op.process != kNemesisProcess) {
+      if (op.type == OpType::kOk) ++results.ok;
+      if (op.type == OpType::kFail) ++results.fail;
+      if (op.type == OpType::kInfo) ++results.info;
+    }
+    for (const auto& checker : checkers) checker->Add(op);
+  };
+  if (options.format == HistoryFormat::kJsonl) {
+    ForEachOp(path, add, warnings, options.lenient, &results.skipped_lines);
+  } else {
+    ForEachJepsenOpInFile(path, options.format == HistoryFormat::kJepsenEdn ? JepsenFormat::kEdn : JepsenFormat::kLog,
+                          add, warnings);
+  }
   results.index = index.Finish();
   const int64_t missing = results.missing_lines();
   for (const auto& checker : checkers) {

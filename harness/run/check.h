@@ -3,13 +3,22 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "reports/results.h"
 #include "workloads/workload.h"
 
 namespace faultline {
+
+// The format of a history file: faultline's JSONL (README "History format"),
+// Jepsen's history.edn or jepsen.log (README "faultline check").
+enum class HistoryFormat { kJsonl, kJepsenEdn, kJepsenLog };
+
+// "jsonl" (or "faultline"), "jepsen-edn", "jepsen-log"; nullopt for others.
+std::optional<HistoryFormat> ParseHistoryFormat(std::string_view name);
 
 struct CheckOptions {
   // Skip a malformed line with a warning naming its line number (counted in
@@ -23,6 +32,9 @@ struct CheckOptions {
   // Run only these checkers of the workload (names); empty: all of them. The
   // others are listed as skipped.
   std::vector<std::string> only;
+  // A Jepsen history is converted op by op (checkers/jepsen) and read
+  // strictly: `lenient` applies to JSONL only.
+  HistoryFormat format = HistoryFormat::kJsonl;
 };
 
 // The names of the workload's checkers, in their order.
