@@ -6,8 +6,10 @@
 #include <chrono>
 #include <limits>
 #include <map>
+#include <optional>
 #include <tuple>
 
+#include "checkers/linearizable/dominance_memo.h"
 #include "checkers/linearizable/fingerprint_set.h"
 
 namespace faultline {
@@ -56,6 +58,7 @@ struct Frame {
   int32_t prev_state;
   int32_t prev_restrict;
   int32_t cursor;  // where the level's scan resumes
+  uint32_t node;   // its DominanceMemo node
   uint8_t phase;
   bool forced;
 };
@@ -123,7 +126,10 @@ class Searcher {
   std::vector<uint32_t> consumable_;
   uint32_t stamp_ = 0;
   std::vector<DeadStates> dead_;
-  FingerprintSet cache_;
+  // The memo: DominanceMemo when info ops fall in few classes, else exact fingerprints.
+  bool dominance_ = false;
+  std::optional<DominanceMemo> memo_;
+  std::optional<FingerprintSet> cache_;
   std::vector<Frame> stack_;
   // The current configuration.
   int32_t state_ = kNilValue, restrict_ = -1;
@@ -140,7 +146,7 @@ class Searcher {
 };
 
 Searcher::Searcher(const LinKey& key, const LinBudget& budget)
-    : key_(key), budget_(budget), start_(std::chrono::steady_clock::now()), cache_(0) {}
+    : key_(key), budget_(budget), start_(std::chrono::steady_clock::now()) {}
 
 // Chooses the ops that take part, and groups info ops into classes.
 void Searcher::Select() {
@@ -184,6 +190,15 @@ void Searcher::Select() {
     ops_.push_back(s);
   }
   cls_begin_.push_back(0);
+  size_t largest = 0;
+  for (const auto& m : members) largest = std::max(largest, m.size());
+  // Few info classes: compare their counts by dominance, so the fingerprint covers the ok ops only.
+  dominance_ = !members.empty() && members.size() <= 64 && largest <= 65535;
+  if (dominance_) {
+    for (SOp& op : ops_) {
+      if (op.info) op.h1 = op.h2 = 0;
+    }
+  }
   for (const auto& m : members) {
     cls_members_.insert(cls_members_.end(), m.begin(), m.end());
     cls_begin_.push_back(static_cast<int32_t>(cls_members_.size()));
@@ -268,19 +283,21 @@ Searcher::Outcome Searcher::TryDescend(int32_t o, uint8_t phase, int32_t cursor,
   if (next < 0) return kSkipped;
   const int32_t restrict = op.info ? next : -1;
   const uint64_t mix = static_cast<uint64_t>(next) * 2 + (restrict >= 0 ? 1 : 0);
-  switch (cache_.Insert(h1_ ^ op.h1 ^ SplitMix(mix), h2_ ^ op.h2 ^ SplitMix(mix ^ 0xa5a5a5a5a5a5a5a5ULL))) {
-    case FingerprintSet::kSeen:
-      return kSkipped;
-    case FingerprintSet::kFull:
-      stop_reason_ = fmt::format("memory limit of {} MB reached", budget_.memory_bytes >> 20);
-      return kStopped;
-    case FingerprintSet::kNew:
-      break;
+  const uint64_t k1 = h1_ ^ op.h1 ^ SplitMix(mix), k2 = h2_ ^ op.h2 ^ SplitMix(mix ^ 0xa5a5a5a5a5a5a5a5ULL);
+  uint32_t node = 0;
+  if (op.info) ++cls_done_[op.cls];
+  const int seen = dominance_ ? static_cast<int>(memo_->Insert(k1, k2, cls_done_.data(), &node))
+                              : static_cast<int>(cache_->Insert(k1, k2));
+  static_assert(int{DominanceMemo::kSeen} == int{FingerprintSet::kSeen} &&
+                int{DominanceMemo::kFull} == int{FingerprintSet::kFull});
+  if (seen != FingerprintSet::kNew) {
+    if (op.info) --cls_done_[op.cls];
+    if (seen == FingerprintSet::kSeen) return kSkipped;
+    stop_reason_ = fmt::format("memory limit of {} MB reached", budget_.memory_bytes >> 20);
+    return kStopped;
   }
-  stack_.push_back(Frame{o, state_, restrict_, cursor, phase, forced});
-  if (op.info) {
-    ++cls_done_[op.cls];
-  } else {
+  stack_.push_back(Frame{o, state_, restrict_, cursor, node, phase, forced});
+  if (!op.info) {
     Lift(o);
     --remaining_ok_;
   }
@@ -306,6 +323,7 @@ void Searcher::Pop() {
   const Frame f = stack_.back();
   stack_.pop_back();
   const SOp& op = ops_[f.op];
+  if (dominance_) memo_->MarkDone(f.node);  // its subtree is refuted
   if (op.info) {
     --cls_done_[op.cls];
   } else {
@@ -330,12 +348,16 @@ LinSearchResult Searcher::Run() {
   best_.reserve(n + 1);
   fixed_bytes_ = static_cast<int64_t>(n * (sizeof(SOp) + sizeof(DeadStates) + sizeof(Frame) + sizeof(LinStep) + 64) +
                                       consumable_.size() * 4);
-  cache_ = FingerprintSet(budget_.memory_bytes - fixed_bytes_);
+  if (dominance_) {
+    memo_.emplace(static_cast<int>(cls_done_.size()), budget_.memory_bytes - fixed_bytes_);
+  } else {
+    cache_.emplace(budget_.memory_bytes - fixed_bytes_);
+  }
   remaining_ok_ = ok_count_;
   auto finish = [&](LinVerdict verdict) {
     result.verdict = verdict;
-    result.explored = cache_.size();
-    result.peak_bytes = fixed_bytes_ + cache_.peak_bytes();
+    result.explored = dominance_ ? memo_->size() : cache_->size();
+    result.peak_bytes = fixed_bytes_ + (dominance_ ? memo_->peak_bytes() : cache_->peak_bytes());
     return result;
   };
   if (remaining_ok_ == 0) return finish(LinVerdict::kLinearizable);
