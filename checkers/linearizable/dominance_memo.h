@@ -7,7 +7,9 @@
 // refuted one. Configurations still being explored only match exactly.
 //
 // Layout: an open-addressing table of 24-byte slots (fingerprint, head of a
-// list of nodes) and one arena of nodes (next | done bit, counts as uint16).
+// list of nodes) and one arena of nodes (next | done bit, sum of counts,
+// counts as int16). A node marked done unlinks the done nodes it dominates,
+// so each list holds an antichain of refuted vectors plus those in progress.
 // Memory never exceeds max_bytes: growth is refused (kFull) when the old and
 // new buffers together would not fit. Not thread-safe.
 #pragma once
@@ -25,17 +27,22 @@ class DominanceMemo {
   enum Result { kNew, kSeen, kFull };
 
   DominanceMemo(int classes, int64_t max_bytes)
-      : classes_(classes), stride_(1 + static_cast<size_t>(classes + 1) / 2), max_bytes_(max_bytes) {}
+      : classes_(classes), stride_(2 + static_cast<size_t>(classes + 1) / 2), max_bytes_(max_bytes) {}
 
   // Looks up (k1, k2, counts); when not dominated, records it as in progress
-  // and sets *node for MarkDone. counts[i] <= 65535.
+  // and sets *node for MarkDone. counts[i] <= 32767.
   Result Insert(uint64_t k1, uint64_t k2, const int32_t* counts, uint32_t* node) {
     if ((k1 | k2) == 0) k1 = 1;
+    uint32_t sum = 0;
+    for (int i = 0; i < classes_; ++i) {
+      cur_[i] = static_cast<int16_t>(counts[i]);
+      sum += static_cast<uint32_t>(counts[i]);
+    }
     Slot* slot = Find(k1, k2);
     if (slot != nullptr) {
       for (uint32_t n = slot->head; n != 0; n = arena_.get()[n] & kNextMask) {
         const uint32_t* w = arena_.get() + n;
-        if ((w[0] & kDoneBit) != 0 && Leq(w + 1, counts)) return kSeen;
+        if ((w[0] & kDoneBit) != 0 && w[1] <= sum && Leq(Counts(w), cur_)) return kSeen;
       }
     } else if ((size_ + 1) * 4 > capacity_ * 3 && !GrowTable()) {
       return kFull;
@@ -45,8 +52,8 @@ class DominanceMemo {
     used_ += stride_;
     uint32_t* w = arena_.get() + n;
     std::memset(w, 0, stride_ * sizeof(uint32_t));
-    uint16_t* c = reinterpret_cast<uint16_t*>(w + 1);
-    for (int i = 0; i < classes_; ++i) c[i] = static_cast<uint16_t>(counts[i]);
+    w[1] = sum;
+    std::memcpy(w + 2, cur_, static_cast<size_t>(classes_) * sizeof(int16_t));
     if (slot == nullptr) {
       slot = Place(k1, k2);
       ++size_;
@@ -57,7 +64,22 @@ class DominanceMemo {
     *node = n;
     return kNew;
   }
-  void MarkDone(uint32_t node) { arena_.get()[node] |= kDoneBit; }
+  // `node` (inserted under k1, k2) is refuted.
+  void MarkDone(uint64_t k1, uint64_t k2, uint32_t node) {
+    if ((k1 | k2) == 0) k1 = 1;
+    uint32_t* a = arena_.get();
+    a[node] |= kDoneBit;
+    Slot* slot = Find(k1, k2);
+    uint32_t* link = &slot->head;
+    while ((*link & kNextMask) != 0) {
+      const uint32_t n = *link & kNextMask;
+      if (n != node && (a[n] & kDoneBit) != 0 && a[node + 1] <= a[n + 1] && Leq(Counts(a + node), Counts(a + n))) {
+        *link = (*link & kDoneBit) | (a[n] & kNextMask);  // unlink n, keep the link word's done bit
+      } else {
+        link = a + n;
+      }
+    }
+  }
   int64_t peak_bytes() const { return peak_bytes_; }
   int64_t size() const { return nodes_; }
 
@@ -72,11 +94,12 @@ class DominanceMemo {
     void operator()(void* p) const { std::free(p); }
   };
 
-  bool Leq(const uint32_t* stored, const int32_t* counts) const {
-    const uint16_t* c = reinterpret_cast<const uint16_t*>(stored);
-    for (int i = 0; i < classes_; ++i)
-      if (c[i] > counts[i]) return false;
-    return true;
+  static const int16_t* Counts(const uint32_t* node) { return reinterpret_cast<const int16_t*>(node + 2); }
+  // x <= y in every class (no early exit: the loop vectorizes).
+  bool Leq(const int16_t* x, const int16_t* y) const {
+    bool greater = false;
+    for (int i = 0; i < classes_; ++i) greater |= x[i] > y[i];
+    return !greater;
   }
   Slot* Find(uint64_t k1, uint64_t k2) {
     if (capacity_ == 0) return nullptr;
@@ -131,6 +154,7 @@ class DominanceMemo {
 
   int classes_;
   size_t stride_;  // words per node
+  int16_t cur_[64] = {};  // the counts being looked up
   int64_t max_bytes_;
   std::unique_ptr<Slot, Free> slots_;
   size_t capacity_ = 0, size_ = 0;

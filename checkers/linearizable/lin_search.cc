@@ -59,6 +59,7 @@ struct Frame {
   int32_t prev_restrict;
   int32_t cursor;  // where the level's scan resumes
   uint32_t node;   // its DominanceMemo node
+  uint64_t k1, k2; // its fingerprint
   uint8_t phase;
   bool forced;
 };
@@ -193,7 +194,7 @@ void Searcher::Select() {
   size_t largest = 0;
   for (const auto& m : members) largest = std::max(largest, m.size());
   // Few info classes: compare their counts by dominance, so the fingerprint covers the ok ops only.
-  dominance_ = !members.empty() && members.size() <= 64 && largest <= 65535;
+  dominance_ = !members.empty() && members.size() <= 64 && largest <= 32767;
   if (dominance_) {
     for (SOp& op : ops_) {
       if (op.info) op.h1 = op.h2 = 0;
@@ -296,7 +297,7 @@ Searcher::Outcome Searcher::TryDescend(int32_t o, uint8_t phase, int32_t cursor,
     stop_reason_ = fmt::format("memory limit of {} MB reached", budget_.memory_bytes >> 20);
     return kStopped;
   }
-  stack_.push_back(Frame{o, state_, restrict_, cursor, node, phase, forced});
+  stack_.push_back(Frame{o, state_, restrict_, cursor, node, k1, k2, phase, forced});
   if (!op.info) {
     Lift(o);
     --remaining_ok_;
@@ -323,7 +324,7 @@ void Searcher::Pop() {
   const Frame f = stack_.back();
   stack_.pop_back();
   const SOp& op = ops_[f.op];
-  if (dominance_) memo_->MarkDone(f.node);  // its subtree is refuted
+  if (dominance_) memo_->MarkDone(f.k1, f.k2, f.node);  // its subtree is refuted
   if (op.info) {
     --cls_done_[op.cls];
   } else {
