@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "checkers/linearizable/dominance_memo.h"
+#include "checkers/linearizable/doom_watch.h"
 #include "checkers/linearizable/fingerprint_set.h"
 
 namespace faultline {
@@ -60,6 +61,7 @@ struct Frame {
   int32_t cursor;  // where the level's scan resumes
   uint32_t node;   // its DominanceMemo node
   uint64_t k1, k2; // its fingerprint
+  int32_t doomed_before;  // the level's doomed op before this move
   uint8_t phase;
   bool forced;
 };
@@ -76,6 +78,7 @@ class Searcher {
 
   void Select();
   void BuildEvents();
+  void BuildDoomWatch();
   void Lift(int32_t o) {
     for (int32_t e : {call_ev_[o], ret_ev_[o]}) {
       next_[prev_[e]] = next_[e];
@@ -127,6 +130,10 @@ class Searcher {
   std::vector<uint32_t> consumable_;
   uint32_t stamp_ = 0;
   std::vector<DeadStates> dead_;
+  std::vector<DoomOp> doom_ops_;
+  DoomWatch doom_;
+  int32_t level_doomed_ = -1;  // an op a move from this level doomed (DoomWatch)
+  int32_t best_blocker_ = -1;  // the op due or doomed at the deepest configuration
   // The memo: DominanceMemo when info ops fall in few classes, else exact fingerprints.
   bool dominance_ = false;
   std::optional<DominanceMemo> memo_;
@@ -206,6 +213,22 @@ void Searcher::Select() {
   }
   cls_done_.assign(members.size(), 0);
   consumable_.assign(static_cast<size_t>(max_value) + 1, 0);
+}
+
+void Searcher::BuildDoomWatch() {
+  doom_ops_.resize(ops_.size());
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const SOp& op = ops_[i];
+    DoomOp& d = doom_ops_[i];
+    const LinOp& lin = key_.ops[static_cast<size_t>(op.orig)];
+    d.invoke_pos = op.invoke_pos;
+    d.ret_pos = op.info ? kNever : lin.complete_pos;
+    d.cls = op.cls;
+    if (!op.info && op.f != LinF::kWrite) d.consumes = op.a;
+    if (op.f == LinF::kWrite) d.produces = op.a;
+    if (op.f == LinF::kCas && op.a != op.b) d.produces = op.b;
+  }
+  doom_.Build(doom_ops_, consumable_.size(), cls_begin_, cls_members_);
 }
 
 void Searcher::BuildEvents() {
@@ -297,16 +320,27 @@ Searcher::Outcome Searcher::TryDescend(int32_t o, uint8_t phase, int32_t cursor,
     stop_reason_ = fmt::format("memory limit of {} MB reached", budget_.memory_bytes >> 20);
     return kStopped;
   }
-  stack_.push_back(Frame{o, state_, restrict_, cursor, node, k1, k2, phase, forced});
+  stack_.push_back(Frame{o, state_, restrict_, cursor, node, k1, k2, level_doomed_, phase, forced});
   if (!op.info) {
     Lift(o);
     --remaining_ok_;
   }
+  doom_.Linearize(o);
+  const int32_t left = state_;
   state_ = next;
   restrict_ = restrict;
   h1_ ^= op.h1;
   h2_ ^= op.h2;
   if (remaining_ok_ == 0) return kSucceeded;
+  if (next != left) {
+    const int32_t doomed = doom_.Doomed(left, cls_done_);
+    if (doomed >= 0) {  // refuted at once (marked done in the memo)
+      dead_[doomed].Add(state_);
+      Pop();
+      level_doomed_ = doomed;
+      return kSkipped;
+    }
+  }
   if (restrict_ < 0 && static_cast<int32_t>(stack_.size()) > static_cast<int32_t>(best_.size())) SaveDeepest();
   return kDescended;
 }
@@ -318,6 +352,7 @@ void Searcher::SaveDeepest() {
     best_[i] = LinStep{ops_[stack_[i].op].orig, i + 1 < depth ? stack_[i + 1].prev_state : state_};
   }
   common_ = depth;
+  best_blocker_ = -1;
 }
 
 void Searcher::Pop() {
@@ -331,6 +366,8 @@ void Searcher::Pop() {
     Unlift(f.op);
     ++remaining_ok_;
   }
+  doom_.Unlinearize(f.op);
+  level_doomed_ = f.doomed_before;
   state_ = f.prev_state;
   restrict_ = f.prev_restrict;
   h1_ ^= op.h1;
@@ -362,6 +399,15 @@ LinSearchResult Searcher::Run() {
     return result;
   };
   if (remaining_ok_ == 0) return finish(LinVerdict::kLinearizable);
+  BuildDoomWatch();
+  for (int32_t u = 0; u < static_cast<int32_t>(consumable_.size()); ++u) {
+    const int32_t doomed = u == state_ ? -1 : doom_.Doomed(u, cls_done_);
+    if (doomed >= 0) {  // needs a value nothing can write in time: nothing linearizes before it
+      result.blocker = ops_[doomed].orig;
+      result.unwritable = true;
+      return finish(LinVerdict::kNonLinearizable);
+    }
+  }
   if (fixed_bytes_ > budget_.memory_bytes) {
     result.reason = fmt::format("memory limit of {} MB reached", budget_.memory_bytes >> 20);
     return finish(LinVerdict::kUnknown);
@@ -374,6 +420,7 @@ LinSearchResult Searcher::Run() {
     Outcome out = kSkipped;
     if (new_level) {
       new_level = false;
+      level_doomed_ = -1;
       const int32_t forced = Scan();
       phase = kOkPhase;
       cursor = next_[head_];
@@ -422,6 +469,9 @@ LinSearchResult Searcher::Run() {
       const int32_t due = ev_op_[first_ret_];
       if (Step(ops_[due]) < 0) dead_[due].Add(state_);
     }
+    if (stack_.size() == best_.size() && common_ == static_cast<int32_t>(best_.size())) {
+      best_blocker_ = level_doomed_ >= 0 ? level_doomed_ : first_ret_ >= 0 ? ev_op_[first_ret_] : -1;
+    }
     bool forced = true;
     while (forced) {
       if (stack_.empty()) {
@@ -431,8 +481,9 @@ LinSearchResult Searcher::Run() {
         for (const LinStep& s : best_) in_prefix[s.op] = 1;
         for (int32_t e = 0; e < head_; ++e) {
           if (!ev_call_[e] && !in_prefix[ops_[ev_op_[e]].orig]) {
-            const DeadStates& d = dead_[ev_op_[e]];
-            result.blocker = ops_[ev_op_[e]].orig;
+            const int32_t blocker = best_blocker_ >= 0 ? best_blocker_ : ev_op_[e];
+            const DeadStates& d = dead_[blocker];
+            result.blocker = ops_[blocker].orig;
             result.states_before.assign(d.s, d.s + d.n);
             std::sort(result.states_before.begin(), result.states_before.end());
             result.states_truncated = d.more;

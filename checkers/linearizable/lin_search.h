@@ -62,6 +62,7 @@ struct LinSearchResult {
   int32_t blocker = -1;               // the op that cannot be linearized after it (earliest-returning left)
   std::vector<int32_t> states_before; // values in which the blocker was due and could not take effect
   bool states_truncated = false;      // more values than listed
+  bool unwritable = false;  // the blocker needs a value no op could write before it returned
 };
 
 LinSearchResult SearchLinearization(const LinKey& key, const LinBudget& budget);
