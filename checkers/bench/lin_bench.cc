@@ -6,11 +6,14 @@
 //                       [--budget-sweep]   also: the smallest budgets that still decide the hardest row
 // Prints per row: verdict, seconds, ops/s, configurations explored, the
 // search's peak memory (fingerprint table + arrays) and the process's maxrss.
+// "stale" rows carry one stale read (lin_gen.h); "clean*" rows asked for one
+// but every candidate value was explained by a concurrent or crashed op.
 #include <fmt/format.h>
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <cstdio>
 #include <vector>
 
 #include "checkers/bench/lin_gen.h"
@@ -58,13 +61,17 @@ int main(int argc, char** argv) {
   int64_t memory_mb = 512;
   uint64_t seed = 1;
   bool sweep = false;
+  std::string dump;
+  int values = 5;
   app.add_option("--processes", processes, "concurrent processes")->delimiter(',');
   app.add_option("--ops", ops, "ops per key")->delimiter(',');
   app.add_option("--crashed", crashed, "fraction of crashed (info) ops")->delimiter(',');
   app.add_option("--time-limit-s", time_limit_s, "per-key time limit");
   app.add_option("--memory-mb", memory_mb, "per-key memory limit");
   app.add_option("--seed", seed, "generator seed");
+  app.add_option("--values", values, "written values are 0..values-1");
   app.add_flag("--budget-sweep", sweep, "also shrink the budget on the hardest row until the key is unknown");
+  app.add_option("--dump", dump, "write each generated history to DUMP.<procs>.<ops>.<crashed>.<kind>.jsonl");
   CLI11_PARSE(app, argc, argv);
 
   fmt::print("{:>5} {:>7} {:>6} {:>7} | {:>8} {:>9} {:>11} {:>10} {:>9} {:>7}\n", "procs", "ops", "crash", "history",
@@ -75,11 +82,18 @@ int main(int argc, char** argv) {
     for (int64_t n : ops) {
       for (double c : crashed) {
         for (bool corrupt : {false, true}) {
-          const bench::LinGenOptions gen{p, n, c, corrupt, seed};
-          const History h = bench::GenerateLinHistory(gen);
+          const bench::LinGenOptions gen{p, n, c, corrupt, seed, values};
+          bool stale = false;
+          const History h = bench::GenerateLinHistory(gen, &stale);
+          const char* kind = !corrupt ? "clean" : stale ? "stale" : "clean*";
+          if (!dump.empty()) {
+            std::FILE* f = std::fopen(fmt::format("{}.{}.{}.{}.{}.jsonl", dump, p, n, c, kind).c_str(), "w");
+            for (const Op& op : h) fmt::print(f, "{}\n", ToJsonLine(op));
+            std::fclose(f);
+          }
           const Row row = Time(h, time_limit_s, memory_mb);
           fmt::print("{:>5} {:>7} {:>5.0f}% {:>7} | {:>8} {:>9.3f} {:>11.0f} {:>10} {:>9.1f} {:>7}{}\n", p, n, c * 100,
-                     corrupt ? "corrupt" : "clean", row.verdict, row.seconds, static_cast<double>(n) / row.seconds,
+                     kind, row.verdict, row.seconds, static_cast<double>(n) / row.seconds,
                      row.explored, static_cast<double>(row.search_bytes) / (1 << 20), MaxRssMiB(),
                      row.reason.empty() ? "" : "  (" + row.reason + ")");
           std::fflush(stdout);
@@ -94,7 +108,7 @@ int main(int argc, char** argv) {
   if (!sweep) return 0;
   const History h = bench::GenerateLinHistory(hardest_gen);
   fmt::print("\nbudget sweep on the hardest row ({} processes, {} ops, {:.0f}% crashed, {}):\n", hardest_gen.processes,
-             hardest_gen.ops, hardest_gen.crashed * 100, hardest_gen.corrupt ? "corrupt" : "clean");
+             hardest_gen.ops, hardest_gen.crashed * 100, hardest_gen.corrupt ? "stale" : "clean");
   for (int64_t mb : {256, 64, 16, 4, 1}) {
     const Row row = Time(h, time_limit_s, mb);
     fmt::print("  memory {:>4} MB: {:>8} in {:.3f} s, {} explored{}\n", mb, row.verdict, row.seconds, row.explored,

@@ -4,10 +4,11 @@
 // against one simulated register, so the history is linearizable. A crashed
 // op completes info and may take effect (half the time) at any later point,
 // even after its info completion; its client continues as a new process.
-// Values are 0..4 (Jepsen's contention); reads 50%, writes 25%, cas 25%.
-// `corrupt`: one ok read at 80% of the history returns 5, a value nobody
-// wrote: non-linearizable, and the search's worst case (it must refute every
-// configuration that reaches that read).
+// Values are 0..values-1 (default 5: Jepsen's contention); reads 50%, writes 25%, cas 25%.
+// `corrupt`: one ok read at 80% of the history is stale: it returns a value
+// the register held 20 or more effects earlier that no op concurrent with it
+// (or crashed before it returned) writes, so the history is not linearizable
+// (when no such value exists the history stays clean and *corrupted is false).
 // Deterministic for a seed.
 #pragma once
 
@@ -26,9 +27,11 @@ struct LinGenOptions {
   double crashed = 0.0;  // fraction of ops that crash (info)
   bool corrupt = false;
   uint64_t seed = 1;
+  int values = 5;
 };
 
-inline History GenerateLinHistory(const LinGenOptions& o) {
+inline History GenerateLinHistory(const LinGenOptions& o, bool* corrupted = nullptr) {
+  if (corrupted != nullptr) *corrupted = false;
   std::mt19937_64 rng(o.seed);
   std::exponential_distribution<double> service(1.0 / 1e6), think(1.0 / 2e5);  // ns
   std::uniform_real_distribution<double> unit(0, 1);
@@ -51,8 +54,8 @@ inline History GenerateLinHistory(const LinGenOptions& o) {
     g.complete = g.invoke + d;
     const double r = unit(rng);
     g.kind = r < 0.5 ? 0 : r < 0.75 ? 1 : 2;
-    g.a = static_cast<int>(rng() % 5);
-    g.b = static_cast<int>(rng() % 5);
+    g.a = static_cast<int>(rng() % static_cast<uint64_t>(o.values));
+    g.b = static_cast<int>(rng() % static_cast<uint64_t>(o.values));
     const bool crash = unit(rng) < o.crashed;
     g.type = crash ? OpType::kInfo : OpType::kOk;
     if (!crash) {
@@ -69,21 +72,43 @@ inline History GenerateLinHistory(const LinGenOptions& o) {
   for (size_t i = 0; i < ops.size(); ++i)
     if (ops[i].effect >= 0) order.push_back(i);
   std::sort(order.begin(), order.end(), [&](size_t x, size_t y) { return ops[x].effect < ops[y].effect; });
+  size_t target = ops.size();
+  for (size_t i = ops.size() * 4 / 5; o.corrupt && i < ops.size(); ++i) {
+    if (ops[i].kind == 0 && ops[i].type == OpType::kOk) {
+      target = i;
+      break;
+    }
+  }
   int reg = -1;
+  std::vector<int> past;  // the register after each effect
+  std::vector<int> stale;  // the target's candidates, most recent first
   for (size_t i : order) {
     G& g = ops[i];
     if (g.kind == 0) g.result = reg;
+    if (i == target) {
+      for (size_t k = past.size() > 20 ? past.size() - 20 : 0; k-- > 0;) {
+        if (past[k] != reg && past[k] >= 0) stale.push_back(past[k]);  // not absent: nothing writes that
+      }
+    }
     if (g.kind == 1) reg = g.a;
     if (g.kind == 2) {
       g.result = reg == g.a;
       if (g.result) reg = g.b;
       if (!g.result && g.type == OpType::kOk) g.type = OpType::kFail;
     }
+    past.push_back(reg);
   }
-  if (o.corrupt) {
-    for (size_t i = ops.size() * 4 / 5; i < ops.size(); ++i) {
-      if (ops[i].kind == 0 && ops[i].type == OpType::kOk) {
-        ops[i].result = 5;
+  if (target < ops.size()) {
+    const G& t = ops[target];
+    std::vector<bool> explained(static_cast<size_t>(o.values) + 1);
+    for (const G& g : ops) {
+      if (g.kind == 0 || g.type == OpType::kFail) continue;
+      if (g.invoke < t.complete && (g.type == OpType::kInfo || g.complete > t.invoke)) explained[static_cast<size_t>(g.kind == 1 ? g.a : g.b) + 1] = true;
+    }
+    for (int v : stale) {
+      if (!explained[static_cast<size_t>(v + 1)]) {
+        ops[target].result = v;
+        if (corrupted != nullptr) *corrupted = true;
         break;
       }
     }
