@@ -108,6 +108,12 @@ class Searcher {
     return i < cls_begin_[c + 1] ? cls_members_[i] : -1;
   }
   int32_t Scan();
+  // The twin class of an ok write (its value) or cas (its pair, when values are few), or -1.
+  int32_t Twin(const SOp& op) const {
+    if (op.f == LinF::kWrite) return op.a;
+    if (op.f == LinF::kCas && cas_twins_) return values_ + op.a * values_ + op.b;
+    return -1;
+  }
   Outcome TryDescend(int32_t o, uint8_t phase, int32_t cursor, bool forced);
   void Pop();
   void SaveDeepest();
@@ -128,6 +134,12 @@ class Searcher {
   std::vector<int32_t> cls_begin_, cls_members_, cls_done_;
   // consumable_[v] == stamp_: some op available now observes value v.
   std::vector<uint32_t> consumable_;
+  // Per write value (and cas pair when values are few): the earliest return
+  // among the available ok ops of that kind, valid when its stamp is stamp_.
+  std::vector<uint32_t> twin_stamp_;
+  std::vector<int64_t> twin_ret_;
+  int32_t values_ = 0;
+  bool cas_twins_ = false;
   uint32_t stamp_ = 0;
   std::vector<DeadStates> dead_;
   std::vector<DoomOp> doom_ops_;
@@ -213,6 +225,11 @@ void Searcher::Select() {
   }
   cls_done_.assign(members.size(), 0);
   consumable_.assign(static_cast<size_t>(max_value) + 1, 0);
+  values_ = max_value + 1;
+  cas_twins_ = values_ <= 64;
+  const size_t twins = static_cast<size_t>(values_) * (cas_twins_ ? values_ + 1 : 1);
+  twin_stamp_.assign(twins, 0);
+  twin_ret_.assign(twins, 0);
 }
 
 void Searcher::BuildDoomWatch() {
@@ -281,6 +298,14 @@ int32_t Searcher::Scan() {
       break;
     }
     const SOp& op = ops_[ev_op_[e]];
+    const int32_t twin = Twin(op);
+    if (twin >= 0) {
+      const int64_t ret = ev_pos_[ret_ev_[ev_op_[e]]];
+      if (twin_stamp_[twin] != stamp_ || ret < twin_ret_[twin]) {
+        twin_stamp_[twin] = stamp_;
+        twin_ret_[twin] = ret;
+      }
+    }
     if (op.f == LinF::kWrite) continue;
     consumable_[op.a] = stamp_;
     if (op.f == LinF::kRead && forced < 0 && op.a == state_) forced = e;
@@ -440,6 +465,11 @@ LinSearchResult Searcher::Run() {
       cursor = next_[e];
       const int32_t o = ev_op_[e];
       if (restrict_ >= 0 && !Consumes(ops_[o], restrict_)) continue;
+      // Of identical available ok writes (cas's), only the earliest-returning
+      // one goes first: swapping it with a later twin keeps every state and
+      // the real-time order.
+      const int32_t twin = Twin(ops_[o]);
+      if (twin >= 0 && ev_pos_[ret_ev_[o]] != twin_ret_[twin]) continue;
       out = TryDescend(o, kOkPhase, cursor, false);
     }
     while (out == kSkipped && phase == kInfoPhase) {
