@@ -93,8 +93,8 @@ int main(int argc, char** argv) {
           }
           const Row row = Time(h, time_limit_s, memory_mb);
           fmt::print("{:>5} {:>7} {:>5.0f}% {:>7} | {:>8} {:>9.3f} {:>11.0f} {:>10} {:>9.1f} {:>7}{}\n", p, n, c * 100,
-                     kind, row.verdict, row.seconds, static_cast<double>(n) / row.seconds,
-                     row.explored, static_cast<double>(row.search_bytes) / (1 << 20), MaxRssMiB(),
+                     kind, row.verdict, row.seconds, static_cast<double>(n) / row.seconds, row.explored,
+                     static_cast<double>(row.search_bytes) / (1 << 20), MaxRssMiB(),
                      row.reason.empty() ? "" : "  (" + row.reason + ")");
           std::fflush(stdout);
           if (row.seconds > hardest) {

@@ -37,9 +37,9 @@ inline History GenerateLinHistory(const LinGenOptions& o, bool* corrupted = null
   std::uniform_real_distribution<double> unit(0, 1);
   struct G {
     int64_t process, invoke, complete, effect;  // effect < 0: none
-    int kind, a, b;                               // 0 read, 1 write, 2 cas
+    int kind, a, b;                             // 0 read, 1 write, 2 cas
     OpType type;
-    int result = -1;                              // read: value read (-1 = absent); cas: applied
+    int result = -1;  // read: value read (-1 = absent); cas: applied
   };
   std::vector<G> ops;
   std::vector<int64_t> clock(static_cast<size_t>(o.processes), 0), id(static_cast<size_t>(o.processes));
@@ -80,7 +80,7 @@ inline History GenerateLinHistory(const LinGenOptions& o, bool* corrupted = null
     }
   }
   int reg = -1;
-  std::vector<int> past;  // the register after each effect
+  std::vector<int> past;   // the register after each effect
   std::vector<int> stale;  // the target's candidates, most recent first
   for (size_t i : order) {
     G& g = ops[i];
@@ -103,7 +103,8 @@ inline History GenerateLinHistory(const LinGenOptions& o, bool* corrupted = null
     std::vector<bool> explained(static_cast<size_t>(o.values) + 1);
     for (const G& g : ops) {
       if (g.kind == 0 || g.type == OpType::kFail) continue;
-      if (g.invoke < t.complete && (g.type == OpType::kInfo || g.complete > t.invoke)) explained[static_cast<size_t>(g.kind == 1 ? g.a : g.b) + 1] = true;
+      if (g.invoke < t.complete && (g.type == OpType::kInfo || g.complete > t.invoke))
+        explained[static_cast<size_t>(g.kind == 1 ? g.a : g.b) + 1] = true;
     }
     for (int v : stale) {
       if (!explained[static_cast<size_t>(v + 1)]) {

@@ -153,7 +153,7 @@ class DominanceMemo {
   }
 
   int classes_;
-  size_t stride_;  // words per node
+  size_t stride_;         // words per node
   int16_t cur_[64] = {};  // the counts being looked up
   int64_t max_bytes_;
   std::unique_ptr<Slot, Free> slots_;

@@ -49,7 +49,8 @@ class DoomWatch {
         classes.push_back(op.cls);
       }
     }
-    for (auto& c : cons_) std::sort(c.begin(), c.end(), [&](int32_t x, int32_t y) { return ops[x].ret_pos < ops[y].ret_pos; });
+    for (auto& c : cons_)
+      std::sort(c.begin(), c.end(), [&](int32_t x, int32_t y) { return ops[x].ret_pos < ops[y].ret_pos; });
     for (auto& p : prod_)
       std::sort(p.begin(), p.end(), [&](int32_t x, int32_t y) { return ops[x].invoke_pos < ops[y].invoke_pos; });
     cons_index_.assign(ops.size(), 0);

@@ -90,8 +90,8 @@ nlohmann::json NonLinearizableAnomaly(const LinKey& key, const LinSearchResult& 
   const size_t first = result.prefix.size() > kMaxPrefixSteps ? result.prefix.size() - kMaxPrefixSteps : 0;
   for (size_t i = first; i < result.prefix.size(); ++i) {
     const LinStep& s = result.prefix[i];
-    prefix.push_back({{"op", LinOpJson(key.ops[static_cast<size_t>(s.op)], key, values)},
-                      {"state", values.Value(s.state)}});
+    prefix.push_back(
+        {{"op", LinOpJson(key.ops[static_cast<size_t>(s.op)], key, values)}, {"state", values.Value(s.state)}});
   }
   j["prefix"] = std::move(prefix);
   j["prefix_length"] = result.prefix.size();
@@ -124,8 +124,8 @@ nlohmann::json NonLinearizableAnomaly(const LinKey& key, const LinSearchResult& 
     window.push_back(i);
   }
   if (window.size() > kMaxWindowOps) {  // keep the ops nearest the blocker
-    const size_t from = std::min(centre > kMaxWindowOps / 2 ? centre - kMaxWindowOps / 2 : 0,
-                                 window.size() - kMaxWindowOps);
+    const size_t from =
+        std::min(centre > kMaxWindowOps / 2 ? centre - kMaxWindowOps / 2 : 0, window.size() - kMaxWindowOps);
     window = std::vector<size_t>(window.begin() + static_cast<std::ptrdiff_t>(from),
                                  window.begin() + static_cast<std::ptrdiff_t>(from + kMaxWindowOps));
   }
@@ -148,9 +148,10 @@ nlohmann::json SiblingsAnomaly(const LinKey& key, size_t read, const ValueTable&
   nlohmann::json j;
   j["type"] = "siblings";
   j["key"] = key.name;
-  j["sentence"] = fmt::format(
-      "read by process {} at {} returned {} siblings {}, but a register holds one value ({} wrote them)",
-      op.process, Seconds(op.invoke_time), sibs.size(), value.dump(), writes.size() == 1 ? "1 op" : fmt::format("{} ops", writes.size()));
+  j["sentence"] =
+      fmt::format("read by process {} at {} returned {} siblings {}, but a register holds one value ({} wrote them)",
+                  op.process, Seconds(op.invoke_time), sibs.size(), value.dump(),
+                  writes.size() == 1 ? "1 op" : fmt::format("{} ops", writes.size()));
   j["op"] = LinOpJson(op, key, values);
   j["writes"] = OpsJson(key, writes, values);
   return j;

@@ -31,8 +31,8 @@ struct SOp {
   LinF f;
   bool info;
   int32_t a, b;
-  int32_t orig;     // index into LinKey::ops
-  int32_t cls;      // info ops: their class (same f and values)
+  int32_t orig;  // index into LinKey::ops
+  int32_t cls;   // info ops: their class (same f and values)
   int64_t invoke_pos;
   uint64_t h1, h2;  // random words of the linearized-set fingerprint
 };
@@ -58,9 +58,9 @@ struct Frame {
   int32_t op;
   int32_t prev_state;
   int32_t prev_restrict;
-  int32_t cursor;  // where the level's scan resumes
-  uint32_t node;   // its DominanceMemo node
-  uint64_t k1, k2; // its fingerprint
+  int32_t cursor;         // where the level's scan resumes
+  uint32_t node;          // its DominanceMemo node
+  uint64_t k1, k2;        // its fingerprint
   int32_t doomed_before;  // the level's doomed op before this move
   uint8_t phase;
   bool forced;
@@ -79,6 +79,9 @@ class Searcher {
   void Select();
   void BuildEvents();
   void BuildDoomWatch();
+  void Prepare();
+  Outcome NextMove(uint8_t& phase, int32_t& cursor);
+  void Explain(LinSearchResult& result) const;
   void Lift(int32_t o) {
     for (int32_t e : {call_ev_[o], ret_ev_[o]}) {
       next_[prev_[e]] = next_[e];
@@ -199,8 +202,8 @@ void Searcher::Select() {
     s.h1 = SplitMix(seed);
     s.h2 = SplitMix(seed + 1);
     if (info) {
-      auto [it, fresh] = classes.try_emplace({op.f, op.a, op.f == LinF::kCas ? op.b : 0},
-                                             static_cast<int32_t>(members.size()));
+      auto [it, fresh] =
+          classes.try_emplace({op.f, op.a, op.f == LinF::kCas ? op.b : 0}, static_cast<int32_t>(members.size()));
       if (fresh) members.emplace_back();
       s.cls = it->second;
       members[static_cast<size_t>(s.cls)].push_back(static_cast<int32_t>(ops_.size()));
@@ -400,11 +403,10 @@ void Searcher::Pop() {
   common_ = std::min(common_, static_cast<int32_t>(stack_.size()));
 }
 
-LinSearchResult Searcher::Run() {
+// Sizes every array and the memo before the search.
+void Searcher::Prepare() {
   Select();
   BuildEvents();
-  LinSearchResult result;
-  result.search_ops = static_cast<int64_t>(ops_.size());
   const size_t n = ops_.size();
   dead_.resize(n);
   stack_.reserve(n + 1);
@@ -417,6 +419,68 @@ LinSearchResult Searcher::Run() {
     cache_.emplace(budget_.memory_bytes - fixed_bytes_);
   }
   remaining_ok_ = ok_count_;
+  BuildDoomWatch();
+}
+
+// The next move of the current level from (phase, cursor): ok calls in list
+// order, then info class heads; kSkipped when none is left.
+Searcher::Outcome Searcher::NextMove(uint8_t& phase, int32_t& cursor) {
+  Outcome out = kSkipped;
+  while (out == kSkipped && phase == kOkPhase) {
+    const int32_t e = cursor;
+    if (!ev_call_[e]) {
+      phase = kInfoPhase;
+      cursor = 0;
+      break;
+    }
+    cursor = next_[e];
+    const int32_t o = ev_op_[e];
+    if (restrict_ >= 0 && !Consumes(ops_[o], restrict_)) continue;
+    // Of identical available ok writes (cas's), only the earliest-returning
+    // one goes first: swapping it with a later twin keeps every state and
+    // the real-time order.
+    const int32_t twin = Twin(ops_[o]);
+    if (twin >= 0 && ev_pos_[ret_ev_[o]] != twin_ret_[twin]) continue;
+    out = TryDescend(o, kOkPhase, cursor, false);
+  }
+  const int32_t ncls = static_cast<int32_t>(cls_done_.size());
+  while (out == kSkipped && phase == kInfoPhase) {
+    if (cursor >= ncls) {
+      phase = kDonePhase;
+      break;
+    }
+    const int32_t h = ClassHead(cursor++);
+    if (h < 0 || ops_[h].invoke_pos >= first_ret_pos_) continue;
+    const SOp& op = ops_[h];
+    if (restrict_ >= 0 && !Consumes(op, restrict_)) continue;
+    // Only right before an op that observes its value (see the header).
+    if (consumable_[op.f == LinF::kWrite ? op.a : op.b] != stamp_) continue;
+    out = TryDescend(h, kInfoPhase, cursor, false);
+  }
+  return out;
+}
+
+// The explanation once the root is refuted: the deepest prefix and the op due or doomed there.
+void Searcher::Explain(LinSearchResult& result) const {
+  result.prefix = best_;
+  std::vector<uint8_t> in_prefix(key_.ops.size());
+  for (const LinStep& s : best_) in_prefix[s.op] = 1;
+  for (int32_t e = 0; e < head_; ++e) {  // else the earliest-returning ok op left
+    if (ev_call_[e] || in_prefix[ops_[ev_op_[e]].orig]) continue;
+    const int32_t blocker = best_blocker_ >= 0 ? best_blocker_ : ev_op_[e];
+    const DeadStates& d = dead_[blocker];
+    result.blocker = ops_[blocker].orig;
+    result.states_before.assign(d.s, d.s + d.n);
+    std::sort(result.states_before.begin(), result.states_before.end());
+    result.states_truncated = d.more;
+    return;
+  }
+}
+
+LinSearchResult Searcher::Run() {
+  Prepare();
+  LinSearchResult result;
+  result.search_ops = static_cast<int64_t>(ops_.size());
   auto finish = [&](LinVerdict verdict) {
     result.verdict = verdict;
     result.explored = dominance_ ? memo_->size() : cache_->size();
@@ -424,7 +488,10 @@ LinSearchResult Searcher::Run() {
     return result;
   };
   if (remaining_ok_ == 0) return finish(LinVerdict::kLinearizable);
-  BuildDoomWatch();
+  if (fixed_bytes_ > budget_.memory_bytes) {
+    result.reason = fmt::format("memory limit of {} MB reached", budget_.memory_bytes >> 20);
+    return finish(LinVerdict::kUnknown);
+  }
   for (int32_t u = 0; u < static_cast<int32_t>(consumable_.size()); ++u) {
     const int32_t doomed = u == state_ ? -1 : doom_.Doomed(u, cls_done_);
     if (doomed >= 0) {  // needs a value nothing can write in time: nothing linearizes before it
@@ -433,11 +500,6 @@ LinSearchResult Searcher::Run() {
       return finish(LinVerdict::kNonLinearizable);
     }
   }
-  if (fixed_bytes_ > budget_.memory_bytes) {
-    result.reason = fmt::format("memory limit of {} MB reached", budget_.memory_bytes >> 20);
-    return finish(LinVerdict::kUnknown);
-  }
-  const int32_t ncls = static_cast<int32_t>(cls_done_.size());
   uint8_t phase = kOkPhase;
   int32_t cursor = 0;
   bool new_level = true;
@@ -455,36 +517,7 @@ LinSearchResult Searcher::Run() {
         phase = kDonePhase;
       }
     }
-    while (out == kSkipped && phase == kOkPhase) {
-      const int32_t e = cursor;
-      if (!ev_call_[e]) {
-        phase = kInfoPhase;
-        cursor = 0;
-        break;
-      }
-      cursor = next_[e];
-      const int32_t o = ev_op_[e];
-      if (restrict_ >= 0 && !Consumes(ops_[o], restrict_)) continue;
-      // Of identical available ok writes (cas's), only the earliest-returning
-      // one goes first: swapping it with a later twin keeps every state and
-      // the real-time order.
-      const int32_t twin = Twin(ops_[o]);
-      if (twin >= 0 && ev_pos_[ret_ev_[o]] != twin_ret_[twin]) continue;
-      out = TryDescend(o, kOkPhase, cursor, false);
-    }
-    while (out == kSkipped && phase == kInfoPhase) {
-      if (cursor >= ncls) {
-        phase = kDonePhase;
-        break;
-      }
-      const int32_t h = ClassHead(cursor++);
-      if (h < 0 || ops_[h].invoke_pos >= first_ret_pos_) continue;
-      const SOp& op = ops_[h];
-      if (restrict_ >= 0 && !Consumes(op, restrict_)) continue;
-      // Only right before an op that observes its value (see the header).
-      if (consumable_[op.f == LinF::kWrite ? op.a : op.b] != stamp_) continue;
-      out = TryDescend(h, kInfoPhase, cursor, false);
-    }
+    if (out == kSkipped) out = NextMove(phase, cursor);
     if (out == kSucceeded) return finish(LinVerdict::kLinearizable);
     if (out == kStopped) {
       result.reason = stop_reason_;
@@ -503,23 +536,9 @@ LinSearchResult Searcher::Run() {
       best_blocker_ = level_doomed_ >= 0 ? level_doomed_ : first_ret_ >= 0 ? ev_op_[first_ret_] : -1;
     }
     bool forced = true;
-    while (forced) {
+    while (forced) {  // a level whose forced move failed fails too
       if (stack_.empty()) {
-        result.prefix = best_;
-        // The op due at the deepest point: the earliest-returning ok op left.
-        std::vector<uint8_t> in_prefix(key_.ops.size());
-        for (const LinStep& s : best_) in_prefix[s.op] = 1;
-        for (int32_t e = 0; e < head_; ++e) {
-          if (!ev_call_[e] && !in_prefix[ops_[ev_op_[e]].orig]) {
-            const int32_t blocker = best_blocker_ >= 0 ? best_blocker_ : ev_op_[e];
-            const DeadStates& d = dead_[blocker];
-            result.blocker = ops_[blocker].orig;
-            result.states_before.assign(d.s, d.s + d.n);
-            std::sort(result.states_before.begin(), result.states_before.end());
-            result.states_truncated = d.more;
-            break;
-          }
-        }
+        Explain(result);
         return finish(LinVerdict::kNonLinearizable);
       }
       forced = stack_.back().forced;

@@ -53,16 +53,16 @@ struct LinStep {
 
 struct LinSearchResult {
   LinVerdict verdict = LinVerdict::kUnknown;
-  std::string reason;        // why unknown: "time limit of 10 s reached" / "memory limit of 512 MB reached"
-  int64_t explored = 0;      // configurations explored
-  int64_t peak_bytes = 0;    // the search's peak memory (fingerprint table + arrays)
-  int64_t search_ops = 0;    // ops that took part
+  std::string reason;      // why unknown: "time limit of 10 s reached" / "memory limit of 512 MB reached"
+  int64_t explored = 0;    // configurations explored
+  int64_t peak_bytes = 0;  // the search's peak memory (fingerprint table + arrays)
+  int64_t search_ops = 0;  // ops that took part
   // Non-linearizable only:
-  std::vector<LinStep> prefix;        // the longest linearizable prefix found, in linearization order
-  int32_t blocker = -1;               // the op that cannot be linearized after it (earliest-returning left)
-  std::vector<int32_t> states_before; // values in which the blocker was due and could not take effect
-  bool states_truncated = false;      // more values than listed
-  bool unwritable = false;  // the blocker needs a value no op could write before it returned
+  std::vector<LinStep> prefix;         // the longest linearizable prefix found, in linearization order
+  int32_t blocker = -1;                // the op that cannot be linearized after it (earliest-returning left)
+  std::vector<int32_t> states_before;  // values in which the blocker was due and could not take effect
+  bool states_truncated = false;       // more values than listed
+  bool unwritable = false;             // the blocker needs a value no op could write before it returned
 };
 
 LinSearchResult SearchLinearization(const LinKey& key, const LinBudget& budget);

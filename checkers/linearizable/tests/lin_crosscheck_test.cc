@@ -58,8 +58,9 @@ History RandomHistory(std::mt19937_64& rng, bool cas, int max_ops) {
       Slot& s = slots[idle[pick(static_cast<int>(idle.size()))]];
       const int kind = pick(cas ? 3 : 2);
       const std::string f = kind == 0 ? "read" : kind == 1 ? "write" : "cas";
-      nlohmann::json v = kind == 0 ? nlohmann::json() : kind == 1 ? nlohmann::json(pick(3))
-                                                                  : nlohmann::json::array({pick(3), pick(3)});
+      nlohmann::json v = kind == 0   ? nlohmann::json()
+                         : kind == 1 ? nlohmann::json(pick(3))
+                                     : nlohmann::json::array({pick(3), pick(3)});
       add(OpType::kInvoke, s.process, f, v);
       s.pending = h.back();
       ++invoked;

@@ -13,8 +13,8 @@
 namespace faultline {
 namespace {
 
-using test::HistoryBuilder;
 using nlohmann::json;
+using test::HistoryBuilder;
 
 // Ops of one key "k" (or `key`), each invoke and completion its own line.
 class H {
@@ -54,8 +54,8 @@ TEST(LinearizableCheckerTest, CleanSequentialHistoryIsValid) {
   const CheckResult r = Check(h.history());
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["model"], "cas-register");
-  EXPECT_EQ(r.details["keys"], json({{"checked", 1}, {"linearizable", 1}, {"non_linearizable", 0}, {"unknown", 0},
-                                     {"siblings", 0}}));
+  EXPECT_EQ(r.details["keys"],
+            json({{"checked", 1}, {"linearizable", 1}, {"non_linearizable", 0}, {"unknown", 0}, {"siblings", 0}}));
   EXPECT_EQ(r.summary, "all 1 key is linearizable (7 ops)");
 }
 
