@@ -4,6 +4,8 @@
 //   faultline-lin-bench [--processes 5,10,20,50] [--ops 1000,10000,100000]
 //                       [--crashed 0,0.01,0.1] [--time-limit-s 10] [--memory-mb 512]
 //                       [--budget-sweep]   also: the smallest budgets that still decide the hardest row
+//                       [--etcd-like]      only: 102 histories shaped like Jepsen's etcd ones (5 processes,
+//                                          ~84 ops, 15% crashed, half with a stale read), total ops/s
 // Prints per row: verdict, seconds, ops/s, configurations explored, the
 // search's peak memory (fingerprint table + arrays) and the process's maxrss.
 // "stale" rows carry one stale read (lin_gen.h); "clean*" rows asked for one
@@ -12,6 +14,7 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <vector>
@@ -50,6 +53,28 @@ Row Time(const History& h, double time_limit_s, int64_t memory_mb) {
              r.details["peak_search_bytes"].get<int64_t>(), reason};
 }
 
+// 102 one-key histories like Porcupine's etcd set (8,523 ops, 1,283 crashed):
+// 5 processes, 84 ops, 15% crashed, values 0..4, every other one with a stale read.
+int EtcdLike(uint64_t seed, double time_limit_s, int64_t memory_mb) {
+  int64_t ops = 0, invalid = 0, unknown = 0;
+  double seconds = 0, slowest = 0;
+  for (int i = 0; i < 102; ++i) {
+    const bench::LinGenOptions gen{5, 84, 0.15, i % 2 == 1, seed + static_cast<uint64_t>(i), 5};
+    const History h = bench::GenerateLinHistory(gen);
+    const Row row = Time(h, time_limit_s, memory_mb);
+    ops += gen.ops;
+    seconds += row.seconds;
+    slowest = std::max(slowest, row.seconds);
+    invalid += row.verdict == "false";
+    unknown += row.verdict == "\"unknown\"";
+  }
+  fmt::print(
+      "etcd-like: 102 histories, {} ops in {:.4f} s = {:.0f} ops/s (slowest {:.4f} s); {} not linearizable, {} "
+      "unknown; maxrss {} MB\n",
+      ops, seconds, static_cast<double>(ops) / seconds, slowest, invalid, unknown, MaxRssMiB());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,7 +85,7 @@ int main(int argc, char** argv) {
   double time_limit_s = 10;
   int64_t memory_mb = 512;
   uint64_t seed = 1;
-  bool sweep = false;
+  bool sweep = false, etcd = false;
   std::string dump;
   int values = 5;
   app.add_option("--processes", processes, "concurrent processes")->delimiter(',');
@@ -72,7 +97,9 @@ int main(int argc, char** argv) {
   app.add_option("--values", values, "written values are 0..values-1");
   app.add_flag("--budget-sweep", sweep, "also shrink the budget on the hardest row until the key is unknown");
   app.add_option("--dump", dump, "write each generated history to DUMP.<procs>.<ops>.<crashed>.<kind>.jsonl");
+  app.add_flag("--etcd-like", etcd, "only the etcd-shaped set (Porcupine's benchmark shape)");
   CLI11_PARSE(app, argc, argv);
+  if (etcd) return EtcdLike(seed, time_limit_s, memory_mb);
 
   fmt::print("{:>5} {:>7} {:>6} {:>7} | {:>8} {:>9} {:>11} {:>10} {:>9} {:>7}\n", "procs", "ops", "crash", "history",
              "verdict", "seconds", "ops/s", "explored", "search MB", "rss MB");

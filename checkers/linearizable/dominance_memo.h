@@ -121,7 +121,7 @@ class DominanceMemo {
     return static_cast<int64_t>(table * sizeof(Slot) + arena * sizeof(uint32_t));
   }
   bool GrowTable() {
-    const size_t next = capacity_ == 0 ? 4096 : capacity_ * 2;
+    const size_t next = capacity_ == 0 ? 256 : capacity_ * 2;
     const int64_t need = Bytes(capacity_ + next, arena_capacity_);
     if (need > max_bytes_) return false;
     std::unique_ptr<Slot, Free> fresh(static_cast<Slot*>(std::calloc(next, sizeof(Slot))));
@@ -138,7 +138,7 @@ class DominanceMemo {
     return true;
   }
   bool GrowArena() {
-    const size_t next = arena_capacity_ == 0 ? 16384 : arena_capacity_ * 2;
+    const size_t next = arena_capacity_ == 0 ? 4096 : arena_capacity_ * 2;
     if (next > kNextMask) return false;
     const int64_t need = Bytes(capacity_, arena_capacity_ + next);
     if (need > max_bytes_) return false;

@@ -504,8 +504,8 @@ LinSearchResult Searcher::Run() {
   int32_t cursor = 0;
   bool new_level = true;
   for (;;) {
-    Outcome out = kSkipped;
-    if (new_level) {
+    Outcome out = OverBudget() ? kStopped : kSkipped;  // also counts dead ends and backtracking
+    if (out == kSkipped && new_level) {
       new_level = false;
       level_doomed_ = -1;
       const int32_t forced = Scan();
