@@ -411,8 +411,9 @@ void Searcher::Prepare() {
   dead_.resize(n);
   stack_.reserve(n + 1);
   best_.reserve(n + 1);
-  fixed_bytes_ = static_cast<int64_t>(n * (sizeof(SOp) + sizeof(DeadStates) + sizeof(Frame) + sizeof(LinStep) + 64) +
-                                      consumable_.size() * 4);
+  // The per-op and per-value arrays (events, classes, DoomWatch lists), roughly.
+  fixed_bytes_ = static_cast<int64_t>(n * (sizeof(SOp) + sizeof(DeadStates) + sizeof(Frame) + sizeof(LinStep) + 96) +
+                                      consumable_.size() * 96);
   if (dominance_) {
     memo_.emplace(static_cast<int>(cls_done_.size()), budget_.memory_bytes - fixed_bytes_);
   } else {
