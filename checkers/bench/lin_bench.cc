@@ -133,9 +133,13 @@ int main(int argc, char** argv) {
     }
   }
   if (!sweep) return 0;
-  const History h = bench::GenerateLinHistory(hardest_gen);
+  bool stale = false;
+  const History h = bench::GenerateLinHistory(hardest_gen, &stale);
   fmt::print("\nbudget sweep on the hardest row ({} processes, {} ops, {:.0f}% crashed, {}):\n", hardest_gen.processes,
-             hardest_gen.ops, hardest_gen.crashed * 100, hardest_gen.corrupt ? "stale" : "clean");
+             hardest_gen.ops, hardest_gen.crashed * 100,
+             !hardest_gen.corrupt ? "clean"
+             : stale              ? "stale"
+                                  : "clean*");
   for (int64_t mb : {256, 64, 16, 4, 1}) {
     const Row row = Time(h, time_limit_s, mb);
     fmt::print("  memory {:>4} MB: {:>8} in {:.3f} s, {} explored{}\n", mb, row.verdict, row.seconds, row.explored,
