@@ -7,8 +7,10 @@
 // Values are 0..values-1 (default 5: Jepsen's contention); reads 50%, writes 25%, cas 25%.
 // `corrupt`: one ok read at 80% of the history is stale: it returns a value
 // the register held 20 or more effects earlier that no op concurrent with it
-// (or crashed before it returned) writes, so the history is not linearizable
-// (when no such value exists the history stays clean and *corrupted is false).
+// (or crashed before it returned) writes, so the history is usually not
+// linearizable (with many processes, 20 effects can still lie among ops that
+// may be reordered so the value was current). When no such value exists the
+// history stays clean and *corrupted is false.
 // Deterministic for a seed.
 #pragma once
 
