@@ -27,6 +27,12 @@ std::string OpText(const LinOp& op, const ValueTable& values) {
 }
 
 // "1", "1 or 2", "absent, 1 or 2".
+// The values in their own order (JSON's), not in the order they were interned.
+std::vector<int32_t> ByValue(std::vector<int32_t> states, const ValueTable& values) {
+  std::sort(states.begin(), states.end(), [&](int32_t x, int32_t y) { return values.Value(x) < values.Value(y); });
+  return states;
+}
+
 std::string StatesText(const std::vector<int32_t>& states, bool truncated, const ValueTable& values) {
   std::vector<std::string> parts;
   for (int32_t s : states) parts.push_back(ValueText(values.Value(s)));
@@ -73,7 +79,7 @@ std::string NonLinearizableSentence(const LinKey& key, const LinSearchResult& re
     return fmt::format("{} cannot be linearized: no order of the {} lets it and every later op take effect", what,
                        before);
   }
-  std::string where = StatesText(result.states_before, result.states_truncated, values);
+  std::string where = StatesText(ByValue(result.states_before, values), result.states_truncated, values);
   if (where.rfind("absent", 0) != 0) where = "at " + where;
   return fmt::format("{}, but every linearization of the {} leaves the register {}", what, before, where);
 }
@@ -96,7 +102,7 @@ nlohmann::json NonLinearizableAnomaly(const LinKey& key, const LinSearchResult& 
   j["prefix"] = std::move(prefix);
   j["prefix_length"] = result.prefix.size();
   nlohmann::json states = nlohmann::json::array();
-  for (int32_t s : result.states_before) states.push_back(values.Value(s));
+  for (int32_t s : ByValue(result.states_before, values)) states.push_back(values.Value(s));
   j["states_before"] = std::move(states);
   // Concurrent: every other op of the key whose interval overlaps the blocker's (file order).
   std::vector<size_t> concurrent;
@@ -107,13 +113,15 @@ nlohmann::json NonLinearizableAnomaly(const LinKey& key, const LinSearchResult& 
       continue;
     }
     if (concurrent.size() < kMaxWindowOps) concurrent.push_back(i);
+    if (o.complete_time < 0 || o.type == OpType::kInfo) continue;  // a crashed op stays open: not the window's edge
     start = std::min(start, o.invoke_time);
-    if (o.complete_time >= 0) end = std::max(end, o.complete_time);
+    end = std::max(end, o.complete_time);
   }
   j["concurrent"] = OpsJson(key, concurrent, values);
   // The window: the blocker, its concurrent ops and the last few steps of the prefix.
   for (size_t i = result.prefix.size() > 10 ? result.prefix.size() - 10 : 0; i < result.prefix.size(); ++i) {
-    start = std::min(start, key.ops[static_cast<size_t>(result.prefix[i].op)].invoke_time);
+    const LinOp& o = key.ops[static_cast<size_t>(result.prefix[i].op)];
+    if (o.type == OpType::kOk) start = std::min(start, o.invoke_time);  // a crashed op's invoke may be long before
   }
   j["window"] = {{"start_ns", start}, {"end_ns", end}};
   std::vector<size_t> window;
