@@ -12,6 +12,7 @@
 #include "harness/run/registry.h"
 #include "harness/run/runner.h"
 #include "harness/run/test_config.h"
+#include "harness/run/workload_config.h"
 
 namespace faultline {
 namespace {
@@ -19,6 +20,7 @@ namespace {
 struct CheckFlags {
   std::string path, workload, checkers;
   bool checkers_given = false, json = false;
+  nlohmann::json lin = nlohmann::json::object();  // --lin-time-limit-s, --lin-memory-mb, --all-keys
 };
 
 int CheckCommand(const CheckFlags& flags) {
@@ -40,8 +42,13 @@ int CheckCommand(const CheckFlags& flags) {
                 << WorkloadNames("|") << std::endl;
       return kExitBadInput;
     }
-    // Only the workload matters here; node settings of the run are irrelevant.
-    config = ResolveConfig({{"workload", given["workload"]}, {"keys", given.value("keys", 5)}}, 0);
+    // Only the workload and its options matter here; node settings of the run are irrelevant.
+    given = MergeConfig(nlohmann::json::object(), given);  // "_" → "-"
+    nlohmann::json workload = {{"workload", given["workload"]}, {"keys", given.value("keys", 5)}};
+    for (const std::string& key : WorkloadOptionKeys()) {
+      if (given.contains(key)) workload[key] = given[key];
+    }
+    config = ResolveConfig(MergeConfig(workload, flags.lin), 0, /*for_store=*/false);
   } catch (const std::exception& e) {
     std::cerr << "faultline check: " << e.what() << std::endl;
     return kExitBadInput;
@@ -97,6 +104,7 @@ void AddCheckCommand(CLI::App& app, std::vector<Command>& commands) {
                                             "run only these of the workload's checkers, comma-separated (default: "
                                             "all; the rest are listed as skipped)");
   check->add_flag("--json", flags->json, "print the verdict as JSON, in results.json's format");
+  AddLinearizableFlags(check, &flags->lin);
   commands.push_back({check, [flags, checkers] {
                         flags->checkers_given = checkers->count() > 0;
                         return CheckCommand(*flags);
