@@ -13,7 +13,7 @@ CasRegisterWorkload::CasRegisterWorkload(CasRegisterWorkloadOptions options)
       m.cas < 0 || m.read + m.write + m.cas == 0) {
     throw std::invalid_argument("cas-register: keys and ops_per_key must be >= 1, the mix non-negative and not empty");
   }
-  for (int i = 1; i <= options_.keys; ++i) slots_.push_back(Slot{"k" + std::to_string(i)});
+  for (int i = 1; i <= options_.keys; ++i) slots_.push_back(Slot{"k" + std::to_string(i), 0, {}});
 }
 
 int64_t CasRegisterWorkload::NewValue(std::mt19937_64& rng, Slot& slot) {
@@ -27,7 +27,7 @@ int64_t CasRegisterWorkload::NewValue(std::mt19937_64& rng, Slot& slot) {
 Invocation CasRegisterWorkload::Next(std::mt19937_64& rng) {
   Slot& slot = slots_[std::uniform_int_distribution<size_t>(0, slots_.size() - 1)(rng)];
   if (slot.ops >= options_.ops_per_key) {  // this key's history is long enough: a fresh one
-    slot = Slot{"k" + std::to_string(next_key_++)};
+    slot = Slot{"k" + std::to_string(next_key_++), 0, {}};
   }
   ++slot.ops;
   const CasMix& m = options_.mix;

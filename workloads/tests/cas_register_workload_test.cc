@@ -21,6 +21,16 @@ std::vector<Invocation> Generate(Workload& w, uint64_t seed, int count) {
   return ops;
 }
 
+// Options with these fields, the rest default.
+CasRegisterWorkloadOptions Opts(int keys, int ops_per_key, CasMix mix = {}, bool unique_values = false) {
+  CasRegisterWorkloadOptions o;
+  o.keys = keys;
+  o.ops_per_key = ops_per_key;
+  o.mix = mix;
+  o.unique_values = unique_values;
+  return o;
+}
+
 // The key's number: "k12" -> 12.
 int KeyNumber(const std::string& key) {
   EXPECT_EQ(key[0], 'k') << key;
@@ -28,7 +38,7 @@ int KeyNumber(const std::string& key) {
 }
 
 TEST(CasRegisterWorkloadTest, OpsHaveThePublicFormatAndSmallValues) {
-  CasRegisterWorkload w({.keys = 3, .ops_per_key = 1000000});
+  CasRegisterWorkload w(Opts(3, 1000000));
   std::map<std::string, int> per_f;
   std::set<int64_t> values;
   for (const Invocation& op : Generate(w, 1, 3000)) {
@@ -58,20 +68,20 @@ TEST(CasRegisterWorkloadTest, OpsHaveThePublicFormatAndSmallValues) {
 }
 
 TEST(CasRegisterWorkloadTest, TheMixWeighsTheOpsAndAZeroWeightLeavesOneOut) {
-  CasRegisterWorkload w({.mix = {.read = 3, .write = 1, .cas = 0}});
+  CasRegisterWorkload w(Opts(5, 200, {.read = 3, .write = 1, .cas = 0}));
   std::map<std::string, int> per_f;
   for (const Invocation& op : Generate(w, 2, 4000)) ++per_f[op.f];
   EXPECT_EQ(per_f.count("cas"), 0u);
   EXPECT_NEAR(per_f["read"] / 4000.0, 0.75, 0.04);
   EXPECT_NEAR(per_f["write"] / 4000.0, 0.25, 0.04);
 
-  CasRegisterWorkload only_cas({.mix = {.read = 0, .write = 0, .cas = 1}});
+  CasRegisterWorkload only_cas(Opts(5, 200, {.read = 0, .write = 0, .cas = 1}));
   for (const Invocation& op : Generate(only_cas, 3, 200)) EXPECT_EQ(op.f, "cas");
 }
 
 TEST(CasRegisterWorkloadTest, TheModelIsRegisterWithoutCas) {
-  EXPECT_EQ(CasRegisterWorkload({}).CheckerOptions().model, LinModel::kCasRegister);
-  EXPECT_EQ(CasRegisterWorkload({.mix = {.read = 1, .write = 1, .cas = 0}}).CheckerOptions().model,
+  EXPECT_EQ(CasRegisterWorkload(CasRegisterWorkloadOptions()).CheckerOptions().model, LinModel::kCasRegister);
+  EXPECT_EQ(CasRegisterWorkload(Opts(5, 200, {.read = 1, .write = 1, .cas = 0})).CheckerOptions().model,
             LinModel::kRegister);
   CasRegisterWorkloadOptions o;
   o.checker.time_limit_s = 3;
@@ -85,7 +95,7 @@ TEST(CasRegisterWorkloadTest, TheModelIsRegisterWithoutCas) {
 
 TEST(CasRegisterWorkloadTest, AfterKOpsAKeyMovesToAFreshOne) {
   const int keys = 4, k = 25, count = 2000;
-  CasRegisterWorkload w({.keys = keys, .ops_per_key = k});
+  CasRegisterWorkload w(Opts(keys, k));
   std::map<int, int> per_key;
   int highest = 0;
   for (const Invocation& op : Generate(w, 4, count)) {
@@ -116,7 +126,7 @@ TEST(CasRegisterWorkloadTest, AfterKOpsAKeyMovesToAFreshOne) {
 }
 
 TEST(CasRegisterWorkloadTest, FinalReadsBeforeAnyOpAreK1ToKn) {
-  CasRegisterWorkload w({.keys = 3});
+  CasRegisterWorkload w(Opts(3, 200));
   std::vector<std::string> keys;
   for (const Invocation& r : w.FinalReads()) keys.push_back(r.key);
   EXPECT_EQ(keys, (std::vector<std::string>{"k1", "k2", "k3"}));
@@ -124,7 +134,7 @@ TEST(CasRegisterWorkloadTest, FinalReadsBeforeAnyOpAreK1ToKn) {
 }
 
 TEST(CasRegisterWorkloadTest, UniqueValuesAreDistinctAndCasExpectsARecentValueOfItsKey) {
-  CasRegisterWorkload w({.keys = 3, .ops_per_key = 50, .unique_values = true});
+  CasRegisterWorkload w(Opts(3, 50, {}, /*unique_values=*/true));
   std::set<int64_t> written;
   std::map<std::string, std::vector<int64_t>> per_key;  // values written to each key, in order
   int cas = 0;
@@ -150,7 +160,7 @@ TEST(CasRegisterWorkloadTest, UniqueValuesAreDistinctAndCasExpectsARecentValueOf
 }
 
 TEST(CasRegisterWorkloadTest, SameSeedSameOps) {
-  CasRegisterWorkload a({.ops_per_key = 10}), b({.ops_per_key = 10}), c({.ops_per_key = 10});
+  CasRegisterWorkload a(Opts(5, 10)), b(Opts(5, 10)), c(Opts(5, 10));
   const auto ops_a = Generate(a, 9, 300), ops_b = Generate(b, 9, 300), ops_c = Generate(c, 10, 300);
   bool same_ab = true, same_ac = true;
   for (size_t i = 0; i < ops_a.size(); ++i) {
@@ -162,7 +172,7 @@ TEST(CasRegisterWorkloadTest, SameSeedSameOps) {
 }
 
 TEST(CasRegisterWorkloadTest, NameAndCheckers) {
-  CasRegisterWorkload w({});
+  CasRegisterWorkload w{CasRegisterWorkloadOptions()};
   EXPECT_EQ(w.name(), "cas-register");
   std::set<std::string> names;
   for (const auto& c : w.Checkers()) names.insert(c->name());
@@ -170,8 +180,8 @@ TEST(CasRegisterWorkloadTest, NameAndCheckers) {
 }
 
 TEST(CasRegisterWorkloadTest, RefusesAnEmptyMix) {
-  EXPECT_THROW(CasRegisterWorkload({.mix = {.read = 0, .write = 0, .cas = 0}}), std::invalid_argument);
-  EXPECT_THROW(CasRegisterWorkload({.ops_per_key = 0}), std::invalid_argument);
+  EXPECT_THROW(CasRegisterWorkload(Opts(5, 200, {.read = 0, .write = 0, .cas = 0})), std::invalid_argument);
+  EXPECT_THROW(CasRegisterWorkload(Opts(5, 0)), std::invalid_argument);
 }
 
 }  // namespace
