@@ -12,7 +12,7 @@
     const { COLORS, fmtS, compact } = R.core;
     const diagrams = arr(page.data.linearizations).filter((d) => obj(d) && arr(d.ops).length);
     const NS = 'http://www.w3.org/2000/svg';
-    const LANE = 26, LEFT = 64, TOP = 22, RIGHT = 16;
+    const LANE = 28, LEFT = 64, TOP = 24, RIGHT = 24;
 
     function svg(tag, attrs, ...children) {
       const el = document.createElementNS(NS, tag);
@@ -70,7 +70,7 @@
         g.append(svg('rect', { x: x0, y, width: Math.max(3, x1 - x0), height: LANE - 8, rx: 3, fill: color,
           'fill-opacity': open ? 0.25 : 0.55, stroke: op.offending ? '#111827' : color, 'stroke-width': op.offending ? 2.5 : 1,
           'stroke-dasharray': open ? '4 3' : null }));
-        g.append(svg('text', { x: x0 + 3, y: y + LANE - 12, class: 'lin-op-label' }, document.createTextNode(label(op))));
+        g.append(svg('text', { x: x0 + (isNum(op.order) ? 9 : 3), y: y + LANE - 12, class: 'lin-op-label' }, document.createTextNode(label(op))));
         root.append(g);
         if (isNum(op.order) && isNum(op.point_ms)) points.push({ order: op.order, x: x(op.point_ms), y: y + (LANE - 8) / 2, op });
       }
@@ -81,6 +81,7 @@
       for (const p of points) {
         root.append(svg('circle', { cx: p.x, cy: p.y, r: 5, class: 'lin-point', 'data-order': p.order },
           title(`linearized #${p.order + 1}: ${label(p.op)}; state after: ${show(p.op.state)}`)));
+        root.append(svg('text', { x: p.x, y: p.y - 7, class: 'lin-point-n', 'text-anchor': 'middle' }, document.createTextNode(String(p.order + 1))));
       }
       // the time axis: the window's ends
       root.append(svg('text', { x: LEFT, y: height - 6, class: 'lin-axis' }, document.createTextNode(fmtS(lo + pad))));
@@ -98,7 +99,7 @@
       const sec = h('section', { class: 'fl-sec', id: 'linearizations' }, h('h2', null, 'Linearizations',
         h('span', { class: 'hint' }, 'the failing window of each non-linearizable key: bars from invoke to completion, '
           + 'numbered points = the longest linearizable prefix, outlined = the op that cannot follow it; hover for states')));
-      const width = Math.max(520, Math.min(1320, (document.getElementById('app').clientWidth || 1000) - 40));
+      const width = Math.max(520, Math.min(1300, (document.getElementById('app').clientWidth || 1000) - 80));
       for (const d of diagrams) {
         const id = String(d.id);
         const a = anomalyOf(id);
@@ -122,7 +123,7 @@
     function timelineLinks() {
       if (!diagrams.length) return null;
       return h('div', { class: 'fl-lin-links', id: 'timeline-linearizations' }, 'Linearization diagrams: ',
-        diagrams.map((d, i) => [i ? ' · ' : null, h('a', { href: '#lin-' + d.id },
+        diagrams.flatMap((d, i) => [i ? ' · ' : null, h('a', { href: '#lin-' + d.id },
           `key ${d.key ?? '?'} at ${fmtS(obj(d.window) ? d.window.start_ms : null)}`)]));
     }
     return { renderLinearizations, linkFor, timelineLinks };
