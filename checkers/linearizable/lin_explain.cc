@@ -1,0 +1,148 @@
+#include "checkers/linearizable/lin_explain.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+namespace faultline {
+
+namespace {
+
+std::string Seconds(int64_t ns) { return fmt::format("{:.3f} s", static_cast<double>(ns) / 1e9); }
+
+// "write of 3 by process 4 at 12.301 s" (a read: "read by process 4 at 12.301 s returned 3").
+std::string OpText(const LinOp& op, const ValueTable& values) {
+  const std::string who = fmt::format("by process {} at {}", op.process, Seconds(op.invoke_time));
+  switch (op.f) {
+    case LinF::kRead:
+      return fmt::format("read {} returned {}", who, ValueText(values.Value(op.a)));
+    case LinF::kWrite:
+      return fmt::format("write of {} {}", ValueText(values.Value(op.a)), who);
+    case LinF::kCas:
+      return fmt::format("cas from {} to {} {}", ValueText(values.Value(op.a)), ValueText(values.Value(op.b)), who);
+  }
+  return {};
+}
+
+// "1", "1 or 2", "absent, 1 or 2".
+std::string StatesText(const std::vector<int32_t>& states, bool truncated, const ValueTable& values) {
+  std::vector<std::string> parts;
+  for (int32_t s : states) parts.push_back(ValueText(values.Value(s)));
+  if (truncated) parts.push_back("other values");
+  std::string text;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i > 0) text += i + 1 == parts.size() ? " or " : ", ";
+    text += parts[i];
+  }
+  return text;
+}
+
+bool Overlaps(const LinOp& op, int64_t start, int64_t end) {
+  return op.invoke_time <= end && (op.complete_time < 0 || op.complete_time >= start);
+}
+
+nlohmann::json OpsJson(const LinKey& key, const std::vector<size_t>& ops, const ValueTable& values) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (size_t i : ops) arr.push_back(LinOpJson(key.ops[i], key, values));
+  return arr;
+}
+
+}  // namespace
+
+std::string ValueText(const nlohmann::json& value) { return value.is_null() ? "absent" : value.dump(); }
+
+std::string NonLinearizableSentence(const LinKey& key, const LinSearchResult& result, const ValueTable& values) {
+  const LinOp& op = key.ops[static_cast<size_t>(result.blocker)];
+  const size_t n = result.prefix.size();
+  const std::string before = fmt::format("{} op{} before it", n, n == 1 ? "" : "s");
+  if (result.states_before.empty()) {
+    return fmt::format("{} cannot be linearized: no order of the {} lets it take effect and every later op too",
+                       OpText(op, values), before);
+  }
+  std::string where = StatesText(result.states_before, result.states_truncated, values);
+  if (where.rfind("absent", 0) != 0) where = "at " + where;
+  return fmt::format("{}, but every linearization of the {} leaves the register {}", OpText(op, values), before,
+                     where);
+}
+
+nlohmann::json NonLinearizableAnomaly(const LinKey& key, const LinSearchResult& result, const ValueTable& values) {
+  const size_t blocker = static_cast<size_t>(result.blocker);
+  const LinOp& op = key.ops[blocker];
+  nlohmann::json j;
+  j["type"] = "nonlinearizable";
+  j["key"] = key.name;
+  j["sentence"] = NonLinearizableSentence(key, result, values);
+  j["op"] = LinOpJson(op, key, values);
+  nlohmann::json prefix = nlohmann::json::array();
+  const size_t first = result.prefix.size() > kMaxPrefixSteps ? result.prefix.size() - kMaxPrefixSteps : 0;
+  for (size_t i = first; i < result.prefix.size(); ++i) {
+    const LinStep& s = result.prefix[i];
+    prefix.push_back({{"op", LinOpJson(key.ops[static_cast<size_t>(s.op)], key, values)},
+                      {"state", values.Value(s.state)}});
+  }
+  j["prefix"] = std::move(prefix);
+  j["prefix_length"] = result.prefix.size();
+  nlohmann::json states = nlohmann::json::array();
+  for (int32_t s : result.states_before) states.push_back(values.Value(s));
+  j["states_before"] = std::move(states);
+  // Concurrent: every other op of the key whose interval overlaps the blocker's (file order).
+  std::vector<size_t> concurrent;
+  int64_t start = op.invoke_time, end = op.complete_time >= 0 ? op.complete_time : op.invoke_time;
+  for (size_t i = 0; i < key.ops.size(); ++i) {
+    const LinOp& o = key.ops[i];
+    if (i == blocker || o.invoke_pos > op.complete_pos || (o.complete_pos >= 0 && o.complete_pos < op.invoke_pos)) {
+      continue;
+    }
+    if (concurrent.size() < kMaxWindowOps) concurrent.push_back(i);
+    start = std::min(start, o.invoke_time);
+    if (o.complete_time >= 0) end = std::max(end, o.complete_time);
+  }
+  j["concurrent"] = OpsJson(key, concurrent, values);
+  // The window: the blocker, its concurrent ops and the last few steps of the prefix.
+  for (size_t i = result.prefix.size() > 10 ? result.prefix.size() - 10 : 0; i < result.prefix.size(); ++i) {
+    start = std::min(start, key.ops[static_cast<size_t>(result.prefix[i].op)].invoke_time);
+  }
+  j["window"] = {{"start_ns", start}, {"end_ns", end}};
+  std::vector<size_t> window;
+  size_t centre = 0;
+  for (size_t i = 0; i < key.ops.size(); ++i) {
+    if (!Overlaps(key.ops[i], start, end)) continue;
+    if (i == blocker) centre = window.size();
+    window.push_back(i);
+  }
+  if (window.size() > kMaxWindowOps) {  // keep the ops nearest the blocker
+    const size_t from = std::min(centre > kMaxWindowOps / 2 ? centre - kMaxWindowOps / 2 : 0,
+                                 window.size() - kMaxWindowOps);
+    window = std::vector<size_t>(window.begin() + static_cast<std::ptrdiff_t>(from),
+                                 window.begin() + static_cast<std::ptrdiff_t>(from + kMaxWindowOps));
+  }
+  j["window_ops"] = OpsJson(key, window, values);
+  return j;
+}
+
+nlohmann::json SiblingsAnomaly(const LinKey& key, size_t read, const ValueTable& values) {
+  const LinOp& op = key.ops[read];
+  const std::vector<int32_t>& sibs = key.siblings[static_cast<size_t>(op.siblings)];
+  const std::set<int32_t> wanted(sibs.begin(), sibs.end());
+  std::vector<size_t> writes;
+  for (size_t i = 0; i < key.ops.size(); ++i) {
+    const LinOp& w = key.ops[i];
+    if (w.f == LinF::kRead || w.type == OpType::kFail) continue;
+    if (wanted.count(w.f == LinF::kWrite ? w.a : w.b) > 0) writes.push_back(i);
+  }
+  nlohmann::json value = nlohmann::json::array();
+  for (int32_t v : sibs) value.push_back(values.Value(v));
+  nlohmann::json j;
+  j["type"] = "siblings";
+  j["key"] = key.name;
+  j["sentence"] = fmt::format(
+      "read by process {} at {} returned {} siblings {}, but a register holds one value ({} wrote them)",
+      op.process, Seconds(op.invoke_time), sibs.size(), value.dump(), writes.size() == 1 ? "1 op" : fmt::format("{} ops", writes.size()));
+  j["op"] = LinOpJson(op, key, values);
+  j["writes"] = OpsJson(key, writes, values);
+  return j;
+}
+
+}  // namespace faultline
