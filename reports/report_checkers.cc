@@ -282,8 +282,8 @@ AnomalySelection SelectAnomalies(const json& results, int64_t max_per_checker) {
     if (name == kLinearizable && result.is_object() && result.contains("anomalies") && result["anomalies"].is_array()) {
       const json& anomalies = result["anomalies"];
       const json keys = result.value("keys", json::object());
-      const int64_t bad = keys.is_object() ? keys.value("non_linearizable", int64_t{0}) + keys.value("siblings", int64_t{0})
-                                           : 0;
+      const int64_t bad =
+          keys.is_object() ? keys.value("non_linearizable", int64_t{0}) + keys.value("siblings", int64_t{0}) : 0;
       out.counts[name] += std::max<int64_t>(bad, static_cast<int64_t>(anomalies.size()));
       for (const auto& entry : anomalies) {
         if (kept++ >= max_per_checker) break;

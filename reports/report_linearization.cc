@@ -27,12 +27,18 @@ json MsOf(const json& ns) { return ns.is_number() ? json(Ms(ns.get<int64_t>())) 
 // A checker op (lin_common: process, f, value, type, invoke_index, complete_index, invoke_time, complete_time)
 // as the diagram draws it.
 json DiagramOp(const json& op) {
-  return {{"index", op.value("invoke_index", json())},  {"complete_index", op.value("complete_index", json())},
-          {"process", op.value("process", json())},    {"f", op.value("f", json())},
-          {"value", op.value("value", json())},        {"type", op.value("type", json())},
-          {"start_ms", MsOf(op.value("invoke_time", json()))}, {"end_ms", MsOf(op.value("complete_time", json()))},
-          {"order", nullptr},                          {"point_ms", nullptr},
-          {"state", nullptr},                          {"offending", false}};
+  return {{"index", op.value("invoke_index", json())},
+          {"complete_index", op.value("complete_index", json())},
+          {"process", op.value("process", json())},
+          {"f", op.value("f", json())},
+          {"value", op.value("value", json())},
+          {"type", op.value("type", json())},
+          {"start_ms", MsOf(op.value("invoke_time", json()))},
+          {"end_ms", MsOf(op.value("complete_time", json()))},
+          {"order", nullptr},
+          {"point_ms", nullptr},
+          {"state", nullptr},
+          {"offending", false}};
 }
 
 // One diagram from one "nonlinearizable" anomaly entry, or null when it names no op.

@@ -86,28 +86,37 @@ const std::vector<StoreEntry>& Stores() {
       Store("dynastore", "dynastore", &TestConfig::dynastore, &ParseDynastoreConfig, &MakeDynastore,
             &DynastoreUnsupported),
       Store("redis-cluster", "redis", &TestConfig::redis, &ParseRedisConfig, &MakeRedis, &RedisUnsupported),
-      Store("external", "external", &TestConfig::external, &ParseExternalConfig, &MakeExternal,
-            &ExternalUnsupported),
+      Store("external", "external", &TestConfig::external, &ParseExternalConfig, &MakeExternal, &ExternalUnsupported),
   };
   return stores;
 }
 
 const std::vector<WorkloadEntry>& Workloads() {
-  const auto fixed = [](std::vector<std::string> ops) {
-    return [ops](const TestConfig&) { return ops; };
-  };
+  const auto fixed = [](std::vector<std::string> ops) { return [ops](const TestConfig&) { return ops; }; };
   static const std::vector<WorkloadEntry> workloads = {
-      {WorkloadKind::kSet, "",
+      {WorkloadKind::kSet,
+       "",
        [](const TestConfig& c) { return std::make_unique<SetWorkload>(SetWorkloadOptions{c.keys}); },
-       {"add", "read"}, fixed({"add", "read"}), ""},
-      {WorkloadKind::kRegister, "lost updates",
+       {"add", "read"},
+       fixed({"add", "read"}),
+       ""},
+      {WorkloadKind::kRegister,
+       "lost updates",
        [](const TestConfig& c) { return std::make_unique<RegisterWorkload>(RegisterWorkloadOptions{c.keys}); },
-       {"rmw", "read"}, fixed({"rmw", "read"}), ""},
-      {WorkloadKind::kCounter, "",
+       {"rmw", "read"},
+       fixed({"rmw", "read"}),
+       ""},
+      {WorkloadKind::kCounter,
+       "",
        [](const TestConfig& c) { return std::make_unique<CounterWorkload>(CounterWorkloadOptions{c.keys}); },
-       {"add", "read"}, fixed({"add", "read"}), ""},
-      {WorkloadKind::kCasRegister, "linearizability: read, write, cas; --cas-mix", &MakeCasRegister,
-       {"read", "write", "cas"}, &CasRegisterOps,
+       {"add", "read"},
+       fixed({"add", "read"}),
+       ""},
+      {WorkloadKind::kCasRegister,
+       "linearizability: read, write, cas; --cas-mix",
+       &MakeCasRegister,
+       {"read", "write", "cas"},
+       &CasRegisterOps,
        "give it weight 0 in \"cas-mix\", e.g. \"cas-mix\": {\"read\": 1, \"write\": 1, \"cas\": 0} "
        "(--cas-mix read=1,write=1,cas=0)"},
   };
@@ -197,9 +206,9 @@ void RequireStoreSupport(const TestConfig& config) {
   for (const std::string& f : workload->ops(config)) {
     const std::string why = store->unsupported(config, workload->kind, f);
     if (why.empty()) continue;
-    FailConfig(fmt::format("the {} workload would invoke {}, which \"db\" {} does not support ({}){}", name, f,
-                           config.db, why,
-                           workload->leave_out.empty() ? "" : fmt::format("; to leave {} out, {}", f, workload->leave_out)));
+    FailConfig(
+        fmt::format("the {} workload would invoke {}, which \"db\" {} does not support ({}){}", name, f, config.db, why,
+                    workload->leave_out.empty() ? "" : fmt::format("; to leave {} out, {}", f, workload->leave_out)));
   }
 }
 

@@ -42,11 +42,11 @@ struct TestConfig {
   std::string store_dir = "store";
   bool leave_db_running = false;
   int op_timeout_ms = 1000;
-  double quiesce = 5;               // seconds between heal and final reads
-  double convergence_timeout = 30;  // seconds of replica-read rounds before replicas count as divergent
-  int keys = 5;                     // keys of the workload (cas-register: in use at once)
+  double quiesce = 5;                       // seconds between heal and final reads
+  double convergence_timeout = 30;          // seconds of replica-read rounds before replicas count as divergent
+  int keys = 5;                             // keys of the workload (cas-register: in use at once)
   CasRegisterWorkloadOptions cas_register;  // keys "cas-mix", "ops-per-key", ... (harness/run/workload_config.h)
-  std::string subnet;               // local nodes' /24; empty = pick a free one
+  std::string subnet;                       // local nodes' /24; empty = pick a free one
   DynastoreConfig dynastore;
   RedisConfig redis;
   ExternalConfig external;

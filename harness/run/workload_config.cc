@@ -13,10 +13,10 @@ using json = nlohmann::json;
 constexpr int kMaxWeight = 1000000;
 
 [[noreturn]] void BadMix(const json& value) {
-  FailConfig(fmt::format(
-      "\"cas-mix\" must be weights of read, write and cas like {{\"read\":1,\"write\":1,\"cas\":0}} or "
-      "\"read=1,write=1,cas=0\" (non-negative integers, not all 0), got {}",
-      value.dump()));
+  FailConfig(
+      fmt::format("\"cas-mix\" must be weights of read, write and cas like {{\"read\":1,\"write\":1,\"cas\":0}} or "
+                  "\"read=1,write=1,cas=0\" (non-negative integers, not all 0), got {}",
+                  value.dump()));
 }
 
 int* WeightOf(CasMix& mix, const std::string& op) {

@@ -41,7 +41,8 @@ void ExpectSmallValues(const Ops& ops) {
   for (const Op& op : ops.ops) {
     SCOPED_TRACE(ToJsonLine(op));
     if (op.f == "write") EXPECT_TRUE(small(op.value));
-    if (op.f == "cas") EXPECT_TRUE(op.value.is_array() && op.value.size() == 2 && small(op.value[0]) && small(op.value[1]));
+    if (op.f == "cas")
+      EXPECT_TRUE(op.value.is_array() && op.value.size() == 2 && small(op.value[0]) && small(op.value[1]));
     if (op.f == "read" && op.type == OpType::kOk && !op.value.is_null() && !small(op.value)) {
       ASSERT_TRUE(op.value.is_array() && op.value.size() >= 2);
       for (size_t i = 0; i < op.value.size(); ++i) EXPECT_TRUE(small(op.value[i]));

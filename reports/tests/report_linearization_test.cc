@@ -73,17 +73,17 @@ void WriteRun(const fs::path& dir) {
   out.close();
   const json w1 = LinOp(0, "write", 1, "ok", 1, 2, 10, 20), w2 = LinOp(1, "write", 2, "ok", 4, 5, 30, 40),
              read = LinOp(2, "read", 1, "ok", 6, 7, 50, 60), w3 = LinOp(3, "write", 3, "info", 0, nullptr, 5, nullptr);
-  const json anomaly = {
-      {"type", "nonlinearizable"},
-      {"key", "k1"},
-      {"sentence", "read of 1 by process 2 at 0.050 s returned 1, but every linearization of the 3 ops before it "
-                   "leaves the register at 2 or 3"},
-      {"op", read},
-      {"prefix", {{{"op", w1}, {"state", 1}}, {{"op", w2}, {"state", 2}}}},
-      {"states_before", {2, 3}},
-      {"concurrent", {w3}},
-      {"window", {{"start_ns", 5 * kMs}, {"end_ns", 60 * kMs}}},
-      {"window_ops", {w3, w1, w2, read}}};
+  const json anomaly = {{"type", "nonlinearizable"},
+                        {"key", "k1"},
+                        {"sentence",
+                         "read of 1 by process 2 at 0.050 s returned 1, but every linearization of the 3 ops before it "
+                         "leaves the register at 2 or 3"},
+                        {"op", read},
+                        {"prefix", {{{"op", w1}, {"state", 1}}, {{"op", w2}, {"state", 2}}}},
+                        {"states_before", {2, 3}},
+                        {"concurrent", {w3}},
+                        {"window", {{"start_ns", 5 * kMs}, {"end_ns", 60 * kMs}}},
+                        {"window_ops", {w3, w1, w2, read}}};
   const json siblings = {{"type", "siblings"},
                          {"key", "k9"},
                          {"sentence", "read of [1,2] by process 2 returned two siblings"},
@@ -92,10 +92,11 @@ void WriteRun(const fs::path& dir) {
   CheckResult lin;
   lin.valid = Validity::kFalse;
   lin.summary = "1 of 2 keys is not linearizable";
-  lin.details = {{"model", "register"},
-                 {"keys", {{"checked", 2}, {"linearizable", 0}, {"non_linearizable", 1}, {"unknown", 0}, {"siblings", 1}}},
-                 {"anomalies", {anomaly, siblings}},
-                 {"unknown_keys", json::array()}};
+  lin.details = {
+      {"model", "register"},
+      {"keys", {{"checked", 2}, {"linearizable", 0}, {"non_linearizable", 1}, {"unknown", 0}, {"siblings", 1}}},
+      {"anomalies", {anomaly, siblings}},
+      {"unknown_keys", json::array()}};
   RunResults results;
   results.checkers.emplace_back("linearizable", lin);
   WriteJsonFile(dir / "results.json", results.ToJson());

@@ -1,5 +1,7 @@
 // CasRegisterWorkload: the public op format, the mix, the per-key op limit
 // moving to fresh keys, unique values, final reads and checkers.
+#include "workloads/cas_register_workload.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -9,7 +11,6 @@
 #include <vector>
 
 #include "checkers/stats_checker.h"
-#include "workloads/cas_register_workload.h"
 
 namespace faultline {
 namespace {

@@ -1,11 +1,12 @@
 // The cas-register workload's config keys and CLI-facing errors: defaults,
 // the mix's two forms, test.json round trips, the linearizable checker's
 // budget, and stores refusing ops they do not declare (cas on dynastore).
+#include "harness/run/workload_config.h"
+
 #include <gtest/gtest.h>
 
 #include "harness/run/registry.h"
 #include "harness/run/test_config.h"
-#include "harness/run/workload_config.h"
 
 namespace faultline {
 namespace {
@@ -33,9 +34,16 @@ TEST(CasRegisterConfig, Defaults) {
 }
 
 TEST(CasRegisterConfig, KeysAndUnderscoresAndTestJsonRoundTrip) {
-  const json given = {{"workload", "cas-register"}, {"db", "redis-cluster"}, {"local", 6},  {"cas_mix", {{"read", 3}, {"cas", 2}}},
-                      {"ops_per_key", 50},          {"max_value", 9},         {"unique_values", true},
-                      {"lin_time_limit_s", 2.5},    {"lin_memory_mb", 64},    {"all_keys", true}};
+  const json given = {{"workload", "cas-register"},
+                      {"db", "redis-cluster"},
+                      {"local", 6},
+                      {"cas_mix", {{"read", 3}, {"cas", 2}}},
+                      {"ops_per_key", 50},
+                      {"max_value", 9},
+                      {"unique_values", true},
+                      {"lin_time_limit_s", 2.5},
+                      {"lin_memory_mb", 64},
+                      {"all_keys", true}};
   const TestConfig c = ResolveConfig(given, 1);
   EXPECT_EQ(c.cas_register.mix, (CasMix{3, 0, 2})) << "an op the object omits weighs 0";
   EXPECT_EQ(c.cas_register.ops_per_key, 50);
@@ -103,8 +111,7 @@ TEST(CasRegisterConfig, TheExternalAdapterRunsCasRegisterOnlyWhenItsProgramDecla
                 .find("\"db\" external cannot run the set workload"),
             std::string::npos);
   declared["workloads"] = {"bank"};
-  EXPECT_NE(ErrorOf({{"db", "external"}, {"external", declared}}).find("unknown workload \"bank\""),
-            std::string::npos);
+  EXPECT_NE(ErrorOf({{"db", "external"}, {"external", declared}}).find("unknown workload \"bank\""), std::string::npos);
 }
 
 }  // namespace

@@ -46,9 +46,9 @@ std::string ExternalUnsupported(const ExternalConfig& config, WorkloadKind kind,
 }
 
 nlohmann::json ToJson(const ExternalConfig& c) {
-  return {{"install", c.install}, {"start", c.start}, {"kill", c.kill},   {"pause", c.pause},
-          {"resume", c.resume},   {"stop", c.stop},   {"wipe", c.wipe},   {"health", c.health},
-          {"client", c.client},   {"logs", c.logs},   {"port", c.port},   {"workloads", c.workloads}};
+  return {{"install", c.install}, {"start", c.start}, {"kill", c.kill}, {"pause", c.pause},
+          {"resume", c.resume},   {"stop", c.stop},   {"wipe", c.wipe}, {"health", c.health},
+          {"client", c.client},   {"logs", c.logs},   {"port", c.port}, {"workloads", c.workloads}};
 }
 
 }  // namespace faultline

@@ -262,7 +262,9 @@ Completion RedisClusterClient::Finish(const Outcome& o, bool write, const json& 
   return {OpType::kOk, value, ""};
 }
 
-std::string RedisUnsupported(const RedisConfig& /*config*/, WorkloadKind /*kind*/, std::string_view /*f*/) { return ""; }
+std::string RedisUnsupported(const RedisConfig& /*config*/, WorkloadKind /*kind*/, std::string_view /*f*/) {
+  return "";
+}
 
 namespace {
 
