@@ -58,22 +58,26 @@ json Diagram(const json& e, const std::string& id, const std::string& model, con
   json* offending = add(e["op"]);
   if (offending == nullptr) return nullptr;
   (*offending)["offending"] = true;
+  for (const json& op : e.value("concurrent", json::array())) add(op);
+  for (const json& op : e.value("window_ops", json::array())) add(op);
   // The longest linearizable prefix, in linearization order: each op's point is the earliest instant inside its
-  // interval after the previous point (one exists: the order respects real time).
+  // interval after the previous point (one exists: the order respects real time). Only the prefix ops in the
+  // window are drawn; the others keep their place in the numbering.
   double point = -std::numeric_limits<double>::infinity();
   int64_t order = 0;
   for (const json& step : e.value("prefix", json::array())) {
-    json* op = add(step.value("op", json()));
-    if (op == nullptr) continue;
-    const double start = (*op)["start_ms"].is_number() ? (*op)["start_ms"].get<double>() : point;
-    point = std::max(point + 0.001, start);
-    if ((*op)["end_ms"].is_number()) point = std::min(point, (*op)["end_ms"].get<double>());
-    (*op)["order"] = order++;
-    (*op)["point_ms"] = std::round(point * 1000) / 1000;
-    (*op)["state"] = step.value("state", json());
+    const json op = step.is_object() && step.value("op", json()).is_object() ? DiagramOp(step["op"]) : json();
+    if (!op.is_object() || !op["start_ms"].is_number()) continue;
+    point = std::max(point + 0.001, op["start_ms"].get<double>());
+    if (op["end_ms"].is_number()) point = std::min(point, op["end_ms"].get<double>());
+    const int64_t this_order = order++;
+    auto it = op["index"].is_number_integer() ? by_index.find(op["index"].get<int64_t>()) : by_index.end();
+    if (it == by_index.end()) continue;
+    json& drawn = ops[it->second];
+    drawn["order"] = this_order;
+    drawn["point_ms"] = std::round(point * 1000) / 1000;
+    drawn["state"] = step.value("state", json());
   }
-  for (const json& op : e.value("concurrent", json::array())) add(op);
-  for (const json& op : e.value("window_ops", json::array())) add(op);
 
   json processes = json::array();
   std::vector<int64_t> seen;

@@ -7,8 +7,10 @@
 #include <algorithm>
 
 #include "harness/base/harness_error.h"
+#include "harness/stores/dynastore/dynastore_client.h"
 #include "harness/stores/dynastore/dynastore_db.h"
 #include "harness/stores/external/external_db.h"
+#include "harness/stores/redis/redis_client.h"
 #include "harness/stores/redis/redis_db.h"
 #include "nemesis/clock_fault.h"
 #include "workloads/cas_register_workload.h"
