@@ -111,7 +111,7 @@ const json* FindOp(const json& diagram, int64_t index) {
 }
 
 TEST(ReportLinearizationTest, ANonLinearizableKeyGetsItsDiagram) {
-  TempDir tmp;
+  test::TempDir tmp("report-lin");
   const fs::path dir = tmp.path() / "run";
   WriteRun(dir);
   const json d = BuildReportData(dir);
@@ -182,7 +182,7 @@ TEST(ReportLinearizationTest, ANonLinearizableKeyGetsItsDiagram) {
 }
 
 TEST(ReportLinearizationTest, NoDiagramsWithoutTheLinearizableChecker) {
-  TempDir tmp;
+  test::TempDir tmp("report-lin");
   const fs::path dir = tmp.path() / "run";
   fs::create_directories(dir);
   std::ofstream(dir / "history.jsonl") << ToJsonLine(MakeOp(0, 1, OpType::kInvoke, 0, "read", nullptr)) << "\n";
