@@ -56,7 +56,7 @@ class FingerprintSet {
     }
   }
   bool Grow() {
-    const size_t next = capacity_ == 0 ? 4096 : capacity_ * 2;
+    const size_t next = capacity_ == 0 ? 256 : capacity_ * 2;
     const int64_t need = static_cast<int64_t>((capacity_ + next) * sizeof(Slot));
     if (need > max_bytes_) return false;
     // calloc: fresh zero pages from the kernel, touched only as they fill.

@@ -55,16 +55,27 @@ std::string ValueText(const nlohmann::json& value) { return value.is_null() ? "a
 
 std::string NonLinearizableSentence(const LinKey& key, const LinSearchResult& result, const ValueTable& values) {
   const LinOp& op = key.ops[static_cast<size_t>(result.blocker)];
-  const size_t n = result.prefix.size();
+  const std::string what = OpText(op, values);
+  if (result.unwritable) {
+    const bool written = std::any_of(key.ops.begin(), key.ops.end(), [&](const LinOp& w) {
+      return w.type != OpType::kFail && ((w.f == LinF::kWrite && w.a == op.a) || (w.f == LinF::kCas && w.b == op.a));
+    });
+    const std::string v = ValueText(values.Value(op.a));
+    return written ? fmt::format("{}, but no op writing {} was invoked before it returned", what, v)
+                   : fmt::format("{}, but no op wrote {}", what, v);
+  }
+  // The ops that completed before it was invoked (they precede it in every linearization).
+  const int64_t n = std::count_if(key.ops.begin(), key.ops.end(), [&](const LinOp& o) {
+    return o.type == OpType::kOk && o.siblings < 0 && o.complete_pos >= 0 && o.complete_pos < op.invoke_pos;
+  });
   const std::string before = fmt::format("{} op{} before it", n, n == 1 ? "" : "s");
   if (result.states_before.empty()) {
-    return fmt::format("{} cannot be linearized: no order of the {} lets it take effect and every later op too",
-                       OpText(op, values), before);
+    return fmt::format("{} cannot be linearized: no order of the {} lets it and every later op take effect", what,
+                       before);
   }
   std::string where = StatesText(result.states_before, result.states_truncated, values);
   if (where.rfind("absent", 0) != 0) where = "at " + where;
-  return fmt::format("{}, but every linearization of the {} leaves the register {}", OpText(op, values), before,
-                     where);
+  return fmt::format("{}, but every linearization of the {} leaves the register {}", what, before, where);
 }
 
 nlohmann::json NonLinearizableAnomaly(const LinKey& key, const LinSearchResult& result, const ValueTable& values) {
@@ -79,8 +90,8 @@ nlohmann::json NonLinearizableAnomaly(const LinKey& key, const LinSearchResult& 
   const size_t first = result.prefix.size() > kMaxPrefixSteps ? result.prefix.size() - kMaxPrefixSteps : 0;
   for (size_t i = first; i < result.prefix.size(); ++i) {
     const LinStep& s = result.prefix[i];
-    prefix.push_back({{"op", LinOpJson(key.ops[static_cast<size_t>(s.op)], key, values)},
-                      {"state", values.Value(s.state)}});
+    prefix.push_back(
+        {{"op", LinOpJson(key.ops[static_cast<size_t>(s.op)], key, values)}, {"state", values.Value(s.state)}});
   }
   j["prefix"] = std::move(prefix);
   j["prefix_length"] = result.prefix.size();
@@ -113,8 +124,8 @@ nlohmann::json NonLinearizableAnomaly(const LinKey& key, const LinSearchResult& 
     window.push_back(i);
   }
   if (window.size() > kMaxWindowOps) {  // keep the ops nearest the blocker
-    const size_t from = std::min(centre > kMaxWindowOps / 2 ? centre - kMaxWindowOps / 2 : 0,
-                                 window.size() - kMaxWindowOps);
+    const size_t from =
+        std::min(centre > kMaxWindowOps / 2 ? centre - kMaxWindowOps / 2 : 0, window.size() - kMaxWindowOps);
     window = std::vector<size_t>(window.begin() + static_cast<std::ptrdiff_t>(from),
                                  window.begin() + static_cast<std::ptrdiff_t>(from + kMaxWindowOps));
   }
@@ -137,9 +148,10 @@ nlohmann::json SiblingsAnomaly(const LinKey& key, size_t read, const ValueTable&
   nlohmann::json j;
   j["type"] = "siblings";
   j["key"] = key.name;
-  j["sentence"] = fmt::format(
-      "read by process {} at {} returned {} siblings {}, but a register holds one value ({} wrote them)",
-      op.process, Seconds(op.invoke_time), sibs.size(), value.dump(), writes.size() == 1 ? "1 op" : fmt::format("{} ops", writes.size()));
+  j["sentence"] =
+      fmt::format("read by process {} at {} returned {} siblings {}, but a register holds one value ({} wrote them)",
+                  op.process, Seconds(op.invoke_time), sibs.size(), value.dump(),
+                  writes.size() == 1 ? "1 op" : fmt::format("{} ops", writes.size()));
   j["op"] = LinOpJson(op, key, values);
   j["writes"] = OpsJson(key, writes, values);
   return j;

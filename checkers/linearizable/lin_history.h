@@ -42,7 +42,7 @@ struct LinOp {
 
 struct LinKey {
   std::string name;
-  std::vector<LinOp> ops;                     // in invoke order
+  std::vector<LinOp> ops;                      // in invoke order
   std::vector<std::vector<int32_t>> siblings;  // the sibling values of reads that returned several
 };
 

@@ -131,18 +131,17 @@ CheckResult LinearizableChecker::Finish() {
   }
 
   CheckResult result;
-  result.details = {
-      {"model", options_.model == LinModel::kRegister ? "register" : "cas-register"},
-      {"keys",
-       {{"checked", checked},
-        {"linearizable", linearizable},
-        {"non_linearizable", nonlin},
-        {"unknown", unknown},
-        {"siblings", siblings}}},
-      {"anomalies", std::move(anomalies)},
-      {"unknown_keys", std::move(unknown_keys)},
-      {"explored", explored},
-      {"peak_search_bytes", peak}};
+  result.details = {{"model", options_.model == LinModel::kRegister ? "register" : "cas-register"},
+                    {"keys",
+                     {{"checked", checked},
+                      {"linearizable", linearizable},
+                      {"non_linearizable", nonlin},
+                      {"unknown", unknown},
+                      {"siblings", siblings}}},
+                    {"anomalies", std::move(anomalies)},
+                    {"unknown_keys", std::move(unknown_keys)},
+                    {"explored", explored},
+                    {"peak_search_bytes", peak}};
   const int64_t total = static_cast<int64_t>(keys.size());
   if (nonlin > 0 || siblings > 0) {
     result.valid = Validity::kFalse;
@@ -150,22 +149,24 @@ CheckResult LinearizableChecker::Finish() {
     if (nonlin > 0) {
       parts.push_back(fmt::format("{} not linearizable: {}", CountOf(nonlin, "key is", "keys are"), first_sentence));
     }
-    if (siblings > 0) parts.push_back(fmt::format("{} returned several siblings", CountOf(siblings, "key's read", "keys' reads")));
+    if (siblings > 0)
+      parts.push_back(fmt::format("{} returned several siblings", CountOf(siblings, "key's read", "keys' reads")));
     result.summary = parts.size() == 2 ? parts[0] + "; " + parts[1] : parts[0];
-    if (checked < total) result.summary += fmt::format(" (stopped early: {} of {} checked)", checked, CountOf(total, "key", "keys"));
+    if (checked < total)
+      result.summary += fmt::format(" (stopped early: {} of {} checked)", checked, CountOf(total, "key", "keys"));
   } else if (unknown > 0) {
     result.valid = Validity::kUnknown;
     std::string reasons;
     for (const std::string& r : unknown_reasons) reasons += (reasons.empty() ? "" : "; ") + r;
-    result.summary = fmt::format("{} could not be decided ({}); the other {} linearizable",
-                                 CountOf(unknown, "key", "keys"), reasons,
-                                 linearizable == 1 ? "1 is" : fmt::format("{} are", linearizable));
+    result.summary =
+        fmt::format("{} could not be decided ({}); the other {} linearizable", CountOf(unknown, "key", "keys"), reasons,
+                    linearizable == 1 ? "1 is" : fmt::format("{} are", linearizable));
   } else {
     result.valid = Validity::kTrue;
-    result.summary = total == 0 ? "no read, write or cas ops to check"
-                                : fmt::format("all {} linearizable ({} ops)",
-                                              total == 1 ? "1 key is" : fmt::format("{} keys are", total),
-                                              builder_.kept());
+    result.summary = total == 0
+                         ? "no read, write or cas ops to check"
+                         : fmt::format("all {} linearizable ({} ops)",
+                                       total == 1 ? "1 key is" : fmt::format("{} keys are", total), builder_.kept());
   }
   return result;
 }

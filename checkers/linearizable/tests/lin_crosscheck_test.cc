@@ -58,8 +58,9 @@ History RandomHistory(std::mt19937_64& rng, bool cas, int max_ops) {
       Slot& s = slots[idle[pick(static_cast<int>(idle.size()))]];
       const int kind = pick(cas ? 3 : 2);
       const std::string f = kind == 0 ? "read" : kind == 1 ? "write" : "cas";
-      nlohmann::json v = kind == 0 ? nlohmann::json() : kind == 1 ? nlohmann::json(pick(3))
-                                                                  : nlohmann::json::array({pick(3), pick(3)});
+      nlohmann::json v = kind == 0   ? nlohmann::json()
+                         : kind == 1 ? nlohmann::json(pick(3))
+                                     : nlohmann::json::array({pick(3), pick(3)});
       add(OpType::kInvoke, s.process, f, v);
       s.pending = h.back();
       ++invoked;
@@ -162,6 +163,25 @@ class BruteForce {
   std::set<std::pair<uint32_t, int>> failed_;
 };
 
+// The explanation of a non-linearizable history is consistent: its prefix
+// replays under the model (each step's state is what the op leaves) and the
+// offending op is not in it.
+std::string PrefixProblem(const nlohmann::json& anomaly) {
+  nlohmann::json state;  // null: absent
+  for (const nlohmann::json& step : anomaly["prefix"]) {
+    const nlohmann::json& op = step["op"];
+    if (op["f"] == "read" && op["value"] != state) return "read of a value the prefix does not hold: " + step.dump();
+    if (op["f"] == "write") state = op["value"];
+    if (op["f"] == "cas") {
+      if (op["value"][0] != state) return "cas from a value the prefix does not hold: " + step.dump();
+      state = op["value"][1];
+    }
+    if (step["state"] != state) return "wrong state after " + step.dump();
+    if (op["invoke_index"] == anomaly["op"]["invoke_index"]) return "the offending op is in the prefix";
+  }
+  return {};
+}
+
 uint64_t Seed() {
   if (const char* s = std::getenv("FAULTLINE_LIN_SEED")) return std::strtoull(s, nullptr, 10);
   return std::random_device{}();
@@ -187,6 +207,10 @@ void CrossCheck(bool cas, int histories) {
       FAIL() << "seed " << seed << " history " << i << ": brute force says " << expected << ", checker says "
              << ValidityToJson(r.valid) << " (" << r.summary << ")\n"
              << text;
+    }
+    if (!expected) {
+      const std::string problem = PrefixProblem(r.details["anomalies"][0]);
+      if (!problem.empty()) FAIL() << "seed " << seed << " history " << i << ": " << problem;
     }
   }
   std::cout << histories << " histories: " << valid << " linearizable, " << invalid << " not\n";
