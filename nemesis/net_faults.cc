@@ -36,10 +36,11 @@ std::string Trimmed(const std::string& s) {
 std::string Iptables(const NodeInfo& node, const std::vector<std::string>& args) {
   std::vector<std::string> argv = {"iptables", "-w"};
   argv.insert(argv.end(), args.begin(), args.end());
-  if (node.remote == nullptr) throw HarnessError(fmt::format("{}: no Remote to run iptables with", node.name));
+  Remote* remote = node.net_remote != nullptr ? node.net_remote : node.remote;
+  if (remote == nullptr) throw HarnessError(fmt::format("{}: no Remote to run iptables with", node.name));
   CommandResult r;
   try {
-    r = node.remote->Run(argv, kCommandTimeout);
+    r = remote->Run(argv, kCommandTimeout);
   } catch (const HarnessError& e) {
     throw HarnessError(fmt::format("{}: cannot run `{}`: {}", node.name, fmt::join(argv, " "), e.what()));
   }

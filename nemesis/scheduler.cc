@@ -2,11 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "harness/base/harness_error.h"
 #include "nemesis/clock_fault.h"
 #include "nemesis/net_faults.h"
+#include "nemesis/node_faults.h"
 #include "nemesis/process_faults.h"
 
 namespace faultline {
@@ -14,7 +16,13 @@ namespace faultline {
 std::vector<std::unique_ptr<Fault>> MakeFaults(const NemesisConfig& config, const std::vector<NodeInfo>& nodes,
                                                Database& db) {
   std::vector<std::unique_ptr<Fault>> faults;
-  for (const std::string& name : config.faults) {
+  // Whole-node faults first: HealAll goes in this order, and the other
+  // faults' heals need the node booted and thawed to reach it.
+  std::vector<std::string> names = config.faults;
+  std::stable_partition(names.begin(), names.end(), [](const std::string& name) {
+    return std::count(WholeNodeFaultNames().begin(), WholeNodeFaultNames().end(), name) > 0;
+  });
+  for (const std::string& name : names) {
     if (name == "partition") {
       faults.push_back(std::make_unique<PartitionFault>(nodes, config));
     } else if (name == "loss") {
@@ -25,6 +33,8 @@ std::vector<std::unique_ptr<Fault>> MakeFaults(const NemesisConfig& config, cons
       faults.push_back(std::make_unique<PauseFault>(nodes, db, config));
     } else if (name == "clock") {
       faults.push_back(std::make_unique<ClockFault>(nodes, config));
+    } else if (std::count(WholeNodeFaultNames().begin(), WholeNodeFaultNames().end(), name)) {
+      faults.push_back(std::make_unique<NodeFault>(name, nodes, db, config));
     } else {
       throw HarnessError("unknown fault " + name);
     }

@@ -32,8 +32,9 @@
 
 namespace faultline {
 
-// The faults named in config.faults, built for these nodes. Throws
-// HarnessError (e.g. "clock" without libfaketime).
+// The faults named in config.faults, built for these nodes, whole-node ones
+// first (the order HealAll heals in). Throws HarnessError (e.g. "clock"
+// without libfaketime, "crash" on nodes that are not containers).
 std::vector<std::unique_ptr<Fault>> MakeFaults(const NemesisConfig& config, const std::vector<NodeInfo>& nodes,
                                                Database& db);
 

@@ -117,7 +117,7 @@ class FaultlineRun : public ::testing::Test {
   }
 
   // Nothing of cluster `id` is left: no state file, namespace, link, node
-  // directory or process.
+  // directory, process or container.
   void ExpectNothingLeft(const std::string& id) {
     ASSERT_FALSE(id.empty());
     for (const auto& entry : fs::directory_iterator(dir_ / "state")) {
@@ -127,6 +127,9 @@ class FaultlineRun : public ::testing::Test {
     EXPECT_EQ(Capture("ip -o link").find(id), std::string::npos) << Capture("ip -o link");
     EXPECT_EQ(NodesRoot(id), fs::path()) << "node directories left";
     EXPECT_EQ(ProcessesMentioning(NodesRootPrefix(id)), "") << "processes left";
+    // Container nodes' containers (and with them their overlays).
+    const std::string containers = Capture("podman ps -a --format '{{.Names}}' 2>/dev/null");
+    EXPECT_EQ(containers.find("fl-" + id + "-"), std::string::npos) << "containers left:\n" << containers;
   }
 
   // Where cluster `id` keeps its nodes' files: <temp dir>/faultline-<id>-XXXXXX (mkdtemp).
@@ -168,6 +171,28 @@ inline fs::path WaitForMainPhase(const fs::path& store, std::chrono::seconds lim
     std::this_thread::sleep_for(100ms);
   }
   return {};
+}
+
+// Waits until the history's latest nemesis op starts a fault (without an
+// error); returns its f ("start-partition"), or "" at the limit.
+inline std::string WaitForFaultInEffect(const fs::path& store, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::error_code ec;
+    const fs::path run = fs::canonical(store / "latest", ec);
+    if (!ec && fs::exists(run / "history.jsonl")) {
+      std::string last;
+      std::stringstream lines(ReadFile(run / "history.jsonl"));
+      for (std::string line; std::getline(lines, line);) {
+        if (line.find("\"process\":\"nemesis\"") != std::string::npos) last = line;
+      }
+      if (last.find("\"f\":\"start-") != std::string::npos && last.find("\"error\"") == std::string::npos) {
+        return json::parse(last)["f"];
+      }
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  return "";
 }
 
 }  // namespace test

@@ -1,7 +1,7 @@
 // Environment: the nodes of one run (names, addresses, working directories,
 // a Remote each) and their teardown. Local network namespaces
-// (harness/nodes/local) and SSH hosts (harness/nodes/ssh) implement it;
-// containers will be the third. The runner, the nemesis and the DB adapters
+// (harness/nodes/local), Podman containers in those namespaces
+// (harness/nodes/container) and SSH hosts (harness/nodes/ssh) implement it. The runner, the nemesis and the DB adapters
 // see only the NodeInfos, so they work on every kind of node.
 //
 // Lifetime: the Environment owns what it made for the run (a local cluster,
@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/api/node_machine.h"
 #include "harness/api/remote.h"
 
 namespace faultline {
@@ -24,6 +25,13 @@ struct NodeInfo {
   std::string address;       // IP address or host name clients connect to
   std::string dir;           // the node's working directory, on the node
   Remote* remote = nullptr;  // not owned; owned by the Environment
+  // Whole-node control (crash, freeze, starve); null unless the node is a
+  // machine of its own (a container). Owned by the Environment.
+  NodeMachine* machine = nullptr;
+  // Where the node's network is configured (iptables: partitions, loss);
+  // null = `remote`. Container nodes use their namespace's, so a store's
+  // image needs no iptables and a frozen node can still be partitioned.
+  Remote* net_remote = nullptr;
 };
 
 class Environment {

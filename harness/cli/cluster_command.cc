@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "harness/cli/commands.h"
+#include "harness/nodes/container/container_environment.h"
 #include "harness/nodes/local/local_cluster.h"
 #include "harness/nodes/local/local_environment.h"
 #include "harness/nodes/ssh/sshd_nodes.h"
@@ -15,31 +16,55 @@ namespace {
 
 void PrintCluster(const ClusterSummary& c) {
   std::cout << "cluster " << c.run_id << "  subnet " << c.subnet << (c.manual ? "  (manual)" : "")
+            << (c.containers.empty() ? "" : "  (Podman containers)")
             << (c.owner_alive ? "" : "  (creator gone: `faultline cleanup` removes it)") << "\n";
   for (const LocalNode& n : c.nodes) std::cout << "  " << n.name << "  " << n.address << "  netns " << n.netns << "\n";
 }
 
-int ClusterUp(int nodes, const std::string& subnet, bool sshd) {
+struct UpFlags {
+  int nodes = 5;
+  std::string subnet;
+  bool sshd = false;
+  bool containers = false;
+  ContainerOptions container;
+};
+
+int ClusterUp(UpFlags& flags) {
   LocalClusterOptions o;
-  o.nodes = nodes;
-  o.subnet = subnet;
+  o.nodes = flags.nodes;
+  o.subnet = flags.subnet;
   o.manual = true;
   o.description = "faultline cluster up";
   // Removed again by the environment's destructor unless everything below works.
-  std::unique_ptr<LocalEnvironment> env = LocalEnvironment::Create(o);
-  LocalCluster& cluster = env->cluster();
+  std::unique_ptr<Environment> env;
+  LocalCluster* made = nullptr;
+  if (flags.containers || !flags.container.image.empty()) {
+    flags.container.cluster = o;
+    auto containers = ContainerEnvironment::Create(flags.container);
+    made = &containers->cluster();
+    env = std::move(containers);
+  } else {
+    auto local = LocalEnvironment::Create(o);
+    made = &local->cluster();
+    env = std::move(local);
+  }
+  LocalCluster& cluster = *made;
   for (const ClusterSummary& c : ListLocalClusters()) {
     if (c.run_id == cluster.run_id()) PrintCluster(c);
   }
-  if (sshd) {
+  if (flags.sshd) {
     const SshdNodes s = StartSshd(cluster);
     std::cout << "sshd on port 22 of every node; client key " << s.client_key.string() << ", known_hosts "
               << s.known_hosts.string() << "\n"
               << "test over SSH with: faultline run " << SshdRunFlags(s) << "\n";
   }
   env->Release();  // a manual cluster: it outlives this command
-  std::cout << "run commands on a node with: ip netns exec " << cluster.nodes()[0].netns << " <command>\n"
-            << "remove it with: faultline cluster down " << cluster.run_id() << std::endl;
+  if (flags.containers || !flags.container.image.empty()) {
+    std::cout << "run commands on a node with: podman exec " << cluster.nodes()[0].netns << " <command>\n";
+  } else {
+    std::cout << "run commands on a node with: ip netns exec " << cluster.nodes()[0].netns << " <command>\n";
+  }
+  std::cout << "remove it with: faultline cluster down " << cluster.run_id() << std::endl;
   return 0;
 }
 
@@ -76,11 +101,6 @@ void AddClusterCommand(CLI::App& app, std::vector<Command>& commands) {
   CLI::App* cluster = app.add_subcommand("cluster", "create and remove local clusters by hand");
   cluster->require_subcommand(1);
 
-  struct UpFlags {
-    int nodes = 5;
-    std::string subnet;
-    bool sshd = false;
-  };
   auto up_flags = std::make_shared<UpFlags>();
   CLI::App* up = cluster->add_subcommand("up", "create a local cluster and print its nodes");
   up->add_option("--local", up_flags->nodes, "number of nodes")->check(CLI::Range(1, 200));
@@ -88,7 +108,12 @@ void AddClusterCommand(CLI::App& app, std::vector<Command>& commands) {
   up->add_flag("--sshd", up_flags->sshd,
                "also start sshd in every node (own keys, never /etc/ssh) and print the "
                "`faultline run --nodes ...` flags that test over SSH");
-  commands.push_back({up, [up_flags] { return ClusterUp(up_flags->nodes, up_flags->subnet, up_flags->sshd); }});
+  up->add_flag("--containers", up_flags->containers, "nodes as Podman containers (README \"Nodes\")");
+  up->add_option("--image", up_flags->container.image, "container nodes from this local image (implies --containers)");
+  up->add_option("--node-memory", up_flags->container.memory, "memory limit of each container node, e.g. 256m");
+  up->add_option("--node-cpus", up_flags->container.cpus, "CPU limit of each container node in cores")
+      ->check(CLI::NonNegativeNumber);
+  commands.push_back({up, [up_flags] { return ClusterUp(*up_flags); }});
 
   auto down_ids = std::make_shared<std::vector<std::string>>();
   CLI::App* down = cluster->add_subcommand("down", "remove local clusters (default: every manual one)");

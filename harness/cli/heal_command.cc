@@ -1,18 +1,20 @@
 // `faultline heal [ID]`: removes every fault from a running local cluster
 // (one left by --leave-db-running or made by `cluster up`, or one whose run
 // is still going): partition and loss rules, stopped processes, skewed
-// clocks; and restarts a killed store when the cluster's run directory
-// (its test.json) says how. Prints what it did and each problem left.
+// clocks; container nodes frozen, crashed or starved; and restarts a killed
+// store when the cluster's run directory (its test.json) says how. Prints what it did and each problem left.
 #include <fmt/format.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <memory>
 
 #include "harness/base/harness_error.h"
 #include "harness/cli/commands.h"
+#include "harness/nodes/container/container_environment.h"
 #include "harness/nodes/local/local_cluster.h"
 #include "harness/nodes/local/local_environment.h"
 #include "harness/nodes/local/netns_thread.h"
@@ -27,15 +29,54 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Container nodes: thawed, booted (a crashed node's store is then restarted
+// below), their CPU limits restored.
+void HealMachines(ContainerEnvironment& env, const std::string& run_id, std::ostream& out,
+                  std::vector<std::string>& problems) {
+  for (const NodeInfo& n : env.nodes()) {
+    try {
+      if (n.machine->Frozen()) n.machine->Thaw();
+      n.machine->Boot();  // a crashed node; a running one is left alone
+      n.machine->SetCpuLimit(n.machine->BaseCpuLimit());
+    } catch (const std::exception& e) {
+      problems.push_back(n.name + ": " + e.what());
+    }
+  }
+  out << "cluster " << run_id << ": containers thawed, booted, CPU limits restored" << std::endl;
+}
+
+// Processes of a node's namespace but a container's init (catatonit).
+std::vector<int> StorePids(const std::string& netns) {
+  std::vector<int> pids;
+  for (int pid : NetnsPids(netns)) {
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string argv0;
+    std::getline(cmdline, argv0, '\0');
+    if (argv0 != "/run/podman-init") pids.push_back(pid);
+  }
+  return pids;
+}
+
 std::vector<std::string> HealLocalCluster(const std::string& run_id, std::ostream& out) {
   std::unique_ptr<LocalCluster> cluster = LocalCluster::Attach(run_id);  // attached, never destroyed here
-  const std::vector<NodeInfo> nodes = LocalNodeInfos(*cluster);
   std::vector<std::string> problems;
+  std::unique_ptr<ContainerEnvironment> containers;
+  std::vector<NodeInfo> nodes = LocalNodeInfos(*cluster);
+  for (const ClusterSummary& c : ListLocalClusters()) {
+    if (c.run_id == run_id && !c.containers.empty()) {
+      containers = ContainerEnvironment::Attach(run_id);
+      HealMachines(*containers, run_id, out, problems);
+      nodes = containers->nodes();
+    }
+  }
   HealNetwork(nodes);
   out << "cluster " << run_id << ": partition and loss rules removed" << std::endl;
   for (size_t i = 0; i < nodes.size(); ++i) {
     for (int pid : NetnsPids(cluster->nodes()[i].netns)) ::kill(pid, SIGCONT);
-    if (fs::exists(ClockFile(nodes[i]))) SetClockOffset(nodes[i], 0);
+    // Seen from here: the node's directory on this machine.
+    if (fs::exists(fs::path(cluster->node_dir(i)) / fs::path(ClockFile(nodes[i])).filename())) {
+      SetClockOffset(nodes[i], 0);
+    }
   }
   out << "cluster " << run_id << ": processes resumed, clocks reset" << std::endl;
 
@@ -43,7 +84,7 @@ std::vector<std::string> HealLocalCluster(const std::string& run_id, std::ostrea
   // its run started it, if the run directory is known.
   std::vector<const NodeInfo*> dead;
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (NetnsPids(cluster->nodes()[i].netns).empty() && fs::exists(nodes[i].dir)) dead.push_back(&nodes[i]);
+    if (StorePids(cluster->nodes()[i].netns).empty() && fs::exists(cluster->node_dir(i))) dead.push_back(&nodes[i]);
   }
   if (!dead.empty()) {
     std::string run_dir;

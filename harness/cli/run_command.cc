@@ -131,9 +131,19 @@ void AddRunFlags(CLI::App* run, RunFlags& flags) {
       "cas-register: every written value distinct");
   AddLinearizableFlags(run, &flags.overrides);
   Flag<std::string>(run, flags, "subnet", "local nodes' subnet, a /24 in 10.0.0.0/8 (default: a free one)");
+  run->add_flag_callback(
+      "--containers", [&flags] { flags.overrides["containers"] = true; },
+      "local nodes as Podman containers: own root, pids, hostname and cgroup limits; allows crash, freeze, starve "
+      "(README \"Nodes\")");
+  Flag<std::string>(run, flags, "image",
+                    "container nodes from this local image (implies --containers; default: "
+                    "an overlay of the host's root)");
+  Flag<std::string>(run, flags, "node-memory", "memory limit of each container node, e.g. 256m (default none)");
+  Flag<double>(run, flags, "node-cpus", "CPU limit of each container node in cores, e.g. 0.5 (default none)");
+  Flag<double>(run, flags, "starve-cpus", "CPU quota of a node the starve fault hits, in cores (default 0.05)");
   Flag<std::string>(run, flags, "nemesis",
-                    "faults: partition,kill,pause,clock,loss | all | none (default none). No delay faults: this "
-                    "kernel has no netem");
+                    "faults: partition,kill,pause,clock,loss | all | none (default none); on container nodes also "
+                    "crash,freeze,starve (not in all). No delay faults: this kernel has no netem");
   Flag<double>(run, flags, "nemesis-interval", "seconds a fault is held, and between faults (default 10)");
   Flag<double>(run, flags, "nemesis-final",
                "the last S seconds of the main phase run under one more fault, still in effect when the phase "

@@ -1,5 +1,6 @@
 #include "harness/run/environment_factory.h"
 
+#include "harness/nodes/container/container_environment.h"
 #include "harness/nodes/local/local_environment.h"
 #include "harness/nodes/ssh/ssh_environment.h"
 
@@ -15,6 +16,14 @@ std::unique_ptr<Environment> MakeEnvironment(const TestConfig& config, const std
   options.manual = config.leave_db_running;
   // "<test name> <run dir>": `faultline heal` finds the run's test.json by it.
   options.description = config.name + " " + std::filesystem::absolute(run_dir).string();
+  if (config.containers) {
+    ContainerOptions containers;
+    containers.cluster = options;
+    containers.image = config.image;
+    containers.memory = config.node_memory;
+    containers.cpus = config.node_cpus;
+    return ContainerEnvironment::Create(containers);
+  }
   return LocalEnvironment::Create(options);
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -105,11 +106,12 @@ std::vector<std::string> ParseFaultList(const json& v) {
       }
       continue;
     }
-    if (std::find(AllFaultNames().begin(), AllFaultNames().end(), item) == AllFaultNames().end()) {
+    if (std::find(AllFaultNames().begin(), AllFaultNames().end(), item) == AllFaultNames().end() &&
+        std::find(WholeNodeFaultNames().begin(), WholeNodeFaultNames().end(), item) == WholeNodeFaultNames().end()) {
       Fail(
-          fmt::format("unknown fault \"{}\" in \"nemesis\" (known: {}, all, none; no delay faults: this "
-                      "kernel has no netem)",
-                      item, fmt::join(AllFaultNames(), ", ")));
+          fmt::format("unknown fault \"{}\" in \"nemesis\" (known: {}, all, none, and on container nodes {}; no "
+                      "delay faults: this kernel has no netem)",
+                      item, fmt::join(AllFaultNames(), ", "), fmt::join(WholeNodeFaultNames(), ", ")));
     }
     if (std::find(faults.begin(), faults.end(), item) == faults.end()) faults.push_back(item);
   }
@@ -185,6 +187,10 @@ void ResolveNemesis(const Fields& f, TestConfig* c) {
   NemesisConfig& n = c->nemesis;
   const std::vector<std::string> nodes = NodeNames(c->node_count());
   n.faults = ParseFaultList(f.Get("nemesis"));
+  n.starve_cpus = f.Number("starve-cpus");
+  if (!(n.starve_cpus > 0) || !std::isfinite(n.starve_cpus)) {
+    Fail(fmt::format("\"starve-cpus\" must be > 0 cores, got {}", n.starve_cpus));
+  }
   n.interval_s = f.Number("nemesis-interval");
   if (!(n.interval_s > 0) || !std::isfinite(n.interval_s)) {
     Fail(fmt::format("\"nemesis-interval\" must be > 0 seconds, got {}", n.interval_s));
@@ -329,6 +335,48 @@ std::vector<std::string> ReadNodesFile(const std::string& file) {
   return nodes;
 }
 
+// Local nodes as Podman containers: "containers", "image", "node-memory", "node-cpus".
+void ResolveContainers(const Fields& f, TestConfig* c) {
+  c->image = f.String("image");
+  c->containers = f.Bool("containers") || !c->image.empty();
+  c->node_memory = f.String("node-memory");
+  c->node_cpus = f.Number("node-cpus");
+  if (!c->node_memory.empty() && !std::regex_match(c->node_memory, std::regex("[0-9]+[bkmgBKMG]?"))) {
+    Fail(fmt::format("\"node-memory\" must be a size like 256m or 1g, got \"{}\"", c->node_memory));
+  }
+  if (!(c->node_cpus >= 0) || !std::isfinite(c->node_cpus)) {
+    Fail(fmt::format("\"node-cpus\" must be >= 0 cores (0: no limit), got {}", c->node_cpus));
+  }
+  if (!c->containers && (!c->node_memory.empty() || c->node_cpus > 0)) {
+    Fail("\"node-memory\" and \"node-cpus\" limit container nodes: add \"containers\" (--containers)");
+  }
+  if (c->containers && !c->nodes.empty()) {
+    Fail("\"containers\" makes local nodes; it cannot be combined with remote \"nodes\"");
+  }
+}
+
+// After the stores: an external store's "image" makes the nodes containers
+// of it; whole-node faults need container nodes.
+void ResolveNodeKind(TestConfig* c) {
+  if (c->db == "external" && !c->external.image.empty()) {
+    if (!c->image.empty() && c->image != c->external.image) {
+      Fail(fmt::format("\"image\" ({}) and \"external.image\" ({}) differ; give one", c->image, c->external.image));
+    }
+    if (!c->nodes.empty())
+      Fail("\"external.image\" runs the store in local containers; it cannot use remote \"nodes\"");
+    c->image = c->external.image;
+    c->containers = true;
+  }
+  for (const std::string& fault : c->nemesis.faults) {
+    if (!c->containers && std::count(WholeNodeFaultNames().begin(), WholeNodeFaultNames().end(), fault)) {
+      Fail(
+          fmt::format("fault \"{}\" acts on whole nodes and needs container nodes: add \"containers\" "
+                      "(--containers)",
+                      fault));
+    }
+  }
+}
+
 // Which nodes: "local" namespaces or remote "nodes" / "nodes-file" (and how to reach them: "ssh").
 void ResolveNodes(const Fields& f, const json& all, const json& given, const json& known, TestConfig* c) {
   c->local = f.Int("local");
@@ -340,6 +388,7 @@ void ResolveNodes(const Fields& f, const json& all, const json& given, const jso
   }
   if (!c->nodes.empty() && given.contains("local")) Fail("\"local\" and \"nodes\" are both given; use one");
   ResolveSsh(f, known["ssh"], c);
+  ResolveContainers(f, c);
   if (c->local < 1 || c->local > 200) Fail(fmt::format("\"local\" must be between 1 and 200 nodes, got {}", c->local));
 }
 
@@ -419,6 +468,7 @@ TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing, bool f
   for (const StoreEntry& store : Stores()) {
     store.parse(f.Object(store.key, known[store.key]), store.name == c.db, &c);
   }
+  ResolveNodeKind(&c);
   if (for_store) RequireStoreSupport(c);
   return c;
 }
@@ -470,6 +520,11 @@ static json ToJsonFields(const TestConfig& c) {
       {"convergence-timeout", c.convergence_timeout},
       {"keys", c.keys},
       {"subnet", c.subnet},
+      {"containers", c.containers},
+      {"image", c.image},
+      {"node-memory", c.node_memory},
+      {"node-cpus", c.node_cpus},
+      {"starve-cpus", c.nemesis.starve_cpus},
       {"nemesis", c.nemesis.faults.empty() ? json("none") : json(fmt::format("{}", fmt::join(c.nemesis.faults, ",")))},
       {"nemesis-interval", c.nemesis.interval_s},
       {"nemesis-final", c.nemesis.final_s},

@@ -47,6 +47,10 @@ struct TestConfig {
   int keys = 5;                             // keys of the workload (cas-register: in use at once)
   CasRegisterWorkloadOptions cas_register;  // keys "cas-mix", "ops-per-key", ... (harness/run/workload_config.h)
   std::string subnet;                       // local nodes' /24; empty = pick a free one
+  bool containers = false;                  // local nodes as Podman containers (README "Nodes")
+  std::string image;                        // containers from this image; empty = an overlay of the host's root
+  std::string node_memory;                  // per-container memory limit ("256m"); empty = none
+  double node_cpus = 0;                     // per-container CPU limit in cores; 0 = none
   DynastoreConfig dynastore;
   RedisConfig redis;
   ExternalConfig external;

@@ -40,26 +40,6 @@ class NemesisRun : public FaultlineRun {
     }
     return stopped;
   }
-  // Waits until the history's latest nemesis op starts a fault; returns its f.
-  std::string WaitForFaultInEffect(std::chrono::seconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::error_code ec;
-      const fs::path run = fs::canonical(store_ / "latest", ec);
-      if (!ec && fs::exists(run / "history.jsonl")) {
-        std::string last;
-        std::stringstream lines(ReadFile(run / "history.jsonl"));
-        for (std::string line; std::getline(lines, line);) {
-          if (line.find("\"process\":\"nemesis\"") != std::string::npos) last = line;
-        }
-        if (last.find("\"f\":\"start-") != std::string::npos && last.find("\"error\"") == std::string::npos) {
-          return json::parse(last)["f"];
-        }
-      }
-      std::this_thread::sleep_for(50ms);
-    }
-    return "";
-  }
 };
 
 TEST_F(NemesisRun, AllFaultsOnFiveNodesAreHealedAndTheVerdictIsValid) {
@@ -100,7 +80,7 @@ TEST_F(NemesisRun, SigintDuringAPartitionOrPauseLeavesNoRuleAndNoStoppedProcess)
   for (const std::string fault : {"partition", "pause"}) {
     pid_ = Start(RunArgs(
         {"--nemesis", fault, "--nemesis-interval", "2", "--time-limit", "60", "--rate", "30", "--leave-db-running"}));
-    ASSERT_EQ(WaitForFaultInEffect(60s), "start-" + fault) << Output();
+    ASSERT_EQ(WaitForFaultInEffect(store_, 60s), "start-" + fault) << Output();
     ASSERT_EQ(::kill(pid_, SIGINT), 0);
     EXPECT_EQ(Wait(pid_, 60s), 2) << Output();
     const fs::path run = LatestRun();
@@ -116,7 +96,7 @@ TEST_F(NemesisRun, SigintDuringAPartitionOrPauseLeavesNoRuleAndNoStoppedProcess)
 TEST_F(NemesisRun, HealRepairsAClusterWhoseHarnessWasKilledMidFault) {
   pid_ = Start(RunArgs({"--nemesis", "partition,pause", "--nemesis-interval", "1", "--time-limit", "60", "--rate", "30",
                         "--leave-db-running"}));
-  const std::string fault = WaitForFaultInEffect(60s);
+  const std::string fault = WaitForFaultInEffect(store_, 60s);
   ASSERT_FALSE(fault.empty()) << Output();
   ASSERT_EQ(::kill(pid_, SIGKILL), 0);
   Wait(pid_, 10s);

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <functional>
@@ -72,6 +73,40 @@ void KillProcesses(const std::set<std::string>& namespaces, std::vector<std::str
   // Ours would stay zombies: reap them.
   for (int pid : killed) {
     for (int i = 0; i < 200 && ::waitpid(pid, nullptr, WNOHANG) == 0; ++i) std::this_thread::sleep_for(1ms);
+  }
+}
+
+// The run's Podman containers (recorded, or named after its namespaces),
+// first: their processes live in the namespaces and their mounts hold the
+// node directories. `podman rm` removes each one's overlay too.
+void RemoveContainers(const ClusterState& st, std::vector<std::string>& removed, std::vector<std::string>& errors) {
+  std::set<std::string> names(st.containers.begin(), st.containers.end());
+  std::vector<std::string> existing;
+  try {
+    existing = PodmanContainerNames();
+  } catch (const std::exception& e) {
+    if (!names.empty())
+      errors.push_back("listing containers " + Joined({names.begin(), names.end()}) + ": " + e.what());
+    return;
+  }
+  for (const auto& n : existing) {
+    if (RunIdOfNetns(n) == st.run_id) names.insert(n);
+  }
+  std::vector<std::string> present;
+  for (const auto& n : names) {
+    if (std::find(existing.begin(), existing.end(), n) != existing.end()) present.push_back(n);
+  }
+  if (present.empty()) return;
+  std::vector<std::string> args = {"rm", "--force", "--time", "0"};
+  args.insert(args.end(), present.begin(), present.end());
+  CommandResult r = RunPodman(args);
+  const std::vector<std::string> left = r.ok() ? std::vector<std::string>{} : PodmanContainerNames();
+  for (const auto& n : present) {
+    if (std::find(left.begin(), left.end(), n) == left.end()) {
+      removed.push_back("removed container " + n);
+    } else {
+      errors.push_back("removing container " + n + ": " + Trimmed(r.err));
+    }
   }
 }
 
@@ -182,6 +217,7 @@ ClusterSummary Summarize(const ClusterState& st) {
   s.owner_alive = st.manual || (st.owner && OwnerAlive(*st.owner));
   s.description = st.description;
   for (const auto& n : st.nodes) s.nodes.push_back({n.name, n.netns, n.address});
+  s.containers = st.containers;
   return s;
 }
 
@@ -229,6 +265,7 @@ void DestroyResources(const ClusterState& st, std::vector<std::string>& removed,
   for (const auto& link : ListDir("/sys/class/net")) {
     if (RunIdOfLink(link) == st.run_id && link != st.bridge) veths.insert(link);
   }
+  RemoveContainers(st, removed, errors);
   KillProcesses(namespaces, removed, errors);
   RemoveNodesRoots(st, removed, errors);
   RemoveLinksAndNamespaces(veths, namespaces, removed, errors);
@@ -263,6 +300,7 @@ using local_internal::BridgeClaimed;
 using local_internal::DestroyResources;
 using local_internal::ErrorList;
 using local_internal::ListDir;
+using local_internal::PodmanContainerNames;
 using local_internal::RemoveStateFile;
 using local_internal::Summarize;
 namespace fs = std::filesystem;
@@ -312,6 +350,9 @@ std::vector<std::string> CleanupLocalClusters(bool include_manual) {
   }
   for (const auto& link : ListDir("/sys/class/net")) {
     if (auto id = RunIdOfLink(link); !id.empty() && !recorded.count(id)) stray.insert(id);
+  }
+  for (const auto& name : PodmanContainerNames()) {
+    if (auto id = RunIdOfNetns(name); !id.empty() && !recorded.count(id)) stray.insert(id);
   }
   for (const auto& id : stray) {
     if (fs::exists(ClusterStatePath(id)) || BridgeClaimed(id, include_manual)) continue;

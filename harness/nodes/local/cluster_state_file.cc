@@ -33,7 +33,7 @@ json ToJson(const ClusterState& s) {
   if (s.owner) owner = {{"pid", s.owner->pid}, {"start_time", s.owner->start_time}};
   return {{"run_id", s.run_id},     {"subnet", s.subnet},           {"bridge", s.bridge},         {"owner", owner},
           {"manual", s.manual},     {"description", s.description}, {"created_at", s.created_at}, {"nodes", nodes},
-          {"iptables", s.iptables}, {"nodes_root", s.nodes_root}};
+          {"iptables", s.iptables}, {"nodes_root", s.nodes_root},   {"containers", s.containers}};
 }
 
 ClusterState FromJson(const json& j) {
@@ -53,6 +53,7 @@ ClusterState FromJson(const json& j) {
                        n.at("address").get<std::string>(), n.at("host_veth").get<std::string>()});
   }
   if (j.contains("iptables")) s.iptables = j.at("iptables").get<std::vector<std::vector<std::string>>>();
+  if (j.contains("containers")) s.containers = j.at("containers").get<std::vector<std::string>>();
   return s;
 }
 

@@ -8,7 +8,8 @@
 //    "manual": false, "description": "...", "created_at": "2026-11-27T07:12:42Z",
 //    "nodes": [{"name": "n1", "netns": "fl-k3x9az-n1", "address": "10.42.7.2",
 //               "host_veth": "flk3x9az-1"}],
-//    "iptables": [["iptables", "-D", "FORWARD", ...]]}   // argv that deletes each rule
+//    "iptables": [["iptables", "-D", "FORWARD", ...]],   // argv that deletes each rule
+//    "containers": ["fl-k3x9az-n1"]}   // Podman containers of container nodes (harness/nodes/container)
 //
 // owner.start_time is field 22 of /proc/<pid>/stat, so a reused pid does not
 // pass for the owner. "nodes_root" is the cluster's private mkdtemp
@@ -46,6 +47,7 @@ struct ClusterState {
   bool manual = false;
   std::vector<ClusterStateNode> nodes;
   std::vector<std::vector<std::string>> iptables;
+  std::vector<std::string> containers;  // recorded before each is created
 };
 
 // $FAULTLINE_STATE_DIR or /run/faultline.

@@ -10,6 +10,7 @@
 
 #include "harness/base/harness_error.h"
 #include "harness/nodes/local/local_remote.h"
+#include "harness/nodes/local/process_spawn.h"
 
 namespace faultline::local_internal {
 namespace {
@@ -63,6 +64,33 @@ std::string MustRun(const std::string& tool, const std::vector<std::string>& arg
 }
 
 std::string Ip(const std::vector<std::string>& args) { return MustRun("ip", args); }
+
+// From PATH, as a user's shell would find them.
+bool PodmanInstalled() { return !ResolveExecutable("podman").empty() && !ResolveExecutable("runc").empty(); }
+
+CommandResult RunPodman(const std::vector<std::string>& args, const std::string& conf,
+                        std::chrono::milliseconds timeout) {
+  if (!PodmanInstalled()) {
+    throw HarnessError("container nodes need podman and runc, which are not installed (apt-get install podman runc)");
+  }
+  std::vector<std::string> argv;
+  if (!conf.empty()) argv = {"env", "CONTAINERS_CONF=" + conf};
+  argv.insert(argv.end(),
+              {ResolveExecutable("podman"), "--runtime", ResolveExecutable("runc"), "--cgroup-manager", "cgroupfs"});
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Host().Run(argv, timeout);
+}
+
+std::vector<std::string> PodmanContainerNames() {
+  if (!PodmanInstalled()) return {};
+  CommandResult r = RunPodman({"ps", "-a", "--format", "{{.Names}}"});
+  std::vector<std::string> names;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) names.push_back(line);
+  }
+  return names;
+}
 
 bool LinkExists(const std::string& name) { return fs::exists("/sys/class/net/" + name); }
 

@@ -3,6 +3,7 @@
 // and written. Internal to harness/nodes/local.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -26,6 +27,17 @@ std::string Ip(const std::vector<std::string>& args);
 bool IptablesAvailable();
 // The FORWARD rule that lets bridged frames between our nodes pass; op "-I", "-D", "-C".
 std::vector<std::string> ForwardRuleArgs(const std::string& bridge, const std::string& op);
+
+// Podman, for container nodes (harness/nodes/container uses these too):
+// always with runc and cgroupfs (crun and systemd cgroups fail on cgroup v1
+// hybrid hosts). `conf` non-empty: the containers.conf podman reads
+// (CONTAINERS_CONF), faultline's own, never the machine's. Never throws for a
+// non-zero exit; HarnessError when podman is not installed.
+bool PodmanInstalled();
+CommandResult RunPodman(const std::vector<std::string>& args, const std::string& conf = {},
+                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
+// Names of every Podman container on the machine (none without podman).
+std::vector<std::string> PodmanContainerNames();
 
 bool LinkExists(const std::string& name);
 std::string ReadSmallFile(const std::filesystem::path& p);

@@ -227,6 +227,13 @@ std::unique_ptr<LocalCluster> LocalCluster::Attach(const std::string& run_id) {
 
 LocalCluster::~LocalCluster() = default;
 
+void LocalCluster::RecordContainer(const std::string& name) {
+  auto st = ReadClusterState(ClusterStatePath(run_id_));
+  if (!st) throw HarnessError("local cluster " + run_id_ + ": its state file is gone; cannot record container " + name);
+  st->containers.push_back(name);
+  WriteClusterState(*st);
+}
+
 void LocalCluster::Destroy() {
   std::vector<std::string> removed, errors;
   std::optional<ClusterState> st;

@@ -77,6 +77,11 @@ class LocalCluster {
   // Node i's working directory (store binary, data, logs): nodes_root()/<name>.
   std::string node_dir(size_t i) const;
 
+  // Records a Podman container that holds one of the nodes (container
+  // nodes, harness/nodes/container), before it is created: Destroy and
+  // `faultline cleanup` remove it first. Throws HarnessError.
+  void RecordContainer(const std::string& name);
+
   // Kills every process in the namespaces, deletes namespaces, links, host
   // rules, the node directories and the state file. Best effort: keeps going past errors and
   // throws one HarnessError listing them at the end. Idempotent.
@@ -106,6 +111,7 @@ struct ClusterSummary {
   bool owner_alive = false;  // the creating process still runs (or manual)
   std::string description;
   std::vector<LocalNode> nodes;
+  std::vector<std::string> containers;  // container nodes' containers (named like the namespaces)
 };
 
 // Every cluster recorded in the state directory.

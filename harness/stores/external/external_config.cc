@@ -17,6 +17,7 @@ ExternalConfig ParseExternalConfig(const ConfigFields& e, bool selected, int /*n
   s.client = e.Strings("client");
   s.logs = e.Strings("logs");
   s.port = e.Int("port");
+  s.image = e.String("image");
   s.workloads = e.Strings("workloads");
   for (const std::string& w : s.workloads) {
     bool known = false;
@@ -46,9 +47,10 @@ std::string ExternalUnsupported(const ExternalConfig& config, WorkloadKind kind,
 }
 
 nlohmann::json ToJson(const ExternalConfig& c) {
-  return {{"install", c.install}, {"start", c.start}, {"kill", c.kill}, {"pause", c.pause},
-          {"resume", c.resume},   {"stop", c.stop},   {"wipe", c.wipe}, {"health", c.health},
-          {"client", c.client},   {"logs", c.logs},   {"port", c.port}, {"workloads", c.workloads}};
+  return {{"install", c.install},    {"start", c.start}, {"kill", c.kill}, {"pause", c.pause},
+          {"resume", c.resume},      {"stop", c.stop},   {"wipe", c.wipe}, {"health", c.health},
+          {"client", c.client},      {"logs", c.logs},   {"port", c.port}, {"image", c.image},
+          {"workloads", c.workloads}};
 }
 
 }  // namespace faultline

@@ -19,6 +19,10 @@ struct ExternalConfig {
   std::vector<std::string> install, start, kill, pause, resume, stop, wipe, health, client;
   std::vector<std::string> logs = {"{dir}/store.log"};
   int port = 0;  // {port}; 0 when the store needs none
+  // The store's container image (in podman's local store): the nodes are
+  // containers of it (as with --image) and every command above but the
+  // client runs inside them. Empty: the nodes the run was given.
+  std::string image;
   // The workloads the client program answers (their ops as the README's
   // workload formats say). cas-register is not assumed: a program written
   // for the first three would fail every read/write/cas.

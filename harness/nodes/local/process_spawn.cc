@@ -1,0 +1,315 @@
+#include "harness/nodes/local/process_spawn.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <system_error>
+#include <thread>
+
+#include "harness/base/harness_error.h"
+
+namespace faultline {
+namespace {
+
+namespace asio = boost::asio;
+namespace bp = boost::process;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// After the command itself exited, how long we still wait for its output
+// pipes to close (a background grandchild may hold them open forever).
+constexpr auto kPipeGrace = std::chrono::milliseconds(250);
+
+// Marks every descriptor >= 3 close-on-exec, so a child never keeps another
+// thread's pipes (or ours) open. Async-signal-safe: runs between fork and exec.
+void CloexecAllFrom3() {
+  if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
+  long max_fd = ::sysconf(_SC_OPEN_MAX);
+  if (max_fd < 0 || max_fd > 65536) max_fd = 65536;
+  for (int fd = 3; fd < max_fd; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+// The cgroup.procs files of a Spawn, opened before the fork (open is not
+// something to do between fork and exec of a multithreaded process).
+struct CgroupFds {
+  std::vector<int> fds;
+  CgroupFds(const std::vector<std::string>& files, const std::string& what) {
+    for (const auto& f : files) {
+      int fd = ::open(f.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd < 0) {
+        int err = errno;
+        Close();
+        throw HarnessError("cannot start " + what + ": cannot join cgroup " + f + ": " + std::strerror(err));
+      }
+      fds.push_back(fd);
+    }
+  }
+  ~CgroupFds() { Close(); }
+  void Close() {
+    for (int fd : fds) ::close(fd);
+    fds.clear();
+  }
+};
+
+// Child-side setup, run after fork and before exec. Only async-signal-safe
+// calls here (the harness is multithreaded).
+struct ChildSetup : bp::extend::handler {
+  bool new_session = false;  // setsid (daemon) or just a new process group (Run)
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  const std::vector<int>* cgroup_fds = nullptr;
+
+  template <class Executor>
+  void on_exec_setup(Executor& exec) const {
+    if (new_session) {
+      if (::setsid() < 0) return exec.set_error(std::error_code(errno, std::system_category()), "setsid");
+    } else {
+      ::setpgid(0, 0);
+    }
+    // "0" moves the writing process itself.
+    for (int fd : *cgroup_fds) {
+      if (::write(fd, "0", 1) != 1) {
+        return exec.set_error(std::error_code(errno, std::system_category()), "joining the node's cgroup");
+      }
+    }
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(stdout_fd, 1) < 0 || ::dup2(stderr_fd, 2) < 0) {
+      return exec.set_error(std::error_code(errno, std::system_category()), "redirecting stdio");
+    }
+    CloexecAllFrom3();
+  }
+};
+
+struct Pipe {
+  int read_fd = -1;
+  int write_fd = -1;
+  ~Pipe() {
+    if (read_fd >= 0) ::close(read_fd);
+    if (write_fd >= 0) ::close(write_fd);
+  }
+};
+
+void MakePipe(Pipe& p) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw HarnessError(std::string("pipe2 failed: ") + std::strerror(errno));
+  p.read_fd = fds[0];
+  p.write_fd = fds[1];
+}
+
+// Exit status → exit_code as CommandResult defines it (-1 for a signal).
+int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+
+// Reads both pipes until the process exited and they closed (or the grace
+// after its exit ran out); kills the group at the deadline.
+void Collect(pid_t pid, Pipe& out, Pipe& err, std::chrono::milliseconds timeout, CommandResult& result) {
+  asio::io_context io;
+  asio::posix::stream_descriptor out_sd(io, out.read_fd);
+  out.read_fd = -1;
+  asio::posix::stream_descriptor err_sd(io, err.read_fd);
+  err.read_fd = -1;
+  int open_pipes = 2;
+  auto on_read = [&](const boost::system::error_code&, size_t) { --open_pipes; };
+  asio::async_read(out_sd, asio::dynamic_buffer(result.out), on_read);
+  asio::async_read(err_sd, asio::dynamic_buffer(result.err), on_read);
+
+  const auto deadline = Clock::now() + timeout;
+  bool exited = false;
+  int status = 0;
+  std::optional<Clock::time_point> pipe_deadline;
+  auto poll_interval = std::chrono::milliseconds(1);
+  asio::steady_timer timer(io);
+  std::function<void()> tick = [&] {
+    if (!exited) {
+      pid_t r = ::waitpid(pid, &status, WNOHANG);
+      if (r == pid) exited = true;
+      if (r < 0 && errno == ECHILD) {  // reaped by someone else: status unknown
+        exited = true;
+        status = -1;
+      }
+    }
+    auto now = Clock::now();
+    if (!exited && now >= deadline) {
+      ::killpg(pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      exited = true;
+      result.timed_out = true;
+    }
+    if (exited && open_pipes == 0) return;  // done: nothing rearmed, run() returns
+    if (exited && !pipe_deadline) pipe_deadline = now + kPipeGrace;
+    if (pipe_deadline && now >= *pipe_deadline) {
+      boost::system::error_code ignored;
+      out_sd.close(ignored);
+      err_sd.close(ignored);
+      return;
+    }
+    auto next = now + poll_interval;
+    if (!exited) next = std::min(next, deadline);
+    if (pipe_deadline) next = std::min(next, *pipe_deadline);
+    poll_interval = std::min(poll_interval * 2, std::chrono::milliseconds(20));
+    timer.expires_at(next);
+    timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) tick();
+    });
+  };
+  tick();
+  io.run();
+  result.exit_code = result.timed_out ? -1 : ExitCode(status);
+}
+
+}  // namespace
+
+CommandResult RunSpawn(const Spawn& spawn, std::chrono::milliseconds timeout, const std::string& what) {
+  CommandResult result;
+  CgroupFds cgroups(spawn.join_cgroups, what);
+  Pipe out, err;
+  MakePipe(out);
+  MakePipe(err);
+  ChildSetup setup;
+  setup.stdout_fd = out.write_fd;
+  setup.stderr_fd = err.write_fd;
+  setup.cgroup_fds = &cgroups.fds;
+  std::error_code spawn_ec;
+  bp::child child(bp::exe = spawn.exe, bp::args = spawn.args, setup, spawn_ec);
+  if (spawn_ec) throw HarnessError("cannot run " + what + ": " + spawn_ec.message());
+  const pid_t pid = child.id();
+  child.detach();  // we reap it ourselves (waitpid), to see the raw status
+  cgroups.Close();
+  ::close(out.write_fd);
+  out.write_fd = -1;
+  ::close(err.write_fd);
+  err.write_fd = -1;
+  Collect(pid, out, err, timeout, result);
+  return result;
+}
+
+int StartSpawn(const Spawn& spawn, const std::string& log_path, const Env& env, const std::string& what) {
+  std::error_code ec;
+  fs::path log(log_path);
+  if (log.has_parent_path()) fs::create_directories(log.parent_path(), ec);
+  if (ec) throw HarnessError("cannot create log directory " + log.parent_path().string() + ": " + ec.message());
+  CgroupFds cgroups(spawn.join_cgroups, what);
+  // O_NOFOLLOW: root never appends through a symlink planted at the log's name.
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (log_fd < 0) throw HarnessError("cannot open daemon log " + log_path + ": " + std::strerror(errno));
+
+  bp::environment environment = boost::this_process::environment();
+  for (const auto& [key, value] : env) environment[key] = value;
+
+  ChildSetup setup;
+  setup.new_session = true;
+  setup.stdout_fd = log_fd;
+  setup.stderr_fd = log_fd;
+  setup.cgroup_fds = &cgroups.fds;
+  std::error_code spawn_ec;
+  bp::child child(bp::exe = spawn.exe, bp::args = spawn.args, environment, setup, spawn_ec);
+  ::close(log_fd);
+  if (spawn_ec) throw HarnessError("cannot start " + what + ": " + spawn_ec.message());
+  const int pid = child.id();
+  child.detach();  // never killed by bp's destructor; the caller reaps it
+  return pid;
+}
+
+std::string ResolveExecutable(const std::string& name) {
+  if (name.find('/') != std::string::npos) return name;
+  const char* path_env = std::getenv("PATH");
+  std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + name;
+    struct stat st;
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    start = end + 1;
+  }
+  return {};
+}
+
+const std::string& IpBinary() {
+  static const std::string ip = [] {
+    std::string found = ResolveExecutable("ip");
+    if (!found.empty()) return found;
+    for (const char* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"}) {
+      if (::access(p, X_OK) == 0) return std::string(p);
+    }
+    return std::string("/usr/sbin/ip");
+  }();
+  return ip;
+}
+
+void CopyKeepingMode(const fs::path& from, const fs::path& to, const std::string& what) {
+  std::error_code ec;
+  auto status = fs::status(from, ec);
+  if (ec || !fs::is_regular_file(status)) {
+    throw HarnessError(what + ": " + from.string() + " is not a readable regular file");
+  }
+  if (to.has_parent_path()) {
+    fs::create_directories(to.parent_path(), ec);
+    if (ec) throw HarnessError(what + ": cannot create " + to.parent_path().string() + ": " + ec.message());
+  }
+  fs::path tmp = to;
+  static std::atomic<uint64_t> copies{0};
+  tmp += ".faultline-tmp-" + std::to_string(::getpid()) + "-" + std::to_string(copies++);
+  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::permissions(tmp, status.permissions(), fs::perm_options::replace, ec);
+  if (!ec) fs::rename(tmp, to, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw HarnessError(what + ": copying " + from.string() + " to " + to.string() + ": " + ec.message());
+  }
+}
+
+char ProcessState(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return 0;
+  auto paren = line.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= line.size()) return 0;
+  return line[paren + 2];
+}
+
+// A process that joins a namespace after the fork (`ip netns exec`,
+// nsenter) is invisible to anyone looking for the namespace's processes
+// (a cluster's Destroy) until it did.
+bool WaitUntilInNamespace(int pid, const std::string& ns_link, const fs::path& ns) {
+  struct stat want {};
+  if (::stat(ns.c_str(), &want) != 0) return ::waitpid(pid, nullptr, WNOHANG) != pid;
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  auto pause = std::chrono::microseconds(100);
+  const std::string link = "/proc/" + std::to_string(pid) + "/ns/" + ns_link;
+  while (true) {
+    struct stat st;
+    if (::stat(link.c_str(), &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino) return true;
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) return false;
+    if (Clock::now() >= deadline) return true;  // still alive: let Alive() tell
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(5000));
+  }
+}
+
+}  // namespace faultline
