@@ -159,6 +159,16 @@ std::string Explain(const json& checker) {
       body += fmt::format("  ... and {} more (results.json has them all)\n", list.size() - kMaxExplainedPerKind);
     }
   }
+  // The linearizable checker's one list (each entry with its "type" and one "sentence"; its ops are too long here).
+  if (checker.contains("anomalies") && checker["anomalies"].is_array()) {
+    const json& list = checker["anomalies"];
+    for (size_t i = 0; i < list.size() && i < kMaxExplainedPerKind; ++i) {
+      if (list[i].is_object() && list[i].contains("sentence")) {
+        body += fmt::format("{}: key {}: {}\n", Plain(list[i].value("type", json("anomaly"))),
+                            Plain(list[i].value("key", json("?"))), Plain(list[i]["sentence"]));
+      }
+    }
+  }
   if (checker.contains("no_ok") && checker["no_ok"].is_array() && !checker["no_ok"].empty()) {
     body += "no op completed ok for: " + Plain(checker["no_ok"]) + "\n";
   }

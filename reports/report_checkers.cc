@@ -18,6 +18,27 @@ using json = nlohmann::json;
 
 constexpr int64_t kMaxDetailEntries = 200;  // long arrays/objects in a checker's details are cut to this
 
+// The linearizable checker lists its anomalies in one "anomalies" array, each with its "type"
+// (nonlinearizable, siblings) and its ops as objects (lin_common); its diagrams are report_linearization.cc's.
+constexpr const char* kLinearizable = "linearizable";
+
+// The history indices of a linearizable anomaly's own ops: the offending op (invoke and completion) and, for
+// siblings, the writes. Not its window's: the diagram carries those, and the page's "ops" stays small.
+std::vector<int64_t> LinearizableOpIndices(const json& e) {
+  std::vector<int64_t> out;
+  const auto add = [&](const json& op) {
+    if (!op.is_object()) return;
+    for (const char* field : {"invoke_index", "complete_index"}) {
+      if (op.contains(field) && op[field].is_number_integer()) out.push_back(op[field].get<int64_t>());
+    }
+  };
+  if (e.contains("op")) add(e["op"]);
+  if (e.contains("writes") && e["writes"].is_array()) {
+    for (const json& w : e["writes"]) add(w);
+  }
+  return out;
+}
+
 // The wanted set: every "index" an anomaly names, found in results.json.
 void CollectIndices(const json& j, std::unordered_set<int64_t>* out) {
   if (j.is_object()) {
@@ -92,6 +113,7 @@ std::string OpPhrase(const HistoryScan& s, int64_t index, const char* verb) {
 
 std::string AnomalyText(const std::string& checker, const std::string& kind, const json& e, const HistoryScan& s) {
   const auto get = [&](const char* k) { return e.contains(k) ? Str(e[k]) : std::string("?"); };
+  if (checker == kLinearizable && e.contains("sentence") && e["sentence"].is_string()) return get("sentence");
   const int64_t index = e.contains("index") && e["index"].is_number_integer() ? e["index"].get<int64_t>() : -1;
   if (checker == "set" && kind == "lost") {
     return fmt::format("add of {} to {} ({}) is missing from the final reads of {}", get("element"), get("key"),
@@ -171,6 +193,9 @@ json BuildAnomaly(const Anomaly& a, const HistoryScan& s, int64_t ordinal) {
   const auto add = [&](int64_t index) {
     if (s.ops.count(index) != 0 && std::find(ops.begin(), ops.end(), index) == ops.end()) ops.push_back(index);
   };
+  if (a.checker == kLinearizable) {
+    for (int64_t i : LinearizableOpIndices(e)) add(i);
+  }
   for (const char* field : {"index", "read_index", "write_index"}) {
     if (e.contains(field) && e[field].is_number_integer()) {
       const int64_t i = e[field].get<int64_t>();
@@ -193,6 +218,11 @@ json BuildAnomaly(const Anomaly& a, const HistoryScan& s, int64_t ordinal) {
   std::vector<int64_t> focus_ops = ops;
   if (e.contains("index") && e["index"].is_number_integer() && s.ops.count(e["index"].get<int64_t>()) != 0) {
     focus_ops = {e["index"].get<int64_t>()};
+  }
+  if (a.checker == kLinearizable && e.contains("op")) {  // the offending op, not the sibling writes
+    const std::vector<int64_t> own = LinearizableOpIndices(json{{"op", e["op"]}});
+    std::erase_if(focus_ops, [&](int64_t i) { return std::find(own.begin(), own.end(), i) == own.end(); });
+    if (focus_ops.empty()) focus_ops = ops;
   }
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (int64_t i : focus_ops) {
@@ -221,7 +251,12 @@ json CheckerCard(const std::string& name, const json& result, const AnomalySelec
                  const HistoryScan& scan, std::map<std::string, int64_t>* ordinal) {
   json details = json::object();
   for (const auto& [k, v] : result.items()) {
-    if (k != "valid" && k != "summary") details[k] = Trim(v);
+    // The linearizable anomalies' windows are shown as anomalies and diagrams, not again as raw details.
+    if (name == kLinearizable && k == "anomalies" && v.is_array()) {
+      details[k] = fmt::format("{} anomalies, listed below", v.size());
+    } else if (k != "valid" && k != "summary") {
+      details[k] = Trim(v);
+    }
   }
   json list = json::array();
   for (const auto& a : selection.anomalies) {
@@ -244,6 +279,20 @@ AnomalySelection SelectAnomalies(const json& results, int64_t max_per_checker) {
   for (const auto& [name, result] : results["checkers"].items()) {
     out.checkers.emplace_back(name, result);
     int64_t kept = 0;
+    if (name == kLinearizable && result.is_object() && result.contains("anomalies") && result["anomalies"].is_array()) {
+      const json& anomalies = result["anomalies"];
+      const json keys = result.value("keys", json::object());
+      const int64_t bad =
+          keys.is_object() ? keys.value("non_linearizable", int64_t{0}) + keys.value("siblings", int64_t{0}) : 0;
+      out.counts[name] += std::max<int64_t>(bad, static_cast<int64_t>(anomalies.size()));
+      for (const auto& entry : anomalies) {
+        if (kept++ >= max_per_checker) break;
+        const std::string kind = entry.is_object() && entry.contains("type") && entry["type"].is_string()
+                                     ? entry["type"].get<std::string>()
+                                     : "anomaly";
+        out.anomalies.push_back(Anomaly{name, kind, entry});
+      }
+    }
     for (const auto& [field, count] : AnomalyArrays(result)) {
       out.counts[name] += count;
       for (const auto& entry : result[field]) {
@@ -257,7 +306,13 @@ AnomalySelection SelectAnomalies(const json& results, int64_t max_per_checker) {
 
 std::unordered_set<int64_t> WantedIndices(const std::vector<Anomaly>& anomalies) {
   std::unordered_set<int64_t> wanted;
-  for (const auto& a : anomalies) CollectIndices(a.entry, &wanted);
+  for (const auto& a : anomalies) {
+    if (a.checker == kLinearizable) {
+      for (int64_t i : LinearizableOpIndices(a.entry)) wanted.insert(i);
+    } else {
+      CollectIndices(a.entry, &wanted);
+    }
+  }
   return wanted;
 }
 

@@ -22,6 +22,7 @@ using report_internal::ChartsJson;
 using report_internal::CheckersJson;
 using report_internal::EvidenceOf;
 using report_internal::HistoryScan;
+using report_internal::LinearizationsJson;
 using report_internal::Ms;
 using report_internal::NemesisJson;
 using report_internal::ScanHistory;
@@ -95,6 +96,7 @@ json BuildReportData(const fs::path& run_dir, const ReportOptions& options) {
           {"stats", StatsJson(scan)},
           {"checkers", std::move(checkers_out)},
           {"ops", std::move(ops_out)},
+          {"linearizations", LinearizationsJson(selection, scan)},
           {"nemesis", NemesisJson(scan)},
           {"timeline", TimelineJson(scan, options)},
           {"charts", ChartsJson(scan, selection.checkers, options)},

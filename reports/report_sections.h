@@ -3,6 +3,7 @@
 //   report_checkers.cc  the checker cards, their anomalies, the verdict sentence
 //   report_timeline.cc  the timeline (exact ops or a sample plus density) and the fault intervals
 //   report_charts.cc    latency, throughput, quantiles, siblings, convergence
+//   report_linearization.cc  the linearization diagrams of non-linearizable keys
 // Each is a pure function of results.json and the HistoryScan (report_scan.h).
 #pragma once
 
@@ -51,6 +52,12 @@ nlohmann::json CheckersJson(const AnomalySelection& selection, const nlohmann::j
 
 // The banner's sentence: why the run is what it is, with the fault when the checker did not say it.
 std::string VerdictSentence(const nlohmann::json& results, const nlohmann::json& checkers_out);
+
+// ---- report_linearization.cc
+
+// "linearizations": a diagram per non-linearizable key the linearizable checker explained (its anomalies of
+// type "nonlinearizable" among the selection), each with the id of its anomaly.
+nlohmann::json LinearizationsJson(const AnomalySelection& selection, const HistoryScan& scan);
 
 // ---- report_timeline.cc
 

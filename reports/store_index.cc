@@ -136,6 +136,16 @@ void ReadResults(od::parser& parser, const fs::path& file, json* run) {
               if (n > 0) anomalies[checker + ".no_ok"] = n;
               continue;
             }
+            // The linearizable checker counts its keys in one object: {"non_linearizable": N, "siblings": N, ...}.
+            if (checker == "linearizable" && detail == "keys" && type == od::json_type::object) {
+              for (auto k : dv.get_object()) {
+                const std::string_view what = k.unescaped_key();
+                if (what != "non_linearizable" && what != "siblings") continue;
+                const double n = k.value().get_double();
+                if (n > 0) anomalies[checker + "." + std::string(what)] = int64_t(n);
+              }
+              continue;
+            }
             const std::string kind = AnomalyKindOfCountField(detail);
             if (kind.empty() || type != od::json_type::number) continue;
             const double n = dv.get_double();

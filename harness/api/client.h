@@ -17,7 +17,7 @@ namespace faultline {
 
 // How a Client maps f and value onto its store: one per workload (the
 // registry, harness/run/registry.h, maps --workload names to these).
-enum class WorkloadKind { kSet, kRegister, kCounter };
+enum class WorkloadKind { kSet, kRegister, kCounter, kCasRegister };
 
 // The kind's name: what users give as --workload and external client
 // programs see as FAULTLINE_WORKLOAD. The one place these names are spelled.
@@ -29,6 +29,8 @@ inline std::string_view WorkloadKindName(WorkloadKind kind) {
       return "register";
     case WorkloadKind::kCounter:
       return "counter";
+    case WorkloadKind::kCasRegister:
+      return "cas-register";
   }
   return "?";
 }

@@ -15,6 +15,7 @@
 #include "harness/run/registry.h"
 #include "harness/run/runner.h"
 #include "harness/run/test_config.h"
+#include "harness/run/workload_config.h"
 
 namespace faultline {
 namespace {
@@ -22,6 +23,7 @@ namespace {
 struct CheckFlags {
   std::string path, workload, checkers, format;  // format empty: jsonl, unless the file looks like Jepsen's
   bool checkers_given = false, json = false;
+  nlohmann::json lin = nlohmann::json::object();  // --lin-time-limit-s, --lin-memory-mb, --all-keys
 };
 
 // Why `path`, checked as JSONL, looks like a Jepsen history (empty when it
@@ -92,8 +94,13 @@ int CheckCommand(const CheckFlags& flags) {
                 << WorkloadNames("|") << std::endl;
       return kExitBadInput;
     }
-    // Only the workload matters here; node settings of the run are irrelevant.
-    config = ResolveConfig({{"workload", given["workload"]}, {"keys", given.value("keys", 5)}}, 0);
+    // Only the workload and its options matter here; node settings of the run are irrelevant.
+    given = MergeConfig(nlohmann::json::object(), given);  // "_" → "-"
+    nlohmann::json workload = {{"workload", given["workload"]}, {"keys", given.value("keys", 5)}};
+    for (const std::string& key : WorkloadOptionKeys()) {
+      if (given.contains(key)) workload[key] = given[key];
+    }
+    config = ResolveConfig(MergeConfig(workload, flags.lin), 0, /*for_store=*/false);
   } catch (const std::exception& e) {
     std::cerr << "faultline check: " << e.what() << std::endl;
     return kExitBadInput;
@@ -153,6 +160,7 @@ void AddCheckCommand(CLI::App& app, std::vector<Command>& commands) {
   check->add_option("--format", flags->format,
                     "history format: jsonl (faultline's, default), jepsen-edn (history.edn) or jepsen-log (jepsen.log "
                     "op lines); a Jepsen format needs --workload");
+  AddLinearizableFlags(check, &flags->lin);
   commands.push_back({check, [flags, checkers] {
                         flags->checkers_given = checkers->count() > 0;
                         return CheckCommand(*flags);

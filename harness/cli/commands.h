@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <vector>
 
 namespace CLI {
@@ -35,6 +36,10 @@ void AddSuiteCommand(CLI::App& app, std::vector<Command>& commands);
 void AddHealCommand(CLI::App& app, std::vector<Command>& commands);
 void AddReportCommand(CLI::App& app, std::vector<Command>& commands);
 void AddClusterCommand(CLI::App& app, std::vector<Command>& commands);
+
+// --lin-time-limit-s, --lin-memory-mb and --all-keys (the linearizable
+// checker's budget; run_command.cc): each given sets its config key in `overrides`.
+void AddLinearizableFlags(CLI::App* app, nlohmann::json* overrides);
 
 // Makes SIGINT and SIGTERM set the returned flag instead of killing the
 // process, so a run tears its cluster down first (a second signal prints that

@@ -65,6 +65,22 @@ std::string WorkloadHelp() {
   return help;
 }
 
+}  // namespace
+
+void AddLinearizableFlags(CLI::App* app, nlohmann::json* overrides) {
+  app->add_option_function<double>(
+      "--lin-time-limit-s", [overrides](double v) { (*overrides)["lin-time-limit-s"] = v; },
+      "linearizable checker: seconds per key before the key is unknown (default 10)");
+  app->add_option_function<int>(
+      "--lin-memory-mb", [overrides](int v) { (*overrides)["lin-memory-mb"] = v; },
+      "linearizable checker: megabytes per key before the key is unknown (default 512)");
+  app->add_flag_callback(
+      "--all-keys", [overrides] { (*overrides)["all-keys"] = true; },
+      "linearizable checker: check every key, not stopping at the first non-linearizable one");
+}
+
+namespace {
+
 void AddRunFlags(CLI::App* run, RunFlags& flags) {
   run->add_option("--config", flags.config, "JSON test config; its keys are these flags' names (flags win)");
   Flag<std::string>(run, flags, "name", "test name (default <db>-<workload>): store/<name>/<timestamp>/");
@@ -105,6 +121,15 @@ void AddRunFlags(CLI::App* run, RunFlags& flags) {
   Flag<double>(run, flags, "convergence-timeout",
                "seconds of replica-read rounds after the final reads before replicas count as divergent (default 30)");
   Flag<int>(run, flags, "keys", "number of keys the workload uses (default 5)");
+  Flag<std::string>(run, flags, "cas-mix",
+                    "cas-register: op weights, e.g. read=2,write=1,cas=0 (default read=1,write=1,cas=1; dynastore "
+                    "has no cas: give it cas=0)");
+  Flag<int>(run, flags, "ops-per-key", "cas-register: ops on a key before it moves to a fresh key (default 200)");
+  Flag<int>(run, flags, "max-value", "cas-register: values are 0..max-value (default 4)");
+  run->add_flag_callback(
+      "--unique-values", [&flags] { flags.overrides["unique-values"] = true; },
+      "cas-register: every written value distinct");
+  AddLinearizableFlags(run, &flags.overrides);
   Flag<std::string>(run, flags, "subnet", "local nodes' subnet, a /24 in 10.0.0.0/8 (default: a free one)");
   run->add_flag_callback(
       "--containers", [&flags] { flags.overrides["containers"] = true; },

@@ -7,10 +7,13 @@
 #include <algorithm>
 
 #include "harness/base/harness_error.h"
+#include "harness/stores/dynastore/dynastore_client.h"
 #include "harness/stores/dynastore/dynastore_db.h"
 #include "harness/stores/external/external_db.h"
+#include "harness/stores/redis/redis_client.h"
 #include "harness/stores/redis/redis_db.h"
 #include "nemesis/clock_fault.h"
+#include "workloads/cas_register_workload.h"
 #include "workloads/counter_workload.h"
 #include "workloads/register_workload.h"
 #include "workloads/set_workload.h"
@@ -22,15 +25,37 @@ namespace {
 
 // An entry for a store whose config is TestConfig::*field, read by `parse`
 // and written by its ToJson overload.
+// `unsupported` is the adapter's declaration (beside its client) of what it cannot run.
 template <typename Config>
 StoreEntry Store(std::string name, std::string key, Config TestConfig::*field,
                  Config (*parse)(const ConfigFields&, bool, int),
-                 std::function<std::unique_ptr<Database>(const TestConfig&)> make) {
-  return StoreEntry{std::move(name), std::move(key),
+                 std::function<std::unique_ptr<Database>(const TestConfig&)> make,
+                 std::string (*unsupported)(const Config&, WorkloadKind, std::string_view)) {
+  return StoreEntry{std::move(name),
+                    std::move(key),
                     [field, parse](const ConfigFields& object, bool selected, TestConfig* c) {
                       c->*field = parse(object, selected, c->node_count());
                     },
-                    [field](const TestConfig& c) { return ToJson(c.*field); }, std::move(make)};
+                    [field](const TestConfig& c) { return ToJson(c.*field); },
+                    std::move(make),
+                    [field, unsupported](const TestConfig& c, WorkloadKind kind, const std::string& f) {
+                      return unsupported(c.*field, kind, f);
+                    }};
+}
+
+std::unique_ptr<Workload> MakeCasRegister(const TestConfig& c) {
+  CasRegisterWorkloadOptions o = c.cas_register;
+  o.keys = c.keys;
+  return std::make_unique<CasRegisterWorkload>(o);
+}
+
+// The ops cas-register invokes: those its mix weighs above 0.
+std::vector<std::string> CasRegisterOps(const TestConfig& c) {
+  std::vector<std::string> ops;
+  if (c.cas_register.mix.read > 0) ops.push_back("read");
+  if (c.cas_register.mix.write > 0) ops.push_back("write");
+  if (c.cas_register.mix.cas > 0) ops.push_back("cas");
+  return ops;
 }
 
 std::unique_ptr<Database> MakeDynastore(const TestConfig& config) {
@@ -60,21 +85,42 @@ std::string JoinNames(const std::vector<Entry>& entries, NameOf name_of, const s
 
 const std::vector<StoreEntry>& Stores() {
   static const std::vector<StoreEntry> stores = {
-      Store("dynastore", "dynastore", &TestConfig::dynastore, &ParseDynastoreConfig, &MakeDynastore),
-      Store("redis-cluster", "redis", &TestConfig::redis, &ParseRedisConfig, &MakeRedis),
-      Store("external", "external", &TestConfig::external, &ParseExternalConfig, &MakeExternal),
+      Store("dynastore", "dynastore", &TestConfig::dynastore, &ParseDynastoreConfig, &MakeDynastore,
+            &DynastoreUnsupported),
+      Store("redis-cluster", "redis", &TestConfig::redis, &ParseRedisConfig, &MakeRedis, &RedisUnsupported),
+      Store("external", "external", &TestConfig::external, &ParseExternalConfig, &MakeExternal, &ExternalUnsupported),
   };
   return stores;
 }
 
 const std::vector<WorkloadEntry>& Workloads() {
+  const auto fixed = [](std::vector<std::string> ops) { return [ops](const TestConfig&) { return ops; }; };
   static const std::vector<WorkloadEntry> workloads = {
-      {WorkloadKind::kSet, "",
-       [](const TestConfig& c) { return std::make_unique<SetWorkload>(SetWorkloadOptions{c.keys}); }},
-      {WorkloadKind::kRegister, "lost updates",
-       [](const TestConfig& c) { return std::make_unique<RegisterWorkload>(RegisterWorkloadOptions{c.keys}); }},
-      {WorkloadKind::kCounter, "",
-       [](const TestConfig& c) { return std::make_unique<CounterWorkload>(CounterWorkloadOptions{c.keys}); }},
+      {WorkloadKind::kSet,
+       "",
+       [](const TestConfig& c) { return std::make_unique<SetWorkload>(SetWorkloadOptions{c.keys}); },
+       {"add", "read"},
+       fixed({"add", "read"}),
+       ""},
+      {WorkloadKind::kRegister,
+       "lost updates",
+       [](const TestConfig& c) { return std::make_unique<RegisterWorkload>(RegisterWorkloadOptions{c.keys}); },
+       {"rmw", "read"},
+       fixed({"rmw", "read"}),
+       ""},
+      {WorkloadKind::kCounter,
+       "",
+       [](const TestConfig& c) { return std::make_unique<CounterWorkload>(CounterWorkloadOptions{c.keys}); },
+       {"add", "read"},
+       fixed({"add", "read"}),
+       ""},
+      {WorkloadKind::kCasRegister,
+       "linearizability: read, write, cas; --cas-mix",
+       &MakeCasRegister,
+       {"read", "write", "cas"},
+       &CasRegisterOps,
+       "give it weight 0 in \"cas-mix\", e.g. \"cas-mix\": {\"read\": 1, \"write\": 1, \"cas\": 0} "
+       "(--cas-mix read=1,write=1,cas=0)"},
   };
   return workloads;
 }
@@ -142,6 +188,30 @@ fs::path FindDynastoreBinary(const TestConfig& config) {
       fmt::format("cannot find the dynastore binary (looked for {} and {}); build it or set "
                   "\"dynastore\": {{\"binary\": PATH}} in the config",
                   candidates[0].lexically_normal().string(), candidates[1].string()));
+}
+
+void RequireStoreSupport(const TestConfig& config) {
+  const StoreEntry* store = FindStore(config.db);
+  const WorkloadEntry* workload = FindWorkload(config.workload);
+  if (store == nullptr || workload == nullptr || !store->unsupported) return;  // ResolveConfig named them
+  const std::string name(WorkloadKindName(workload->kind));
+  // The store cannot run the workload at all: nothing to leave out.
+  std::vector<std::string> reasons;
+  for (const std::string& f : workload->all_ops) {
+    std::string why = store->unsupported(config, workload->kind, f);
+    if (why.empty()) break;
+    reasons.push_back(std::move(why));
+  }
+  if (reasons.size() == workload->all_ops.size()) {
+    FailConfig(fmt::format("\"db\" {} cannot run the {} workload: {}", config.db, name, reasons.front()));
+  }
+  for (const std::string& f : workload->ops(config)) {
+    const std::string why = store->unsupported(config, workload->kind, f);
+    if (why.empty()) continue;
+    FailConfig(
+        fmt::format("the {} workload would invoke {}, which \"db\" {} does not support ({}){}", name, f, config.db, why,
+                    workload->leave_out.empty() ? "" : fmt::format("; to leave {} out, {}", f, workload->leave_out)));
+  }
 }
 
 bool UsesClockFault(const TestConfig& config) {

@@ -29,12 +29,20 @@ struct StoreEntry {
   // The config object of `config` as test.json holds it (of TestConfig{}: the defaults).
   std::function<nlohmann::json(const TestConfig& config)> to_json;
   std::function<std::unique_ptr<Database>(const TestConfig& config)> make;
+  // What the adapter declares it cannot do: why it cannot run op `f` of a
+  // workload ("" when it can), e.g. dynastore's "cas" of cas-register.
+  std::function<std::string(const TestConfig& config, WorkloadKind kind, const std::string& f)> unsupported;
 };
 
 struct WorkloadEntry {
   WorkloadKind kind;  // its name is WorkloadKindName(kind)
   std::string help;   // what --help adds after the name; may be empty
   std::function<std::unique_ptr<Workload>(const TestConfig& config)> make;
+  // Every f the workload may invoke, and the ones `config` makes it invoke.
+  std::vector<std::string> all_ops;
+  std::function<std::vector<std::string>(const TestConfig& config)> ops;
+  // How to leave an op out, for errors ("" when every op is needed).
+  std::string leave_out;
 };
 
 // In the order help text lists them.
@@ -52,6 +60,10 @@ std::unique_ptr<Workload> MakeWorkload(const TestConfig& config);
 std::unique_ptr<Database> MakeDatabase(const TestConfig& config);
 // What every client of the run is given: op timeout and the typed workload.
 ClientOptions MakeClientOptions(const TestConfig& config);
+
+// Throws ConfigError unless config.db supports every op config.workload
+// will invoke; the message names the store, the op, why, and the fix.
+void RequireStoreSupport(const TestConfig& config);
 
 // Whether the nemesis may skew clocks (the store then runs under libfaketime).
 bool UsesClockFault(const TestConfig& config);

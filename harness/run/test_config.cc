@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "harness/run/registry.h"
+#include "harness/run/workload_config.h"
 #include "nemesis/grudge.h"
 #include "nemesis/targets.h"
 
@@ -446,7 +447,7 @@ void ResolveRun(const Fields& f, TestConfig* c) {
 
 }  // namespace
 
-TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
+TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing, bool for_store) {
   json known = DefaultConfigJson();
   known["seed"] = 0;
   known["name"] = "";
@@ -462,11 +463,13 @@ TestConfig ResolveConfig(const json& merged_in, uint64_t seed_if_missing) {
   ResolveLoad(f, all, seed_if_missing, &c);
   ResolveRun(f, &c);
   ResolveNemesis(f, &c);
+  c.cas_register = ResolveCasRegisterOptions(f, merged);
   // Every store's object is read (test.json keeps them all); only the run's db is checked against the cluster.
   for (const StoreEntry& store : Stores()) {
     store.parse(f.Object(store.key, known[store.key]), store.name == c.db, &c);
   }
   ResolveNodeKind(&c);
+  if (for_store) RequireStoreSupport(c);
   return c;
 }
 
@@ -531,6 +534,7 @@ static json ToJsonFields(const TestConfig& c) {
       {"loss-probability", c.nemesis.loss_probability},
       {"clock-skew-ms", c.nemesis.clock_skew_ms},
       {"clock-strobe-period-ms", c.nemesis.clock_strobe_period_ms}};
+  AddWorkloadOptionsJson(c.cas_register, &j);
   for (const StoreEntry& store : Stores()) j[store.key] = store.to_json(c);
   return j;
 }

@@ -24,6 +24,7 @@
 #include "harness/stores/external/external_config.h"
 #include "harness/stores/redis/redis_config.h"
 #include "nemesis/nemesis_config.h"
+#include "workloads/cas_register_workload.h"
 
 namespace faultline {
 
@@ -41,14 +42,15 @@ struct TestConfig {
   std::string store_dir = "store";
   bool leave_db_running = false;
   int op_timeout_ms = 1000;
-  double quiesce = 5;               // seconds between heal and final reads
-  double convergence_timeout = 30;  // seconds of replica-read rounds before replicas count as divergent
-  int keys = 5;                     // keys of the workload
-  std::string subnet;               // local nodes' /24; empty = pick a free one
-  bool containers = false;          // local nodes as Podman containers (README "Nodes")
-  std::string image;                // containers from this image; empty = an overlay of the host's root
-  std::string node_memory;          // per-container memory limit ("256m"); empty = none
-  double node_cpus = 0;             // per-container CPU limit in cores; 0 = none
+  double quiesce = 5;                       // seconds between heal and final reads
+  double convergence_timeout = 30;          // seconds of replica-read rounds before replicas count as divergent
+  int keys = 5;                             // keys of the workload (cas-register: in use at once)
+  CasRegisterWorkloadOptions cas_register;  // keys "cas-mix", "ops-per-key", ... (harness/run/workload_config.h)
+  std::string subnet;                       // local nodes' /24; empty = pick a free one
+  bool containers = false;                  // local nodes as Podman containers (README "Nodes")
+  std::string image;                        // containers from this image; empty = an overlay of the host's root
+  std::string node_memory;                  // per-container memory limit ("256m"); empty = none
+  double node_cpus = 0;                     // per-container CPU limit in cores; 0 = none
   DynastoreConfig dynastore;
   RedisConfig redis;
   ExternalConfig external;
@@ -70,7 +72,10 @@ nlohmann::json LoadConfigFile(const std::filesystem::path& path);
 
 // Validates and converts. `seed_if_missing` fills "seed" when absent.
 // Throws ConfigError ("config: \"rate\" must be > 0, got -3").
-TestConfig ResolveConfig(const nlohmann::json& merged, uint64_t seed_if_missing);
+// Unless `for_store` is false (`faultline check`: no store is involved), the
+// run's db must support every op the workload will invoke (RequireStoreSupport,
+// harness/run/registry.h).
+TestConfig ResolveConfig(const nlohmann::json& merged, uint64_t seed_if_missing, bool for_store = true);
 
 // The resolved config as written to test.json.
 nlohmann::json ToJson(const TestConfig& config);

@@ -161,6 +161,25 @@ TEST_F(JunitTest, CounterErrorsAreExplainedToo) {
   EXPECT_EQ(Suite(doc).get<std::string>("<xmlattr>.name"), "lww-set");
 }
 
+TEST_F(JunitTest, LinearizableAnomaliesAreExplainedByTheirSentences) {
+  const json results = {
+      {"valid", false},
+      {"checkers",
+       {{"linearizable",
+         {{"valid", false},
+          {"summary", "1 key is not linearizable"},
+          {"model", "register"},
+          {"keys", {{"checked", 1}, {"non_linearizable", 1}}},
+          {"anomalies",
+           {{{"type", "nonlinearizable"},
+             {"key", "k4"},
+             {"sentence", "read by process 2 at 12.000 s returned 1, but every linearization ... leaves it at 3"},
+             {"op", {{"process", 2}, {"f", "read"}, {"value", 1}}}}}}}}}}};
+  const pt::ptree doc = Parse(JunitXml(results, nullptr, RunDir().string()));
+  const std::string body = Suite(doc).get<std::string>("testcase.failure");
+  EXPECT_NE(body.find("nonlinearizable: key k4: read by process 2 at 12.000 s returned 1"), std::string::npos) << body;
+}
+
 TEST_F(JunitTest, InterruptedRunIsAnErrorEvenWhereCheckersPassed) {
   const std::string xml = JunitXml(test::RealInterruptedResults(), test::RealTestJson(), RunDir().string());
   const pt::ptree doc = Parse(xml);

@@ -121,6 +121,23 @@ TEST_F(StoreIndexTest, AnomalyCountsPerCheckerAndKind) {
   EXPECT_EQ(counter["started"], "2026-11-26T02:15:00.500Z");
 }
 
+TEST_F(StoreIndexTest, LinearizableKeysCountAsAnomalies) {
+  json cas_test = test::RealTestJson();
+  cas_test["workload"] = "cas-register";
+  const json results = {{"valid", false},
+                        {"summary", "1 key is not linearizable"},
+                        {"checkers",
+                         {{"linearizable",
+                           {{"valid", false},
+                            {"summary", "1 key is not linearizable"},
+                            {"keys", {{"checked", 3}, {"linearizable", 1}, {"non_linearizable", 1}, {"siblings", 1}}},
+                            {"anomalies", json::array()}}}}}};
+  Run("nightly-cas", "20261127T030000.000Z", cas_test, &results);
+  const json data = StoreIndexData(store());
+  const json& r = RunAt(data, "nightly-cas/20261127T030000.000Z");
+  EXPECT_EQ(r["anomalies"], (json{{"linearizable.non_linearizable", 1}, {"linearizable.siblings", 1}}));
+}
+
 TEST_F(StoreIndexTest, BrokenAndUnfinishedRunsAreListedUnknown) {
   const json data = StoreIndexData(store());
   const json& in_progress = RunAt(data, "nightly-set/20261127T020000.000Z");

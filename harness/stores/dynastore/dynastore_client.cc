@@ -205,9 +205,10 @@ DynastoreClient::DynastoreClient(std::string address, int port, ClientOptions op
                                  std::map<std::string, DynastoreEndpoint> nodes)
     : options_(std::move(options)), conn_(std::move(address), port), nodes_(std::move(nodes)) {
   const WorkloadKind w = options_.workload;
-  if (w != WorkloadKind::kSet && w != WorkloadKind::kRegister && w != WorkloadKind::kCounter) {
-    throw HarnessError(
-        fmt::format("dynastore client: unknown workload kind {} (set, register, counter)", static_cast<int>(w)));
+  if (w != WorkloadKind::kSet && w != WorkloadKind::kRegister && w != WorkloadKind::kCounter &&
+      w != WorkloadKind::kCasRegister) {
+    throw HarnessError(fmt::format("dynastore client: unknown workload kind {} (set, register, counter, cas-register)",
+                                   static_cast<int>(w)));
   }
   if (w == WorkloadKind::kCounter) {
     std::random_device rd;
@@ -236,6 +237,10 @@ Completion DynastoreClient::Invoke(const Invocation& op) {
     case WorkloadKind::kCounter:
       if (op.f == "add") return CounterAdd(op, deadline);
       if (op.f == "read") return CounterRead(op, deadline);
+      break;
+    case WorkloadKind::kCasRegister:
+      if (op.f == "read") return CasRegisterRead(op, deadline);
+      if (op.f == "write") return CasRegisterWrite(op, deadline);
       break;
   }
   return Fail(
@@ -347,6 +352,65 @@ Completion DynastoreClient::CounterAdd(const Invocation& op, Deadline deadline) 
   }
   own_[op.key] = written;
   return {OpType::kOk, delta, ""};
+}
+
+std::string DynastoreUnsupported(const DynastoreConfig& /*config*/, WorkloadKind kind, std::string_view f) {
+  if (kind == WorkloadKind::kCasRegister && f == "cas") {
+    return "dynastore has no compare-and-set: a put supersedes the versions its context names, whatever they hold";
+  }
+  return "";
+}
+
+namespace {
+
+// A cas-register read: the distinct sibling values (each the JSON text of a
+// value; a sibling that is not JSON is kept as a string), null when none, the
+// value when one.
+std::optional<std::string> ParseCasRegisterRead(const std::string& key, const std::string& body, json* value,
+                                                std::string* context) {
+  std::vector<std::string> siblings;
+  if (auto error = ParseSiblings(key, body, siblings, context)) return error;
+  std::vector<json> values;
+  for (const std::string& s : siblings) {
+    json v = json::parse(s, nullptr, false);
+    if (v.is_discarded()) v = s;
+    if (std::find(values.begin(), values.end(), v) == values.end()) values.push_back(std::move(v));
+  }
+  std::sort(values.begin(), values.end());
+  if (values.empty()) {
+    *value = nullptr;
+  } else if (values.size() == 1) {
+    *value = std::move(values[0]);
+  } else {
+    *value = json(std::move(values));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Completion DynastoreClient::CasRegisterRead(const Invocation& op, Deadline deadline) {
+  HttpResult r = conn_.Request("GET", "/kv/" + PercentEncode(op.key), "", deadline);
+  if (!r.ok()) return Fail(DescribeFailure(r, "GET", options_.op_timeout));
+  if (r.status != 200 && r.status != 404) return Fail(DescribeError(r.status, r.body));
+  json value;
+  if (auto error = ParseCasRegisterRead(op.key, r.body, &value, nullptr)) return Fail(*error);
+  return {OpType::kOk, std::move(value), ""};
+}
+
+Completion DynastoreClient::CasRegisterWrite(const Invocation& op, Deadline deadline) {
+  const std::string target = "/kv/" + PercentEncode(op.key);
+  // The GET only fetches the context: nothing is written until the PUT.
+  HttpResult get = conn_.Request("GET", target, "", deadline);
+  if (!get.ok()) return {OpType::kFail, op.value, DescribeFailure(get, "GET", options_.op_timeout)};
+  if (get.status != 200 && get.status != 404) return {OpType::kFail, op.value, DescribeError(get.status, get.body)};
+  json ignored;
+  std::string context;
+  if (auto error = ParseCasRegisterRead(op.key, get.body, &ignored, &context)) return {OpType::kFail, op.value, *error};
+  json put_body = {{"value", op.value.dump()}, {"context", context}};
+  HttpResult put = conn_.Request("PUT", target, put_body.dump(), deadline);
+  if (auto outcome = PutOutcome(put, options_.op_timeout, op.value)) return *outcome;
+  return {OpType::kOk, op.value, ""};
 }
 
 std::optional<std::string> DynastoreClient::LoadRing() {

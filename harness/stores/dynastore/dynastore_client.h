@@ -25,6 +25,15 @@
 //   a stale read cannot roll it back) and starts a fresh writer id after any
 //   info outcome: a write that may still land later must not share an entry
 //   with later writes, or max-merging could hide one of them.
+// cas-register (the value is the JSON text of the register's value, e.g. "3"):
+//   read K:    GET /kv/K: null when missing; the value when every sibling
+//              holds the same one; else the sorted array of the distinct
+//              sibling values (a register read that saw several versions).
+//   write K v: GET /kv/K for the context, then PUT v with it, so the write
+//              supersedes every version this client has seen (a blind PUT
+//              would only add a sibling). ok only when the PUT is acked.
+//   cas:       not supported (DynastoreUnsupported): dynastore has no
+//              compare-and-set; the config is refused before the run.
 //
 // Outcomes: fail when the store certainly did not apply the op (nothing sent,
 // only the GET of a write failed, a definite 503, a 4xx); info when the PUT
@@ -46,10 +55,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "harness/api/client.h"
 #include "harness/api/database.h"
+#include "harness/stores/dynastore/dynastore_config.h"
 #include "harness/stores/dynastore/http_connection.h"
 
 namespace faultline {
@@ -59,6 +70,10 @@ struct DynastoreEndpoint {
   std::string address;
   int port = 0;
 };
+
+// Why dynastore cannot run op `f` of workload `kind`; "" when it can. The
+// registry refuses such a run at config time (RequireStoreSupport).
+std::string DynastoreUnsupported(const DynastoreConfig& config, WorkloadKind kind, std::string_view f);
 
 class DynastoreClient : public Client {
  public:
@@ -90,6 +105,8 @@ class DynastoreClient : public Client {
   Completion RegisterRead(const Invocation& op, Deadline deadline);
   Completion CounterAdd(const Invocation& op, Deadline deadline);
   Completion CounterRead(const Invocation& op, Deadline deadline);
+  Completion CasRegisterRead(const Invocation& op, Deadline deadline);
+  Completion CasRegisterWrite(const Invocation& op, Deadline deadline);
   // Fetches and caches the ring; returns the error when no node answers.
   std::optional<std::string> LoadRing();
   HttpConnection& ConnectionTo(const std::string& node);

@@ -18,6 +18,14 @@ ExternalConfig ParseExternalConfig(const ConfigFields& e, bool selected, int /*n
   s.logs = e.Strings("logs");
   s.port = e.Int("port");
   s.image = e.String("image");
+  s.workloads = e.Strings("workloads");
+  for (const std::string& w : s.workloads) {
+    bool known = false;
+    for (int k = 0; k <= static_cast<int>(WorkloadKind::kCasRegister); ++k) {
+      known = known || WorkloadKindName(static_cast<WorkloadKind>(k)) == w;
+    }
+    if (!known) FailConfig(fmt::format("\"external.workloads\" names an unknown workload \"{}\"", w));
+  }
   if (!selected) return s;
   if (s.start.empty()) FailConfig("\"external.start\" must be given: the command that runs the store on a node");
   if (s.client.empty()) FailConfig("\"external.client\" must be given: the client program (JSON lines)");
@@ -27,10 +35,22 @@ ExternalConfig ParseExternalConfig(const ConfigFields& e, bool selected, int /*n
   return s;
 }
 
+std::string ExternalUnsupported(const ExternalConfig& config, WorkloadKind kind, std::string_view /*f*/) {
+  const std::string_view name = WorkloadKindName(kind);
+  for (const std::string& w : config.workloads) {
+    if (w == name) return "";
+  }
+  return fmt::format(
+      "its client program does not declare the {} workload; add \"{}\" to \"external.workloads\" once it answers "
+      "that workload's ops (README \"External adapter protocol\")",
+      name, name);
+}
+
 nlohmann::json ToJson(const ExternalConfig& c) {
-  return {{"install", c.install}, {"start", c.start}, {"kill", c.kill}, {"pause", c.pause},
-          {"resume", c.resume},   {"stop", c.stop},   {"wipe", c.wipe}, {"health", c.health},
-          {"client", c.client},   {"logs", c.logs},   {"port", c.port}, {"image", c.image}};
+  return {{"install", c.install},    {"start", c.start}, {"kill", c.kill}, {"pause", c.pause},
+          {"resume", c.resume},      {"stop", c.stop},   {"wipe", c.wipe}, {"health", c.health},
+          {"client", c.client},      {"logs", c.logs},   {"port", c.port}, {"image", c.image},
+          {"workloads", c.workloads}};
 }
 
 }  // namespace faultline

@@ -3,8 +3,10 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "harness/api/client.h"
 #include "harness/base/config_fields.h"
 
 namespace faultline {
@@ -21,12 +23,20 @@ struct ExternalConfig {
   // containers of it (as with --image) and every command above but the
   // client runs inside them. Empty: the nodes the run was given.
   std::string image;
+  // The workloads the client program answers (their ops as the README's
+  // workload formats say). cas-register is not assumed: a program written
+  // for the first three would fail every read/write/cas.
+  std::vector<std::string> workloads = {"set", "register", "counter"};
 };
 
 // Reads the object (every key must have its type). When `selected` (the run's
 // db is external) the commands a run needs must be there. Throws ConfigError
 // naming the field.
 ExternalConfig ParseExternalConfig(const ConfigFields& object, bool selected, int node_count);
+
+// Why the external adapter cannot run op `f` of `kind`: the client program
+// does not declare that workload in "external.workloads". "" when it does.
+std::string ExternalUnsupported(const ExternalConfig& config, WorkloadKind kind, std::string_view f);
 
 // The object as test.json holds it (ParseExternalConfig reads it back).
 nlohmann::json ToJson(const ExternalConfig& config);

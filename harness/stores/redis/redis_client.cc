@@ -119,9 +119,10 @@ RedisClusterClient::RedisClusterClient(std::string seed_address, int port, Clien
                                        std::map<std::string, std::string> nodes)
     : options_(std::move(options)), port_(port), slot_to_range_(kRedisSlots, -1) {
   const WorkloadKind w = options_.workload;
-  if (w != WorkloadKind::kSet && w != WorkloadKind::kRegister && w != WorkloadKind::kCounter) {
-    throw HarnessError(
-        fmt::format("redis client: unknown workload kind {} (set, register, counter)", static_cast<int>(w)));
+  if (w != WorkloadKind::kSet && w != WorkloadKind::kRegister && w != WorkloadKind::kCounter &&
+      w != WorkloadKind::kCasRegister) {
+    throw HarnessError(fmt::format("redis client: unknown workload kind {} (set, register, counter, cas-register)",
+                                   static_cast<int>(w)));
   }
   seeds_.push_back(HostPort(seed_address, port));
   for (const auto& [address, name] : nodes) {
@@ -261,10 +262,52 @@ Completion RedisClusterClient::Finish(const Outcome& o, bool write, const json& 
   return {OpType::kOk, value, ""};
 }
 
+std::string RedisUnsupported(const RedisConfig& /*config*/, WorkloadKind /*kind*/, std::string_view /*f*/) {
+  return "";
+}
+
+namespace {
+
+// Compare-and-set in one script, so it runs atomically on the key's master.
+// A missing key (GET → false) equals no expected value.
+constexpr const char* kCasScript =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2]) return 1 end return 0";
+
+}  // namespace
+
+Completion RedisClusterClient::CasRegister(const Invocation& op, Deadline deadline) {
+  const std::string& key = op.key;
+  if (op.f == "read") {
+    Outcome o = Execute(key, {"GET", key}, deadline);
+    if (!o.reply) return Fail(o.error);
+    if (o.reply->is_error()) return Fail(o.reply->str);
+    if (o.reply->type == RedisValue::Type::kNil) return {OpType::kOk, nullptr, ""};
+    if (o.reply->type != RedisValue::Type::kString) return Fail("GET answered " + o.reply->Describe());
+    json v = json::parse(o.reply->str, nullptr, false);
+    return {OpType::kOk, v.is_discarded() ? json(o.reply->str) : v, ""};
+  }
+  if (op.f == "write") return Finish(Execute(key, {"SET", key, op.value.dump()}, deadline), true, op.value);
+  if (op.f == "cas") {
+    if (!op.value.is_array() || op.value.size() != 2) {
+      return Fail(fmt::format("cas needs a value [old, new], got {}", op.value.dump()), op.value);
+    }
+    Outcome o = Execute(key, {"EVAL", kCasScript, "1", key, op.value[0].dump(), op.value[1].dump()}, deadline);
+    if (!o.reply || o.reply->is_error()) return Finish(o, true, op.value);
+    if (o.reply->type != RedisValue::Type::kInteger) {
+      // Not our script's answer: whether it applied is unknown.
+      return {OpType::kInfo, op.value, "EVAL answered " + o.reply->Describe()};
+    }
+    if (o.reply->integer == 1) return {OpType::kOk, op.value, ""};
+    return Fail(fmt::format("{} does not hold {}", key, op.value[0].dump()), op.value);
+  }
+  return Fail(fmt::format("redis client does not support f={} (workload cas-register)", op.f));
+}
+
 Completion RedisClusterClient::Invoke(const Invocation& op) {
   const Deadline deadline = Clock::now() + options_.op_timeout;
   const WorkloadKind w = options_.workload;
   const std::string& key = op.key;
+  if (w == WorkloadKind::kCasRegister) return CasRegister(op, deadline);
   if (op.f == "read") {
     const bool set = w == WorkloadKind::kSet;
     Outcome o =

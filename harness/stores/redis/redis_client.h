@@ -20,6 +20,12 @@
 //             read K:   GET K → [id] or []
 //   counter   add K d:  INCRBY K d                   ok value d
 //             read K:   GET K → the integer (0 when missing)
+//   cas-register (the value stored is the JSON text of the register's value)
+//             read K:   GET K → the value, null when missing
+//             write K v: SET K v                     ok value v
+//             cas K [old,new]: EVAL of a Lua compare-and-set (GET, compare,
+//                       SET: atomic on the key's master) → ok when it
+//                       applied, fail when the value was not old
 // Outcomes: an error reply (CLUSTERDOWN, READONLY, ...) means Redis did not
 // run the command → fail; a failed connect sent nothing → fail; a timeout
 // or a connection lost after sending → info for writes (fail for reads and
@@ -44,6 +50,7 @@
 
 #include "harness/api/client.h"
 #include "harness/api/database.h"
+#include "harness/stores/redis/redis_config.h"
 #include "harness/stores/redis/redis_connection.h"
 
 namespace faultline {
@@ -64,6 +71,10 @@ struct RedisSlotRange {
 // (a node that does not know its own IP). Throws nothing: nullopt + error.
 std::optional<std::vector<RedisSlotRange>> ParseClusterSlots(const RedisValue& reply,
                                                              const std::string& queried_address, std::string* error);
+
+// Why Redis Cluster cannot run op `f` of workload `kind`: never (""); the
+// registry asks every adapter (RequireStoreSupport).
+std::string RedisUnsupported(const RedisConfig& config, WorkloadKind kind, std::string_view f);
 
 class RedisClusterClient : public Client {
  public:
@@ -96,6 +107,7 @@ class RedisClusterClient : public Client {
   RedisConnection& ConnectionTo(const std::string& endpoint);
   std::string NodeName(const std::string& endpoint) const;
   Completion Finish(const Outcome& o, bool write, const nlohmann::json& value);
+  Completion CasRegister(const Invocation& op, Deadline deadline);
 
   ClientOptions options_;
   int port_;

@@ -1,5 +1,6 @@
 // faultline report.html front end, the entry. Reads the JSON in #faultline-data (reports/web/DATA.md, "kind":
-// "report") and renders into #app: verdict banner, the test, checkers with their anomalies, the timeline, charts;
+// "report") and renders into #app: verdict banner, the test, checkers with their anomalies, linearization diagrams,
+// the timeline, charts;
 // one panel module each in report/, which only register on window.faultlineReport. This file is inlined last
 // (after uPlot, common.js and report/*.js, as one script: reports/CMakeLists.txt, tests/make_page.mjs) and wires them.
 // uPlot draws axes, scales, zoom and cursor; op bars and fault bands are drawn in uPlot draw hooks on its canvas.
@@ -32,6 +33,8 @@
   const summary = R.panels.summary(page);
   const timeline = R.panels.timeline(page);
   const { showInTimeline } = timeline;
+  // before the checkers and the timeline render: both link to its diagrams
+  const linearization = (page.linearization = R.panels.linearization(page, showInTimeline));
   const checkerCards = R.panels.checkers(page, showInTimeline);
   const charts = R.panels.charts(page);
 
@@ -40,6 +43,7 @@
   app.append(...safe('the verdict', summary.renderBanner));
   app.append(safe('the test', summary.renderTest));
   app.append(safe('the checkers', checkerCards.renderCheckers));
+  app.append(safe('the linearization diagrams', linearization.renderLinearizations));
   app.append(safe('the timeline', timeline.renderTimeline));
   app.append(safe('the charts', charts.renderCharts));
   document.title = `${{ valid: '✔', invalid: '✘', unknown: '?' }[verdictClass(verdict.valid)]} ${run.name || 'faultline'} — faultline report`;

@@ -131,6 +131,35 @@ function reportSummary() {
   };
 }
 
+// Each linearization diagram (data.linearizations): its SVG draws a bar per op in a lane of its process, a point per
+// op of the prefix, one outlined offending op; its anomaly and the timeline link to it.
+async function checkLinearizations(page, log) {
+  const found = await page.evaluate(() => {
+    const data = JSON.parse(document.getElementById('faultline-data').textContent);
+    return (Array.isArray(data.linearizations) ? data.linearizations : []).map((d) => {
+      const el = document.getElementById('lin-' + d.id);
+      return {
+        id: d.id, ops: d.ops.length, ordered: d.ops.filter((op) => typeof op.order === 'number').length,
+        present: !!el, bars: el ? el.querySelectorAll('svg .lin-op rect').length : 0,
+        points: el ? el.querySelectorAll('svg .lin-point').length : 0,
+        offending: el ? el.querySelectorAll('svg .lin-op.offending').length : 0,
+        fromAnomaly: !!document.querySelector(`#anomaly-${CSS.escape(d.id)} a[href="#lin-${d.id}"]`),
+        fromTimeline: !!document.querySelector(`#timeline-linearizations a[href="#lin-${d.id}"]`),
+        hover: el ? (el.querySelector('svg .lin-op title')?.textContent || '') : '',
+      };
+    });
+  });
+  for (const d of found) {
+    check(d.present, `linearization ${d.id}: no #lin-${d.id}`);
+    check(d.bars === d.ops, `linearization ${d.id}: ${d.bars} op bars drawn, ${d.ops} ops in the data`);
+    check(d.points === d.ordered, `linearization ${d.id}: ${d.points} linearization points, ${d.ordered} ops in the prefix`);
+    check(d.offending === 1, `linearization ${d.id}: ${d.offending} ops outlined as offending, expected 1`);
+    check(d.fromAnomaly && d.fromTimeline, `linearization ${d.id}: not linked from its anomaly and the timeline`);
+    check(/process/.test(d.hover), `linearization ${d.id}: no hover text on its ops`);
+  }
+  if (found.length) log(`linearizations: ${found.length} diagram(s), ${found.map((d) => `${d.bars} bars/${d.points} points`).join(', ')}`);
+}
+
 async function checkReport(page, o, log) {
   const data = await page.evaluate(reportSummary);
   check(data.kind === 'report', `page data kind is "${data.kind}", expected "report"`);
@@ -141,6 +170,7 @@ async function checkReport(page, o, log) {
     check(verdict.text.toLowerCase().includes(o.verdict), `verdict banner text does not say "${o.verdict}": ${verdict.text}`);
   }
   log(`verdict banner: ${verdict.v} — ${verdict.text.replace(/\s+/g, ' ').slice(0, 100)}`);
+  await checkLinearizations(page, log);
 
   // timeline
   const tl = data.timeline;

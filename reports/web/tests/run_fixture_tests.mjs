@@ -31,9 +31,26 @@ for (const key of ['run', 'stats', 'checkers', 'ops', 'nemesis', 'timeline', 'ch
 const valid = pages.find((p) => p.name === 'valid_no_nemesis').data;
 pages.push({ name: 'skipped_checker', data: { ...valid, checkers: [...valid.checkers,
   { name: 'convergence', valid: 'skipped', summary: 'no replica-read rounds in the history', details: {}, anomaly_count: 0, anomalies: [] }] } });
+// a non-linearizable key (cas-register): the linearizable checker's anomaly and its diagram (DATA.md "linearizations")
+pages.push({ name: 'linearization', data: linearizationPage(base) });
 pages.push({ name: 'synth_invalid_3k', data: synthReport({ total: 3000, durationS: 30, workers: 10 }) });
 pages.push({ name: 'synth_100k_of_300k', data: synthReport({ total: 300000, shown: 100000, durationS: 120, workers: 20 }), time: true });
 pages.push({ name: 'synth_index_5000', data: synthIndex(5000), time: true });
+
+function linearizationPage(base) {
+  const op = (index, process, f, value, type, start, end, extra = {}) => ({ index, complete_index: end === null ? null : index + 1,
+    process, f, value, type, start_ms: start, end_ms: end, order: null, point_ms: null, state: null, offending: false, ...extra });
+  const id = 'linearizable-nonlinearizable-0';
+  const diagram = { id, key: 'k1', model: 'cas-register', sentence: 'read of 1 by process 2 at 0.050 s returned 1, but every linearization of the 3 ops before it leaves the register at 2 or 3',
+    window: { start_ms: 5, end_ms: 60 }, processes: [0, 1, 2, 3], states_before: [2, 3],
+    faults: [{ fault: 'partition', label: 'partition halves', start_ms: 25, end_ms: null }],
+    ops: [op(0, 3, 'write', 3, 'info', 5, null), op(1, 0, 'write', 1, 'ok', 10, 20, { order: 0, point_ms: 10, state: 1 }),
+      op(4, 1, 'cas', [1, 2], 'ok', 30, 40, { order: 1, point_ms: 30, state: 2 }), op(6, 2, 'read', 1, 'ok', 50, 60, { offending: true })] };
+  const card = { name: 'linearizable', valid: false, summary: '1 of 4 keys is not linearizable', anomaly_count: 1,
+    details: { model: 'cas-register', keys: { checked: 4, linearizable: 3, non_linearizable: 1, unknown: 0, siblings: 0 } },
+    anomalies: [{ id, kind: 'nonlinearizable', key: 'k1', text: diagram.sentence, fault: 'partition halves', ops: [], focus: { start_ms: 0, end_ms: 1000 } }] };
+  return { ...base, checkers: [...base.checkers, card], linearizations: [diagram] };
+}
 
 let failed = 0;
 // the CLI, for the exit-status checks

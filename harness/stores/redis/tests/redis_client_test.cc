@@ -257,7 +257,8 @@ TEST_F(RedisClusterTest, RoutingFollowsAFailover) {
   EXPECT_TRUE(std::is_sorted(read.value.begin(), read.value.end()));
 }
 
-TEST_F(RedisClusterTest, RegisterAndCounterMapping) {
+// One cluster for the register, counter and cas-register mappings (a cluster takes seconds to create).
+TEST_F(RedisClusterTest, RegisterCounterAndCasRegisterMapping) {
   auto reg = db_->NewClient(nodes_[2], ClientOptions{1000ms, WorkloadKind::kRegister});
   Completion a = reg->Invoke({"rmw", "r1", json{{"write", 1}}});
   ASSERT_EQ(a.type, OpType::kOk) << a.error;
@@ -279,6 +280,25 @@ TEST_F(RedisClusterTest, RegisterAndCounterMapping) {
   Completion wrong = set->Invoke({"read", "c3", nullptr});
   EXPECT_EQ(wrong.type, OpType::kFail);
   EXPECT_NE(wrong.error.find("WRONGTYPE"), std::string::npos) << wrong.error;
+
+  // cas-register: GET/SET of the value's JSON text, cas by a Lua script on the key's master.
+  auto cas = db_->NewClient(nodes_[5], ClientOptions{1000ms, WorkloadKind::kCasRegister});
+  Completion absent = cas->Invoke({"read", "x1", nullptr});
+  ASSERT_EQ(absent.type, OpType::kOk) << absent.error;
+  EXPECT_TRUE(absent.value.is_null());
+  Completion on_absent = cas->Invoke({"cas", "x1", {0, 1}});
+  EXPECT_EQ(on_absent.type, OpType::kFail) << "an absent register does not hold 0";
+  ASSERT_EQ(cas->Invoke({"write", "x1", 3}).type, OpType::kOk);
+  EXPECT_EQ(cas->Invoke({"read", "x1", nullptr}).value, 3);
+  Completion refused = cas->Invoke({"cas", "x1", {2, 4}});
+  EXPECT_EQ(refused.type, OpType::kFail);
+  EXPECT_EQ(refused.value, json({2, 4}));
+  EXPECT_EQ(refused.error, "x1 does not hold 2");
+  Completion applied = cas->Invoke({"cas", "x1", {3, 4}});
+  EXPECT_EQ(applied.type, OpType::kOk) << applied.error;
+  EXPECT_EQ(cas->Invoke({"read", "x1", nullptr}).value, 4);
+  EXPECT_EQ(cas->Invoke({"cas", "x1", 4}).type, OpType::kFail);  // not [old, new]
+  EXPECT_EQ(RedisUnsupported(RedisConfig{}, WorkloadKind::kCasRegister, "cas"), "");
 }
 
 }  // namespace

@@ -67,7 +67,8 @@
       return h('div', { class: 'fl-anomaly', id: 'anomaly-' + id, 'data-anomaly': id, 'data-checker': checker.name ?? '' },
         h('div', { class: 'head' }, h('span', { class: 'kind' }, (checker.name ? checker.name + '.' : '') + (a.kind ?? 'anomaly')),
           a.key !== null && a.key !== undefined ? h('span', { class: 'mono' }, 'key ' + a.key) : null,
-          h('span', { class: 'text' }, a.text ?? ''), ops.length || a.focus ? btn : null),
+          h('span', { class: 'text' }, a.text ?? ''), page.linearization ? page.linearization.linkFor(id) : null,
+          ops.length || a.focus ? btn : null),
         a.fault ? h('div', { class: 'fault' }, 'Fault active: ' + a.fault) : h('div', { class: 'fault' }, 'No fault active.'),
         ops.length ? h('div', { class: 'ops-wrap' }, opRows(ops)) : null);
     }

@@ -19,6 +19,7 @@
       const note = timeline.exact === false
         ? `showing ${fmtInt(n)} of ${fmtInt(total)} ops (density shaded)` : `${fmtInt(n)} ops`;
       sec.append(h('h2', null, 'Timeline', h('span', { class: 'hint', id: 'timeline-note' }, note)));
+      if (page.linearization) sec.append(page.linearization.timelineLinks() || '');
       const host = h('div', { id: 'timeline', class: 'fl-chart' });
       if (!lanes.length || (!n && !buckets)) {
         sec.append(h('div', { class: 'fl-empty', id: 'timeline-empty' }, 'No client operations in this history.'));
