@@ -89,9 +89,27 @@ TEST_F(CasRegisterRedisTest, RedisClusterWithoutFaultsIsLinearizable) {
   // acknowledged write stays.
   const fs::path config = dir_ / "config.json";
   std::ofstream(config) << R"({"redis": {"node-timeout-ms": 120000}})";
-  const int code = RunFaultline({"run", "--config", config.string(), "--db", "redis-cluster", "--local", "6",
-                                 "--workload", "cas-register", "--time-limit", "4", "--rate", "80", "--ops-per-key",
-                                 "40", "--store-dir", store_.string(), "--seed", "17", "--quiesce", "1"});
+  const int code = RunFaultline({"run",
+                                 "--config",
+                                 config.string(),
+                                 "--db",
+                                 "redis-cluster",
+                                 "--local",
+                                 "6",
+                                 "--workload",
+                                 "cas-register",
+                                 "--time-limit",
+                                 "4",
+                                 "--rate",
+                                 "80",
+                                 "--ops-per-key",
+                                 "40",
+                                 "--store-dir",
+                                 store_.string(),
+                                 "--seed",
+                                 "17",
+                                 "--quiesce",
+                                 "1"});
   const fs::path run = LatestRun();
   const json results = json::parse(ReadFile(run / "results.json"));
   EXPECT_EQ(code, 0) << Output() << results.dump(2);

@@ -51,21 +51,9 @@ class CheckTest : public ::testing::Test {
     const fs::path out = tmp_.path() / "out.txt";
     std::vector<std::string> args{FAULTLINE_BIN, "check", tmp_.file().string(), "--workload", "set"};
     args.insert(args.end(), extra.begin(), extra.end());
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      FILE* f = std::fopen(out.c_str(), "w");
-      ::dup2(::fileno(f), 1);
-      ::dup2(::fileno(f), 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    const int code = test::RunToFile(args, out);
     out_ = test::ReadFile(out);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return code;
   }
   RunResults CheckInProcess(const CheckOptions& options) {
     TestConfig config = ResolveConfig({{"workload", "set"}}, 0);

@@ -29,21 +29,9 @@ class JepsenCheckTest : public ::testing::Test {
   int Check(std::vector<std::string> args) {
     const fs::path out = tmp_.path() / "out.txt";
     args.insert(args.begin(), {FAULTLINE_BIN, "check"});
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      FILE* f = std::fopen(out.c_str(), "w");
-      ::dup2(::fileno(f), 1);
-      ::dup2(::fileno(f), 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    const int code = test::RunToFile(args, out);
     out_ = test::ReadFile(out);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return code;
   }
   bool OutputHas(const std::string& text) const { return out_.find(text) != std::string::npos; }
   std::string Write(const std::string& name, const std::string& text) {
