@@ -268,6 +268,25 @@ Value ReadField(std::string_view field, int32_t line, int32_t column, std::strin
   return v;
 }
 
+// Whether the text after "jepsen.util - " is an op with space-aligned
+// fields ("3   :invoke :cas    [1 2]": a process, integer or :nemesis, then
+// an op type), not a log message.
+bool IsSpacedOpLine(std::string_view rest) {
+  auto token = [&rest]() {
+    const size_t b = rest.find_first_not_of(' ');
+    if (b == std::string_view::npos) return std::string_view();
+    const size_t e = rest.find(' ', b);
+    const std::string_view t = rest.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b);
+    rest.remove_prefix(e == std::string_view::npos ? rest.size() : e);
+    return t;
+  };
+  const std::string_view process = token();
+  const bool is_process =
+      process == ":nemesis" || (!process.empty() && process.find_first_not_of("0123456789") == std::string_view::npos);
+  const std::string_view type = token();
+  return is_process && (type == ":invoke" || type == ":ok" || type == ":fail" || type == ":info");
+}
+
 class LogReader {
  public:
   LogReader(const std::function<void(const Op&)>& fn) : fn_(fn) {}
@@ -280,7 +299,10 @@ class LogReader {
     if (marker == std::string_view::npos) return;
     const size_t start = marker + kMarker.size();
     const std::string_view rest = line.substr(start);
-    if (rest.find('\t') == std::string_view::npos) return;  // a message, not an op
+    if (rest.find('\t') == std::string_view::npos) {
+      if (IsSpacedOpLine(rest)) SpacedLine(line, rest, number, start);
+      return;  // else a message, not an op
+    }
     size_t tabs[3];
     size_t at = 0;
     for (size_t& tab : tabs) {
@@ -308,6 +330,32 @@ class LogReader {
       error.kind = Kind::kString;
       error.text = tail.substr(end + 1);
     }
+    Emit(process, type, f, value, error, line, number, column(0));
+  }
+
+  // A log line padded with spaces: the fields are consecutive EDN forms, and
+  // whatever follows the value is the op's error text.
+  void SpacedLine(std::string_view line, std::string_view rest, int32_t number, size_t start) {
+    const int32_t column = static_cast<int32_t>(start + 1);
+    edn::Reader reader(rest, number, column);
+    const Value process = reader.Read();
+    const Value type = reader.Read();
+    if (reader.Peek() == '\0') FailAt(number, column + int32_t(reader.offset()), "the f field is missing");
+    const Value f = reader.Read();
+    if (reader.Peek() == '\0') FailAt(number, column + int32_t(reader.offset()), "the value field is empty");
+    const Value value = reader.Read();
+    size_t end = reader.offset();
+    while (end < rest.size() && rest[end] == ' ') ++end;
+    Value error;
+    if (end < rest.size()) {
+      error.kind = Kind::kString;
+      error.text = rest.substr(end);
+    }
+    Emit(process, type, f, value, error, line, number, column);
+  }
+
+  void Emit(const Value& process, const Value& type, const Value& f, const Value& value, const Value& error,
+            std::string_view line, int32_t number, int32_t column) {
     JepsenOpMapper::Fields fields;
     fields.process = &process;
     fields.type = &type;
@@ -315,7 +363,7 @@ class LogReader {
     fields.value = value.kind == Kind::kNil ? nullptr : &value;
     fields.error = error.text.empty() ? nullptr : &error;
     fields.line = number;
-    fields.column = column(0);
+    fields.column = column;
     if (const std::optional<int64_t> stamp = LogTimestamp(line)) {
       if (!first_stamp_) first_stamp_ = *stamp;
       // Milliseconds only: equal stamps keep file order, 1 ns apart.

@@ -229,6 +229,27 @@ TEST(JepsenHistoryTest, LogLines) {
   EXPECT_EQ(s[1].value, 3);
 }
 
+// Logs whose columns are padded with spaces (as some of Porcupine's etcd
+// logs are) read like tab-separated ones; text after the value is the error.
+TEST(JepsenHistoryTest, SpaceAlignedLogLinesAreOps) {
+  const History h =
+      Log("INFO  jepsen.util - 4   :invoke :cas    [1 2]\n"
+          "INFO  jepsen.util - 4   :fail   :cas    [1 2]\n"
+          "INFO  jepsen.util - 1   :invoke :read   nil\n"
+          "INFO  jepsen.util - 1   :info   :read   nil  indeterminate: timeout\n"
+          "INFO  jepsen.util - :nemesis :info :start nil\n"
+          "INFO  jepsen.util - starting the clients\n");
+  ASSERT_EQ(h.size(), 5u);
+  EXPECT_EQ(h[0].f, "cas");
+  EXPECT_EQ(h[0].value, json::array({1, 2}));
+  EXPECT_EQ(h[1].type, OpType::kFail);
+  EXPECT_EQ(h[3].type, OpType::kInfo);
+  EXPECT_EQ(h[3].error, "indeterminate: timeout");
+  EXPECT_EQ(h[4].process, kNemesisProcess);
+  EXPECT_EQ(ErrorOf("INFO  jepsen.util - 3   :invoke :read\n", JepsenFormat::kLog),
+            "line 1 column 38: the value field is empty");
+}
+
 TEST(JepsenHistoryTest, MalformedLogLinesNameLineAndColumn) {
   const std::pair<std::string_view, std::string_view> cases[] = {
       {"x\nINFO  jepsen.util - 3\t:invoke\t:cas\n", "line 2 column 21: an op line needs 4 tab-separated fields"},
