@@ -146,12 +146,13 @@ TEST_F(ContainerRun, HarnessKilledMidRunLeavesNothingAfterCleanup) {
   ExpectNothingLeft(id);
 }
 
-// A harness killed while a whole-node fault is in effect leaves a node
+// A harness killed while a whole-node fault is in effect (held 5 s: long
+// enough to see it and kill the harness on a loaded machine) leaves a node
 // crashed, frozen or starved, which `faultline heal` repairs (restarting a
 // crashed node's store from the run's test.json).
 TEST_F(ContainerRun, HealRepairsANodeLeftCrashedFrozenOrStarved) {
   pid_ = Start(RunArgs({"--containers", "--node-cpus", "1", "--nemesis", "crash,freeze,starve", "--nemesis-interval",
-                        "1", "--time-limit", "60", "--rate", "30", "--leave-db-running"}));
+                        "5", "--time-limit", "60", "--rate", "30", "--leave-db-running"}));
   const std::string fault = WaitForFaultInEffect(store_, 90s);
   ASSERT_FALSE(fault.empty()) << Output();
   ASSERT_EQ(::kill(pid_, SIGKILL), 0);

@@ -94,7 +94,9 @@ TEST_F(NemesisRun, SigintDuringAPartitionOrPauseLeavesNoRuleAndNoStoppedProcess)
 }
 
 TEST_F(NemesisRun, HealRepairsAClusterWhoseHarnessWasKilledMidFault) {
-  pid_ = Start(RunArgs({"--nemesis", "partition,pause", "--nemesis-interval", "1", "--time-limit", "60", "--rate", "30",
+  // Faults held 5 s: long enough to see one in effect and kill the harness
+  // before the scheduler stops it, even on a loaded machine.
+  pid_ = Start(RunArgs({"--nemesis", "partition,pause", "--nemesis-interval", "5", "--time-limit", "60", "--rate", "30",
                         "--leave-db-running"}));
   const std::string fault = WaitForFaultInEffect(store_, 60s);
   ASSERT_FALSE(fault.empty()) << Output();
