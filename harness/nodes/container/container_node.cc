@@ -14,15 +14,9 @@ namespace faultline {
 namespace {
 
 namespace fs = std::filesystem;
+using local_internal::ReadSmallFile;
 using local_internal::RunPodman;
 using local_internal::Trimmed;
-
-std::string ReadTrimmed(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return Trimmed(s.str());
-}
 
 void WriteFile(const fs::path& p, const std::string& value, const std::string& node) {
   std::ofstream out(p);
@@ -130,21 +124,21 @@ void ContainerNode::Thaw() {
 
 bool ContainerNode::Frozen() {
   if (!Up()) return false;
-  if (std::string dir = CgroupDir("freezer"); !dir.empty()) return ReadTrimmed(dir + "/freezer.state") != "THAWED";
-  return ReadTrimmed(CgroupDir("") + "/cgroup.freeze") == "1";
+  if (std::string dir = CgroupDir("freezer"); !dir.empty()) return ReadSmallFile(dir + "/freezer.state") != "THAWED";
+  return ReadSmallFile(CgroupDir("") + "/cgroup.freeze") == "1";
 }
 
 void ContainerNode::SetCpuLimit(double cores) {
   if (cores < 0) throw HarnessError(fmt::format("node {}: a CPU limit of {} cores", node_, cores));
   if (std::string dir = CgroupDir("cpu"); !dir.empty()) {
-    const long period = std::atol(ReadTrimmed(dir + "/cpu.cfs_period_us").c_str());
+    const long period = std::atol(ReadSmallFile(dir + "/cpu.cfs_period_us").c_str());
     // The kernel's smallest quota is 1 ms.
     const long quota = cores > 0 ? std::max(1000L, std::lround(cores * double(period))) : -1;
     WriteFile(dir + "/cpu.cfs_quota_us", std::to_string(quota), node_);
     return;
   }
   const std::string dir = CgroupDir("");
-  std::istringstream max(ReadTrimmed(dir + "/cpu.max"));
+  std::istringstream max(ReadSmallFile(dir + "/cpu.max"));
   std::string quota;
   long period = 100000;
   max >> quota >> period;
@@ -156,11 +150,11 @@ void ContainerNode::SetCpuLimit(double cores) {
 
 double ContainerNode::CpuLimit() {
   if (std::string dir = CgroupDir("cpu"); !dir.empty()) {
-    const long quota = std::atol(ReadTrimmed(dir + "/cpu.cfs_quota_us").c_str());
-    const long period = std::atol(ReadTrimmed(dir + "/cpu.cfs_period_us").c_str());
+    const long quota = std::atol(ReadSmallFile(dir + "/cpu.cfs_quota_us").c_str());
+    const long period = std::atol(ReadSmallFile(dir + "/cpu.cfs_period_us").c_str());
     return quota <= 0 || period <= 0 ? 0 : double(quota) / double(period);
   }
-  std::istringstream max(ReadTrimmed(CgroupDir("") + "/cpu.max"));
+  std::istringstream max(ReadSmallFile(CgroupDir("") + "/cpu.max"));
   std::string quota;
   long period = 0;
   max >> quota >> period;
