@@ -29,7 +29,7 @@
 
 #include "harness/nodes/local/local_remote.h"
 #include "harness/stores/dynastore/dynastore_db.h"
-#include "harness/stores/dynastore/http_connection.h"
+#include "harness/stores/http_connection.h"
 #include "testing/proc_support.h"
 #include "testing/temp_dir.h"
 

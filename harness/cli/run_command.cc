@@ -175,6 +175,14 @@ void AddRunFlags(CLI::App* run, RunFlags& flags) {
          "--dynastore-arg", [&flags](const std::vector<std::string>& v) { flags.overrides["dynastore"]["args"] = v; },
          "extra dynastore flag, repeatable (e.g. --dynastore-arg=--lww to break it on purpose)")
       ->allow_extra_args(false);
+  run->add_flag_callback(
+      "--etcd-serializable-reads", [&flags] { flags.overrides["etcd"]["serializable-reads"] = true; },
+      "etcd reads as serializable ranges: any member answers from its own state, maybe stale");
+  Flag<std::string>(run, flags, "etcd-binary", "etcd binary on the nodes (default etcd, from PATH)", "etcd.binary");
+  run->add_option_function<std::vector<std::string>>(
+         "--etcd-arg", [&flags](const std::vector<std::string>& v) { flags.overrides["etcd"]["args"] = v; },
+         "extra etcd flag, repeatable (e.g. --etcd-arg=--election-timeout=2000)")
+      ->allow_extra_args(false);
 }
 
 int RunCommand(const RunFlags& flags) {

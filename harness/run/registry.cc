@@ -9,6 +9,8 @@
 #include "harness/base/harness_error.h"
 #include "harness/stores/dynastore/dynastore_client.h"
 #include "harness/stores/dynastore/dynastore_db.h"
+#include "harness/stores/etcd/etcd_client.h"
+#include "harness/stores/etcd/etcd_db.h"
 #include "harness/stores/external/external_db.h"
 #include "harness/stores/redis/redis_client.h"
 #include "harness/stores/redis/redis_db.h"
@@ -30,7 +32,8 @@ template <typename Config>
 StoreEntry Store(std::string name, std::string key, Config TestConfig::*field,
                  Config (*parse)(const ConfigFields&, bool, int),
                  std::function<std::unique_ptr<Database>(const TestConfig&)> make,
-                 std::string (*unsupported)(const Config&, WorkloadKind, std::string_view)) {
+                 std::string (*unsupported)(const Config&, WorkloadKind, std::string_view),
+                 std::string (*unsupported_fault)(const TestConfig&, const std::string&) = nullptr) {
   return StoreEntry{std::move(name),
                     std::move(key),
                     [field, parse](const ConfigFields& object, bool selected, TestConfig* c) {
@@ -40,7 +43,8 @@ StoreEntry Store(std::string name, std::string key, Config TestConfig::*field,
                     std::move(make),
                     [field, unsupported](const TestConfig& c, WorkloadKind kind, const std::string& f) {
                       return unsupported(c.*field, kind, f);
-                    }};
+                    },
+                    unsupported_fault};
 }
 
 std::unique_ptr<Workload> MakeCasRegister(const TestConfig& c) {
@@ -69,6 +73,17 @@ std::unique_ptr<Database> MakeRedis(const TestConfig& config) {
   return std::make_unique<RedisClusterDb>(RedisClusterOptions(config.redis));
 }
 
+std::unique_ptr<Database> MakeEtcd(const TestConfig& config) { return std::make_unique<EtcdDb>(EtcdOptions(config.etcd)); }
+
+// The clock nemesis skews a store through libfaketime, which replaces libc's
+// clock functions; Go reads the clock through the vDSO, never libc, and
+// every node here shares the machine's one kernel clock.
+std::string EtcdUnsupportedFault(const TestConfig& /*config*/, const std::string& fault) {
+  if (fault != "clock") return "";
+  return "etcd is a Go program, which reads the clock through the kernel's vDSO rather than libc, so libfaketime "
+         "cannot skew it (and the nodes share this machine's one kernel clock)";
+}
+
 std::unique_ptr<Database> MakeExternal(const TestConfig& config) {
   return std::make_unique<ExternalDb>(ExternalOptions(config.external));
 }
@@ -88,6 +103,7 @@ const std::vector<StoreEntry>& Stores() {
       Store("dynastore", "dynastore", &TestConfig::dynastore, &ParseDynastoreConfig, &MakeDynastore,
             &DynastoreUnsupported),
       Store("redis-cluster", "redis", &TestConfig::redis, &ParseRedisConfig, &MakeRedis, &RedisUnsupported),
+      Store("etcd", "etcd", &TestConfig::etcd, &ParseEtcdConfig, &MakeEtcd, &EtcdUnsupported, &EtcdUnsupportedFault),
       Store("external", "external", &TestConfig::external, &ParseExternalConfig, &MakeExternal, &ExternalUnsupported),
   };
   return stores;
@@ -193,6 +209,24 @@ fs::path FindDynastoreBinary(const TestConfig& config) {
 void RequireStoreSupport(const TestConfig& config) {
   const StoreEntry* store = FindStore(config.db);
   const WorkloadEntry* workload = FindWorkload(config.workload);
+  if (store != nullptr && store->unsupported_fault) {
+    std::vector<std::string> others;
+    std::string refused, why;
+    for (const std::string& fault : config.nemesis.faults) {
+      std::string reason = store->unsupported_fault(config, fault);
+      if (reason.empty()) {
+        others.push_back(fault);
+      } else if (refused.empty()) {
+        refused = fault;
+        why = std::move(reason);
+      }
+    }
+    if (!refused.empty()) {
+      FailConfig(fmt::format("\"db\" {} cannot take the {} fault: {}; leave it out{}", config.db, refused, why,
+                             others.empty() ? std::string()
+                                            : fmt::format(", e.g. --nemesis {}", fmt::join(others, ","))));
+    }
+  }
   if (store == nullptr || workload == nullptr || !store->unsupported) return;  // ResolveConfig named them
   const std::string name(WorkloadKindName(workload->kind));
   // The store cannot run the workload at all: nothing to leave out.

@@ -32,6 +32,9 @@ struct StoreEntry {
   // What the adapter declares it cannot do: why it cannot run op `f` of a
   // workload ("" when it can), e.g. dynastore's "cas" of cas-register.
   std::function<std::string(const TestConfig& config, WorkloadKind kind, const std::string& f)> unsupported;
+  // Why a nemesis fault ("clock") cannot reach this store ("" when it can);
+  // null when every fault can.
+  std::function<std::string(const TestConfig& config, const std::string& fault)> unsupported_fault;
 };
 
 struct WorkloadEntry {
@@ -62,7 +65,8 @@ std::unique_ptr<Database> MakeDatabase(const TestConfig& config);
 ClientOptions MakeClientOptions(const TestConfig& config);
 
 // Throws ConfigError unless config.db supports every op config.workload
-// will invoke; the message names the store, the op, why, and the fix.
+// will invoke and every fault of config.nemesis; the message names the
+// store, the op or fault, why, and the fix.
 void RequireStoreSupport(const TestConfig& config);
 
 // Whether the nemesis may skew clocks (the store then runs under libfaketime).

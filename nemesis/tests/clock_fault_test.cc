@@ -23,7 +23,7 @@
 
 #include "harness/base/harness_error.h"
 #include "harness/stores/dynastore/dynastore_db.h"
-#include "harness/stores/dynastore/http_connection.h"
+#include "harness/stores/http_connection.h"
 #include "testing/dynastore_test_support.h"
 
 namespace faultline {

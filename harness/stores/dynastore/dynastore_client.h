@@ -61,7 +61,7 @@
 #include "harness/api/client.h"
 #include "harness/api/database.h"
 #include "harness/stores/dynastore/dynastore_config.h"
-#include "harness/stores/dynastore/http_connection.h"
+#include "harness/stores/http_connection.h"
 
 namespace faultline {
 

@@ -16,7 +16,7 @@
 #include "harness/base/secure_fs.h"
 #include "harness/stores/daemon_table.h"
 #include "harness/stores/dynastore/dynastore_client.h"
-#include "harness/stores/dynastore/http_connection.h"
+#include "harness/stores/http_connection.h"
 
 namespace faultline {
 

@@ -30,7 +30,7 @@
 #include "harness/nodes/local/local_remote.h"
 #include "harness/stores/dynastore/dynastore_client.h"
 #include "harness/stores/dynastore/dynastore_db.h"
-#include "harness/stores/dynastore/http_connection.h"
+#include "harness/stores/http_connection.h"
 #include "testing/dynastore_test_support.h"
 
 namespace faultline::test {

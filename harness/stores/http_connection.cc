@@ -1,4 +1,4 @@
-#include "harness/stores/dynastore/http_connection.h"
+#include "harness/stores/http_connection.h"
 
 #include <fmt/format.h>
 #include <sys/socket.h>
