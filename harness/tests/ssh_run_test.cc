@@ -191,5 +191,26 @@ TEST_F(SshRunTest, SshdKilledMidRunEndsUnknownNamingTheNodeNeverHangs) {
   fs::remove_all(dirs[1]);
 }
 
+// etcd on SSH nodes: the same adapter, every member started, killed and
+// restarted through SshRemote; a cas-register run under kills (the first
+// 2 s in, so one certainly happens) must be valid, and every member's log
+// comes back.
+TEST_F(SshRunTest, EtcdOverSshWithKillsIsLinearizable) {
+  const SshdUp up = ClusterUp(3);
+  ASSERT_FALSE(up.id.empty());
+  const int rc = RunFaultline(SshArgs(up, {"--db", "etcd", "--workload", "cas-register", "--nemesis", "kill",
+                                           "--nemesis-interval", "2", "--time-limit", "8"}));
+  const fs::path run = LatestRun();
+  const json results = json::parse(ReadFile(run / "results.json"));
+  EXPECT_EQ(rc, 0) << Output() << results.dump(2);
+  EXPECT_EQ(results["checkers"]["linearizable"]["valid"], true) << results.dump(2);
+  for (const char* node : {"n1", "n2", "n3"}) {
+    EXPECT_GT(fs::file_size(run / "nodes" / node / "etcd.log"), 0u) << node;
+  }
+  EXPECT_NE(ReadFile(run / "history.jsonl").find("\"start-kill\""), std::string::npos);
+  for (const std::string& dir : RemoteDirs(run)) EXPECT_EQ(ProcessesMentioning(dir + "/"), "") << dir;
+  ClusterDown(up);
+}
+
 }  // namespace
 }  // namespace faultline

@@ -63,7 +63,7 @@ TEST(Registry, EveryWorkloadResolvesToItsKindAndWorkload) {
 
 TEST(Registry, UnknownNamesListTheKnownOnes) {
   const std::string db = ErrorOf({{"db", "cassandra"}});
-  EXPECT_NE(db.find("unknown \"db\" \"cassandra\" (known: dynastore, external, redis-cluster)"), std::string::npos)
+  EXPECT_NE(db.find("unknown \"db\" \"cassandra\" (known: dynastore, etcd, external, redis-cluster)"), std::string::npos)
       << db;
   for (const StoreEntry& store : Stores()) EXPECT_NE(db.find(store.name), std::string::npos) << store.name;
 
@@ -75,9 +75,34 @@ TEST(Registry, UnknownNamesListTheKnownOnes) {
 }
 
 TEST(Registry, NameListsFollowTheTables) {
-  EXPECT_EQ(StoreNames(", "), "dynastore, redis-cluster, external");
+  EXPECT_EQ(StoreNames(", "), "dynastore, redis-cluster, etcd, external");
   EXPECT_EQ(WorkloadNames("|"), "set|register|counter|cas-register");  // `faultline check`'s hint
   EXPECT_EQ(WorkloadNames(", ", /*sorted=*/true), "cas-register, counter, register, set");
+}
+
+// etcd cannot take the clock fault (a Go program: libfaketime cannot reach
+// its clock): refused with the reason and the other faults to run instead.
+TEST(Registry, StoresRefuseFaultsTheyCannotTake) {
+  const std::string e = ErrorOf({{"db", "etcd"}, {"nemesis", "partition,clock,kill"}});
+  EXPECT_NE(e.find("\"db\" etcd cannot take the clock fault: etcd is a Go program"), std::string::npos) << e;
+  EXPECT_NE(e.find("leave it out, e.g. --nemesis partition,kill"), std::string::npos) << e;
+  EXPECT_NE(ErrorOf({{"db", "etcd"}, {"nemesis", "all"}}).find("clock fault"), std::string::npos);
+  EXPECT_NO_THROW(ResolveConfig({{"db", "etcd"}, {"nemesis", "partition,kill,pause,loss"}}, 1));
+  EXPECT_NO_THROW(ResolveConfig({{"db", "dynastore"}, {"nemesis", "clock"}}, 1));
+}
+
+TEST(Registry, EtcdConfigIsCheckedNamingTheField) {
+  EXPECT_NE(ErrorOf({{"db", "etcd"}, {"etcd", {{"client-port", 0}}}}).find("\"etcd.client-port\" must be between"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({{"db", "etcd"}, {"etcd", {{"peer-port", 2379}}}}).find("must differ"), std::string::npos);
+  EXPECT_NE(ErrorOf({{"db", "etcd"}, {"etcd", {{"args", {"--data-dir=/x"}}}}}).find("must not set --data-dir"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf({{"db", "etcd"}, {"etcd", {{"serializable", true}}}}).find("unknown key \"etcd.serializable\""),
+            std::string::npos);
+  const TestConfig c = ResolveConfig({{"db", "etcd"}, {"etcd", {{"serializable-reads", true}}}}, 1);
+  EXPECT_TRUE(c.etcd.serializable_reads);
+  EXPECT_EQ(c.etcd.client_port, 2379);
+  EXPECT_EQ(MakeDatabase(c)->name(), "etcd");
 }
 
 }  // namespace
