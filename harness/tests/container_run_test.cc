@@ -132,6 +132,24 @@ TEST_F(ContainerRun, RedisClusterRunsOnContainerNodes) {
   ExpectNothingLeft(ClusterId(run));
 }
 
+// etcd members in containers, crashed (the container killed, then booted and
+// the member restarted from its data directory) from 2 s in: a crash
+// certainly happens, and linearizable key-value ops stay linearizable.
+TEST_F(ContainerRun, EtcdSurvivesContainerCrashesLinearizably) {
+  const int code = RunFaultline({"run", "--db", "etcd", "--workload", "cas-register", "--local", "3", "--containers",
+                                 "--nemesis", "crash", "--nemesis-interval", "2", "--time-limit", "8", "--store-dir",
+                                 store_.string(), "--seed", "5", "--quiesce", "2"});
+  const fs::path run = LatestRun();
+  const json results = json::parse(ReadFile(run / "results.json"));
+  EXPECT_EQ(code, 0) << Output() << results.dump(2);
+  EXPECT_EQ(results["checkers"]["linearizable"]["valid"], true) << results.dump(2);
+  const auto nemesis = NemesisOps(run);
+  ASSERT_TRUE(nemesis.count("start-crash")) << ReadFile(run / "history.jsonl");
+  EXPECT_TRUE(nemesis.count("stop-crash"));
+  EXPECT_TRUE(fs::exists(run / "nodes" / "n1" / "etcd.log"));
+  ExpectNothingLeft(ClusterId(run));
+}
+
 TEST_F(ContainerRun, HarnessKilledMidRunLeavesNothingAfterCleanup) {
   pid_ = Start(RunArgs({"--containers", "--time-limit", "60", "--nemesis", "freeze", "--nemesis-interval", "1"}));
   const fs::path run = WaitForMainPhase(store_, 120s);
