@@ -73,7 +73,9 @@ std::unique_ptr<Database> MakeRedis(const TestConfig& config) {
   return std::make_unique<RedisClusterDb>(RedisClusterOptions(config.redis));
 }
 
-std::unique_ptr<Database> MakeEtcd(const TestConfig& config) { return std::make_unique<EtcdDb>(EtcdOptions(config.etcd)); }
+std::unique_ptr<Database> MakeEtcd(const TestConfig& config) {
+  return std::make_unique<EtcdDb>(EtcdOptions(config.etcd));
+}
 
 // The clock nemesis skews a store through libfaketime, which replaces libc's
 // clock functions; Go reads the clock through the vDSO, never libc, and
@@ -222,9 +224,9 @@ void RequireStoreSupport(const TestConfig& config) {
       }
     }
     if (!refused.empty()) {
-      FailConfig(fmt::format("\"db\" {} cannot take the {} fault: {}; leave it out{}", config.db, refused, why,
-                             others.empty() ? std::string()
-                                            : fmt::format(", e.g. --nemesis {}", fmt::join(others, ","))));
+      FailConfig(
+          fmt::format("\"db\" {} cannot take the {} fault: {}; leave it out{}", config.db, refused, why,
+                      others.empty() ? std::string() : fmt::format(", e.g. --nemesis {}", fmt::join(others, ","))));
     }
   }
   if (store == nullptr || workload == nullptr || !store->unsupported) return;  // ResolveConfig named them

@@ -136,9 +136,26 @@ TEST_F(ContainerRun, RedisClusterRunsOnContainerNodes) {
 // the member restarted from its data directory) from 2 s in: a crash
 // certainly happens, and linearizable key-value ops stay linearizable.
 TEST_F(ContainerRun, EtcdSurvivesContainerCrashesLinearizably) {
-  const int code = RunFaultline({"run", "--db", "etcd", "--workload", "cas-register", "--local", "3", "--containers",
-                                 "--nemesis", "crash", "--nemesis-interval", "2", "--time-limit", "8", "--store-dir",
-                                 store_.string(), "--seed", "5", "--quiesce", "2"});
+  const int code = RunFaultline({"run",
+                                 "--db",
+                                 "etcd",
+                                 "--workload",
+                                 "cas-register",
+                                 "--local",
+                                 "3",
+                                 "--containers",
+                                 "--nemesis",
+                                 "crash",
+                                 "--nemesis-interval",
+                                 "2",
+                                 "--time-limit",
+                                 "8",
+                                 "--store-dir",
+                                 store_.string(),
+                                 "--seed",
+                                 "5",
+                                 "--quiesce",
+                                 "2"});
   const fs::path run = LatestRun();
   const json results = json::parse(ReadFile(run / "results.json"));
   EXPECT_EQ(code, 0) << Output() << results.dump(2);

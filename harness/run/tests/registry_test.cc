@@ -63,12 +63,14 @@ TEST(Registry, EveryWorkloadResolvesToItsKindAndWorkload) {
 
 TEST(Registry, UnknownNamesListTheKnownOnes) {
   const std::string db = ErrorOf({{"db", "cassandra"}});
-  EXPECT_NE(db.find("unknown \"db\" \"cassandra\" (known: dynastore, etcd, external, redis-cluster)"), std::string::npos)
+  EXPECT_NE(db.find("unknown \"db\" \"cassandra\" (known: dynastore, etcd, external, redis-cluster)"),
+            std::string::npos)
       << db;
   for (const StoreEntry& store : Stores()) EXPECT_NE(db.find(store.name), std::string::npos) << store.name;
 
   const std::string workload = ErrorOf({{"workload", "bank"}});
-  EXPECT_NE(workload.find("unknown \"workload\" \"bank\" (known: cas-register, counter, register, set)"), std::string::npos)
+  EXPECT_NE(workload.find("unknown \"workload\" \"bank\" (known: cas-register, counter, register, set)"),
+            std::string::npos)
       << workload;
   EXPECT_EQ(FindStore("cassandra"), nullptr);
   EXPECT_EQ(FindWorkload("bank"), nullptr);

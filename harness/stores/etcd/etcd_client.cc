@@ -147,7 +147,8 @@ Completion EtcdClient::Register(const Invocation& op, Deadline deadline) {
   int64_t mod_revision = 0;
   if (!read.kvs.empty()) {
     auto seen = ParseInt(read.kvs[0].value);
-    if (!seen) return Fail(fmt::format("{} holds a value that is not a write id: {}", op.key, Shown(read.kvs[0].value)), value);
+    if (!seen)
+      return Fail(fmt::format("{} holds a value that is not a write id: {}", op.key, Shown(read.kvs[0].value)), value);
     ids.push_back(*seen);
     mod_revision = read.kvs[0].mod_revision;
   }
@@ -155,7 +156,8 @@ Completion EtcdClient::Register(const Invocation& op, Deadline deadline) {
   EtcdCompare guard{EtcdCompare::Target::kModRevision, op.key, "", mod_revision};
   EtcdReply r = gateway_.Txn(guard, op.key, std::to_string(id), deadline);
   if (!r.ok()) return WriteNotOk(r, value);
-  if (!r.succeeded) return Fail(fmt::format("{} changed since it was read (mod_revision {})", op.key, mod_revision), value);
+  if (!r.succeeded)
+    return Fail(fmt::format("{} changed since it was read (mod_revision {})", op.key, mod_revision), value);
   return {OpType::kOk, value, ""};
 }
 

@@ -21,9 +21,15 @@ EtcdConfig ParseEtcdConfig(const ConfigFields& e, bool selected, int /*node_coun
   if (s.binary.empty()) FailConfig("\"etcd.binary\" must not be empty");
   // These the adapter sets itself from the node list; a second value would
   // silently win or make etcd refuse to start.
-  static const char* const kOwned[] = {"--name", "--data-dir", "--listen-client-urls", "--advertise-client-urls",
-                                       "--listen-peer-urls", "--initial-advertise-peer-urls", "--initial-cluster",
-                                       "--initial-cluster-state", "--initial-cluster-token"};
+  static const char* const kOwned[] = {"--name",
+                                       "--data-dir",
+                                       "--listen-client-urls",
+                                       "--advertise-client-urls",
+                                       "--listen-peer-urls",
+                                       "--initial-advertise-peer-urls",
+                                       "--initial-cluster",
+                                       "--initial-cluster-state",
+                                       "--initial-cluster-token"};
   for (const std::string& arg : s.args) {
     for (const char* owned : kOwned) {
       const std::string flag(owned);

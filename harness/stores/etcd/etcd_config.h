@@ -13,9 +13,9 @@ namespace faultline {
 struct EtcdConfig {
   int client_port = 2379;
   int peer_port = 2380;
-  std::string binary = "etcd";     // looked up in PATH on the node
+  std::string binary = "etcd";      // looked up in PATH on the node
   bool serializable_reads = false;  // reads as serializable ranges: any member answers, maybe stale
-  std::vector<std::string> args;   // appended to every member's command line
+  std::vector<std::string> args;    // appended to every member's command line
 };
 
 // Reads the object (every key must have its type). When `selected` (the

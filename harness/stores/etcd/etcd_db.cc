@@ -104,8 +104,8 @@ void EtcdDb::ThrowIfExited(const NodeInfo& node) {
   Remote& remote = RemoteOf(node);
   auto pid = daemons().Pid(node);
   if (pid && !remote.Alive(*pid)) {
-    throw HarnessError(fmt::format("etcd on {} exited (pid {}); last lines of {}:\n{}", node.name, *pid,
-                                   LogPath(node), LogTail(remote, LogPath(node))));
+    throw HarnessError(fmt::format("etcd on {} exited (pid {}); last lines of {}:\n{}", node.name, *pid, LogPath(node),
+                                   LogTail(remote, LogPath(node))));
   }
 }
 

@@ -165,10 +165,9 @@ EtcdReply EtcdGateway::Call(std::string_view path, const std::string& body, Cloc
   const HttpResult r = conn_.Request("POST", path, body, deadline);
   if (!r.ok()) {
     reply.status = r.maybe_sent ? EtcdReply::Status::kUnknown : EtcdReply::Status::kFailed;
-    reply.error = r.failure == HttpFailure::kRefused ? fmt::format("connection refused ({})", what)
-                  : r.failure == HttpFailure::kTimeout
-                      ? fmt::format("timeout ({})", what)
-                      : fmt::format("{} ({})", r.error, what);
+    reply.error = r.failure == HttpFailure::kRefused   ? fmt::format("connection refused ({})", what)
+                  : r.failure == HttpFailure::kTimeout ? fmt::format("timeout ({})", what)
+                                                       : fmt::format("{} ({})", r.error, what);
     return reply;
   }
   if (r.status != 200) {
@@ -210,8 +209,9 @@ EtcdReply EtcdGateway::Txn(const EtcdCompare& compare, std::string_view key, std
     c["target"] = "MOD";
     c["mod_revision"] = std::to_string(compare.mod_revision);
   }
-  const json body = {{"compare", json::array({c})},
-                     {"success", json::array({{{"request_put", {{"key", Base64Encode(key)}, {"value", Base64Encode(value)}}}}})}};
+  const json body = {
+      {"compare", json::array({c})},
+      {"success", json::array({{{"request_put", {{"key", Base64Encode(key)}, {"value", Base64Encode(value)}}}}})}};
   return Call("/v3/kv/txn", body.dump(), deadline);
 }
 

@@ -41,10 +41,10 @@ struct EtcdKv {
 struct EtcdReply {
   enum class Status { kOk, kFailed, kUnknown };
   Status status = Status::kFailed;
-  std::string error;         // why, when not kOk: "timeout after 1000 ms (txn)", "500 context deadline exceeded"
-  int64_t revision = 0;      // the store's revision in the reply's header
-  std::vector<EtcdKv> kvs;   // range: the keys found, in key order
-  bool succeeded = false;    // txn: whether the compare held (and the put ran)
+  std::string error;        // why, when not kOk: "timeout after 1000 ms (txn)", "500 context deadline exceeded"
+  int64_t revision = 0;     // the store's revision in the reply's header
+  std::vector<EtcdKv> kvs;  // range: the keys found, in key order
+  bool succeeded = false;   // txn: whether the compare held (and the put ran)
 
   bool ok() const { return status == Status::kOk; }
 };
@@ -68,8 +68,7 @@ class EtcdGateway {
   EtcdReply Range(std::string_view key, std::string_view range_end, bool serializable, Clock::time_point deadline);
   EtcdReply Put(std::string_view key, std::string_view value, Clock::time_point deadline);
   // If `compare` holds, puts key = value; succeeded says which.
-  EtcdReply Txn(const EtcdCompare& compare, std::string_view key, std::string_view value,
-                Clock::time_point deadline);
+  EtcdReply Txn(const EtcdCompare& compare, std::string_view key, std::string_view value, Clock::time_point deadline);
 
   HttpConnection& connection() { return conn_; }
 

@@ -22,6 +22,7 @@
 
 #include "harness/base/harness_error.h"
 #include "harness/nodes/local/local_cluster.h"
+#include "harness/nodes/local/local_environment.h"
 #include "harness/stores/etcd/etcd_client.h"
 #include "harness/stores/etcd/etcd_gateway.h"
 #include "testing/proc_support.h"
@@ -42,10 +43,7 @@ class EtcdClusterTest : public ::testing::Test {
     o.nodes = 3;
     o.description = "etcd_db_test";
     cluster_ = LocalCluster::Create(o);
-    for (size_t i = 0; i < cluster_->nodes().size(); ++i) {
-      const LocalNode& n = cluster_->nodes()[i];
-      nodes_.push_back(NodeInfo{n.name, n.address, cluster_->node_dir(i), &cluster_->remote(i)});
-    }
+    nodes_ = LocalNodeInfos(*cluster_);
     db_ = std::make_unique<EtcdDb>(EtcdOptions{});
     db_->Install(nodes_);
     for (const NodeInfo& n : nodes_) db_->Start(n);
@@ -101,8 +99,9 @@ TEST_F(EtcdClusterTest, StartsEveryMemberOfOneNewCluster) {
             std::string::npos)
       << line;
   EXPECT_NE(line.find("--initial-cluster-state new"), std::string::npos) << line;
-  EXPECT_NE(fmt::format("{}", fmt::join(db_->CommandLine(nodes_[1], true), " ")).find("--initial-cluster-state existing"),
-            std::string::npos);
+  EXPECT_NE(
+      fmt::format("{}", fmt::join(db_->CommandLine(nodes_[1], true), " ")).find("--initial-cluster-state existing"),
+      std::string::npos);
   // The member logs where CollectLogs finds them.
   const fs::path dest = fs::path(cluster_->node_dir(0)) / "collected";
   db_->CollectLogs(nodes_[0], dest);
@@ -295,8 +294,7 @@ TEST(EtcdInstallTest, AMissingBinaryIsNamedWithTheFix) {
   o.nodes = 1;
   o.description = "etcd_db_test_install";
   auto cluster = LocalCluster::Create(o);
-  const LocalNode& n = cluster->nodes()[0];
-  std::vector<NodeInfo> nodes = {NodeInfo{n.name, n.address, cluster->node_dir(0), &cluster->remote(0)}};
+  const std::vector<NodeInfo> nodes = LocalNodeInfos(*cluster);
   EtcdConfig c;
   c.binary = "/nonexistent/etcd";
   EtcdDb db{EtcdOptions(c)};

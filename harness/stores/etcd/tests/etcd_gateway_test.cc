@@ -67,11 +67,10 @@ TEST(ParseEtcdReplyTest, ReadsRangeAndTxnReplies) {
 }
 
 TEST(ParseEtcdReplyTest, RejectsHostileBodies) {
-  for (const char* bad : {"", "[]", "not json", R"({"header":"x"})", R"({"header":{"revision":"7x"}})",
-                          R"({"header":{"revision":true}})", R"({"kvs":{}})", R"({"kvs":[1]})",
-                          R"({"kvs":[{"key":"!!"}]})", R"({"kvs":[{"key":"aw==","value":3}]})",
-                          R"({"kvs":[{"key":"aw==","mod_revision":"99999999999999999999"}]})",
-                          R"({"succeeded":"yes"})"}) {
+  for (const char* bad :
+       {"", "[]", "not json", R"({"header":"x"})", R"({"header":{"revision":"7x"}})", R"({"header":{"revision":true}})",
+        R"({"kvs":{}})", R"({"kvs":[1]})", R"({"kvs":[{"key":"!!"}]})", R"({"kvs":[{"key":"aw==","value":3}]})",
+        R"({"kvs":[{"key":"aw==","mod_revision":"99999999999999999999"}]})", R"({"succeeded":"yes"})"}) {
     EtcdReply r;
     std::string error;
     EXPECT_FALSE(ParseEtcdReply(bad, &r, &error)) << bad;

@@ -22,6 +22,7 @@
 
 #include "harness/base/harness_error.h"
 #include "harness/nodes/local/local_cluster.h"
+#include "harness/nodes/local/local_environment.h"
 #include "harness/nodes/local/local_remote.h"
 #include "harness/stores/redis/redis_connection.h"
 #include "harness/stores/redis/redis_db.h"
@@ -157,10 +158,7 @@ class RedisClusterTest : public ::testing::Test {
     o.nodes = 6;
     o.description = "redis_client_test";
     cluster_ = LocalCluster::Create(o);
-    for (size_t i = 0; i < cluster_->nodes().size(); ++i) {
-      const LocalNode& n = cluster_->nodes()[i];
-      nodes_.push_back(NodeInfo{n.name, n.address, cluster_->node_dir(i), &cluster_->remote(i)});
-    }
+    nodes_ = LocalNodeInfos(*cluster_);
     RedisClusterOptions ro;
     ro.replicas_per_master = 1;
     ro.node_timeout_ms = 1000;
