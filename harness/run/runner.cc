@@ -15,6 +15,7 @@
 #include "harness/driver/workers.h"
 #include "harness/run/check.h"
 #include "harness/run/environment_factory.h"
+#include "harness/run/fault_plan.h"
 #include "harness/run/registry.h"
 #include "harness/run/run_dir.h"
 #include "harness/run/run_log.h"
@@ -359,6 +360,7 @@ RunOutcome Run::Execute() {
   log_.Info("faultline run " + ToJson(config_).dump());
   Say(fmt::format("run {} (seed {}): {} on {} {} nodes, workload {}, {} s", run_dir_.string(), config_.seed, config_.db,
                   config_.node_count(), config_.nodes.empty() ? "local" : "SSH", config_.workload, config_.time_limit));
+  for (const std::string& w : FaultPlanWarnings(config_)) log_.Warn(w);  // the CLI said them before the run began
   const fs::path history_path = run_dir_ / "history.jsonl";
   std::unique_ptr<Workload> workload = MakeWorkload(config_);
   bool finished = false;
@@ -411,14 +413,17 @@ RunOutcome Run::Execute() {
   }
   checked.incomplete = results.incomplete;
   checked.error = results.error;
-  RunOutcome outcome{checked.valid(), run_dir_, checked.summary()};
+  if (!checked.faults) checked.faults = FaultCoverage{};  // no history: nothing was injected
+  ExplainFaultCoverage(config_, &*checked.faults);
+  if (!checked.faults->warning.empty()) log_.Warn("faults: " + checked.faults->warning);
+  RunOutcome outcome{checked.valid(), run_dir_, checked.summary(), checked.faults->warning};
   try {
     WriteJsonFile(run_dir_ / "results.json", checked.ToJson());
   } catch (const std::exception& e) {
     log_.Warn(e.what());
     outcome.valid = Validity::kUnknown;
   }
-  log_.Info(fmt::format("verdict: {}: {}", ValidityName(outcome.valid), outcome.summary));
+  log_.Info(fmt::format("verdict: {}: {}", VerdictWords(outcome.valid, outcome.fault_warning), outcome.summary));
   try {
     WriteRunReports(run_dir_);
   } catch (const std::exception& e) {  // the verdict stands; the page can be made again with `faultline report`
