@@ -360,7 +360,7 @@ RunOutcome Run::Execute() {
   log_.Info("faultline run " + ToJson(config_).dump());
   Say(fmt::format("run {} (seed {}): {} on {} {} nodes, workload {}, {} s", run_dir_.string(), config_.seed, config_.db,
                   config_.node_count(), config_.nodes.empty() ? "local" : "SSH", config_.workload, config_.time_limit));
-  for (const std::string& w : FaultPlanWarnings(config_)) log_.Warn(w);  // the CLI said them before the run began
+  for (const std::string& w : FaultPlanWarnings(config_)) log_.Info("warning: " + w);  // the CLI said them already
   const fs::path history_path = run_dir_ / "history.jsonl";
   std::unique_ptr<Workload> workload = MakeWorkload(config_);
   bool finished = false;
@@ -415,7 +415,7 @@ RunOutcome Run::Execute() {
   checked.error = results.error;
   if (!checked.faults) checked.faults = FaultCoverage{};  // no history: nothing was injected
   ExplainFaultCoverage(config_, &*checked.faults);
-  if (!checked.faults->warning.empty()) log_.Warn("faults: " + checked.faults->warning);
+  if (!checked.faults->warning.empty()) log_.Info("faults: " + checked.faults->warning);  // the verdict line says it
   RunOutcome outcome{checked.valid(), run_dir_, checked.summary(), checked.faults->warning};
   try {
     WriteJsonFile(run_dir_ / "results.json", checked.ToJson());
