@@ -86,18 +86,25 @@ std::vector<std::string> FaultPlanWarnings(const TestConfig& config) {
   return warnings;
 }
 
-void ExplainFaultCoverage(const TestConfig& config, FaultCoverage* coverage) {
+void ExplainFaultCoverage(const TestConfig& config, FaultCoverage* coverage, bool stopped_early) {
   coverage->requested = config.nemesis.faults;
   coverage->warning.clear();
   std::vector<std::string> never;
   for (const std::string& kind : coverage->requested) {
     const auto it = coverage->injected.find(kind);
-    if (it == coverage->injected.end() || it->second == 0) never.push_back(kind);
+    // A kind that cannot act here (clock on a store not run under libfaketime) may "start" without effect.
+    if (it == coverage->injected.end() || it->second == 0 || !Inapplicable(config, kind).empty()) {
+      never.push_back(kind);
+    }
   }
   if (never.empty()) return;
   // One reason for them all when the schedule had no room; else one per kind.
   const int64_t kinds = static_cast<int64_t>(coverage->requested.size());
   const std::string schedule = ScheduleShortfall(config.nemesis, config.time_limit, kinds);
+  if (stopped_early) {
+    coverage->warning = fmt::format("no {} was injected (the run stopped before its main phase ended)", OrList(never));
+    return;
+  }
   if (ScheduledFaultStarts(config.nemesis.interval_s, config.nemesis.final_s, config.time_limit) == 0) {
     coverage->warning = fmt::format("no {} was injected ({})", OrList(never), schedule);
     return;

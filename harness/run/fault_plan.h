@@ -27,7 +27,10 @@ std::vector<std::string> FaultPlanWarnings(const TestConfig& config);
 // Sets coverage->requested from the config and coverage->warning when a
 // requested kind was never injected (coverage->injected from the history):
 // "no partition was injected (interval 10 s ≥ time limit 8 s)",
-// "no kill was injected (all 3 injections failed: ...)".
-void ExplainFaultCoverage(const TestConfig& config, FaultCoverage* coverage);
+// "no kill was injected (all 3 injections failed)"; a kind that cannot act in
+// this run (FaultPlanWarnings) counts as never injected whatever the history
+// says. `stopped_early`: the run ended before its main phase did (Ctrl-C, a
+// failure), which is then the reason given.
+void ExplainFaultCoverage(const TestConfig& config, FaultCoverage* coverage, bool stopped_early = false);
 
 }  // namespace faultline

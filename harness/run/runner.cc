@@ -89,6 +89,7 @@ class Run {
   std::unique_ptr<HistoryWriter> history_;
   std::unique_ptr<NemesisScheduler> nemesis_;  // after history_: destroyed first
   bool faults_healed_ = true;
+  bool main_phase_done_ = false;  // the nemesis had the whole main phase (else a missing fault is no surprise)
   bool progress_line_open_ = false;
   std::unique_ptr<Client> replica_client_;  // null when the adapter has no replica reads
   std::vector<std::string> replica_keys_;
@@ -372,6 +373,7 @@ RunOutcome Run::Execute() {
     history_ = std::make_unique<HistoryWriter>(history_path, Clock::now(), history_options);
     int64_t next_process = 0;
     MainPhase(*history_, *workload, &next_process);
+    main_phase_done_ = true;
     Heal();
     const auto quiesce_end =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.quiesce));
@@ -414,7 +416,7 @@ RunOutcome Run::Execute() {
   checked.incomplete = results.incomplete;
   checked.error = results.error;
   if (!checked.faults) checked.faults = FaultCoverage{};  // no history: nothing was injected
-  ExplainFaultCoverage(config_, &*checked.faults);
+  ExplainFaultCoverage(config_, &*checked.faults, !main_phase_done_);
   if (!checked.faults->warning.empty()) log_.Info("faults: " + checked.faults->warning);  // the verdict line says it
   RunOutcome outcome{checked.valid(), run_dir_, checked.summary(), checked.faults->warning};
   try {

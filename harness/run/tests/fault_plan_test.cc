@@ -68,6 +68,30 @@ TEST(FaultPlan, CoverageSaysWhichKindWasNeverInjectedAndWhy) {
   ExplainFaultCoverage(Config({"partition", "kill"}, 60, 2), &failed);
   EXPECT_EQ(failed.warning, "no kill was injected (all 2 injections failed)");
 
+  FaultCoverage few;  // windows at 10 and 30 s for three kinds
+  few.injected = {{"partition", 1}, {"kill", 1}};
+  ExplainFaultCoverage(Config({"partition", "kill", "pause"}, 40), &few);
+  EXPECT_EQ(few.warning, "no pause was injected (2 fault windows in time limit 40 s at interval 10 s for 3 kinds)");
+
+  FaultCoverage unpicked;
+  unpicked.injected = {{"partition", 3}};
+  ExplainFaultCoverage(Config({"partition", "loss"}, 60, 2), &unpicked);
+  EXPECT_EQ(unpicked.warning.rfind("no loss was injected (the seeded schedule never picked it", 0), 0)
+      << unpicked.warning;
+
+  FaultCoverage clock;  // "started", but nothing reads the offset file on Redis
+  clock.injected = {{"clock", 4}};
+  TestConfig redis = Config({"clock"}, 60, 2);
+  redis.db = "redis-cluster";
+  ExplainFaultCoverage(redis, &clock);
+  EXPECT_EQ(clock.warning,
+            "no clock was injected (the redis-cluster adapter does not run the store under libfaketime, so skewing "
+            "its clock changes nothing)");
+
+  FaultCoverage stopped;
+  ExplainFaultCoverage(Config({"kill"}, 60, 2), &stopped, /*stopped_early=*/true);
+  EXPECT_EQ(stopped.warning, "no kill was injected (the run stopped before its main phase ended)");
+
   FaultCoverage all;
   all.injected = {{"partition", 1}, {"kill", 2}};
   ExplainFaultCoverage(Config({"partition", "kill"}, 60, 2), &all);
