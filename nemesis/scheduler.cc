@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "harness/base/harness_error.h"
 #include "nemesis/clock_fault.h"
@@ -40,6 +41,22 @@ std::vector<std::unique_ptr<Fault>> MakeFaults(const NemesisConfig& config, cons
     }
   }
   return faults;
+}
+
+int64_t ScheduledFaultStarts(double interval_s, double final_s, double time_limit_s) {
+  if (!(interval_s > 0)) return 0;
+  const double final_at = final_s > 0 ? time_limit_s - final_s : std::numeric_limits<double>::infinity();
+  const auto next = [&](double now) { return now >= final_at - interval_s ? final_at : now + interval_s; };
+  int64_t starts = 0;
+  for (double t = 0;;) {  // the loop of Loop(), in seconds since the main phase began
+    t = next(t);
+    if (t >= time_limit_s) break;
+    ++starts;
+    if (t >= final_at) break;  // the final fault is held to the end
+    t = next(t);               // held, then stopped
+    if (t >= time_limit_s) break;
+  }
+  return starts;
 }
 
 NemesisScheduler::NemesisScheduler(std::vector<std::unique_ptr<Fault>> faults, HistoryWriter& history,

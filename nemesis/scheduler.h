@@ -38,6 +38,13 @@ namespace faultline {
 std::vector<std::unique_ptr<Fault>> MakeFaults(const NemesisConfig& config, const std::vector<NodeInfo>& nodes,
                                                Database& db);
 
+// How many faults the schedule (NemesisScheduler::Loop) starts in a main
+// phase of `time_limit_s`: one at each of interval, 3·interval, 5·interval,
+// ... before the phase ends, and with final_s > 0 the final one at
+// time_limit_s - final_s (which also cuts the wait before it short). Pure
+// arithmetic, for warning before a run that asks for faults it cannot get.
+int64_t ScheduledFaultStarts(double interval_s, double final_s, double time_limit_s);
+
 class NemesisScheduler {
  public:
   using Log = std::function<void(const std::string&)>;

@@ -9,6 +9,7 @@
 
 #include "reports/anomaly_kinds.h"
 #include "reports/html_page.h"
+#include "reports/results.h"
 #include "reports/run_files.h"
 
 namespace faultline {
@@ -290,6 +291,9 @@ Suite TestsuiteXml(const json& results, const json& test, const std::string& run
   prop("nemesis", nemesis);
   prop("run_dir", run_dir);
   prop("verdict", ValidityText(results.contains("valid") ? results["valid"] : json("unknown")));
+  // A nemesis that did not inject what it was asked for (results.json "faults"): a valid run proved less.
+  const std::string fault_warning = FaultWarningOf(results);
+  if (!fault_warning.empty()) prop("fault_warning", fault_warning);
   std::string timestamp = JunitTimestamp(dir.filename().string());
   if (timestamp.empty()) {  // e.g. store/latest: the directory it points at
     std::error_code ec;
@@ -303,9 +307,12 @@ Suite TestsuiteXml(const json& results, const json& test, const std::string& run
       "    <system-out>{}</system-out>\n  </testsuite>\n",
       Attr(name), s.tests, s.failures, s.errors, s.skipped, s.seconds,
       timestamp.empty() ? "" : fmt::format(" timestamp=\"{}\"", timestamp), props, cases,
-      Text(fmt::format("verdict: {}: {}\nrun directory: {}\nrepeat this run: {}\n",
-                       ValidityText(results.contains("valid") ? results["valid"] : json("unknown")),
-                       StringOr(results, "summary"), run_dir, repeat)));
+      Text(fmt::format(
+          "verdict: {}{}: {}\n{}run directory: {}\nrepeat this run: {}\n",
+          ValidityText(results.contains("valid") ? results["valid"] : json("unknown")),
+          fault_warning.empty() ? "" : (results.value("valid", json()) == true ? " — but " : " — and ") + fault_warning,
+          StringOr(results, "summary"), fault_warning.empty() ? "" : "warning: " + fault_warning + "\n", run_dir,
+          repeat)));
   return s;
 }
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "checkers/fault_context.h"
 #include "reports/anomaly_kinds.h"
 #include "reports/report_sections.h"
 
@@ -186,6 +187,25 @@ std::vector<std::string> NodeList(const json& e) {
   return nodes;
 }
 
+// From the entry's results.json "faults" (harness/run/anomaly_faults.h), when it has them: "fault_context", the
+// sentence that ties the op to the faults around it, and "nearest_fault", the one the banner counts it under.
+void AddFaultContext(const json& e, json* out) {
+  if (!e.contains("faults") || !e["faults"].is_array() || !e.contains("ack") || !e["ack"].is_object()) return;
+  const json& ack = e["ack"];
+  const std::string node = ack["node"].is_string() ? ack["node"].get<std::string>() : "";
+  (*out)["fault_context"] =
+      DescribeFaults(e["faults"], node, ack.value("time_s", 0.0), ack.value("type", std::string()) == "ok");
+  const json* nearest = nullptr;
+  for (const json& f : e["faults"]) {
+    if (f.value("relation", "") == "during") {
+      nearest = &f;
+      break;
+    }
+    if (nearest == nullptr || f.value("delay_s", 0.0) < nearest->value("delay_s", 0.0)) nearest = &f;
+  }
+  if (nearest != nullptr) (*out)["nearest_fault"] = *nearest;
+}
+
 json BuildAnomaly(const Anomaly& a, const HistoryScan& s, int64_t ordinal) {
   const json& e = a.entry;
   const std::string key = e.contains("key") && e["key"].is_string() ? e["key"].get<std::string>() : "";
@@ -237,13 +257,17 @@ json BuildAnomaly(const Anomaly& a, const HistoryScan& s, int64_t ordinal) {
     focus = {{"start_ms", std::round(std::max(0.0, lo - margin))}, {"end_ms", std::round(hi + margin)}};
     fault = FaultsDuring(s, lo, hi);  // the faults while that op ran
   }
-  return {{"id", fmt::format("{}-{}-{}", a.checker, a.kind, ordinal)},
-          {"kind", a.kind},
-          {"key", key.empty() ? json() : json(key)},
-          {"text", AnomalyText(a.checker, a.kind, e, s)},
-          {"fault", fault.empty() ? json() : json(fault)},
-          {"ops", ops},
-          {"focus", focus}};
+  json out = {{"id", fmt::format("{}-{}-{}", a.checker, a.kind, ordinal)},
+              {"kind", a.kind},
+              {"key", key.empty() ? json() : json(key)},
+              {"text", AnomalyText(a.checker, a.kind, e, s)},
+              {"fault", fault.empty() ? json() : json(fault)},
+              {"fault_context", nullptr},
+              {"nearest_fault", nullptr},
+              {"ops", ops},
+              {"focus", focus}};
+  AddFaultContext(e, &out);
+  return out;
 }
 
 // A checker's card: its verdict, summary, trimmed details and listed anomalies.
@@ -350,6 +374,26 @@ json CheckersJson(const AnomalySelection& selection, const json& results, const 
   return checkers_out;
 }
 
+namespace {
+
+// How the banner counts an anomaly: "during partition halves on n1, n2", "followed by a kill of the acknowledging
+// node", "followed by a pause of a replica", "with no fault near it"; "" when nothing is known (an anomaly without
+// an op, or a results.json from before faults were tied to anomalies, with no fault active).
+std::string NearestPhrase(const json& a) {
+  const json& f = a.value("nearest_fault", json());
+  if (f.is_object()) {
+    const std::string relation = f.value("relation", ""), fault = f.value("fault", "");
+    if (relation == "during") return "during " + f.value("label", fault);
+    return fmt::format("followed by a {} of {}", fault,
+                       relation == "after-ack-on-node" ? "the acknowledging node" : "a replica");
+  }
+  if (a["fault"].is_string()) return "during " + a["fault"].get<std::string>();
+  if (a.value("fault_context", json()).is_string()) return "with no fault near it";
+  return "";
+}
+
+}  // namespace
+
 std::string VerdictSentence(const json& results, const json& checkers_out) {
   if (results.is_null()) return "no results.json: the run did not finish; `faultline check RUN_DIR` checks its history";
   const json& valid = results.value("valid", json("unknown"));
@@ -359,18 +403,20 @@ std::string VerdictSentence(const json& results, const json& checkers_out) {
       if (c["valid"] != false) continue;
       std::string summary = c["summary"].get<std::string>();
       if (summary.find("during") == std::string::npos) {  // say which faults the anomalies happened under
+        // By nearest fault (results.json "faults" per anomaly), else by the fault active when the op ran.
         std::map<std::string, int64_t> by_fault;
         for (const auto& a : c["anomalies"]) {
-          if (a["fault"].is_string()) ++by_fault[a["fault"].get<std::string>()];
+          const std::string phrase = NearestPhrase(a);
+          if (!phrase.empty()) ++by_fault[phrase];
         }
         std::vector<std::pair<int64_t, std::string>> ranked;
         for (const auto& [label, n] : by_fault) ranked.emplace_back(n, label);
         std::sort(ranked.rbegin(), ranked.rend());
         std::vector<std::string> during;
-        for (size_t i = 0; i < ranked.size() && i < 2; ++i) {
-          during.push_back(i == 0 ? fmt::format("{} of the {} during {}", ranked[i].first, c["anomaly_count"].dump(),
-                                                ranked[i].second)
-                                  : fmt::format("{} during {}", ranked[i].first, ranked[i].second));
+        for (size_t i = 0; i < ranked.size() && i < 3; ++i) {
+          during.push_back(
+              i == 0 ? fmt::format("{} of the {} {}", ranked[i].first, c["anomaly_count"].dump(), ranked[i].second)
+                     : fmt::format("{} {}", ranked[i].first, ranked[i].second));
         }
         if (!during.empty()) summary += fmt::format(" ({})", fmt::join(during, "; "));
       }

@@ -10,6 +10,7 @@
 #include "reports/report.h"
 #include "reports/report_scan.h"
 #include "reports/report_sections.h"
+#include "reports/results.h"
 #include "reports/run_files.h"
 
 namespace faultline {
@@ -46,7 +47,9 @@ json VerdictJson(const json& results, const json& checkers_out) {
   return {{"valid", results.is_object() ? results.value("valid", json("unknown")) : json("unknown")},
           {"sentence", VerdictSentence(results, checkers_out)},
           {"incomplete", results.is_object() ? results.value("incomplete", false) : true},
-          {"error", results.is_object() ? results.value("error", "") : ""}};
+          {"error", results.is_object() ? results.value("error", "") : ""},
+          {"fault_warning", FaultWarningOf(results).empty() ? json() : json(FaultWarningOf(results))},
+          {"faults", results.is_object() && results.contains("faults") ? results["faults"] : json()}};
 }
 
 // "stats": op counts, duration, processes and nodes of the history.

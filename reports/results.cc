@@ -47,6 +47,34 @@ std::string RunResults::summary() const {
   return s;
 }
 
+nlohmann::json FaultCoverage::ToJson() const {
+  nlohmann::json injected_json = nlohmann::json::object(), failed_json = nlohmann::json::object();
+  for (const std::string& kind : requested) {
+    injected_json[kind] = 0;
+    failed_json[kind] = 0;
+  }
+  for (const auto& [kind, n] : injected) injected_json[kind] = n;
+  for (const auto& [kind, n] : failed) failed_json[kind] = n;
+  return {{"requested", requested},
+          {"injected", std::move(injected_json)},
+          {"failed", std::move(failed_json)},
+          {"warning", warning.empty() ? nlohmann::json() : nlohmann::json(warning)}};
+}
+
+std::string FaultWarningOf(const nlohmann::json& results) {
+  if (!results.is_object()) return "";
+  const auto faults = results.find("faults");
+  if (faults == results.end() || !faults->is_object()) return "";
+  const auto warning = faults->find("warning");
+  return warning != faults->end() && warning->is_string() ? warning->get<std::string>() : "";
+}
+
+std::string VerdictWords(Validity v, const std::string& fault_warning) {
+  std::string words(ValidityName(v));
+  if (!fault_warning.empty()) words += (v == Validity::kTrue ? " — but " : " — and ") + fault_warning;
+  return words;
+}
+
 nlohmann::json RunResults::ToJson() const {
   nlohmann::json j;
   j["valid"] = ValidityToJson(valid());
@@ -70,6 +98,7 @@ nlohmann::json RunResults::ToJson() const {
                   {"duplicate_index_count", index.duplicate_count},
                   {"duplicate_index", index.duplicates}};
   j["ops"] = {{"ok", ok}, {"fail", fail}, {"info", info}};
+  if (faults) j["faults"] = faults->ToJson();
   return j;
 }
 

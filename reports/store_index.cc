@@ -103,7 +103,7 @@ void ReadResults(od::parser& parser, const fs::path& file, json* run) {
     throw std::runtime_error("cannot read results.json");
   }
   json valid = "unknown", ops = nullptr, anomalies = json::object();
-  std::string summary, error;
+  std::string summary, error, fault_warning;
   bool incomplete = false;
   try {
     od::document doc = parser.iterate(text);
@@ -118,6 +118,12 @@ void ReadResults(od::parser& parser, const fs::path& file, json* run) {
         error = std::string_view(v.get_string());
       } else if (key == "incomplete") {
         incomplete = v.get_bool();
+      } else if (key == "faults" && v.type() == od::json_type::object) {
+        for (auto f : v.get_object()) {
+          if (f.unescaped_key() == std::string_view("warning") && f.value().type() == od::json_type::string) {
+            fault_warning = std::string_view(f.value().get_string());
+          }
+        }
       } else if (key == "ops") {
         ops = json::object();
         for (auto f : v.get_object()) {
@@ -161,6 +167,7 @@ void ReadResults(od::parser& parser, const fs::path& file, json* run) {
   (*run)["summary"] = summary;
   (*run)["error"] = error;
   (*run)["incomplete"] = incomplete;
+  (*run)["fault_warning"] = fault_warning.empty() ? json() : json(fault_warning);
   (*run)["ops"] = ops;
   (*run)["anomalies"] = anomalies;
 }
@@ -190,6 +197,7 @@ json StoreIndexData(const fs::path& store_dir, std::vector<std::string>* warning
                 {"summary", ""},
                 {"incomplete", false},
                 {"error", ""},
+                {"fault_warning", nullptr},
                 {"anomalies", json::object()}};
     if (fs::exists(r.path / "report.html", ec)) run["report"] = rel + "/report.html";
     std::vector<std::string> problems;

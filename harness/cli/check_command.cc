@@ -12,6 +12,7 @@
 
 #include "harness/cli/commands.h"
 #include "harness/run/check.h"
+#include "harness/run/fault_plan.h"
 #include "harness/run/registry.h"
 #include "harness/run/runner.h"
 #include "harness/run/test_config.h"
@@ -19,6 +20,28 @@
 
 namespace faultline {
 namespace {
+
+// What a run's test.json asked the nemesis for, to say whether it got it (ExplainFaultCoverage). Only the
+// schedule's keys are read: the rest of a run config (nodes, store) does not matter to a check.
+TestConfig RunFaults(const nlohmann::json& given) {
+  TestConfig c;
+  const nlohmann::json& n = given["nemesis"];
+  std::string list = n.is_string() ? n.get<std::string>() : "";
+  if (n.is_array()) {
+    for (const auto& e : n) list += (list.empty() ? "" : ",") + (e.is_string() ? e.get<std::string>() : "");
+  }
+  std::stringstream ss(list);
+  for (std::string item; std::getline(ss, item, ',');) {
+    if (!item.empty() && item != "none") c.nemesis.faults.push_back(item);
+  }
+  if (given["time-limit"].is_number()) c.time_limit = given["time-limit"].get<double>();
+  if (given.contains("nemesis-interval") && given["nemesis-interval"].is_number())
+    c.nemesis.interval_s = given["nemesis-interval"].get<double>();
+  if (given.contains("nemesis-final") && given["nemesis-final"].is_number())
+    c.nemesis.final_s = given["nemesis-final"].get<double>();
+  if (given.contains("db") && given["db"].is_string()) c.db = given["db"].get<std::string>();
+  return c;
+}
 
 struct CheckFlags {
   std::string path, workload, checkers, format;  // format empty: jsonl, unless the file looks like Jepsen's
@@ -82,6 +105,7 @@ int CheckCommand(const CheckFlags& flags) {
   if (const int code = CheckFormat(flags, *format); code != 0) return code;
   fs::path history = path_arg;
   TestConfig config;
+  std::optional<TestConfig> run_faults;  // the run's nemesis and time limit, from its test.json
   try {
     nlohmann::json given = nlohmann::json::object();
     if (fs::is_directory(history)) {
@@ -101,6 +125,7 @@ int CheckCommand(const CheckFlags& flags) {
       if (given.contains(key)) workload[key] = given[key];
     }
     config = ResolveConfig(MergeConfig(workload, flags.lin), 0, /*for_store=*/false);
+    if (given.contains("nemesis") && given.contains("time-limit")) run_faults = RunFaults(given);
   } catch (const std::exception& e) {
     std::cerr << "faultline check: " << e.what() << std::endl;
     return kExitBadInput;
@@ -132,6 +157,8 @@ int CheckCommand(const CheckFlags& flags) {
     return kExitBadInput;
   }
   for (const std::string& w : warnings) std::cerr << "faultline check: warning: " << w << std::endl;
+  if (run_faults && results.faults) ExplainFaultCoverage(*run_faults, &*results.faults);
+  const std::string fault_warning = results.faults ? results.faults->warning : "";
   if (json) {
     std::cout << results.ToJson().dump(2) << std::endl;
     return ExitCodeFor(results.valid());
@@ -140,7 +167,7 @@ int CheckCommand(const CheckFlags& flags) {
     std::cout << name << ": " << ValidityName(r.valid) << ": " << r.summary << "\n";
   }
   for (const auto& [name, why] : results.skipped) std::cout << name << ": skipped: " << why << "\n";
-  std::cout << "verdict: " << ValidityName(results.valid()) << ": " << results.summary() << std::endl;
+  std::cout << "verdict: " << VerdictWords(results.valid(), fault_warning) << ": " << results.summary() << std::endl;
   return ExitCodeFor(results.valid());
 }
 

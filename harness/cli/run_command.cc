@@ -10,6 +10,7 @@
 
 #include "harness/cli/commands.h"
 #include "harness/nodes/local/local_cluster.h"
+#include "harness/run/fault_plan.h"
 #include "harness/run/registry.h"
 #include "harness/run/runner.h"
 #include "harness/run/test_config.h"
@@ -197,6 +198,8 @@ int RunCommand(const RunFlags& flags) {
     std::cerr << "faultline run: " << e.what() << std::endl;
     return kExitBadInput;
   }
+  // Before anything is created: a schedule that cannot inject what it asks for (issue 20).
+  for (const std::string& w : FaultPlanWarnings(config)) std::cout << "warning: " << w << std::endl;
   std::atomic<bool>& interrupted = InstallInterruptHandlers();
   RunOptions options;
   options.interrupted = &interrupted;
@@ -208,7 +211,7 @@ int RunCommand(const RunFlags& flags) {
     TestConfig this_run = config;
     this_run.seed = config.seed + static_cast<uint64_t>(i);  // each repetition its own, recorded, seed
     const RunOutcome outcome = RunTest(this_run, options);
-    std::cout << "verdict: " << ValidityName(outcome.valid) << ": " << outcome.summary << "\n"
+    std::cout << "verdict: " << VerdictWords(outcome.valid, outcome.fault_warning) << ": " << outcome.summary << "\n"
               << "results: " << outcome.run_dir.string() << std::endl;
     worst = Worst(worst, outcome.valid);
   }

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "checkers/fault_context.h"
 #include "checkers/history_index.h"
 #include "checkers/jepsen/jepsen_history.h"
+#include "harness/run/anomaly_faults.h"
 
 namespace faultline {
 
@@ -44,9 +46,11 @@ RunResults CheckHistoryFile(const std::filesystem::path& path, const Workload& w
     return true;
   });
   HistoryIndexCheck index;
+  FaultTimelineBuilder faults;
   // One pass over the file feeds every checker: the history is never held in memory.
   const auto add = [&](const Op& op) {
     index.Add(op.index);
+    faults.Add(op);
     if (op.process != kNemesisProcess) {
       if (op.type == OpType::kOk) ++results.ok;
       if (op.type == OpType::kFail) ++results.fail;
@@ -60,6 +64,7 @@ RunResults CheckHistoryFile(const std::filesystem::path& path, const Workload& w
     ForEachJepsenOpInFile(path, options.format == HistoryFormat::kJepsenEdn ? JepsenFormat::kEdn : JepsenFormat::kLog,
                           add, warnings);
   }
+  const FaultTimeline timeline = faults.Finish();
   results.index = index.Finish();
   const int64_t missing = results.missing_lines();
   for (const auto& checker : checkers) {
@@ -77,6 +82,19 @@ RunResults CheckHistoryFile(const std::filesystem::path& path, const Workload& w
     }
     results.checkers.emplace_back(checker->name(), std::move(result));
   }
+  results.faults = FaultCoverage{{}, timeline.injected, timeline.failed, ""};
+  // The anomalies' faults: a second, partial pass (its warnings were given by the first).
+  AttachFaultContext(
+      timeline,
+      [&](const std::function<void(const Op&)>& fn) {
+        if (options.format == HistoryFormat::kJsonl) {
+          ForEachOp(path, fn, nullptr, /*lenient=*/true);
+        } else {
+          ForEachJepsenOpInFile(
+              path, options.format == HistoryFormat::kJepsenEdn ? JepsenFormat::kEdn : JepsenFormat::kLog, fn, nullptr);
+        }
+      },
+      &results);
   // Skipped ones in the workload's order, whatever the reason.
   const auto position = [&](const auto& entry) { return std::find(names.begin(), names.end(), entry.first); };
   std::stable_sort(results.skipped.begin(), results.skipped.end(),

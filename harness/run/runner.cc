@@ -15,6 +15,7 @@
 #include "harness/driver/workers.h"
 #include "harness/run/check.h"
 #include "harness/run/environment_factory.h"
+#include "harness/run/fault_plan.h"
 #include "harness/run/registry.h"
 #include "harness/run/run_dir.h"
 #include "harness/run/run_log.h"
@@ -88,6 +89,7 @@ class Run {
   std::unique_ptr<HistoryWriter> history_;
   std::unique_ptr<NemesisScheduler> nemesis_;  // after history_: destroyed first
   bool faults_healed_ = true;
+  bool main_phase_done_ = false;  // the nemesis had the whole main phase (else a missing fault is no surprise)
   bool progress_line_open_ = false;
   std::unique_ptr<Client> replica_client_;  // null when the adapter has no replica reads
   std::vector<std::string> replica_keys_;
@@ -359,6 +361,7 @@ RunOutcome Run::Execute() {
   log_.Info("faultline run " + ToJson(config_).dump());
   Say(fmt::format("run {} (seed {}): {} on {} {} nodes, workload {}, {} s", run_dir_.string(), config_.seed, config_.db,
                   config_.node_count(), config_.nodes.empty() ? "local" : "SSH", config_.workload, config_.time_limit));
+  for (const std::string& w : FaultPlanWarnings(config_)) log_.Info("warning: " + w);  // the CLI said them already
   const fs::path history_path = run_dir_ / "history.jsonl";
   std::unique_ptr<Workload> workload = MakeWorkload(config_);
   bool finished = false;
@@ -370,6 +373,7 @@ RunOutcome Run::Execute() {
     history_ = std::make_unique<HistoryWriter>(history_path, Clock::now(), history_options);
     int64_t next_process = 0;
     MainPhase(*history_, *workload, &next_process);
+    main_phase_done_ = true;
     Heal();
     const auto quiesce_end =
         Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(config_.quiesce));
@@ -411,14 +415,17 @@ RunOutcome Run::Execute() {
   }
   checked.incomplete = results.incomplete;
   checked.error = results.error;
-  RunOutcome outcome{checked.valid(), run_dir_, checked.summary()};
+  if (!checked.faults) checked.faults = FaultCoverage{};  // no history: nothing was injected
+  ExplainFaultCoverage(config_, &*checked.faults, !main_phase_done_);
+  if (!checked.faults->warning.empty()) log_.Info("faults: " + checked.faults->warning);  // the verdict line says it
+  RunOutcome outcome{checked.valid(), run_dir_, checked.summary(), checked.faults->warning};
   try {
     WriteJsonFile(run_dir_ / "results.json", checked.ToJson());
   } catch (const std::exception& e) {
     log_.Warn(e.what());
     outcome.valid = Validity::kUnknown;
   }
-  log_.Info(fmt::format("verdict: {}: {}", ValidityName(outcome.valid), outcome.summary));
+  log_.Info(fmt::format("verdict: {}: {}", VerdictWords(outcome.valid, outcome.fault_warning), outcome.summary));
   try {
     WriteRunReports(run_dir_);
   } catch (const std::exception& e) {  // the verdict stands; the page can be made again with `faultline report`

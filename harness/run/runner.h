@@ -29,6 +29,9 @@ struct RunOutcome {
   Validity valid = Validity::kUnknown;
   std::filesystem::path run_dir;
   std::string summary;
+  // Set when a nemesis was requested and some requested kind was never injected (results.json "faults"):
+  // "no partition was injected (interval 10 s ≥ time limit 8 s)".
+  std::string fault_warning;
 };
 
 // Never throws: failures of the rig end the run as unknown (results.json says why).

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "harness/base/harness_error.h"
+#include "harness/run/fault_plan.h"
 #include "harness/run/runner.h"
 #include "reports/html_page.h"
 #include "reports/junit.h"
@@ -260,6 +261,15 @@ void PrintSuitePlan(const SuitePlan& plan, std::ostream& out) {
   }
   out << fmt::format("suite {}: {} runs into {}; at least {:.0f} s of main phases and quiescing\n", plan.name, total,
                      plan.store_dir.string(), seconds);
+  for (const std::string& w : SuitePlanWarnings(plan)) out << "warning: " << w << "\n";
+}
+
+std::vector<std::string> SuitePlanWarnings(const SuitePlan& plan) {
+  std::vector<std::string> out;
+  for (const SuiteCombination& c : plan.combinations) {
+    for (const std::string& w : FaultPlanWarnings(c.config)) out.push_back(fmt::format("{}: {}", c.config.name, w));
+  }
+  return out;
 }
 
 SuiteOutcome RunSuite(const SuitePlan& plan, const SuiteOptions& options) {
@@ -282,7 +292,7 @@ SuiteOutcome RunSuite(const SuitePlan& plan, const SuiteOptions& options) {
                   {"finished", nullptr},
                   {"valid", "unknown"},
                   {"interrupted", false},
-                  {"counts", {{"valid", 0}, {"invalid", 0}, {"unknown", 0}, {"not_run", 0}}},
+                  {"counts", {{"valid", 0}, {"invalid", 0}, {"unknown", 0}, {"not_run", 0}, {"faults_missing", 0}}},
                   {"runs", json::array()}};
   const auto write_summary = [&] {
     try {
@@ -293,6 +303,7 @@ SuiteOutcome RunSuite(const SuitePlan& plan, const SuiteOptions& options) {
   };
   write_summary();
 
+  for (const std::string& w : SuitePlanWarnings(plan)) say("warning: " + w);  // before any run
   RunOptions run_options;
   run_options.interrupted = options.interrupted;
   run_options.out = options.verbose ? options.out : nullptr;
@@ -321,13 +332,17 @@ SuiteOutcome RunSuite(const SuitePlan& plan, const SuiteOptions& options) {
       summary["counts"][verdict] = summary["counts"][verdict].get<int>() + 1;
       record["valid"] = ValidityToJson(run.valid);
       record["summary"] = run.summary;
+      record["fault_warning"] = run.fault_warning.empty() ? json() : json(run.fault_warning);
+      if (!run.fault_warning.empty())
+        summary["counts"]["faults_missing"] = summary["counts"]["faults_missing"].get<int>() + 1;
       if (!run.run_dir.empty()) {
         record["dir"] = Relative(run.run_dir, plan.store_dir);
         outcome.run_dirs.push_back(run.run_dir);  // RunTest wrote its report.html, junit.xml and the store index
       }
       summary["runs"].push_back(record);
       write_summary();
-      say(fmt::format("[{}/{}] {:<8} {}: {}  {}", k, total, verdict, config.name, run.summary, run.run_dir.string()));
+      say(fmt::format("[{}/{}] {:<8} {}: {}  {}", k, total, VerdictWords(run.valid, run.fault_warning), config.name,
+                      run.summary, run.run_dir.string()));
     }
   }
   outcome.interrupted = interrupted();
@@ -346,9 +361,13 @@ SuiteOutcome RunSuite(const SuitePlan& plan, const SuiteOptions& options) {
     }
   }
   const json& n = summary["counts"];
-  say(fmt::format("suite {}: {}: {} valid, {} invalid, {} unknown{}{}; summary {}; index {}", plan.name,
+  const int missing = n["faults_missing"].get<int>();
+  say(fmt::format("suite {}: {}: {} valid, {} invalid, {} unknown{}{}{}; summary {}; index {}", plan.name,
                   ValidityName(outcome.worst), n["valid"].get<int>(), n["invalid"].get<int>(), n["unknown"].get<int>(),
                   n["not_run"].get<int>() > 0 ? fmt::format(", {} not run", n["not_run"].get<int>()) : "",
+                  missing > 0 ? fmt::format("; {} run{} did not inject every fault kind asked for", missing,
+                                            missing == 1 ? "" : "s")
+                              : "",
                   outcome.interrupted ? " (interrupted)" : "", outcome.summary_file.string(),
                   (plan.store_dir / "index.html").string()));
   return outcome;

@@ -4,7 +4,10 @@
 // later wins) repeated test-count times (seed, seed+1, ...). The whole plan
 // is validated before anything runs. Runs go one after another, each in its
 // own run directory; after each the store index is refreshed and the suite
-// summary (STORE/suites/<name>/<timestamp>.json) rewritten.
+// summary (STORE/suites/<name>/<timestamp>.json) rewritten. A run that did
+// not inject every fault kind it asked for says so on its line ("valid — but
+// no partition was injected (...)"), in its summary record ("fault_warning")
+// and in the counts ("faults_missing").
 //
 // Not thread-safe: one suite per process. RunSuite owns nothing after it returns.
 #pragma once
@@ -42,8 +45,11 @@ SuitePlan ParseSuitePlan(const nlohmann::json& plan, const std::string& source, 
                          uint64_t seed_if_missing);
 SuitePlan LoadSuitePlan(const std::filesystem::path& file, const nlohmann::json& overrides, uint64_t seed_if_missing);
 
-// --dry-run: one line per run that RunSuite would make.
+// --dry-run: one line per run that RunSuite would make, then a "warning: " line per FaultPlanWarnings of each
+// combination (a nemesis whose schedule cannot inject what it asks for), which RunSuite also prints first.
 void PrintSuitePlan(const SuitePlan& plan, std::ostream& out);
+// "<test name>: <warning>" for each combination's FaultPlanWarnings.
+std::vector<std::string> SuitePlanWarnings(const SuitePlan& plan);
 
 struct SuiteOptions {
   const std::atomic<bool>* interrupted = nullptr;  // Ctrl-C: the current run ends unknown, the rest are not run

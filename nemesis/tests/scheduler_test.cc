@@ -196,5 +196,16 @@ TEST_F(SchedulerTest, TheFinalFaultIsStillInEffectAfterStopUntilHealAll) {
   EXPECT_EQ(ops[1].f, "heal-partition");  // closed by the heal, never by a stop
 }
 
+// The arithmetic behind the warning that a run cannot get the faults it asks for (issue 20).
+TEST(ScheduledFaultStarts, CountsTheWindowsOfTheLoop) {
+  EXPECT_EQ(ScheduledFaultStarts(10, 0, 8), 0);    // the README's nightly plan: interval 10 s >= time limit 8 s
+  EXPECT_EQ(ScheduledFaultStarts(10, 0, 10), 0);   // the first would start as the phase ends
+  EXPECT_EQ(ScheduledFaultStarts(10, 0, 60), 3);   // at 10, 30, 50
+  EXPECT_EQ(ScheduledFaultStarts(1, 0, 8), 4);     // at 1, 3, 5, 7
+  EXPECT_EQ(ScheduledFaultStarts(100, 5, 10), 1);  // only the final one, at 5
+  EXPECT_EQ(ScheduledFaultStarts(10, 3, 8), 1);    // the final one at 5 cuts the first wait short
+  EXPECT_EQ(ScheduledFaultStarts(2, 3, 16), 4);    // at 2, 6, 10, then the final one at 13
+}
+
 }  // namespace
 }  // namespace faultline

@@ -17,8 +17,14 @@ code=0
 if [ "$code" != 1 ]; then echo "expected exit 1 from the --lww run, got $code:"; cat "$out/invalid.log"; exit 1; fi
 "$faultline" run --name valid-run --local 3 --time-limit 3 --quiesce 1 --store-dir "$store" >"$out/valid.log" 2>&1 \
   || { echo "the valid run failed:"; cat "$out/valid.log"; exit 1; }
+# A partition nemesis whose default interval (10 s) is longer than the run: valid, but no partition was injected,
+# which the banner and the index must say (issue 20).
+"$faultline" run --name nofault-run --local 3 --time-limit 3 --quiesce 1 --nemesis partition --store-dir "$store" \
+  >"$out/nofault.log" 2>&1 || { echo "the no-fault run failed:"; cat "$out/nofault.log"; exit 1; }
+grep -q "warning: nemesis partition: no fault can start" "$out/nofault.log" \
+  || { echo "no warning before the no-fault run:"; cat "$out/nofault.log"; exit 1; }
 
-for run in invalid-run valid-run; do
+for run in invalid-run valid-run nofault-run; do
   for f in report.html junit.xml results.json; do
     [ -s "$store/$run/latest/$f" ] || { echo "the runner did not write $run/latest/$f"; exit 1; }
   done
@@ -31,9 +37,12 @@ rm "$store/invalid-run/latest/report.html" "$store/index.html"
 "$faultline" report "$store/invalid-run/latest"
 "$faultline" report --index --store-dir "$store"
 
-node "$browser_test" report "$store/invalid-run/latest/report.html" --expect-verdict invalid --screenshot "$out/invalid.png"
+node "$browser_test" report "$store/invalid-run/latest/report.html" --expect-verdict invalid \
+  --expect-fault-context "acknowledged by n" --screenshot "$out/invalid.png"
 node "$browser_test" report "$store/valid-run/latest/report.html" --expect-verdict valid --screenshot "$out/valid.png"
-node "$browser_test" index "$store/index.html" --expect-runs 2 --screenshot "$out/index.png"
+node "$browser_test" report "$store/nofault-run/latest/report.html" --expect-verdict valid \
+  --expect-fault-warning "no partition was injected (interval 10 s ≥ time limit 3 s)" --screenshot "$out/nofault.png"
+node "$browser_test" index "$store/index.html" --expect-runs 3 --expect-fault-warnings 1 --screenshot "$out/index.png"
 
 # Bad input: one line naming what is wrong, exit 2.
 code=0

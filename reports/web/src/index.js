@@ -70,8 +70,8 @@
       const shown = g.idx.slice(0, STRIP_MAX).reverse(); // oldest first
       shown.forEach((i, k) => {
         const r = runs[i];
-        const cls = 'sq ' + verdictClass(r.valid) + (r.incomplete ? ' incomplete' : '') + (k === shown.length - 1 ? ' newest' : '');
-        const title = `${fmtTime(r.started)} — ${verdictClass(r.valid)}${r.summary ? ': ' + r.summary : ''}${r.error ? ' (error: ' + r.error + ')' : ''}`;
+        const cls = 'sq ' + verdictClass(r.valid) + (r.incomplete ? ' incomplete' : '') + (r.fault_warning ? ' nofault' : '') + (k === shown.length - 1 ? ' newest' : '');
+        const title = `${fmtTime(r.started)} — ${verdictClass(r.valid)}${r.fault_warning ? ' — but ' + r.fault_warning : ''}${r.summary ? ': ' + r.summary : ''}${r.error ? ' (error: ' + r.error + ')' : ''}`;
         strip.append(r.report ? h('a', { class: cls, href: r.report, title, 'data-run': r.dir ?? '' }) : h('span', { class: cls, title, 'data-run': r.dir ?? '' }));
       });
       const nameBtn = h('button', { class: 'name-link', title: 'show only this test\'s runs' }, g.name || '(unnamed)');
@@ -114,7 +114,9 @@
       h('td', null, nem(r) || h('span', { class: 'muted' }, 'none')),
       h('td', { class: 'num' }, o ? h('span', null, fmtInt(o.ok), ' / ', h('span', { class: o.fail ? 't-fail' : null }, fmtInt(o.fail)), ' / ',
         h('span', { class: o.info ? 't-info' : null }, fmtInt(o.info))) : h('span', { class: 'muted' }, '—')),
-      h('td', { class: 'nowrap' }, h('span', { class: 'pill ' + cls }, cls), r.incomplete ? h('span', { class: 'muted' }, ' incomplete') : null),
+      h('td', { class: 'nowrap' }, h('span', { class: 'pill ' + cls }, cls), r.incomplete ? h('span', { class: 'muted' }, ' incomplete') : null,
+        // A nemesis that did not inject what it was asked for: the verdict proves less than the nemesis column says.
+        r.fault_warning ? h('span', { class: 'badge-nofault', 'data-fault-warning': '', title: r.fault_warning }, ' no fault injected') : null),
       h('td', { class: 'summary-cell', title: (r.summary || '') + (r.error ? '\nerror: ' + r.error : '') }, r.error ? h('span', { class: 't-fail' }, 'error: ' + r.error) : (r.summary || '')),
       h('td', null, anomalies.length ? anomalies.map(([k, n], i) => h('span', { class: 'anom' }, (i ? ', ' : '') + `${k} ${n}`)) : h('span', { class: 'muted' }, '—')),
       h('td', null, r.report ? h('a', { class: 'report', href: r.report }, 'report') : h('span', { class: 'muted' }, 'none')));

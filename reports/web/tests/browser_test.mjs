@@ -3,8 +3,9 @@
 // playwright-core, a fresh temp user data dir, file:// URL, no network) and checks that it works.
 //
 // Usage (stable; other tests call it):
-//   node browser_test.mjs report <report.html> [--expect-verdict valid|invalid|unknown] [--screenshot <out.png>] [--time]
-//   node browser_test.mjs index <index.html> [--expect-runs <N>] [--screenshot <out.png>] [--time]
+//   node browser_test.mjs report <report.html> [--expect-verdict valid|invalid|unknown] [--expect-fault-warning <text>]
+//                                              [--expect-fault-context <text>] [--screenshot <out.png>] [--time]
+//   node browser_test.mjs index <index.html> [--expect-runs <N>] [--expect-fault-warnings <N>] [--screenshot <out.png>] [--time]
 //
 // report checks: no console errors, page errors or non-file requests; window.__faultlineRendered set; the banner
 //   shows the expected verdict; the timeline canvas and every chart canvas drawn (non-blank pixels, op bars in the
@@ -14,6 +15,10 @@
 // index checks: no errors; the runs table shows N runs; free-text, verdict and name filters narrow it (each
 //   filter prints how long it took, as a figure, never a pass/fail); the verdict history strips show one square per run (the newest 60) and the
 //   "regressed" markers match the data; report links are relative.
+// --expect-fault-warning: the banner (#verdict #fault-warning) shows a sentence containing <text>, e.g. "no partition
+//   was injected"; without it, a banner showing one fails. --expect-fault-context: some anomaly's fault context
+//   ([data-fault-context]) contains <text>. --expect-fault-warnings: that many runs of the index carry the
+//   "no fault injected" badge ([data-fault-warning]).
 // --time prints "rendered in <ms> ms" (navigation start to window.__faultlineRendered, measured in the page).
 // Exit status: 0 all checks passed; 1 a check failed (the message says which); 2 bad usage.
 // The page contract it relies on (report.js / index.js): #verdict[data-verdict], #timeline[data-x-min-ms,
@@ -53,6 +58,9 @@ function parseArgs(argv) {
     const val = () => { if (i + 1 >= rest.length) usage(a + ' needs a value'); return rest[++i]; };
     if (a === '--expect-verdict') { o.verdict = val(); if (!VERDICT_RGB[o.verdict]) usage('--expect-verdict must be valid, invalid or unknown'); }
     else if (a === '--expect-runs') { o.runs = Number(val()); if (!Number.isInteger(o.runs) || o.runs < 0) usage('--expect-runs needs a count'); }
+    else if (a === '--expect-fault-warning') o.faultWarning = val();
+    else if (a === '--expect-fault-context') o.faultContext = val();
+    else if (a === '--expect-fault-warnings') { o.faultWarnings = Number(val()); if (!Number.isInteger(o.faultWarnings) || o.faultWarnings < 0) usage('--expect-fault-warnings needs a count'); }
     else if (a === '--screenshot') o.screenshot = path.resolve(val());
     else if (a === '--time') o.time = true;
     else usage('unknown argument ' + a);
@@ -170,6 +178,21 @@ async function checkReport(page, o, log) {
     check(verdict.text.toLowerCase().includes(o.verdict), `verdict banner text does not say "${o.verdict}": ${verdict.text}`);
   }
   log(`verdict banner: ${verdict.v} — ${verdict.text.replace(/\s+/g, ' ').slice(0, 100)}`);
+  // The nemesis did not inject what it was asked for: the banner says so in words (issue 20).
+  const warning = await page.evaluate(() => { const w = document.querySelector('#verdict #fault-warning'); return w && w.innerText; });
+  if (o.faultWarning !== undefined) {
+    check(warning && warning.includes(o.faultWarning), `the banner does not show "${o.faultWarning}" (#fault-warning: ${warning})`);
+    const visible = await page.isVisible('#verdict #fault-warning');
+    check(visible, 'the banner\'s fault warning is not visible');
+    log(`fault warning: ${warning}`);
+  } else if (o.faultWarning === undefined && warning && o.verdict) {
+    check(false, `the banner shows a fault warning nobody expected: ${warning}`);
+  }
+  if (o.faultContext !== undefined) {
+    const contexts = await page.$$eval('[data-fault-context]', (els) => els.map((e) => e.innerText));
+    check(contexts.some((t) => t.includes(o.faultContext)), `no anomaly's fault context contains "${o.faultContext}": ${contexts.slice(0, 3).join(' | ')}`);
+    log(`fault context: ${contexts.find((t) => t.includes(o.faultContext))}`);
+  }
   await checkLinearizations(page, log);
 
   // timeline
@@ -324,6 +347,11 @@ async function checkIndex(page, o, log) {
   const links = await page.$$eval('#runs a.report', (as) => as.map((a) => a.getAttribute('href')));
   check(links.every((h) => !/^[a-z]+:/i.test(h) && !h.startsWith('/')), 'a report link is not relative to the index');
   log(`runs: ${s.total}, table rows on the first page: ${rows}`);
+  if (o.faultWarnings !== undefined) {
+    const badges = await page.$$eval('#runs [data-fault-warning]', (els) => els.length);
+    check(badges === o.faultWarnings, `${badges} runs carry the "no fault injected" badge, expected ${o.faultWarnings}`);
+    log(`runs marked "no fault injected": ${badges}`);
+  }
 
   // verdict history strips and regressions
   const names = [...new Set(runs.map((r) => r.name))];

@@ -69,7 +69,10 @@
           a.key !== null && a.key !== undefined ? h('span', { class: 'mono' }, 'key ' + a.key) : null,
           h('span', { class: 'text' }, a.text ?? ''), page.linearization ? page.linearization.linkFor(id) : null,
           ops.length || a.focus ? btn : null),
-        a.fault ? h('div', { class: 'fault' }, 'Fault active: ' + a.fault) : h('div', { class: 'fault' }, 'No fault active.'),
+        // The faults around the op (results.json "faults": during it, and after its acknowledgement on its node and
+        // the key's replicas); older results.json only knew the fault active while the op ran.
+        a.fault_context ? h('div', { class: 'fault', 'data-fault-context': '' }, a.fault_context + '.')
+          : a.fault ? h('div', { class: 'fault' }, 'Fault active: ' + a.fault) : h('div', { class: 'fault' }, 'No fault active.'),
         ops.length ? h('div', { class: 'ops-wrap' }, opRows(ops)) : null);
     }
 

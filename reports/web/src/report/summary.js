@@ -25,9 +25,14 @@
       if (run.name) sub.push(run.name);
       if (run.started) sub.push('started ' + run.started);
       if (isNum(stats.duration_ms)) sub.push('ran ' + fmtDuration(stats.duration_ms));
-      const banner = h('div', { class: 'fl-banner ' + cls, id: 'verdict', 'data-verdict': cls },
+      // A nemesis that did not inject what it was asked for: said in the banner itself, in words, so a "valid" run
+      // of a fault column that never faulted cannot pass for one that did.
+      const faultWarning = verdict.fault_warning
+        ? h('div', { class: 'fault-warning', id: 'fault-warning' }, (cls === 'valid' ? 'Valid — but ' : 'And ') + verdict.fault_warning + '.')
+        : null;
+      const banner = h('div', { class: 'fl-banner ' + cls + (verdict.fault_warning ? ' no-fault' : ''), id: 'verdict', 'data-verdict': cls },
         h('div', { class: 'word' }, word),
-        h('div', null, h('div', { class: 'sentence' }, sentence), h('div', { class: 'sub' }, sub.join(' · '))));
+        h('div', null, faultWarning, h('div', { class: 'sentence' }, sentence), h('div', { class: 'sub' }, sub.join(' · '))));
       const notes = h('div', { class: 'fl-notes' });
       if (verdict.incomplete) notes.append(h('div', { class: 'fl-note' }, 'Incomplete: the run did not finish all its phases; the verdict covers the history recorded so far.'));
       if (verdict.error) notes.append(h('div', { class: 'fl-note error', id: 'run-error' }, h('b', null, 'The test harness failed: '), h('pre', null, String(verdict.error))));
@@ -66,7 +71,10 @@
       if (o) add('Ops', h('span', null, h('span', { class: 't-ok' }, fmtInt(o.ok) + ' ok'), ' · ',
         h('span', { class: 't-fail' }, fmtInt(o.fail) + ' fail'), ' · ', h('span', { class: 't-info' }, fmtInt(o.info) + ' info')));
       add('Processes', isNum(stats.processes) ? String(stats.processes) : null);
-      add('Faults injected', nemesis.length ? String(nemesis.length) : (t.nemesis ? '0' : null));
+      const f = obj(verdict.faults);
+      const perKind = f && obj(f.injected) ? Object.entries(f.injected).map(([k, n]) => `${k} ${n}`).join(', ') : '';
+      const injected = (nemesis.length ? String(nemesis.length) : (t.nemesis ? '0' : '')) + (perKind ? ` (${perKind})` : '');
+      if (injected) add('Faults injected', h('span', { id: 'faults-injected', class: verdict.fault_warning ? 't-fail' : null }, injected));
       add('Run directory', run.dir ? h('code', null, run.dir) : null);
       add('Report generated', data.generated);
       const sec = h('section', { class: 'fl-sec', id: 'test' }, h('h2', null, 'The test'), h('dl', { class: 'fl-facts' }, facts));
