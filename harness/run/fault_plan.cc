@@ -6,14 +6,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "harness/run/registry.h"
 #include "nemesis/scheduler.h"
 
 namespace faultline {
 namespace {
-
-// Stores whose adapter starts the daemon under libfaketime (registry.cc: MakeDynastore's node_env); the clock
-// fault rewrites an offset file nothing else reads, so on any other store it changes nothing.
-bool StoreRunsUnderFaketime(const std::string& db) { return db == "dynastore"; }
 
 bool NeedsTwoNodes(const std::string& fault) { return fault == "partition" || fault == "loss"; }
 
@@ -43,10 +40,7 @@ std::string ScheduleShortfall(const NemesisConfig& n, double time_limit, int64_t
 
 // Why `fault` cannot act in this run, or "".
 std::string Inapplicable(const TestConfig& config, const std::string& fault) {
-  if (fault == "clock" && !StoreRunsUnderFaketime(config.db)) {
-    return fmt::format("the {} adapter does not run the store under libfaketime, so skewing its clock changes nothing",
-                       config.db);
-  }
+  if (std::string why = UnsupportedFault(config, fault); !why.empty()) return why;  // the store's own declaration
   if (NeedsTwoNodes(fault) && config.node_count() < 2) {
     return fmt::format("it needs at least 2 nodes, the cluster has {}", config.node_count());
   }

@@ -77,9 +77,16 @@ std::unique_ptr<Database> MakeEtcd(const TestConfig& config) {
   return std::make_unique<EtcdDb>(EtcdOptions(config.etcd));
 }
 
-// The clock nemesis skews a store through libfaketime, which replaces libc's
-// clock functions; Go reads the clock through the vDSO, never libc, and
-// every node here shares the machine's one kernel clock.
+// The clock nemesis rewrites an offset file that libfaketime reads inside
+// the store; only dynastore's adapter preloads it (MakeDynastore's node_env).
+std::string NoFaketime(const TestConfig& config, const std::string& fault) {
+  if (fault != "clock") return "";
+  return fmt::format("the {} adapter does not run the store under libfaketime, so skewing its clock changes nothing",
+                     config.db);
+}
+
+// libfaketime replaces libc's clock functions; Go reads the clock through
+// the vDSO, never libc, and every node here shares the machine's one kernel clock.
 std::string EtcdUnsupportedFault(const TestConfig& /*config*/, const std::string& fault) {
   if (fault != "clock") return "";
   return "etcd is a Go program, which reads the clock through the kernel's vDSO rather than libc, so libfaketime "
@@ -104,9 +111,11 @@ const std::vector<StoreEntry>& Stores() {
   static const std::vector<StoreEntry> stores = {
       Store("dynastore", "dynastore", &TestConfig::dynastore, &ParseDynastoreConfig, &MakeDynastore,
             &DynastoreUnsupported),
-      Store("redis-cluster", "redis", &TestConfig::redis, &ParseRedisConfig, &MakeRedis, &RedisUnsupported),
+      Store("redis-cluster", "redis", &TestConfig::redis, &ParseRedisConfig, &MakeRedis, &RedisUnsupported,
+            &NoFaketime),
       Store("etcd", "etcd", &TestConfig::etcd, &ParseEtcdConfig, &MakeEtcd, &EtcdUnsupported, &EtcdUnsupportedFault),
-      Store("external", "external", &TestConfig::external, &ParseExternalConfig, &MakeExternal, &ExternalUnsupported),
+      Store("external", "external", &TestConfig::external, &ParseExternalConfig, &MakeExternal, &ExternalUnsupported,
+            &NoFaketime),
   };
   return stores;
 }
@@ -211,24 +220,6 @@ fs::path FindDynastoreBinary(const TestConfig& config) {
 void RequireStoreSupport(const TestConfig& config) {
   const StoreEntry* store = FindStore(config.db);
   const WorkloadEntry* workload = FindWorkload(config.workload);
-  if (store != nullptr && store->unsupported_fault) {
-    std::vector<std::string> others;
-    std::string refused, why;
-    for (const std::string& fault : config.nemesis.faults) {
-      std::string reason = store->unsupported_fault(config, fault);
-      if (reason.empty()) {
-        others.push_back(fault);
-      } else if (refused.empty()) {
-        refused = fault;
-        why = std::move(reason);
-      }
-    }
-    if (!refused.empty()) {
-      FailConfig(
-          fmt::format("\"db\" {} cannot take the {} fault: {}; leave it out{}", config.db, refused, why,
-                      others.empty() ? std::string() : fmt::format(", e.g. --nemesis {}", fmt::join(others, ","))));
-    }
-  }
   if (store == nullptr || workload == nullptr || !store->unsupported) return;  // ResolveConfig named them
   const std::string name(WorkloadKindName(workload->kind));
   // The store cannot run the workload at all: nothing to leave out.
@@ -248,6 +239,11 @@ void RequireStoreSupport(const TestConfig& config) {
         fmt::format("the {} workload would invoke {}, which \"db\" {} does not support ({}){}", name, f, config.db, why,
                     workload->leave_out.empty() ? "" : fmt::format("; to leave {} out, {}", f, workload->leave_out)));
   }
+}
+
+std::string UnsupportedFault(const TestConfig& config, const std::string& fault) {
+  const StoreEntry* store = FindStore(config.db);
+  return store == nullptr || !store->unsupported_fault ? "" : store->unsupported_fault(config, fault);
 }
 
 bool UsesClockFault(const TestConfig& config) {

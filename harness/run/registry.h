@@ -32,8 +32,9 @@ struct StoreEntry {
   // What the adapter declares it cannot do: why it cannot run op `f` of a
   // workload ("" when it can), e.g. dynastore's "cas" of cas-register.
   std::function<std::string(const TestConfig& config, WorkloadKind kind, const std::string& f)> unsupported;
-  // Why a nemesis fault ("clock") cannot reach this store ("" when it can);
-  // null when every fault can.
+  // Why a nemesis fault ("clock") cannot act on this store ("" when it can);
+  // null when every fault can. The run warns (harness/run/fault_plan.h) and
+  // counts it as never injected.
   std::function<std::string(const TestConfig& config, const std::string& fault)> unsupported_fault;
 };
 
@@ -65,9 +66,11 @@ std::unique_ptr<Database> MakeDatabase(const TestConfig& config);
 ClientOptions MakeClientOptions(const TestConfig& config);
 
 // Throws ConfigError unless config.db supports every op config.workload
-// will invoke and every fault of config.nemesis; the message names the
-// store, the op or fault, why, and the fix.
+// will invoke; the message names the store, the op, why, and the fix.
 void RequireStoreSupport(const TestConfig& config);
+
+// Why `fault` cannot act on config.db ("" when it can), from its StoreEntry.
+std::string UnsupportedFault(const TestConfig& config, const std::string& fault);
 
 // Whether the nemesis may skew clocks (the store then runs under libfaketime).
 bool UsesClockFault(const TestConfig& config);

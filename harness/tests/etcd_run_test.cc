@@ -101,12 +101,5 @@ TEST_F(EtcdRunTest, LinearizableReadsUnderAPartitionAreValid) {
   ExpectNothingLeft(ClusterId(run));
 }
 
-TEST_F(EtcdRunTest, ClockFaultIsRefusedBeforeAnythingStarts) {
-  EXPECT_EQ(RunFaultline(RunArgs({"--db", "etcd", "--nemesis", "partition,clock", "--time-limit", "3"})), 2);
-  EXPECT_NE(Output().find("cannot take the clock fault"), std::string::npos) << Output();
-  EXPECT_NE(Output().find("--nemesis partition"), std::string::npos) << Output();
-  EXPECT_FALSE(fs::exists(store_)) << "nothing is created for a refused config";
-}
-
 }  // namespace
 }  // namespace faultline::test

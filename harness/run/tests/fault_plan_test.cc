@@ -47,6 +47,18 @@ TEST(FaultPlan, AFaultThatCannotActOnTheStoreOrNodesWarns) {
       << w[1];
 }
 
+TEST(FaultPlan, EtcdWarnsThatTheClockCannotReachAGoProgram) {
+  TestConfig c = Config({"partition", "clock"}, 60, 2);
+  c.db = "etcd";
+  const std::vector<std::string> w = FaultPlanWarnings(c);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("nemesis clock: cannot apply: etcd is a Go program"), std::string::npos) << w[0];
+  FaultCoverage clock;
+  clock.injected = {{"partition", 3}, {"clock", 3}};
+  ExplainFaultCoverage(c, &clock);
+  EXPECT_NE(clock.warning.find("no clock was injected (etcd is a Go program"), std::string::npos) << clock.warning;
+}
+
 TEST(FaultPlan, APlanThatFitsAndNoNemesisWarnNothing) {
   EXPECT_TRUE(FaultPlanWarnings(Config({}, 8)).empty());
   EXPECT_TRUE(FaultPlanWarnings(Config({"partition", "kill"}, 8, 1)).empty());
