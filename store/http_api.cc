@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <exception>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -102,6 +103,78 @@ bool IsValidUtf8(std::string_view s) {
     i += len;
   }
   return true;
+}
+
+// Appends `s` as a JSON string exactly as nlohmann's dump() (as used by
+// Dump) writes valid UTF-8: '"', '\\' and control characters escaped
+// (\b \f \n \r \t, others as \u00xx), everything else verbatim. False,
+// with `out` untouched, if `s` is not valid UTF-8 (the caller then uses
+// nlohmann, whose replacement rules apply).
+bool AppendJsonString(std::string& out, std::string_view s) {
+  if (!IsValidUtf8(s)) return false;
+  out.push_back('"');
+  size_t run = 0;  // start of the current unescaped run
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out.append("\\\""); break;
+      case '\\': out.append("\\\\"); break;
+      case '\b': out.append("\\b"); break;
+      case '\f': out.append("\\f"); break;
+      case '\n': out.append("\\n"); break;
+      case '\r': out.append("\\r"); break;
+      case '\t': out.append("\\t"); break;
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out.append(buf, 6);
+      }
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+  return true;
+}
+
+Response RawJsonResponse(http::status status, std::string body, unsigned version, bool keep_alive) {
+  Response res{status, version};
+  res.set(http::field::server, "dynastore");
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(keep_alive);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+// The replies of GET and PUT /kv, the hot path: written directly rather
+// than through a json object, byte for byte what Dump would produce (keys
+// in nlohmann's sorted order).
+Response KvGetResponse(http::status status, const std::string& key, const std::vector<std::string>& values,
+                       const std::string& token, unsigned version, bool keep_alive) {
+  std::string body;
+  body.reserve(48 + key.size() + token.size() + (values.empty() ? 0 : values.size() * (values[0].size() + 3)));
+  body.append("{\"context\":");
+  bool ok = AppendJsonString(body, token);
+  body.append(",\"key\":");
+  ok = ok && AppendJsonString(body, key);
+  body.append(",\"values\":[");
+  for (size_t i = 0; ok && i < values.size(); ++i) {
+    if (i > 0) body.push_back(',');
+    ok = AppendJsonString(body, values[i]);
+  }
+  body.append("]}");
+  if (!ok) return JsonResponse(status, json{{"key", key}, {"values", values}, {"context", token}}, version, keep_alive);
+  return RawJsonResponse(status, std::move(body), version, keep_alive);
+}
+
+Response KvPutResponse(const std::string& token, unsigned version, bool keep_alive) {
+  std::string body = "{\"context\":";
+  if (!AppendJsonString(body, token)) return JsonResponse(http::status::ok, json{{"context", token}}, version, keep_alive);
+  body.push_back('}');
+  return RawJsonResponse(http::status::ok, std::move(body), version, keep_alive);
 }
 
 struct Target {
@@ -449,8 +522,7 @@ void HttpApi::HandleGet(const Request& request, std::string key, int quorum, boo
     // No live value (missing or deleted) is a 404 that still carries the
     // context: a write with it supersedes the tombstone.
     const http::status status = values.empty() ? http::status::not_found : http::status::ok;
-    const std::string token = context.ToToken(options_.context_key);
-    done(JsonResponse(status, json{{"key", key}, {"values", values}, {"context", token}}, v, ka));
+    done(KvGetResponse(status, key, values, context.ToToken(options_.context_key), v, ka));
   };
   if (local) {
     // This replica's own versions, uncoordinated: for convergence checkers.
@@ -493,7 +565,7 @@ void HttpApi::HandlePut(const Request& request, std::string key, int quorum,
       key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()), quorum,
       [this, v, ka, done](PutReply r) {
         if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
-        done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken(options_.context_key)}}, v, ka));
+        done(KvPutResponse(r.context.ToToken(options_.context_key), v, ka));
       });
 }
 
