@@ -293,7 +293,8 @@ void Coordinator::CoordinateHere(rpc::CoordinateRequest request, std::function<v
   if (ring_.IsReplica(self_, partition)) {
     outcome->targets = std::move(targets);
     outcome->local_acked = true;
-    storage_.UpdateAsync(req->key, [write](VersionSet& set) { return write(set, 0); }, std::move(written));
+    storage_.UpdateAsync(
+        req->key, [write](VersionSet& set) { return write(set, 0); }, std::move(written));
     return;
   }
   // Standing in for unreachable owners: keep our copy as a hint, and

@@ -120,13 +120,27 @@ bool AppendJsonString(std::string& out, std::string_view s) {
     out.append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out.append("\\\""); break;
-      case '\\': out.append("\\\\"); break;
-      case '\b': out.append("\\b"); break;
-      case '\f': out.append("\\f"); break;
-      case '\n': out.append("\\n"); break;
-      case '\r': out.append("\\r"); break;
-      case '\t': out.append("\\t"); break;
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\b':
+        out.append("\\b");
+        break;
+      case '\f':
+        out.append("\\f");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
       default: {
         char buf[8];
         std::snprintf(buf, sizeof buf, "\\u%04x", c);
@@ -172,7 +186,8 @@ Response KvGetResponse(http::status status, const std::string& key, const std::v
 
 Response KvPutResponse(const std::string& token, unsigned version, bool keep_alive) {
   std::string body = "{\"context\":";
-  if (!AppendJsonString(body, token)) return JsonResponse(http::status::ok, json{{"context", token}}, version, keep_alive);
+  if (!AppendJsonString(body, token))
+    return JsonResponse(http::status::ok, json{{"context", token}}, version, keep_alive);
   body.push_back('}');
   return RawJsonResponse(http::status::ok, std::move(body), version, keep_alive);
 }
@@ -561,12 +576,11 @@ void HttpApi::HandlePut(const Request& request, std::string key, int quorum,
   }
   std::optional<CausalContext> context;
   if (auto err = ParseContextField(request, body, options_.context_key, context)) return done(std::move(*err));
-  coordinator_.Put(
-      key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()), quorum,
-      [this, v, ka, done](PutReply r) {
-        if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
-        done(KvPutResponse(r.context.ToToken(options_.context_key), v, ka));
-      });
+  coordinator_.Put(key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()), quorum,
+                   [this, v, ka, done](PutReply r) {
+                     if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
+                     done(KvPutResponse(r.context.ToToken(options_.context_key), v, ka));
+                   });
 }
 
 void HttpApi::HandleDelete(const Request& request, std::string key, int quorum,

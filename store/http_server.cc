@@ -174,7 +174,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // Any thread: onto the connection's strand; inline when already on it
       // (a request served without waiting, e.g. a lone node's GET).
       asio::dispatch(self->stream_.get_executor(),
-                 [self, res = std::move(res)]() mutable { self->Send(std::move(res), /*linger=*/false); });
+                     [self, res = std::move(res)]() mutable { self->Send(std::move(res), /*linger=*/false); });
     });
   }
 

@@ -152,9 +152,9 @@ class Storage {
   // The commit queue (sync only).
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
-  std::vector<Op> queue_;       // guarded by queue_mu_
-  bool stopping_ = false;       // guarded by queue_mu_
-  std::thread commit_thread_;   // joined by the destructor after the queue drains
+  std::vector<Op> queue_;      // guarded by queue_mu_
+  bool stopping_ = false;      // guarded by queue_mu_
+  std::thread commit_thread_;  // joined by the destructor after the queue drains
   // False until a hint exists: lets every read skip the hint scan on nodes
   // that never stood in for another (the common case).
   std::atomic<bool> may_have_hints_{false};

@@ -328,7 +328,6 @@ class Deployment {
   std::vector<std::unique_ptr<DaemonProcess>> nodes_;
 };
 
-
 // One keep-alive connection running the closed loop: connect, then write a
 // request, read the response, repeat. Any failure closes the socket, counts
 // an error and reconnects after a backoff; nothing here throws.
@@ -515,7 +514,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 };
 struct RunResult : LoadResult {
   std::string label;
-  std::string failure;  // non-empty: the run did not happen; why
+  std::string failure;      // non-empty: the run did not happen; why
   std::string daemon_exit;  // for started daemons; in a cluster one entry per node
   bool daemon_clean = true;
   std::optional<DeploymentSpec> spec;  // what the benchmark started; none for --target
@@ -1004,10 +1003,9 @@ void PrintRatios(const std::vector<RunResult>& rows) {
       if (!header) std::printf("\ndynastore vs redis-server at equal durability:\n");
       header = true;
       std::printf("  %-34s ops/s %.2fx (%.0f vs %.0f); p99 %.3f vs %.3f ms; p99.9 %.3f vs %.3f ms\n",
-                  (ds.label + " / " + redis.label).c_str(), ds.ops_per_sec() / redis.ops_per_sec(),
-                  ds.ops_per_sec(), redis.ops_per_sec(), Ms(ds.stats.all.Percentile(99)),
-                  Ms(redis.stats.all.Percentile(99)), Ms(ds.stats.all.Percentile(99.9)),
-                  Ms(redis.stats.all.Percentile(99.9)));
+                  (ds.label + " / " + redis.label).c_str(), ds.ops_per_sec() / redis.ops_per_sec(), ds.ops_per_sec(),
+                  redis.ops_per_sec(), Ms(ds.stats.all.Percentile(99)), Ms(redis.stats.all.Percentile(99)),
+                  Ms(ds.stats.all.Percentile(99.9)), Ms(redis.stats.all.Percentile(99.9)));
     }
   }
 }

@@ -206,7 +206,6 @@ inline std::string_view KeyName(uint64_t key) {
   return std::string_view(buf, static_cast<size_t>(n));
 }
 
-
 // Drives the phases on a timer: warm-up (populate every key, then the mix)
 // until both the populate and --warmup-seconds are done, then the measured
 // window, then drain (connections finish their op in flight and close).

@@ -76,9 +76,21 @@ class RedisServer {
     std::vector<uint16_t> ports;
     if (!PickFreePorts(1, ports, error)) return false;
     target_ = LoopbackTarget(ports[0]);
-    std::vector<std::string> args = {bin, "--port", std::to_string(ports[0]), "--bind", "127.0.0.1",
-                                     "--dir", dir_.path().string(), "--save", "", "--daemonize", "no",
-                                     "--protected-mode", "yes", "--logfile", ""};
+    std::vector<std::string> args = {bin,
+                                     "--port",
+                                     std::to_string(ports[0]),
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--dir",
+                                     dir_.path().string(),
+                                     "--save",
+                                     "",
+                                     "--daemonize",
+                                     "no",
+                                     "--protected-mode",
+                                     "yes",
+                                     "--logfile",
+                                     ""};
     if (fsync_always) {
       args.insert(args.end(), {"--appendonly", "yes", "--appendfsync", "always"});
     } else {

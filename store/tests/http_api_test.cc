@@ -191,8 +191,8 @@ TEST_F(HttpApiTest, KvRepliesAreExactlyNlohmannsCompactDump) {
     for (int c = 1; c < 0x20; ++c) s.push_back(static_cast<char>(c));
     return s + "\x7f";
   }();
-  const std::vector<std::string> values = {"", "plain", "line\nbreak \"quoted\" \\ /", std::string("nul\0byte", 8),
-                                           "żółć 🦀", controls};
+  const std::vector<std::string> values = {
+      "", "plain", "line\nbreak \"quoted\" \\ /", std::string("nul\0byte", 8), "żółć 🦀", controls};
   for (size_t i = 0; i < values.size(); ++i) {
     const std::string key = "exact \"" + std::to_string(i) + "\" ż";
     HttpResult put = client_.Put(KvPath(key), {{"value", values[i]}});
