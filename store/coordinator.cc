@@ -92,6 +92,22 @@ void Coordinator::Get(const std::string& key, int r, std::function<void(GetReply
     done(std::move(reply));
     return;
   }
+  if (r == 1 && targets.size() == 1 && targets[0].node == self_) {
+    // A lone replica (a one-node cluster): answer from it directly. Same
+    // reply as below; there is nothing to merge and nothing to repair. A
+    // failed read takes the general path, which words the error.
+    GetReply reply;
+    VersionSet set;
+    if (ReadLocal(key, set).ok()) {
+      VersionSet merged;  // exactly as the general path builds its answer
+      merged.Merge(set, options_.causality);
+      reply.values = merged.LiveValues();
+      reply.context = merged.Context();
+      reply.replies = 1;
+      done(std::move(reply));
+      return;
+    }
+  }
   struct State {
     std::mutex mu;
     VersionSet merged;
