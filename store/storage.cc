@@ -6,6 +6,7 @@
 #include <leveldb/write_batch.h>
 
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -292,7 +293,14 @@ void Storage::Commit(std::vector<Op>& ops) {
       }
     }
     const uint64_t before = issued;
-    if (!op.mutate(set, issued)) continue;
+    try {
+      if (!op.mutate(set, issued)) continue;
+    } catch (const std::exception& e) {
+      // Only bad_alloc or a bug: fail this write, keep the thread (and
+      // every other write) going, as a request thread would have.
+      results[i] = Status::IOError(std::string("write failed: ") + e.what());
+      continue;
+    }
     if (!op.is_data && !set.empty()) may_have_hints_ = true;
     if (issued != before) counters[op.counter_key] = issued;
     sets[op.db_key] = {std::move(set), i};
@@ -328,7 +336,12 @@ void Storage::Commit(std::vector<Op>& ops) {
     }
   }
   for (size_t i = 0; i < ops.size(); ++i) {
-    if (ops[i].done) ops[i].done(std::move(results[i]));
+    if (!ops[i].done) continue;
+    try {
+      ops[i].done(std::move(results[i]));
+    } catch (const std::exception& e) {
+      log_(std::string("unexpected exception in a write's completion: ") + e.what());
+    }
   }
 }
 
