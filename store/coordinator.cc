@@ -73,6 +73,15 @@ Status Coordinator::MergeLocal(const std::string& key, const VersionSet& set, co
   return storage_.UpdateHint(key, hint_for, merge);
 }
 
+void Coordinator::MergeLocalAsync(std::string key, VersionSet set, std::string hint_for,
+                                  std::function<void(Status)> done) {
+  auto merge = [this, set = std::move(set)](VersionSet& mine) { return mine.Merge(set, options_.causality); };
+  if (hint_for.empty() || hint_for == options_.node_id) {
+    return storage_.UpdateAsync(std::move(key), std::move(merge), std::move(done));
+  }
+  storage_.UpdateHintAsync(std::move(key), std::move(hint_for), std::move(merge), std::move(done));
+}
+
 void Coordinator::Get(const std::string& key, int r, std::function<void(GetReply)> done) {
   if (r <= 0) r = config_.r;
   std::vector<Target> targets = WriteTargets(ring_.WalkForKey(key));
@@ -82,6 +91,22 @@ void Coordinator::Get(const std::string& key, int r, std::function<void(GetReply
                                        std::to_string(r));
     done(std::move(reply));
     return;
+  }
+  if (r == 1 && targets.size() == 1 && targets[0].node == self_) {
+    // A lone replica (a one-node cluster): answer from it directly. Same
+    // reply as below; there is nothing to merge and nothing to repair. A
+    // failed read takes the general path, which words the error.
+    GetReply reply;
+    VersionSet set;
+    if (ReadLocal(key, set).ok()) {
+      VersionSet merged;  // exactly as the general path builds its answer
+      merged.Merge(set, options_.causality);
+      reply.values = merged.LiveValues();
+      reply.context = merged.Context();
+      reply.replies = 1;
+      done(std::move(reply));
+      return;
+    }
   }
   struct State {
     std::mutex mu;
@@ -248,48 +273,63 @@ void Coordinator::CoordinateHere(rpc::CoordinateRequest request, std::function<v
     return;
   }
 
-  VersionSet result;
-  CausalContext reply_context;
-  Status refused;  // why the write may not happen; nothing is stored then
-  auto write = [&](VersionSet& set, uint64_t floor) {
-    const CausalContext ctx = request.context ? *request.context : set.Context();
-    refused = set.CheckWrite(options_.node_id, ctx, options_.max_siblings, options_.causality, floor);
-    if (!refused.ok()) return false;
-    reply_context = set.Write(options_.node_id, ctx, request.value, options_.clock_ms(), options_.max_causal_nodes,
-                              options_.causality, floor)
-                        .History();
-    result = set;
+  // The write's outcome, filled in by `write` wherever storage runs it.
+  struct Outcome {
+    VersionSet result;
+    CausalContext reply_context;
+    Status refused;  // why the write may not happen; nothing is stored then
+    std::vector<Target> targets;
+    bool local_acked = false;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  auto req = std::make_shared<rpc::CoordinateRequest>(std::move(request));
+  auto write = [this, outcome, req](VersionSet& set, uint64_t floor) {
+    const CausalContext ctx = req->context ? *req->context : set.Context();
+    outcome->refused = set.CheckWrite(options_.node_id, ctx, options_.max_siblings, options_.causality, floor);
+    if (!outcome->refused.ok()) return false;
+    outcome->reply_context = set.Write(options_.node_id, ctx, req->value, options_.clock_ms(),
+                                       options_.max_causal_nodes, options_.causality, floor)
+                                 .History();
+    outcome->result = set;
     return true;
   };
-  Status s;
-  bool local_acked = false;
-  if (ring_.IsReplica(self_, partition)) {
-    s = storage_.Update(request.key, [&](VersionSet& set) { return write(set, 0); });
-    local_acked = true;
-  } else {
-    // Standing in for unreachable owners: keep our copy as a hint, and
-    // remember the counter we issued so it is never issued twice.
-    std::string owner = peers_.id(walk[0]);
-    for (const Target& t : targets) {
-      if (t.node != self_) continue;
-      owner = t.hint_for;
-      local_acked = true;
+  // Runs once the local write is durable: replicate, then answer after W acks.
+  auto written = [this, outcome, req, done = std::move(done)](Status s) mutable {
+    if (s.ok()) s = outcome->refused;
+    if (!s.ok()) {
+      PutReply reply;
+      reply.status = s;  // the local write failed: nothing was written anywhere
+      done(std::move(reply));
+      return;
     }
-    s = storage_.UpdateHintAsCoordinator(request.key, owner, [&](VersionSet& set, uint64_t& issued) {
-      if (!write(set, issued)) return false;
-      issued = reply_context.MaxCounter(options_.node_id);
-      return true;
-    });
-  }
-  if (s.ok()) s = refused;
-  if (!s.ok()) {
-    PutReply reply;
-    reply.status = s;  // the local write failed: nothing was written anywhere
-    done(std::move(reply));
+    std::erase_if(outcome->targets, [&](const Target& t) { return t.node == self_; });
+    Replicate(req->key, outcome->result, outcome->reply_context, std::move(outcome->targets), req->w,
+              outcome->local_acked, std::move(done));
+  };
+  if (ring_.IsReplica(self_, partition)) {
+    outcome->targets = std::move(targets);
+    outcome->local_acked = true;
+    storage_.UpdateAsync(
+        req->key, [write](VersionSet& set) { return write(set, 0); }, std::move(written));
     return;
   }
-  std::erase_if(targets, [&](const Target& t) { return t.node == self_; });
-  Replicate(request.key, result, reply_context, std::move(targets), request.w, local_acked, std::move(done));
+  // Standing in for unreachable owners: keep our copy as a hint, and
+  // remember the counter we issued so it is never issued twice.
+  std::string owner = peers_.id(walk[0]);
+  for (const Target& t : targets) {
+    if (t.node != self_) continue;
+    owner = t.hint_for;
+    outcome->local_acked = true;
+  }
+  outcome->targets = std::move(targets);
+  storage_.UpdateHintAsCoordinatorAsync(
+      req->key, std::move(owner),
+      [this, write, outcome](VersionSet& set, uint64_t& issued) {
+        if (!write(set, issued)) return false;
+        issued = outcome->reply_context.MaxCounter(options_.node_id);
+        return true;
+      },
+      std::move(written));
 }
 
 void Coordinator::Replicate(const std::string& key, const VersionSet& set, const CausalContext& reply_context,

@@ -83,6 +83,13 @@ class Coordinator {
   // Merges a replica write into local storage (kMerge); hint_for names the
   // owner this node stands in for, or is empty.
   Status MergeLocal(const std::string& key, const VersionSet& set, const std::string& hint_for);
+  // MergeLocal without waiting (Storage::UpdateAsync: `done` may run on the
+  // storage's commit thread, or inline).
+  void MergeLocalAsync(std::string key, VersionSet set, std::string hint_for, std::function<void(Status)> done);
+  // Whether writes complete without blocking the calling thread (storage
+  // with sync commits on its own thread), so they may be started from an io
+  // thread.
+  bool writes_nonblocking() const { return storage_.sync(); }
 
   const std::string& node_id() const { return options_.node_id; }
   const CoordinatorOptions& options() const { return options_; }

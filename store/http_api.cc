@@ -2,11 +2,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <exception>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
+
+#include "store/json_text.h"
 
 namespace dynastore {
 
@@ -70,38 +73,43 @@ std::optional<size_t> PercentDecode(std::string_view in, std::string& out) {
   return std::nullopt;
 }
 
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0) == 0xC0) {
-      len = 2, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Reject overlong forms, surrogates and code points beyond Unicode.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += len;
+Response RawJsonResponse(http::status status, std::string body, unsigned version, bool keep_alive) {
+  Response res{status, version};
+  res.set(http::field::server, "dynastore");
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(keep_alive);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+// The replies of GET and PUT /kv, the hot path: written directly rather
+// than through a json object, byte for byte what Dump would produce (keys
+// in nlohmann's sorted order).
+Response KvGetResponse(http::status status, const std::string& key, const std::vector<std::string>& values,
+                       const std::string& token, unsigned version, bool keep_alive) {
+  std::string body;
+  body.reserve(48 + key.size() + token.size() + (values.empty() ? 0 : values.size() * (values[0].size() + 3)));
+  body.append("{\"context\":");
+  bool ok = AppendJsonString(body, token);
+  body.append(",\"key\":");
+  ok = ok && AppendJsonString(body, key);
+  body.append(",\"values\":[");
+  for (size_t i = 0; ok && i < values.size(); ++i) {
+    if (i > 0) body.push_back(',');
+    ok = AppendJsonString(body, values[i]);
   }
-  return true;
+  body.append("]}");
+  if (!ok) return JsonResponse(status, json{{"key", key}, {"values", values}, {"context", token}}, version, keep_alive);
+  return RawJsonResponse(status, std::move(body), version, keep_alive);
+}
+
+Response KvPutResponse(const std::string& token, unsigned version, bool keep_alive) {
+  std::string body = "{\"context\":";
+  if (!AppendJsonString(body, token))
+    return JsonResponse(http::status::ok, json{{"context", token}}, version, keep_alive);
+  body.push_back('}');
+  return RawJsonResponse(http::status::ok, std::move(body), version, keep_alive);
 }
 
 struct Target {
@@ -449,8 +457,7 @@ void HttpApi::HandleGet(const Request& request, std::string key, int quorum, boo
     // No live value (missing or deleted) is a 404 that still carries the
     // context: a write with it supersedes the tombstone.
     const http::status status = values.empty() ? http::status::not_found : http::status::ok;
-    const std::string token = context.ToToken(options_.context_key);
-    done(JsonResponse(status, json{{"key", key}, {"values", values}, {"context", token}}, v, ka));
+    done(KvGetResponse(status, key, values, context.ToToken(options_.context_key), v, ka));
   };
   if (local) {
     // This replica's own versions, uncoordinated: for convergence checkers.
@@ -489,12 +496,11 @@ void HttpApi::HandlePut(const Request& request, std::string key, int quorum,
   }
   std::optional<CausalContext> context;
   if (auto err = ParseContextField(request, body, options_.context_key, context)) return done(std::move(*err));
-  coordinator_.Put(
-      key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()), quorum,
-      [this, v, ka, done](PutReply r) {
-        if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
-        done(JsonResponse(http::status::ok, json{{"context", r.context.ToToken(options_.context_key)}}, v, ka));
-      });
+  coordinator_.Put(key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()), quorum,
+                   [this, v, ka, done](PutReply r) {
+                     if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
+                     done(KvPutResponse(r.context.ToToken(options_.context_key), v, ka));
+                   });
 }
 
 void HttpApi::HandleDelete(const Request& request, std::string key, int quorum,

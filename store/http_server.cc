@@ -171,9 +171,10 @@ class Session : public std::enable_shared_from_this<Session> {
     HttpApi::Request request = parser_->release();
     parser_.reset();
     state_.api.Handle(std::move(request), [self = shared_from_this()](HttpApi::Response res) {
-      // Any thread: hop back onto the connection's strand.
-      asio::post(self->stream_.get_executor(),
-                 [self, res = std::move(res)]() mutable { self->Send(std::move(res), /*linger=*/false); });
+      // Any thread: onto the connection's strand; inline when already on it
+      // (a request served without waiting, e.g. a lone node's GET).
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, res = std::move(res)]() mutable { self->Send(std::move(res), /*linger=*/false); });
     });
   }
 

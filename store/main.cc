@@ -117,9 +117,9 @@ void AddFlags(CLI::App& app, DaemonConfig& config, bool& no_sync) {
                "Acknowledge writes before they are fsynced. Faster, but acknowledged writes may be lost on a "
                "crash. Default: off (every write is fsynced before the reply).");
   app.add_option("--threads", config.threads,
-                 "HTTP server threads. Default: 16 with sync on (a thread waits out each fsync, and more waiting "
-                 "writers let LevelDB commit them as one group), one per CPU core with --no-sync (measured "
-                 "fastest by dynastore-bench on 2 cores).")
+                 "HTTP server threads. Default: one per CPU core, at least 2 (no HTTP thread waits for a disk: "
+                 "with sync on, writes are committed in groups, one fsync each, by the storage's own commit "
+                 "thread; measured fastest by dynastore-bench on 2 cores).")
       ->check(CLI::Range(1, 1024));
   app.add_option("--max-body-bytes", config.max_body_bytes,
                  "Largest request body accepted; larger bodies get 413 body_too_large.")
@@ -209,7 +209,7 @@ std::optional<int> ParseFlags(int argc, char** argv, DaemonConfig& config) {
   }
   config.sync = !no_sync;
   if (config.threads == 0) {
-    config.threads = config.sync ? 16 : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+    config.threads = std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   }
   return std::nullopt;
 }

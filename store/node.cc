@@ -79,7 +79,9 @@ Status Node::Init() {
     }
   });
 
-  blocking_ = std::make_unique<boost::asio::thread_pool>(options_.sync ? 16 : 2);
+  // Writes no longer wait here with sync on (storage's commit thread does),
+  // but hinted handoff and anti-entropy still make blocking writes.
+  blocking_ = std::make_unique<boost::asio::thread_pool>(options_.sync ? 4 : 2);
   work_ =
       std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(io_.get_executor());
   for (int i = 0; i < options_.rpc_threads; ++i) threads_.emplace_back([this] { io_.run(); });
@@ -141,7 +143,8 @@ Status Node::StartHttp(const ContextKey& context_key) {
         {"cluster", {{"n", c.n}, {"r", c.r}, {"w", c.w}, {"partitions", c.partitions}, {"nodes", c.nodes.size()}}},
         {"members", detector_->ToJson()},
         {"faults", faults},
-        {"keys", index_->TotalSize()}};
+        {"keys", index_->TotalSize()},
+        {"storage", {{"writes", storage_->writes_committed()}, {"commits", storage_->commits()}}}};
     if (anti_entropy_) j["anti_entropy"] = anti_entropy_->ToJson();
     if (handoff_) j["hinted_handoff"] = handoff_->ToJson();
     return j;
@@ -203,6 +206,7 @@ void Node::Stop() {
   if (rpc_server_) rpc_server_->Stop();
   if (peers_) peers_->Close();
   if (blocking_) blocking_->join();  // queued storage work finishes; nothing new arrives
+  if (storage_) storage_->Drain();   // and so do queued commits, while their callbacks' targets still exist
   work_.reset();
   io_.stop();
   for (auto& t : threads_) t.join();

@@ -19,6 +19,12 @@ void ReplicaService::Handle(uint8_t method, std::string payload, RpcServer::Resp
     respond(Status::Ok(), node_id_);
     return;
   }
+  if ((method == rpc::kMerge || method == rpc::kCoordinate) && coordinator_.writes_nonblocking()) {
+    // Storage queues the write and calls back once it is durable: no need
+    // to tie up a blocking thread for the fsync.
+    HandleBlocking(method, std::move(payload), std::move(respond));
+    return;
+  }
   boost::asio::post(blocking_, [this, method, payload = std::move(payload), respond = std::move(respond)]() mutable {
     HandleBlocking(method, std::move(payload), std::move(respond));
   });
@@ -38,7 +44,8 @@ void ReplicaService::HandleBlocking(uint8_t method, std::string payload, RpcServ
     case rpc::kMerge: {
       rpc::MergeRequest m;
       if (!rpc::Decode(payload, m)) return malformed();
-      respond(coordinator_.MergeLocal(m.key, m.set, m.hint_for), "");
+      coordinator_.MergeLocalAsync(std::move(m.key), std::move(m.set), std::move(m.hint_for),
+                                   [respond = std::move(respond)](Status s) { respond(s, ""); });
       return;
     }
     case rpc::kCoordinate: {

@@ -6,7 +6,10 @@
 // Thread-safe; Handle is the RpcServer handler and Peers' local handler.
 // Heartbeats are answered at once on the calling (io) thread; anything that
 // touches storage runs on `blocking`, so an fsync never delays a heartbeat
-// or the other requests of a connection.
+// or the other requests of a connection. Writes (merges, forwarded puts)
+// are the exception when storage commits them on its own thread
+// (Coordinator::writes_nonblocking): they are queued from the io thread and
+// answered when durable.
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>

@@ -6,8 +6,11 @@
 #include <leveldb/write_batch.h>
 
 #include <cstdio>
+#include <exception>
 #include <filesystem>
 #include <functional>
+#include <future>
+#include <unordered_map>
 
 #include "store/codec.h"
 
@@ -70,6 +73,7 @@ Status Storage::Open(const StorageOptions& options, std::unique_ptr<Storage>& ou
   storage->may_have_hints_ =
       it->Valid() && it->key().starts_with(leveldb::Slice(kHintPrefix.data(), kHintPrefix.size()));
   it.reset();
+  if (storage->sync_) storage->commit_thread_ = std::thread([s = storage.get()] { s->CommitLoop(); });
   out = std::move(storage);
   return Status::Ok();
 }
@@ -89,7 +93,16 @@ void Storage::LogCorrupt(std::string_view what, std::string_view key, const Stat
   log_("skipping corrupt " + std::string(what) + " for key '" + std::string(key) + "': " + status.message());
 }
 
-Storage::~Storage() = default;
+Storage::~Storage() {
+  if (commit_thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_one();
+    commit_thread_.join();
+  }
+}
 
 std::mutex& Storage::LockFor(std::string_view key) {
   return stripes_[std::hash<std::string_view>{}(key) % stripes_.size()];
@@ -128,14 +141,34 @@ Status Storage::Write(const std::string& db_key, const VersionSet& set, const st
 
 Status Storage::Get(std::string_view key, VersionSet& out) const { return Read(DataKey(key), out); }
 
-Status Storage::Update(std::string_view key, const std::function<bool(VersionSet&)>& mutate) {
-  std::lock_guard<std::mutex> lock(LockFor(key));
-  VersionSet set;
-  if (Status s = Get(key, set); !s.ok()) return s;
-  if (!mutate(set)) return Status::Ok();
-  if (Status s = Write(DataKey(key), set); !s.ok()) return s;
-  if (observer_) observer_(key, set);
+Status Storage::ReadCounter(const std::string& counter_key, uint64_t& out) const {
+  out = 0;
+  std::string bytes;
+  leveldb::Status ls = db_->Get(leveldb::ReadOptions(), counter_key, &bytes);
+  if (ls.IsNotFound()) return Status::Ok();
+  if (!ls.ok()) return Status::IOError("read failed: " + ls.ToString());
+  std::string_view in = bytes;
+  if (!codec::GetVarint(in, out)) return Status::Corruption("bad issued-counter record");
   return Status::Ok();
+}
+
+Status Storage::Update(std::string_view key, const std::function<bool(VersionSet&)>& mutate) {
+  return SubmitAndWait(Op{.key = std::string(key),
+                          .db_key = DataKey(key),
+                          .counter_key = {},
+                          .is_data = true,
+                          .mutate = [&mutate](VersionSet& set, uint64_t&) { return mutate(set); },
+                          .done = nullptr});
+}
+
+void Storage::UpdateAsync(std::string key, std::function<bool(VersionSet&)> mutate, Done done) {
+  std::string db_key = DataKey(key);
+  Submit(Op{.key = std::move(key),
+            .db_key = std::move(db_key),
+            .counter_key = {},
+            .is_data = true,
+            .mutate = [mutate = std::move(mutate)](VersionSet& set, uint64_t&) { return mutate(set); },
+            .done = std::move(done)});
 }
 
 Status Storage::UpdateHint(std::string_view key, std::string_view owner,
@@ -143,26 +176,173 @@ Status Storage::UpdateHint(std::string_view key, std::string_view owner,
   return UpdateHintAsCoordinator(key, owner, [&](VersionSet& set, uint64_t&) { return mutate(set); });
 }
 
+void Storage::UpdateHintAsync(std::string key, std::string owner, std::function<bool(VersionSet&)> mutate, Done done) {
+  UpdateHintAsCoordinatorAsync(
+      std::move(key), std::move(owner),
+      [mutate = std::move(mutate)](VersionSet& set, uint64_t&) { return mutate(set); }, std::move(done));
+}
+
 Status Storage::UpdateHintAsCoordinator(std::string_view key, std::string_view owner,
                                         const std::function<bool(VersionSet&, uint64_t&)>& mutate) {
-  std::lock_guard<std::mutex> lock(LockFor(key));
-  const std::string hint_key = HintKey(key, owner);
-  const std::string counter_key = std::string(kCounterPrefix).append(key);
-  VersionSet set;
-  if (Status s = Read(hint_key, set); !s.ok()) return s;
-  uint64_t issued = 0;
-  std::string bytes;
-  leveldb::Status ls = db_->Get(leveldb::ReadOptions(), counter_key, &bytes);
-  if (ls.ok()) {
-    std::string_view in = bytes;
-    if (!codec::GetVarint(in, issued)) return Status::Corruption("bad issued-counter record");
-  } else if (!ls.IsNotFound()) {
-    return Status::IOError("read failed: " + ls.ToString());
+  return SubmitAndWait(Op{.key = std::string(key),
+                          .db_key = HintKey(key, owner),
+                          .counter_key = std::string(kCounterPrefix).append(key),
+                          .is_data = false,
+                          .mutate = [&mutate](VersionSet& set, uint64_t& issued) { return mutate(set, issued); },
+                          .done = nullptr});
+}
+
+void Storage::UpdateHintAsCoordinatorAsync(std::string key, std::string owner,
+                                           std::function<bool(VersionSet&, uint64_t&)> mutate, Done done) {
+  std::string db_key = HintKey(key, owner);
+  std::string counter_key = std::string(kCounterPrefix).append(key);
+  Submit(Op{.key = std::move(key),
+            .db_key = std::move(db_key),
+            .counter_key = std::move(counter_key),
+            .is_data = false,
+            .mutate = std::move(mutate),
+            .done = std::move(done)});
+}
+
+Status Storage::SubmitAndWait(Op op) {
+  if (!sync_) {
+    Status result;
+    op.done = [&result](Status s) { result = std::move(s); };
+    RunInline(op);
+    return result;
   }
-  const uint64_t before = issued;
-  if (!mutate(set, issued)) return Status::Ok();
-  if (!set.empty()) may_have_hints_ = true;
-  return Write(hint_key, set, issued != before ? &counter_key : nullptr, issued);
+  std::promise<Status> promise;
+  std::future<Status> future = promise.get_future();
+  op.done = [&promise](Status s) { promise.set_value(std::move(s)); };
+  Submit(std::move(op));
+  return future.get();
+}
+
+void Storage::Drain() {
+  if (sync_) SubmitAndWait(Op{});
+}
+
+void Storage::Submit(Op op) {
+  if (!sync_) return RunInline(op);
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    queue_.push_back(std::move(op));
+  }
+  queue_cv_.notify_one();
+}
+
+void Storage::RunInline(Op& op) {
+  Status result;
+  {
+    std::lock_guard<std::mutex> lock(LockFor(op.key));
+    VersionSet set;
+    uint64_t issued = 0;
+    result = Read(op.db_key, set);
+    if (result.ok() && !op.counter_key.empty()) result = ReadCounter(op.counter_key, issued);
+    const uint64_t before = issued;
+    if (result.ok() && op.mutate(set, issued)) {
+      if (!op.is_data && !set.empty()) may_have_hints_ = true;
+      result = Write(op.db_key, set, issued != before ? &op.counter_key : nullptr, issued);
+      if (result.ok()) {
+        writes_committed_.fetch_add(1, std::memory_order_relaxed);
+        commits_.fetch_add(1, std::memory_order_relaxed);
+        if (op.is_data && observer_) observer_(op.key, set);
+      }
+    }
+  }
+  if (op.done) op.done(std::move(result));
+}
+
+void Storage::CommitLoop() {
+  std::vector<Op> ops;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued is done
+      ops.swap(queue_);
+    }
+    Commit(ops);
+    ops.clear();
+  }
+}
+
+void Storage::Commit(std::vector<Op>& ops) {
+  // What the batch has made of each record so far: a later op on the same
+  // key reads its predecessor's result, not the stale stored one.
+  // The record's set after the batch's latest op on it, and that op.
+  std::unordered_map<std::string, std::pair<VersionSet, size_t>> sets;
+  std::unordered_map<std::string, uint64_t> counters;
+  std::vector<Status> results(ops.size());
+  std::vector<size_t> changed;  // ops whose mutate asked for a write
+  for (size_t i = 0; i < ops.size(); ++i) {
+    Op& op = ops[i];
+    if (op.db_key.empty()) continue;  // a Drain() marker
+    VersionSet set;
+    if (auto it = sets.find(op.db_key); it != sets.end()) {
+      set = it->second.first;
+    } else if (results[i] = Read(op.db_key, set); !results[i].ok()) {
+      continue;
+    }
+    uint64_t issued = 0;
+    if (!op.counter_key.empty()) {
+      if (auto it = counters.find(op.counter_key); it != counters.end()) {
+        issued = it->second;
+      } else if (results[i] = ReadCounter(op.counter_key, issued); !results[i].ok()) {
+        continue;
+      }
+    }
+    const uint64_t before = issued;
+    try {
+      if (!op.mutate(set, issued)) continue;
+    } catch (const std::exception& e) {
+      // Only bad_alloc or a bug: fail this write, keep the thread (and
+      // every other write) going, as a request thread would have.
+      results[i] = Status::IOError(std::string("write failed: ") + e.what());
+      continue;
+    }
+    if (!op.is_data && !set.empty()) may_have_hints_ = true;
+    if (issued != before) counters[op.counter_key] = issued;
+    sets[op.db_key] = {std::move(set), i};
+    changed.push_back(i);
+  }
+  if (!changed.empty()) {
+    leveldb::WriteBatch batch;
+    for (const auto& [db_key, entry] : sets) {
+      if (entry.first.empty()) {
+        batch.Delete(db_key);
+      } else {
+        batch.Put(db_key, entry.first.Encode());
+      }
+    }
+    for (const auto& [counter_key, counter] : counters) {
+      std::string bytes;
+      codec::PutVarint(bytes, counter);
+      batch.Put(counter_key, bytes);
+    }
+    leveldb::WriteOptions wo;
+    wo.sync = sync_;
+    leveldb::Status s = db_->Write(wo, &batch);
+    if (!s.ok()) {
+      for (size_t i : changed) results[i] = Status::IOError("write failed: " + s.ToString());
+    } else {
+      writes_committed_.fetch_add(changed.size(), std::memory_order_relaxed);
+      commits_.fetch_add(1, std::memory_order_relaxed);
+      if (observer_) {
+        for (const auto& [db_key, entry] : sets) {
+          if (ops[entry.second].is_data) observer_(ops[entry.second].key, entry.first);
+        }
+      }
+    }
+  }
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (!ops[i].done) continue;
+    try {
+      ops[i].done(std::move(results[i]));
+    } catch (const std::exception& e) {
+      log_(std::string("unexpected exception in a write's completion: ") + e.what());
+    }
+  }
 }
 
 Status Storage::GetHints(std::string_view key, std::vector<std::pair<std::string, VersionSet>>& out) const {

@@ -1,12 +1,20 @@
 // Storage: one node's durable map key -> VersionSet, on LevelDB.
-// Thread-safe. Update() is an atomic read-modify-write per key (keys are
-// locked by stripe), so concurrent writes to one key never lose a sibling.
-// With `sync` (the default) a write is fsynced before Update returns, so an
+// Thread-safe. Update() is an atomic read-modify-write per key, so concurrent
+// writes to one key never lose a sibling. With `sync` (the default) a write
+// is fsynced before Update returns (or UpdateAsync calls back), so an
 // acknowledged write survives SIGKILL and power loss of the process.
+//
+// Group commit (sync only): every write goes through one commit thread,
+// which takes all writes queued while the previous fsync ran, applies their
+// read-modify-writes in arrival order and commits them as one LevelDB batch
+// with one fsync. No caller thread waits on the disk unless it uses the
+// blocking Update*. Without sync, writes run on the caller's thread under a
+// per-key stripe lock (no hop: nothing waits on the disk).
 #pragma once
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -14,6 +22,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -48,6 +57,12 @@ class Storage {
   // Reads the key's set, lets `mutate` change it, and writes it back if
   // `mutate` returns true, all under the key's lock.
   Status Update(std::string_view key, const std::function<bool(VersionSet&)>& mutate);
+  // As Update, but without waiting: `done` gets the outcome once the write
+  // is durable (or refused, or failed). With sync, `mutate` and `done` run on
+  // the commit thread, so neither may block or call a blocking Update*;
+  // without sync both run inline, before UpdateAsync returns.
+  using Done = std::function<void(Status)>;
+  void UpdateAsync(std::string key, std::function<bool(VersionSet&)> mutate, Done done);
   // Hints (sloppy quorum): versions this node holds for `owner`, which was
   // unreachable when they were written. Kept apart from owned data, durably,
   // until the owner acknowledges them (hinted_handoff.h).
@@ -65,6 +80,10 @@ class Storage {
   // (a reissued dot would make stale contexts discard the new write).
   Status UpdateHintAsCoordinator(std::string_view key, std::string_view owner,
                                  const std::function<bool(VersionSet&, uint64_t& issued)>& mutate);
+  // UpdateHint and UpdateHintAsCoordinator without waiting, as UpdateAsync.
+  void UpdateHintAsync(std::string key, std::string owner, std::function<bool(VersionSet&)> mutate, Done done);
+  void UpdateHintAsCoordinatorAsync(std::string key, std::string owner,
+                                    std::function<bool(VersionSet&, uint64_t& issued)> mutate, Done done);
 
   // Called after every successful data write, under the key's lock, with
   // the key and its new set (empty when the key was removed). Set once,
@@ -83,12 +102,39 @@ class Storage {
   Status ForEach(const std::function<void(std::string_view key, const VersionSet&)>& fn) const;
 
   bool sync() const { return sync_; }
+  // Returns once every write submitted before the call is done (its `done`
+  // has returned). A shutdown step: completions may reach other components.
+  void Drain();
+  // Writes committed and LevelDB batches written (fsyncs, with sync) so far.
+  uint64_t writes_committed() const { return writes_committed_.load(std::memory_order_relaxed); }
+  uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
 
  private:
+  // One queued read-modify-write: of owned data (counter_key empty, is_data)
+  // or of a hint (and then perhaps of the issued-counter record).
+  struct Op {
+    std::string key;          // the user's key
+    std::string db_key;       // k/... or h/...
+    std::string counter_key;  // c/...; empty: no counter
+    bool is_data = true;
+    std::function<bool(VersionSet&, uint64_t&)> mutate;
+    Done done;
+  };
   Storage(bool sync, std::function<void(std::string_view)> log);
+  // Runs `op` now (no sync) or queues it for the commit thread (sync).
+  void Submit(Op op);
+  // Runs `op` on the calling thread under its key's stripe lock.
+  void RunInline(Op& op);
+  // Blocks until `op` is done; returns its outcome.
+  Status SubmitAndWait(Op op);
+  void CommitLoop();
+  // Applies `ops` in order as one batch and one (synced) write, then calls
+  // each op's `done`.
+  void Commit(std::vector<Op>& ops);
   void LogCorrupt(std::string_view what, std::string_view key, const Status& status) const;
   std::mutex& LockFor(std::string_view key);
   Status Read(const std::string& db_key, VersionSet& out) const;
+  Status ReadCounter(const std::string& counter_key, uint64_t& out) const;
   Status Write(const std::string& db_key, const VersionSet& set, const std::string* counter_key = nullptr,
                uint64_t counter = 0);
 
@@ -102,6 +148,13 @@ class Storage {
   mutable std::set<std::string> reported_;  // corrupt records already logged
   std::array<std::mutex, 1024> stripes_;
   std::function<void(std::string_view, const VersionSet&)> observer_;
+  std::atomic<uint64_t> writes_committed_{0}, commits_{0};
+  // The commit queue (sync only).
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<Op> queue_;      // guarded by queue_mu_
+  bool stopping_ = false;      // guarded by queue_mu_
+  std::thread commit_thread_;  // joined by the destructor after the queue drains
   // False until a hint exists: lets every read skip the hint scan on nodes
   // that never stood in for another (the common case).
   std::atomic<bool> may_have_hints_{false};

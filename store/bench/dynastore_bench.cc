@@ -67,6 +67,10 @@
 #include <vector>
 
 #include "store/bench/bench_support.h"
+#include "store/bench/load.h"
+#ifdef DYNASTORE_BENCH_REDIS
+#include "store/bench/redis_load.h"
+#endif
 
 namespace {
 
@@ -75,86 +79,6 @@ using namespace dynastore_bench;  // also brings asio, beast, http, fs, tcp, Clo
 #ifndef DYNASTORE_BIN
 #define DYNASTORE_BIN "dynastore"
 #endif
-
-// How long a started daemon gets between SIGTERM and SIGKILL.
-// Populating the keys is part of the warm-up but may take longer than it
-// (durable writes on a slow disk); past this extra budget the benchmark gives
-// up on the remaining keys and says so, so it always stops by itself.
-constexpr auto kPopulateGrace = std::chrono::seconds(30);
-// The controller's clock: phase changes happen on this tick.
-constexpr auto kTick = std::chrono::milliseconds(5);
-constexpr auto kMaxBackoff = std::chrono::milliseconds(200);
-
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// ---------------------------------------------------------------------------
-// Latency histogram
-
-// Log-linear histogram (HdrHistogram's layout: exact below 128, then 64
-// sub-buckets per power of two): fixed memory, under 1.6% relative error,
-// cheap to merge. Values are nanoseconds; anything above ~18 minutes is
-// clamped into the top bucket (the exact maximum is kept separately).
-class Histogram {
- public:
-  void Record(uint64_t ns) {
-    counts_[Index(ns)]++;
-    count_++;
-    sum_ += ns;
-    max_ = std::max(max_, ns);
-  }
-
-  void Merge(const Histogram& other) {
-    for (size_t i = 0; i < kBuckets; i++) counts_[i] += other.counts_[i];
-    count_ += other.count_;
-    sum_ += other.sum_;
-    max_ = std::max(max_, other.max_);
-  }
-
-  uint64_t count() const { return count_; }
-  uint64_t max() const { return max_; }
-  double mean() const { return count_ ? static_cast<double>(sum_) / count_ : 0; }
-
-  // The value at percentile p (0..100]: the midpoint of the bucket holding
-  // that rank, never above the recorded maximum. 0 when empty.
-  uint64_t Percentile(double p) const {
-    if (count_ == 0) return 0;
-    auto rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
-    rank = std::clamp<uint64_t>(rank, 1, count_);
-    uint64_t seen = 0;
-    for (size_t i = 0; i < kBuckets; i++) {
-      seen += counts_[i];
-      if (seen >= rank) return std::min(LowerBound(i) + Width(i) / 2, max_);
-    }
-    return max_;
-  }
-
- private:
-  static constexpr int kSubBits = 6;                   // 64 sub-buckets per power of two
-  static constexpr uint64_t kLinear = 2u << kSubBits;  // exact below 128
-  static constexpr int kMaxShift = 34;                 // top bucket starts at 2^40 ns
-  static constexpr size_t kBuckets = kLinear + kMaxShift * (1u << kSubBits);
-
-  static size_t Index(uint64_t v) {
-    if (v < kLinear) return v;
-    int shift = std::bit_width(v) - 1 - kSubBits;
-    if (shift > kMaxShift) return kBuckets - 1;
-    return kLinear + (shift - 1) * (1u << kSubBits) + ((v >> shift) - (1u << kSubBits));
-  }
-  static uint64_t LowerBound(size_t i) {
-    if (i < kLinear) return i;
-    size_t shift = (i - kLinear) / (1u << kSubBits) + 1;
-    uint64_t sub = (i - kLinear) % (1u << kSubBits) + (1u << kSubBits);
-    return sub << shift;
-  }
-  static uint64_t Width(size_t i) { return i < kLinear ? 1 : uint64_t{1} << ((i - kLinear) / (1u << kSubBits) + 1); }
-
-  std::vector<uint64_t> counts_ = std::vector<uint64_t>(kBuckets);
-  uint64_t count_ = 0;
-  uint64_t sum_ = 0;
-  uint64_t max_ = 0;
-};
-
-double Ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 // ---------------------------------------------------------------------------
 // Replies
@@ -404,101 +328,6 @@ class Deployment {
   std::vector<std::unique_ptr<DaemonProcess>> nodes_;
 };
 
-// ---------------------------------------------------------------------------
-// Load generation
-
-struct LoadOptions {
-  int connections = 32;
-  int client_threads = 1;
-  uint64_t keys = 10000;
-  size_t value_bytes = 100;
-  double read_fraction = 0.5;
-  double seconds = 10;
-  double warmup_seconds = 2;
-  int op_timeout_ms = 5000;
-  uint64_t seed = 1;
-};
-
-enum class Phase : int { kWarmup, kMeasure, kDrain };
-
-// What one connection saw. Latencies are recorded for ops started inside the
-// measured window that got an HTTP answer (2xx, or 404 for a GET); `window_ops`
-// counts those answers that arrived inside the window (the throughput).
-struct Stats {
-  Histogram all, get, put;
-  uint64_t window_ops = 0;
-  uint64_t gets = 0, get_misses = 0, puts = 0, blind_puts = 0;
-  uint64_t siblings_sum = 0, siblings_max = 0, get_hits = 0;
-  uint64_t http_errors = 0, conn_errors = 0, timeouts = 0;
-  std::map<int, uint64_t> error_statuses;
-  uint64_t warmup_errors = 0;
-
-  uint64_t errors() const { return http_errors + conn_errors + timeouts; }
-
-  void Merge(const Stats& o) {
-    all.Merge(o.all);
-    get.Merge(o.get);
-    put.Merge(o.put);
-    window_ops += o.window_ops;
-    gets += o.gets;
-    get_misses += o.get_misses;
-    puts += o.puts;
-    blind_puts += o.blind_puts;
-    siblings_sum += o.siblings_sum;
-    siblings_max = std::max(siblings_max, o.siblings_max);
-    get_hits += o.get_hits;
-    http_errors += o.http_errors;
-    conn_errors += o.conn_errors;
-    timeouts += o.timeouts;
-    for (auto [code, n] : o.error_statuses) error_statuses[code] += n;
-    warmup_errors += o.warmup_errors;
-  }
-};
-
-// The last context seen for each key (from a GET reply, or the context a PUT
-// returned), shared by all connections. PUTting with it is what a
-// read-modify-write client does; it supersedes the versions read, so siblings
-// from concurrent writers collapse instead of piling up without bound.
-// Thread-safe (striped locks; uncontended with one client thread).
-class ContextMap {
- public:
-  explicit ContextMap(uint64_t keys) : contexts_(keys) {}
-  void Get(uint64_t key, std::string& out) {
-    std::lock_guard lock(stripes_[key % stripes_.size()]);
-    out.assign(contexts_[key]);
-  }
-  void Set(uint64_t key, std::string_view context) {
-    std::lock_guard lock(stripes_[key % stripes_.size()]);
-    contexts_[key].assign(context);
-  }
-
- private:
-  std::vector<std::string> contexts_;
-  std::array<std::mutex, 64> stripes_;
-};
-
-// State shared by the connections of one run.
-struct Shared {
-  Shared(const LoadOptions& o, std::vector<Target> t) : options(o), targets(std::move(t)), contexts(o.keys) {}
-
-  const LoadOptions options;
-  const std::vector<Target> targets;  // connection i talks to targets[i % size]
-  std::atomic<Phase> phase{Phase::kWarmup};
-  std::atomic<uint64_t> next_populate{0};  // next key the warm-up writes
-  std::atomic<uint64_t> populated{0};      // populate PUTs answered or failed
-  std::atomic<bool> stop_populating{false};
-  std::atomic<int> active{0};  // connections not yet finished
-  ContextMap contexts;
-  std::string value;
-};
-
-// "bench-<key>", written into a reused buffer.
-std::string_view KeyName(uint64_t key) {
-  thread_local char buf[32];
-  int n = std::snprintf(buf, sizeof buf, "bench-%llu", static_cast<unsigned long long>(key));
-  return std::string_view(buf, static_cast<size_t>(n));
-}
-
 // One keep-alive connection running the closed loop: connect, then write a
 // request, read the response, repeat. Any failure closes the socket, counts
 // an error and reconnects after a backoff; nothing here throws.
@@ -683,154 +512,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::chrono::milliseconds backoff_{0};
   Stats stats_;
 };
-
-// Drives the phases on a timer: warm-up (populate every key, then the mix)
-// until both the populate and --warmup-seconds are done, then the measured
-// window, then drain (connections finish their op in flight and close).
-class Controller {
- public:
-  Controller(asio::io_context& io, Shared& shared) : io_(io), shared_(shared), timer_(io) {}
-
-  void Start() {
-    warmup_start_ = Clock::now();
-    Arm();
-  }
-
-  double window_seconds() const { return Seconds(window_end_ - window_start_); }
-  double populate_seconds() const { return populate_seconds_; }
-  bool interrupted() const { return interrupted_; }
-  int stuck_connections() const { return stuck_; }
-
- private:
-  void Arm() {
-    timer_.expires_after(kTick);
-    timer_.async_wait([this](error_code ec) {
-      if (!ec) Tick();
-    });
-  }
-
-  void Tick() {
-    const LoadOptions& o = shared_.options;
-    auto now = Clock::now();
-    Phase phase = shared_.phase.load();
-    if (g_interrupted && phase != Phase::kDrain) {
-      interrupted_ = true;
-      if (phase == Phase::kWarmup) window_start_ = now;
-      BeginDrain(now);
-      phase = Phase::kDrain;
-    }
-    switch (phase) {
-      case Phase::kWarmup: {
-        bool populated = shared_.populated.load() >= o.keys;
-        auto warmup = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.warmup_seconds));
-        if (!populated && now - warmup_start_ > warmup + kPopulateGrace) {
-          shared_.stop_populating = true;
-          populated = true;
-        }
-        if (populated && populate_seconds_ < 0) populate_seconds_ = Seconds(now - warmup_start_);
-        if (populated && now - warmup_start_ >= warmup) {
-          shared_.stop_populating = true;
-          window_start_ = now;
-          shared_.phase.store(Phase::kMeasure, std::memory_order_release);
-        }
-        break;
-      }
-      case Phase::kMeasure:
-        if (Seconds(now - window_start_) >= o.seconds) BeginDrain(now);
-        break;
-      case Phase::kDrain:
-        if (shared_.active.load() == 0) return;  // all closed: io.run() returns
-        // Every op has a deadline, so this only fires if something is wrong;
-        // stop anyway, the benchmark must end by itself.
-        if (now - drain_start_ > std::chrono::milliseconds(o.op_timeout_ms) + kMaxBackoff + std::chrono::seconds(1)) {
-          stuck_ = shared_.active.load();
-          io_.stop();
-          return;
-        }
-        break;
-    }
-    Arm();
-  }
-
-  void BeginDrain(Clock::time_point now) {
-    window_end_ = now;
-    drain_start_ = now;
-    shared_.phase.store(Phase::kDrain, std::memory_order_release);
-  }
-
-  asio::io_context& io_;
-  Shared& shared_;
-  asio::steady_timer timer_;
-  Clock::time_point warmup_start_, window_start_, window_end_, drain_start_;
-  double populate_seconds_ = -1;
-  bool interrupted_ = false;
-  int stuck_ = 0;
-};
-
-struct RunResult {
+struct RunResult : LoadResult {
   std::string label;
-  std::string failure;  // non-empty: the run did not happen; why
-  Stats stats;
-  double window_seconds = 0;
-  double populate_seconds = 0;
-  uint64_t populated = 0;
+  std::string failure;      // non-empty: the run did not happen; why
   std::string daemon_exit;  // for started daemons; in a cluster one entry per node
   bool daemon_clean = true;
-  std::vector<std::string> notes;
   std::optional<DeploymentSpec> spec;  // what the benchmark started; none for --target
-  std::vector<Stats> per_target;       // with several targets: the connections to each
-
-  double ops_per_sec() const { return window_seconds > 0 ? stats.window_ops / window_seconds : 0; }
+  std::string server = "dynastore";    // or "redis-server" (--vs-redis)
+  bool sync = false;                   // fsync per write (redis: appendfsync always)
 };
 
-// Runs the load against `targets`, connection i talking to targets[i % size].
+// Runs the HTTP load against `targets`, connection i talking to targets[i % size].
 void RunLoad(const std::vector<Target>& targets, const LoadOptions& o, RunResult& result) {
-  Shared shared(o, targets);
-  // Values are alphanumeric so they need no JSON escaping.
-  static constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-  std::mt19937_64 value_rng(o.seed);
-  for (size_t i = 0; i < o.value_bytes; i++) shared.value += kAlphabet[value_rng() % kAlphabet.size()];
-
-  asio::io_context io(o.client_threads);
-  std::vector<std::shared_ptr<Connection>> connections;
-  std::seed_seq seq{o.seed};
-  std::vector<uint64_t> seeds(o.connections);
-  seq.generate(seeds.begin(), seeds.end());
-  shared.active = o.connections;
-  for (int i = 0; i < o.connections; i++) {
-    connections.push_back(
-        std::make_shared<Connection>(io, shared, shared.targets[i % shared.targets.size()], seeds[i]));
-    connections.back()->Start();
-  }
-  Controller controller(io, shared);
-  controller.Start();
-
-  std::vector<std::thread> threads;
-  for (int i = 1; i < o.client_threads; i++) threads.emplace_back([&io] { io.run(); });
-  io.run();
-  for (auto& t : threads) t.join();
-
-  for (const auto& c : connections) result.stats.Merge(c->stats());
-  if (targets.size() > 1) {
-    result.per_target.resize(targets.size());
-    for (size_t i = 0; i < connections.size(); i++)
-      result.per_target[i % targets.size()].Merge(connections[i]->stats());
-  }
-  result.window_seconds = controller.window_seconds();
-  result.populate_seconds = controller.populate_seconds();
-  result.populated = std::min<uint64_t>(shared.populated.load(), o.keys);
-  if (controller.interrupted()) result.notes.push_back("interrupted: the measured window was cut short");
-  if (controller.stuck_connections() > 0) {
-    result.notes.push_back(std::to_string(controller.stuck_connections()) +
-                           " connections did not finish in time and were abandoned");
-  }
-  if (result.populated < o.keys) {
-    result.notes.push_back("warm-up populated only " + std::to_string(result.populated) + "/" + std::to_string(o.keys) +
-                           " keys before giving up; GETs on the rest miss");
-  }
-  if (result.stats.warmup_errors > 0) {
-    result.notes.push_back(std::to_string(result.stats.warmup_errors) + " errors during warm-up (not in the table)");
-  }
+  RunClosedLoop<Connection>(targets, o, result);
 }
 
 // ---------------------------------------------------------------------------
@@ -971,6 +665,10 @@ bool WriteJson(const std::string& path, const ojson& parameters, const Machine& 
     const Stats& s = r.stats;
     ojson row;
     row["mode"] = r.label;
+    if (r.server != "dynastore") {
+      row["server"] = r.server;
+      row["sync"] = r.sync;
+    }
     if (r.spec) {
       row["nodes"] = r.spec->nodes;
       row["n"] = r.spec->n;
@@ -1049,6 +747,8 @@ struct Options {
   int n = 3, r = 2, w = 2;  // a cluster's; a lone node is always N=R=W=1
   int partitions = 64;
   bool compare_cluster = false;
+  bool vs_redis = false;
+  std::string redis_server = "redis-server";
 };
 
 // The deployments one invocation measures, in table order.
@@ -1211,6 +911,37 @@ void PrintSetup(const Options& opt, const Machine& machine, const Target& target
   std::fflush(stdout);
 }
 
+// Starts redis-server at the durability matching dynastore's `sync`, runs
+// the same load over RESP, stops it; fills `r`.
+void RunRedis(const Options& opt, const fs::path& data_root, bool sync, RunResult& r) {
+#ifdef DYNASTORE_BENCH_REDIS
+  std::string bin = FindOnPath(opt.redis_server);
+  if (bin.empty()) {
+    r.failure = "no executable " + opt.redis_server + " on PATH (apt-get install redis-server, or --redis-server PATH)";
+    return;
+  }
+  std::fprintf(stderr, "[%s] starting %s...\n", r.label.c_str(), bin.c_str());
+  RedisServer redis;
+  std::string error;
+  if (!redis.Start(bin, sync, data_root, std::chrono::seconds(opt.startup_timeout), error)) {
+    r.failure = error;
+    std::fprintf(stderr, "[%s] %s\n  command: %s\n%s", r.label.c_str(), error.c_str(),
+                 redis.process().command().c_str(), redis.process().LogTail(15).c_str());
+    return;
+  }
+  std::fprintf(stderr, "[%s] ready:\n    %s\n", r.label.c_str(), redis.process().command().c_str());
+  RunClosedLoop<RedisConnection>({redis.target()}, opt.load, r);
+  bool died = redis.process().Exited();
+  redis.process().Stop();
+  r.daemon_exit = redis.process().ExitDescription();
+  r.daemon_clean = !died && redis.process().StoppedCleanly();
+  if (!r.daemon_clean) r.notes.push_back("redis-server did not run or stop cleanly: " + r.daemon_exit);
+#else
+  (void)opt, (void)data_root, (void)sync;
+  r.failure = "this dynastore-bench was built without hiredis (libhiredis-dev): --vs-redis is unavailable";
+#endif
+}
+
 // Every configuration measured, in table order.
 std::vector<RunResult> RunAll(const Options& opt, const Target& target, const fs::path& data_root,
                               const std::vector<DeploymentSpec>& deployments) {
@@ -1239,11 +970,44 @@ std::vector<RunResult> RunAll(const Options& opt, const Target& target, const fs
         rows.push_back(std::move(r));
         continue;
       }
+      r.sync = sync;
       RunDeployment(opt, data_root, spec, r);
+      rows.push_back(std::move(r));
+    }
+    if (opt.vs_redis) {
+      RunResult r;
+      r.label = sync ? "redis fsync always" : "redis no AOF";
+      r.server = "redis-server";
+      r.sync = sync;
+      if (g_interrupted) {
+        r.failure = "interrupted";
+      } else {
+        RunRedis(opt, data_root, sync, r);
+      }
       rows.push_back(std::move(r));
     }
   }
   return rows;
+}
+
+// dynastore against redis-server at the same durability, one line per
+// durability measured: the goal of issue 19 is a ratio of at least 0.5.
+void PrintRatios(const std::vector<RunResult>& rows) {
+  bool header = false;
+  for (const RunResult& redis : rows) {
+    if (redis.server != "redis-server" || !redis.failure.empty()) continue;
+    for (const RunResult& ds : rows) {
+      if (ds.server != "dynastore" || ds.sync != redis.sync || !ds.failure.empty() || redis.ops_per_sec() <= 0) {
+        continue;
+      }
+      if (!header) std::printf("\ndynastore vs redis-server at equal durability:\n");
+      header = true;
+      std::printf("  %-34s ops/s %.2fx (%.0f vs %.0f); p99 %.3f vs %.3f ms; p99.9 %.3f vs %.3f ms\n",
+                  (ds.label + " / " + redis.label).c_str(), ds.ops_per_sec() / redis.ops_per_sec(), ds.ops_per_sec(),
+                  redis.ops_per_sec(), Ms(ds.stats.all.Percentile(99)), Ms(redis.stats.all.Percentile(99)),
+                  Ms(ds.stats.all.Percentile(99.9)), Ms(redis.stats.all.Percentile(99.9)));
+    }
+  }
 }
 
 // The "parameters" of the JSON results.
@@ -1267,6 +1031,10 @@ ojson Parameters(const Options& opt, const Target& target, const fs::path& data_
     p["server_threads"] = opt.server_threads;
     p["nodes"] = opt.compare_cluster ? 0 : opt.nodes;
     p["compare_cluster"] = opt.compare_cluster;
+    if (opt.vs_redis) {
+      p["vs_redis"] = true;
+      p["redis_durability"] = {{"sync on", "appendonly yes, appendfsync always"}, {"sync off", "no AOF, no RDB"}};
+    }
     if (any_cluster) {
       p["cluster"] = {{"n", opt.n}, {"r", opt.r}, {"w", opt.w}, {"partitions", opt.partitions}};
       p["connection_spread"] = "round-robin: connection i talks to node i mod nodes";
@@ -1289,6 +1057,7 @@ int Run(const Options& opt) {
   PrintSetup(opt, machine, target, data_root, any_cluster);
   const std::vector<RunResult> rows = RunAll(opt, target, data_root, deployments);
   PrintTable(rows);
+  if (opt.vs_redis) PrintRatios(rows);
 
   if (!opt.json.empty()) {
     std::string error;
@@ -1394,6 +1163,16 @@ int main(int argc, char** argv) {
     target->excludes(only_started);
   }
   compare->excludes(nodes);
+  auto* vs_redis = app.add_flag("--vs-redis", opt.vs_redis,
+                                "Also start redis-server on 127.0.0.1 (private temp dir) and run the same load on it "
+                                "over RESP (hiredis), at equal durability: appendfsync always next to sync on, no "
+                                "AOF next to sync off; prints both rows and the ratio");
+  auto* redis_bin = app.add_option("--redis-server", opt.redis_server, "The redis-server binary for --vs-redis")
+                        ->capture_default_str();
+  target->excludes(vs_redis);
+  target->excludes(redis_bin);
+  vs_redis->excludes(compare);
+  vs_redis->excludes(nodes);
   app.add_option("--json", opt.json, "Also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
 

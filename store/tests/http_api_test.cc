@@ -183,6 +183,31 @@ TEST_F(HttpApiTest, ValuesAreArbitraryUnicodeStrings) {
   }
 }
 
+// GET and PUT replies are written without a json object (the hot path);
+// they must stay byte for byte what nlohmann's dump() writes.
+TEST_F(HttpApiTest, KvRepliesAreExactlyNlohmannsCompactDump) {
+  const std::string controls = [] {
+    std::string s;
+    for (int c = 1; c < 0x20; ++c) s.push_back(static_cast<char>(c));
+    return s + "\x7f";
+  }();
+  const std::vector<std::string> values = {
+      "", "plain", "line\nbreak \"quoted\" \\ /", std::string("nul\0byte", 8), "żółć 🦀", controls};
+  for (size_t i = 0; i < values.size(); ++i) {
+    const std::string key = "exact \"" + std::to_string(i) + "\" ż";
+    HttpResult put = client_.Put(KvPath(key), {{"value", values[i]}});
+    ASSERT_EQ(put.status(), 200u) << put.body();
+    EXPECT_EQ(put.body(), put.Json().dump()) << i;
+    MustPut(key, values[i] + "2");  // a second sibling
+    HttpResult get = client_.Get(KvPath(key));
+    ASSERT_EQ(get.status(), 200u);
+    EXPECT_EQ(get.body(), get.Json().dump()) << i;
+    EXPECT_EQ(get.Json()["key"], key);
+  }
+  HttpResult missing = client_.Get("/kv/exact-missing");
+  EXPECT_EQ(missing.body(), missing.Json().dump());
+}
+
 TEST_F(HttpApiTest, StatusReportsIdentityClockAndMovingCounters) {
   HttpResult before = client_.Get("/status");
   ASSERT_EQ(before.status(), 200u);
