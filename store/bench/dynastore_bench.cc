@@ -360,21 +360,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
     Phase phase_now = phase();
     if (phase_now == Phase::kDrain) return Finish();
     measured_ = phase_now == Phase::kMeasure;
-    populating_ = false;
-
-    const LoadOptions& o = shared_.options;
-    if (phase_now == Phase::kWarmup && !shared_.stop_populating.load(std::memory_order_relaxed)) {
-      uint64_t k = shared_.next_populate.fetch_add(1, std::memory_order_relaxed);
-      if (k < o.keys) {
-        populating_ = true;
-        key_ = k;
-        is_get_ = false;
-      }
-    }
-    if (!populating_) {
-      key_ = std::uniform_int_distribution<uint64_t>(0, o.keys - 1)(rng_);
-      is_get_ = std::uniform_real_distribution<double>(0, 1)(rng_) < o.read_fraction;
-    }
+    const OpChoice next = PickNextOp(shared_, phase_now, rng_);
+    key_ = next.key;
+    is_get_ = next.is_get;
+    populating_ = next.populating;
 
     // Built into reused buffers: no allocation once they have grown.
     request_.assign(is_get_ ? "GET /kv/" : "PUT /kv/").append(KeyName(key_)).append(" HTTP/1.1\r\nHost: ");
@@ -405,7 +394,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     response_ = {};
     start_ = Clock::now();
-    stream_.expires_after(std::chrono::milliseconds(o.op_timeout_ms));
+    stream_.expires_after(std::chrono::milliseconds(shared_.options.op_timeout_ms));
     asio::async_write(stream_, request, [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
   }
 

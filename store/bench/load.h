@@ -199,6 +199,28 @@ struct Shared {
   std::string value;
 };
 
+// What a connection sends next: during warm-up, a PUT of the next key not
+// yet populated (until the controller stops populating); otherwise a random
+// key, a GET with probability read_fraction. Shared by every client kind so
+// dynastore and Redis see the same load.
+struct OpChoice {
+  uint64_t key = 0;
+  bool is_get = false;
+  bool populating = false;
+};
+template <class Rng>
+OpChoice PickNextOp(Shared& shared, Phase phase, Rng& rng) {
+  const LoadOptions& o = shared.options;
+  if (phase == Phase::kWarmup && !shared.stop_populating.load(std::memory_order_relaxed)) {
+    const uint64_t k = shared.next_populate.fetch_add(1, std::memory_order_relaxed);
+    if (k < o.keys) return OpChoice{k, false, true};
+  }
+  OpChoice op;
+  op.key = std::uniform_int_distribution<uint64_t>(0, o.keys - 1)(rng);
+  op.is_get = std::uniform_real_distribution<double>(0, 1)(rng) < o.read_fraction;
+  return op;
+}
+
 // "bench-<key>", written into a reused buffer.
 inline std::string_view KeyName(uint64_t key) {
   thread_local char buf[32];

@@ -166,20 +166,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
     Phase phase_now = phase();
     if (phase_now == Phase::kDrain) return Finish();
     measured_ = phase_now == Phase::kMeasure;
-    populating_ = false;
-    const LoadOptions& o = shared_.options;
-    if (phase_now == Phase::kWarmup && !shared_.stop_populating.load(std::memory_order_relaxed)) {
-      uint64_t k = shared_.next_populate.fetch_add(1, std::memory_order_relaxed);
-      if (k < o.keys) {
-        populating_ = true;
-        key_ = k;
-        is_get_ = false;
-      }
-    }
-    if (!populating_) {
-      key_ = std::uniform_int_distribution<uint64_t>(0, o.keys - 1)(rng_);
-      is_get_ = std::uniform_real_distribution<double>(0, 1)(rng_) < o.read_fraction;
-    }
+    const OpChoice next = PickNextOp(shared_, phase_now, rng_);
+    key_ = next.key;
+    is_get_ = next.is_get;
+    populating_ = next.populating;
     std::string_view key = KeyName(key_);
     char* cmd = nullptr;
     int len = is_get_ ? redisFormatCommand(&cmd, "GET %b", key.data(), key.size())
