@@ -1,7 +1,7 @@
 // Database: the lifecycle of one store on the run's nodes (install, start,
 // kill, restart, pause, resume, wipe, logs) through each node's Remote, plus
 // a factory for that store's clients. One adapter per store
-// (harness/stores/<store>/): dynastore, redis-cluster, external.
+// (harness/stores/<store>/): dynastore, redis-cluster, etcd, external.
 //
 // Methods throw HarnessError when the rig cannot do what was asked.
 #pragma once

@@ -1,7 +1,7 @@
 // DaemonTable: the one long-running store process per node that a DB adapter
 // started through Remote::StartDaemon, and its signal lifecycle (kill,
 // pause, resume, graceful stop, running/paused state). Shared by the
-// dynastore, redis-cluster and external adapters; `store` names the store in
+// dynastore, redis-cluster, etcd and external adapters; `store` names the store in
 // errors.
 // Also small helpers for commands on a node (RunOrThrow, LogTail).
 //
