@@ -459,13 +459,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Fail(error_code ec, bool measured) {
-    if (!measured) {
-      stats_.warmup_errors++;
-    } else if (ec == beast::error::timeout) {
-      stats_.timeouts++;
-    } else {
-      stats_.conn_errors++;
-    }
+    stats_.CountFailure(measured, ec == beast::error::timeout);
     Close();
     // Back off so a dead server costs a few errors per second, not a spin.
     backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds(5), kMaxBackoff);

@@ -142,6 +142,17 @@ struct Stats {
 
   uint64_t errors() const { return http_errors + conn_errors + timeouts; }
 
+  // A connection failed: warm-up failures are counted apart from the window's.
+  void CountFailure(bool measured, bool timed_out) {
+    if (!measured) {
+      warmup_errors++;
+    } else if (timed_out) {
+      timeouts++;
+    } else {
+      conn_errors++;
+    }
+  }
+
   void Merge(const Stats& o) {
     all.Merge(o.all);
     get.Merge(o.get);

@@ -236,14 +236,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   }
 
   void Fail(error_code ec, bool measured) {
-    if (!measured) {
-      stats_.warmup_errors++;
-    } else if (timed_out_) {
-      stats_.timeouts++;
-    } else {
-      stats_.conn_errors++;
-    }
     (void)ec;
+    stats_.CountFailure(measured, timed_out_);
     Close();
     backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds(5), kMaxBackoff);
     ++generation_;
