@@ -7,9 +7,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <thread>
 
 #include "harness/base/harness_error.h"
+#include "harness/base/wait.h"
 #include "harness/stores/etcd/etcd_client.h"
 #include "harness/stores/http_connection.h"
 
@@ -113,19 +113,21 @@ void EtcdDb::WaitHealthy(const NodeInfo& node, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   HttpConnection conn(node.address, options_.client_port);
   std::string last = "no answer yet";
-  while (true) {
-    ThrowIfExited(node);
-    HttpResult r = conn.Request("GET", "/health", "", AttemptDeadline(deadline));
-    if (r.ok()) {
-      json j = json::parse(r.body, nullptr, false);
-      if (r.status == 200 && j.is_object() && j.value("health", json()) == "true") return;
-      last = fmt::format("/health answered {} {}", r.status, r.body.substr(0, 200));
-    } else {
-      last = r.error;
-    }
-    if (Clock::now() + kPoll >= deadline) break;
-    std::this_thread::sleep_for(kPoll);
-  }
+  const bool healthy = WaitFor(
+      [&] {
+        ThrowIfExited(node);
+        HttpResult r = conn.Request("GET", "/health", "", AttemptDeadline(deadline));
+        if (!r.ok()) {
+          last = r.error;
+          return false;
+        }
+        json j = json::parse(r.body, nullptr, false);
+        if (r.status == 200 && j.is_object() && j.value("health", json()) == "true") return true;
+        last = fmt::format("/health answered {} {}", r.status, r.body.substr(0, 200));
+        return false;
+      },
+      timeout, kPoll);
+  if (healthy) return;
   throw HarnessError(fmt::format("etcd on {} at {} not healthy in time ({}); last lines of {}:\n{}", node.name,
                                  HostPort(node.address, options_.client_port), last, LogPath(node),
                                  LogTail(RemoteOf(node), LogPath(node))));
@@ -138,24 +140,26 @@ void EtcdDb::WaitClusterReady(const std::vector<NodeInfo>& nodes, milliseconds t
   std::map<std::string, std::unique_ptr<HttpConnection>> conns;
   for (const NodeInfo& n : nodes) conns[n.name] = std::make_unique<HttpConnection>(n.address, options_.client_port);
   std::string last = "no answer yet";
-  while (true) {
-    std::map<std::string, std::vector<std::string>> by_leader;  // leader id -> members that name it
-    for (const NodeInfo& n : nodes) {
-      HttpResult r = conns[n.name]->Request("POST", "/v3/maintenance/status", "{}", AttemptDeadline(deadline));
-      json j = r.ok() && r.status == 200 ? json::parse(r.body, nullptr, false) : json();
-      const std::string leader =
-          j.is_object() && j.contains("leader") && j["leader"].is_string() ? j["leader"].get<std::string>() : "";
-      by_leader[leader.empty() || leader == "0" ? "none" : leader].push_back(n.name);
-    }
-    if (by_leader.size() == 1 && !by_leader.count("none")) return;
-    std::vector<std::string> views;
-    for (const auto& [leader, members] : by_leader) {
-      views.push_back(fmt::format("{} name leader {}", fmt::join(members, ","), leader));
-    }
-    last = fmt::format("{}", fmt::join(views, "; "));
-    if (Clock::now() + kPoll >= deadline) break;
-    std::this_thread::sleep_for(kPoll);
-  }
+  const bool agreed = WaitFor(
+      [&] {
+        std::map<std::string, std::vector<std::string>> by_leader;  // leader id -> members that name it
+        for (const NodeInfo& n : nodes) {
+          HttpResult r = conns[n.name]->Request("POST", "/v3/maintenance/status", "{}", AttemptDeadline(deadline));
+          json j = r.ok() && r.status == 200 ? json::parse(r.body, nullptr, false) : json();
+          const std::string leader =
+              j.is_object() && j.contains("leader") && j["leader"].is_string() ? j["leader"].get<std::string>() : "";
+          by_leader[leader.empty() || leader == "0" ? "none" : leader].push_back(n.name);
+        }
+        if (by_leader.size() == 1 && !by_leader.count("none")) return true;
+        std::vector<std::string> views;
+        for (const auto& [leader, members] : by_leader) {
+          views.push_back(fmt::format("{} name leader {}", fmt::join(members, ","), leader));
+        }
+        last = fmt::format("{}", fmt::join(views, "; "));
+        return false;
+      },
+      timeout, kPoll);
+  if (agreed) return;
   throw HarnessError(fmt::format("etcd members do not agree on one leader in time: {}", last));
 }
 
@@ -164,15 +168,16 @@ void EtcdDb::Restart(const NodeInfo& node) {
   const auto deadline = Clock::now() + options_.start_timeout;
   HttpConnection conn(node.address, options_.client_port);
   std::string last = "no answer yet";
-  while (true) {
-    ThrowIfExited(node);
-    // Listening: it answers, or it accepted the request and holds it until it has rejoined.
-    HttpResult r = conn.Request("GET", "/health", "", std::min(deadline, Clock::now() + milliseconds(300)));
-    if (r.ok() || (r.failure == HttpFailure::kTimeout && r.maybe_sent)) return;
-    last = r.error;
-    if (Clock::now() + kPoll >= deadline) break;
-    std::this_thread::sleep_for(kPoll);
-  }
+  const bool listening = WaitFor(
+      [&] {
+        ThrowIfExited(node);
+        // Listening: it answers, or it accepted the request and holds it until it has rejoined.
+        HttpResult r = conn.Request("GET", "/health", "", std::min(deadline, Clock::now() + milliseconds(300)));
+        last = r.error;
+        return r.ok() || (r.failure == HttpFailure::kTimeout && r.maybe_sent);
+      },
+      options_.start_timeout, kPoll);
+  if (listening) return;
   throw HarnessError(fmt::format("etcd on {} did not listen on {} in time after a restart ({}); last lines of {}:\n{}",
                                  node.name, HostPort(node.address, options_.client_port), last, LogPath(node),
                                  LogTail(RemoteOf(node), LogPath(node))));
