@@ -65,6 +65,11 @@ class Run {
   // Heals every fault; problems make the run unknown (a node that cannot be
   // healed gives final reads that mean nothing).
   void HealFaults(RunResults* results);
+  // Final reads judge what the store kept, not a failover or election still
+  // settling from the last fault: they wait (up to convergence-timeout) for
+  // the store to say it is ready, as at the start. Not ready is a warning;
+  // the reads go ahead and say what they get.
+  void WaitReadyAfterHeal();
   void FinalReads(HistoryWriter& history, Workload& workload, int64_t first_process);
   // Replica-read rounds (README "Replica reads"): every key read from each of
   // its replicas directly, every round recorded in the history. They run from
@@ -233,6 +238,20 @@ void Run::Heal() {
                   nodes_.size(), config_.quiesce));
 }
 
+void Run::WaitReadyAfterHeal() {
+  const auto start = Clock::now();
+  const auto timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(config_.convergence_timeout));
+  try {
+    db_->WaitClusterReady(nodes_, timeout);
+  } catch (const HarnessError& e) {
+    log_.Warn(fmt::format("before the final reads: {}; they go ahead", e.what()));
+    return;
+  }
+  const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+  if (waited >= 1) Say(fmt::format("{} ready again after {:.1f} s more", db_->name(), waited));
+}
+
 void Run::FinalReads(HistoryWriter& history, Workload& workload, int64_t first_process) {
   const std::vector<Invocation> reads = workload.FinalReads();
   std::vector<std::thread> threads;
@@ -382,6 +401,7 @@ RunOutcome Run::Execute() {
     if (replica_reads) ReplicaReadsUntil(*history_, quiesce_end);
     Sleep(quiesce_end - Clock::now());
     ThrowIfInterrupted();
+    WaitReadyAfterHeal();
     FinalReads(*history_, *workload, next_process);
     if (replica_reads) ReplicaReads(*history_);
     finished = true;
@@ -447,7 +467,7 @@ RunOutcome RunInDir(const TestConfig& config, const RunOptions& options, const f
       WriteJsonFile(run_dir / "results.json", r.ToJson());
     } catch (...) {
     }
-    return RunOutcome{Validity::kUnknown, run_dir, e.what()};
+    return RunOutcome{Validity::kUnknown, run_dir, e.what(), {}};
   }
 }
 
@@ -472,7 +492,7 @@ RunOutcome RunTest(const TestConfig& config, const RunOptions& options) {
     WriteJsonFile(run_dir / "test.json", ToJson(config));
     UpdateLatestLinks(config.store_dir, run_dir);
   } catch (const std::exception& e) {
-    return RunOutcome{Validity::kUnknown, run_dir, std::string("cannot create the run directory: ") + e.what()};
+    return RunOutcome{Validity::kUnknown, run_dir, std::string("cannot create the run directory: ") + e.what(), {}};
   }
   RunOutcome outcome = RunInDir(config, options, run_dir);
   try {

@@ -65,7 +65,7 @@ TEST_F(ExternalRunTest, CrashingAndHangingClientsGiveInfoOpsAndAVerdict) {
   for (const std::string mode : {"crash", "hang", "garbage"}) {
     const std::string config = ConfigWithClient(
         {"python3", std::string(FAULTLINE_SOURCE_DIR) + "/harness/stores/external/tests/external_flaky_client.py",
-         "dynastore", mode, "7"});
+         "dynastore", mode, "2"});
     const auto start = std::chrono::steady_clock::now();
     const int code = RunFaultline({"run", "--config", config, "--time-limit", "4", "--store-dir", store_.string(),
                                    "--seed", "9", "--op-timeout-ms", "500"});

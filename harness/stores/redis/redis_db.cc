@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <thread>
@@ -200,6 +201,57 @@ void RedisClusterDb::WaitHealthy(const NodeInfo& node, milliseconds timeout) {
     created = true;
   }
   WaitNode(node, deadline, created);
+}
+
+std::string RedisClusterDb::NotReadyReason(const NodeInfo& node, Clock::time_point deadline, std::string* slots) {
+  RedisConnection conn(node.address, options_.port);
+  RedisResult r = conn.Pipeline({{"CLUSTER", "INFO"}, {"CLUSTER", "SLOTS"}}, deadline);
+  if (!r.ok()) return r.error;
+  if (r.replies.size() != 2 || r.replies[0].type != RedisValue::Type::kString) return "CLUSTER INFO unreadable";
+  const std::string& info = r.replies[0].str;
+  for (const auto& [field, want] : {std::pair{"cluster_state", "ok"}, std::pair{"cluster_slots_pfail", "0"},
+                                    std::pair{"cluster_slots_fail", "0"}}) {
+    if (InfoField(info, field) != want) return fmt::format("{}:{}", field, InfoField(info, field));
+  }
+  std::string error;
+  const auto ranges = ParseClusterSlots(r.replies[1], node.address, &error);
+  if (!ranges) return error;
+  std::map<int, std::string> by_start;  // CLUSTER SLOTS comes in no set order
+  int covered = 0;
+  for (const RedisSlotRange& range : *ranges) {
+    covered += range.end - range.start + 1;
+    by_start[range.start] = fmt::format("{}-{}:{}", range.start, range.end, range.master);
+  }
+  if (covered != kRedisSlots) return fmt::format("{} of {} slots covered", covered, kRedisSlots);
+  std::vector<std::string> parts;
+  for (const auto& [start, part] : by_start) parts.push_back(part);
+  *slots = fmt::format("{}", fmt::join(parts, ","));
+  return "";
+}
+
+void RedisClusterDb::WaitClusterReady(const std::vector<NodeInfo>& nodes, milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::vector<std::string> why(nodes.size());
+  while (true) {
+    std::vector<std::string> slots(nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      why[i] = NotReadyReason(nodes[i], std::min(deadline, Clock::now() + milliseconds(1000)), &slots[i]);
+    }
+    for (size_t i = 1; i < nodes.size(); ++i) {
+      if (why[i].empty() && why[0].empty() && slots[i] != slots[0]) {
+        why[i] = fmt::format("its slot map ({}) differs from {}'s ({})", slots[i], nodes[0].name, slots[0]);
+      }
+    }
+    if (std::all_of(why.begin(), why.end(), [](const std::string& w) { return w.empty(); })) return;
+    if (Clock::now() + kPoll >= deadline) break;
+    std::this_thread::sleep_for(kPoll);
+  }
+  std::vector<std::string> reasons;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!why[i].empty()) reasons.push_back(nodes[i].name + ": " + why[i]);
+  }
+  throw HarnessError(
+      fmt::format("Redis Cluster not settled after {} ms: {}", timeout.count(), fmt::join(reasons, "; ")));
 }
 
 void RedisClusterDb::Wipe(const NodeInfo& node) {

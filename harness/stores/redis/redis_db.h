@@ -48,6 +48,10 @@ class RedisClusterDb : public DaemonDatabase {
   void Install(const std::vector<NodeInfo>& nodes) override;
   void Start(const NodeInfo& node) override;
   void WaitHealthy(const NodeInfo& node, std::chrono::milliseconds deadline) override;
+  // Every node says cluster_state:ok with every slot assigned and none in
+  // (p)fail, and all nodes name the same master for every slot: after a
+  // heal, failovers and FAIL flags take node-timeout multiples to settle.
+  void WaitClusterReady(const std::vector<NodeInfo>& nodes, std::chrono::milliseconds timeout) override;
   void Wipe(const NodeInfo& node) override;
   void CollectLogs(const NodeInfo& node, const std::filesystem::path& dest) override;
   std::unique_ptr<Client> NewClient(const NodeInfo& node, const ClientOptions& options) override;
@@ -61,6 +65,9 @@ class RedisClusterDb : public DaemonDatabase {
   void WaitReplicas(const NodeInfo& node, std::chrono::steady_clock::time_point deadline);
   // Waits until the node answers PING (and, once the cluster exists, is ok).
   void WaitNode(const NodeInfo& node, std::chrono::steady_clock::time_point deadline, bool cluster_ok);
+  // What keeps `node` from being ready ("" when nothing); its slot map
+  // ("start-end:master,...") in *slots.
+  std::string NotReadyReason(const NodeInfo& node, std::chrono::steady_clock::time_point deadline, std::string* slots);
 
   RedisClusterOptions options_;
   mutable std::mutex mu_;

@@ -4,9 +4,11 @@
   external_flaky_client.py BACKEND MODE N
 BACKEND: memory (an in-process set store; no real store needed) or
 dynastore (the example client, examples/external-dynastore/client.py).
-MODE on the Nth request of this process: none, crash (exit 3 after
-writing to stderr), hang (never answer), garbage (print a non-JSON line),
-wrong-id (answer with another id). Requests before and after are served.
+MODE on the Nth add of this process: none, crash (exit 3 after writing
+to stderr), hang (never answer), garbage (print a non-JSON line), wrong-id
+(answer with another id). Every other request is served: only adds count,
+so a run's final reads (reads, from fresh processes) always get answers
+and the misbehaviour happens in the main phase however slow the machine.
 f "replica-read" is answered "unsupported" by the memory backend.
 """
 import json
@@ -34,19 +36,20 @@ def memory(req):
     return {"type": "fail", "error": "unknown f " + f}
 
 
-count = 0
+adds = 0
 for line in sys.stdin:
     req = json.loads(line)
-    count += 1
-    if count == n and mode == "crash":
+    adds += 1 if req["f"] == "add" else 0
+    bad = req["f"] == "add" and adds == n
+    if bad and mode == "crash":
         sys.stderr.write("flaky client: crashing on purpose\n")
         sys.stderr.flush()
         sys.exit(3)
-    if count == n and mode == "hang":
+    if bad and mode == "hang":
         time.sleep(3600)
-    if count == n and mode == "garbage":
+    if bad and mode == "garbage":
         print("this is not json {", flush=True)
         continue
     reply = memory(req) if backend == "memory" else real.handle(req)
-    reply["id"] = req["id"] + (1000 if count == n and mode == "wrong-id" else 0)
+    reply["id"] = req["id"] + (1000 if bad and mode == "wrong-id" else 0)
     print(json.dumps(reply), flush=True)

@@ -240,6 +240,13 @@ TEST_F(RedisClusterTest, RoutingFollowsAFailover) {
   const std::string new_master = rc->MasterFor("k1");
   EXPECT_NE(new_master, old_master);
   EXPECT_GT(rc->refreshes(), 1);
+  // Not settled while a node is down, and the error names it.
+  try {
+    db_->WaitClusterReady(nodes_, 300ms);
+    ADD_FAILURE() << "ready with " << NodeAt(old_master).name << " killed";
+  } catch (const HarnessError& e) {
+    EXPECT_NE(std::string(e.what()).find(NodeAt(old_master).name + ": "), std::string::npos) << e.what();
+  }
 
   // The old master comes back as a replica: a client still routing to it is
   // told MOVED and follows.
@@ -248,6 +255,15 @@ TEST_F(RedisClusterTest, RoutingFollowsAFailover) {
   ASSERT_EQ(c.type, OpType::kOk) << c.error;
   EXPECT_EQ(stale_rc->MasterFor("k1"), new_master);
   EXPECT_GE(stale_rc->redirects() + stale_rc->refreshes(), 2);
+  // Settled again: every node serves every key at once (what the final reads rely on).
+  db_->WaitClusterReady(nodes_, 30s);
+  for (const NodeInfo& n : nodes_) {
+    auto reader = db_->NewClient(n, co);
+    for (int k = 1; k <= 5; ++k) {
+      const Completion r = reader->Invoke({"read", "k" + std::to_string(k), nullptr});
+      EXPECT_EQ(r.type, OpType::kOk) << n.name << " k" << k << ": " << r.error;
+    }
+  }
 
   Completion read = client->Invoke({"read", "k1", nullptr});
   ASSERT_EQ(read.type, OpType::kOk) << read.error;
