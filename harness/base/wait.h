@@ -2,6 +2,7 @@
 // and running one task per node on threads of its own.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -22,6 +23,20 @@ bool WaitFor(Pred done, std::chrono::milliseconds timeout = std::chrono::millise
     std::this_thread::sleep_for(poll);
   }
   return done();
+}
+
+// Polls `round` (per node, what keeps it from being ready; "" when it is)
+// every `poll` until every entry is "" or the next poll would pass `deadline`.
+// Returns the last round: all "" when every node got ready.
+template <typename Round>
+std::vector<std::string> PollUntilAllReady(Round round, std::chrono::steady_clock::time_point deadline,
+                                           std::chrono::milliseconds poll) {
+  while (true) {
+    std::vector<std::string> why = round();
+    if (std::all_of(why.begin(), why.end(), [](const std::string& w) { return w.empty(); })) return why;
+    if (std::chrono::steady_clock::now() + poll >= deadline) return why;
+    std::this_thread::sleep_for(poll);
+  }
 }
 
 // Runs fn(0) .. fn(n-1), each on its own thread (a command per node costs a

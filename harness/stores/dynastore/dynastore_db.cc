@@ -14,6 +14,7 @@
 
 #include "harness/base/harness_error.h"
 #include "harness/base/secure_fs.h"
+#include "harness/base/wait.h"
 #include "harness/stores/daemon_table.h"
 #include "harness/stores/dynastore/dynastore_client.h"
 #include "harness/stores/http_connection.h"
@@ -202,20 +203,21 @@ void DynastoreDb::WaitClusterReady(const std::vector<NodeInfo>& nodes, std::chro
   std::vector<std::unique_ptr<HttpConnection>> conns;
   for (const NodeInfo& node : nodes)
     conns.push_back(std::make_unique<HttpConnection>(node.address, options_.http_port));
-  std::vector<std::string> why(nodes.size());  // per node: what keeps it from being ready; "" = ready
-  while (true) {
-    std::string ring;
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      why[i] = NotReadyReason(*conns[i], nodes, ring, std::min(deadline, Clock::now() + milliseconds(1000)));
-    }
-    if (std::all_of(why.begin(), why.end(), [](const std::string& w) { return w.empty(); })) return;
-    if (Clock::now() + kPollInterval >= deadline) break;
-    std::this_thread::sleep_for(kPollInterval);
-  }
+  const std::vector<std::string> why = PollUntilAllReady(
+      [&] {
+        std::vector<std::string> round(nodes.size());
+        std::string ring;
+        for (size_t i = 0; i < nodes.size(); ++i) {
+          round[i] = NotReadyReason(*conns[i], nodes, ring, std::min(deadline, Clock::now() + milliseconds(1000)));
+        }
+        return round;
+      },
+      deadline, kPollInterval);
   std::vector<std::string> reasons;
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!why[i].empty()) reasons.push_back(nodes[i].name + " " + why[i]);
   }
+  if (reasons.empty()) return;
   throw HarnessError(
       fmt::format("dynastore cluster not ready after {} ms: {}", timeout.count(), fmt::join(reasons, "; ")));
 }

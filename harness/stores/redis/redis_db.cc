@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "harness/base/harness_error.h"
+#include "harness/base/wait.h"
 #include "harness/stores/redis/redis_client.h"
 #include "harness/stores/redis/redis_connection.h"
 
@@ -231,25 +232,25 @@ std::string RedisClusterDb::NotReadyReason(const NodeInfo& node, Clock::time_poi
 
 void RedisClusterDb::WaitClusterReady(const std::vector<NodeInfo>& nodes, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
-  std::vector<std::string> why(nodes.size());
-  while (true) {
-    std::vector<std::string> slots(nodes.size());
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      why[i] = NotReadyReason(nodes[i], std::min(deadline, Clock::now() + milliseconds(1000)), &slots[i]);
-    }
-    for (size_t i = 1; i < nodes.size(); ++i) {
-      if (why[i].empty() && why[0].empty() && slots[i] != slots[0]) {
-        why[i] = fmt::format("its slot map ({}) differs from {}'s ({})", slots[i], nodes[0].name, slots[0]);
-      }
-    }
-    if (std::all_of(why.begin(), why.end(), [](const std::string& w) { return w.empty(); })) return;
-    if (Clock::now() + kPoll >= deadline) break;
-    std::this_thread::sleep_for(kPoll);
-  }
+  const std::vector<std::string> why = PollUntilAllReady(
+      [&] {
+        std::vector<std::string> round(nodes.size()), slots(nodes.size());
+        for (size_t i = 0; i < nodes.size(); ++i) {
+          round[i] = NotReadyReason(nodes[i], std::min(deadline, Clock::now() + milliseconds(1000)), &slots[i]);
+        }
+        for (size_t i = 1; i < nodes.size(); ++i) {
+          if (round[i].empty() && round[0].empty() && slots[i] != slots[0]) {
+            round[i] = fmt::format("its slot map ({}) differs from {}'s ({})", slots[i], nodes[0].name, slots[0]);
+          }
+        }
+        return round;
+      },
+      deadline, kPoll);
   std::vector<std::string> reasons;
   for (size_t i = 0; i < nodes.size(); ++i) {
     if (!why[i].empty()) reasons.push_back(nodes[i].name + ": " + why[i]);
   }
+  if (reasons.empty()) return;
   throw HarnessError(
       fmt::format("Redis Cluster not settled after {} ms: {}", timeout.count(), fmt::join(reasons, "; ")));
 }
