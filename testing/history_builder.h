@@ -9,6 +9,10 @@
 
 namespace faultline::test {
 
+// Short names for a history's op types, used by every checker test.
+inline constexpr OpType kOk = OpType::kOk, kFail = OpType::kFail, kInfo = OpType::kInfo, kInvoke = OpType::kInvoke;
+inline constexpr int64_t kMs = 1'000'000;  // nanoseconds in a millisecond (history times)
+
 // Appends ops with consecutive indices and times.
 class HistoryBuilder {
  public:

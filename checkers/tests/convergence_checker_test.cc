@@ -8,9 +8,9 @@ namespace faultline {
 namespace {
 
 using test::HistoryBuilder;
-constexpr OpType kOk = OpType::kOk, kFail = OpType::kFail, kInfo = OpType::kInfo, kInvoke = OpType::kInvoke;
+using test::kOk, test::kFail, test::kInfo, test::kInvoke;
 
-CheckResult Check(const HistoryBuilder& b) { return ConvergenceChecker().Check(b.history()); }
+CheckResult CheckConvergence(const HistoryBuilder& b) { return ConvergenceChecker().Check(b.history()); }
 
 void ReplicaRead(HistoryBuilder& b, const std::string& key, int64_t round, nlohmann::json replicas) {
   b.Add(kInvoke, 200, "replica-read", key, {{"round", round}});
@@ -24,7 +24,7 @@ TEST(ConvergenceCheckerTest, AgreeingLastRoundIsValid) {
   b.Add(kInfo, kNemesisProcess, "heal-partition", "", nullptr);               // op 0, time 0
   ReplicaRead(b, "k1", 0, {{"n1", {1, 2}}, {"n2", {1, 2}}, {"n3", {1, 2}}});  // ends at 2000
   ReplicaRead(b, "k2", 0, {{"n1", {5}}, {"n2", {5}}, {"n3", {5}}});           // ends at 4000
-  CheckResult r = Check(b);
+  CheckResult r = CheckConvergence(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["rounds"], 1);
   EXPECT_EQ(r.details["key_count"], 2);
@@ -35,7 +35,7 @@ TEST(ConvergenceCheckerTest, AgreeingLastRoundIsValid) {
 TEST(ConvergenceCheckerTest, UnsortedButEqualSiblingsAgree) {
   HistoryBuilder b;
   ReplicaRead(b, "k1", 0, {{"n1", {2, 1}}, {"n2", {1, 2}}});
-  EXPECT_EQ(Check(b).valid, Validity::kTrue);
+  EXPECT_EQ(CheckConvergence(b).valid, Validity::kTrue);
 }
 
 TEST(ConvergenceCheckerTest, DivergentLastRoundIsInvalidWithTheReplicas) {
@@ -43,7 +43,7 @@ TEST(ConvergenceCheckerTest, DivergentLastRoundIsInvalidWithTheReplicas) {
   ReplicaRead(b, "k1", 0, {{"n1", {1}}, {"n2", {2}}});
   ReplicaRead(b, "k2", 0, {{"n1", {3}}, {"n2", {3}}});
   ReplicaRead(b, "k1", 1, {{"n1", {1}}, {"n2", {1, 2}}, {"n3", {1}}});
-  CheckResult r = Check(b);
+  CheckResult r = CheckConvergence(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   ASSERT_EQ(r.details["divergent_count"], 1);
   const auto& d = r.details["divergent"][0];
@@ -62,7 +62,7 @@ TEST(ConvergenceCheckerTest, EarlyDivergenceThenAgreementIsValidAndTimed) {
   ReplicaRead(b, "k1", 0, {{"n1", {1}}, {"n2", {2}}});            // 2, 3
   ReplicaRead(b, "k2", 0, {{"n1", {3}}, {"n2", {3}}});            // 4, 5
   ReplicaRead(b, "k1", 1, {{"n1", {1, 2}}, {"n2", {1, 2}}});      // 6, 7: round 1 ends at 7000
-  CheckResult r = Check(b);
+  CheckResult r = CheckConvergence(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["final_heal_time"], 1000);
   EXPECT_DOUBLE_EQ(r.details["converged_after_s"].get<double>(), 6000 / 1e9);
@@ -74,7 +74,7 @@ TEST(ConvergenceCheckerTest, WithoutHealTheFirstReplicaReadStartsTheClock) {
   HistoryBuilder b;
   b.Add(kOk, 0, "add", "k1", 1);                        // 0
   ReplicaRead(b, "k1", 0, {{"n1", {1}}, {"n2", {1}}});  // 1 (invoke at 1000), 2
-  CheckResult r = Check(b);
+  CheckResult r = CheckConvergence(b);
   EXPECT_EQ(r.details["final_heal_time"], 1000);
   EXPECT_DOUBLE_EQ(r.details["converged_after_s"].get<double>(), 1000 / 1e9);
 }
@@ -82,7 +82,7 @@ TEST(ConvergenceCheckerTest, WithoutHealTheFirstReplicaReadStartsTheClock) {
 TEST(ConvergenceCheckerTest, NoReplicaReadsIsUnknown) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 1, kOk);
-  CheckResult r = Check(b);
+  CheckResult r = CheckConvergence(b);
   EXPECT_EQ(r.valid, Validity::kUnknown);
   EXPECT_EQ(r.summary, "the store adapter has no replica reads");
   EXPECT_EQ(r.details["rounds"], 0);
@@ -93,7 +93,7 @@ TEST(ConvergenceCheckerTest, FailedLastRoundIsUnknown) {
   ReplicaRead(b, "k1", 0, {{"n1", {1}}, {"n2", {1}}});
   b.Add(kInvoke, 200, "replica-read", "k2", {{"round", 0}});
   b.Add(kFail, 200, "replica-read", "k2", {{"round", 0}}, "", "n3 unreachable");
-  CheckResult r = Check(b);
+  CheckResult r = CheckConvergence(b);
   EXPECT_EQ(r.valid, Validity::kUnknown);
   ASSERT_EQ(r.details["unreadable_count"], 1);
   EXPECT_EQ(r.details["unreadable"][0]["key"], "k2");
@@ -121,7 +121,7 @@ TEST(ConvergenceCheckerTest, TimeToConvergeIsTheIntervalBetweenTheRounds) {
   ReplicaRead(b, "k1", 0, {{"n1", {1}}, {"n2", {2}}});           // 1, 2: round 0 ends at 2000
   ReplicaRead(b, "k1", 1, {{"n1", {1, 2}}, {"n2", {1, 2}}});     // 3, 4: round 1 ends at 4000
   ReplicaRead(b, "k1", 2, {{"n1", {1, 2}}, {"n2", {1, 2}}});     // 5, 6
-  CheckResult r = Check(b);
+  CheckResult r = CheckConvergence(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_DOUBLE_EQ(r.details["differed_until_s"].get<double>(), 2000 / 1e9);
   EXPECT_DOUBLE_EQ(r.details["converged_after_s"].get<double>(), 4000 / 1e9);
@@ -138,7 +138,7 @@ TEST(ConvergenceCheckerTest, AgreementAtTheFirstRoundSaysWithin) {
   HistoryBuilder b;
   b.Add(kInfo, kNemesisProcess, "heal-kill", "", nullptr);  // 0
   ReplicaRead(b, "k1", 0, {{"n1", {1}}, {"n2", {1}}});      // 1, 2
-  CheckResult r = Check(b);
+  CheckResult r = CheckConvergence(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_TRUE(r.details["differed_until_s"].is_null());
   EXPECT_DOUBLE_EQ(r.details["converged_after_s"].get<double>(), 2000 / 1e9);
@@ -151,7 +151,7 @@ TEST(ConvergenceCheckerTest, AgreementAtTheFirstRoundSaysWithin) {
 TEST(ConvergenceCheckerTest, WithoutHealTheSummaryNamesTheFirstReplicaRead) {
   HistoryBuilder b;
   ReplicaRead(b, "k1", 0, {{"n1", {1}}, {"n2", {1}}});
-  CheckResult r = Check(b);
+  CheckResult r = CheckConvergence(b);
   EXPECT_EQ(r.details["measured_from"], "the first replica read");
   EXPECT_NE(r.summary.find("of the first replica read"), std::string::npos) << r.summary;
   EXPECT_EQ(r.summary.find("heal"), std::string::npos) << r.summary;

@@ -8,9 +8,9 @@ namespace faultline {
 namespace {
 
 using test::HistoryBuilder;
-constexpr OpType kOk = OpType::kOk, kFail = OpType::kFail, kInfo = OpType::kInfo, kInvoke = OpType::kInvoke;
+using test::kOk, test::kFail, test::kInfo, test::kInvoke;
 
-CheckResult Check(const HistoryBuilder& b) { return CounterChecker().Check(b.history()); }
+CheckResult CheckCounter(const HistoryBuilder& b) { return CounterChecker().Check(b.history()); }
 
 TEST(CounterCheckerTest, Name) { EXPECT_EQ(CounterChecker().name(), "counter"); }
 
@@ -19,7 +19,7 @@ TEST(CounterCheckerTest, CleanHistoryIsValid) {
   b.AddOp(0, "k1", 5, kOk).AddOp(1, "k1", 3, kOk).AddOp(0, "k2", 2, kOk).AddOp(1, "k2", 100, kFail);
   b.Add(kInfo, kNemesisProcess, "start-partition", "", {{"n1", {"n2"}}});
   for (const char* node : {"n1", "n2"}) b.Read(10, "k1", node, 8).Read(10, "k2", node, 2);
-  CheckResult r = Check(b);
+  CheckResult r = CheckCounter(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.summary, "all 4 final reads of 2 keys within the range the adds allow");
   EXPECT_EQ(r.details["add_count"], 4);
@@ -39,7 +39,7 @@ TEST(CounterCheckerTest, OkAddMissingFromAReadIsInvalid) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 5, kOk).AddOp(1, "k1", 3, kOk);
   b.Read(10, "k1", "n1", 8).Read(10, "k1", "n2", 5).Read(10, "k1", "n3", 8);
-  CheckResult r = Check(b);
+  CheckResult r = CheckCounter(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   ASSERT_EQ(r.details["error_count"], 1);
   EXPECT_EQ(r.details["errors"][0], nlohmann::json({{"key", "k1"},
@@ -58,7 +58,7 @@ TEST(CounterCheckerTest, InfoAddsAllowARange) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 10, kOk).AddOp(1, "k1", 4, kInfo).AddOp(2, "k1", 6, kInfo);
   b.Read(10, "k1", "n1", 10).Read(10, "k1", "n2", 14).Read(10, "k1", "n3", 20);
-  CheckResult r = Check(b);
+  CheckResult r = CheckCounter(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["info_count"], 2);
   EXPECT_EQ(r.details["per_key"]["k1"]["lower"], 10);
@@ -68,7 +68,7 @@ TEST(CounterCheckerTest, InfoAddsAllowARange) {
   HistoryBuilder below;
   below.AddOp(0, "k1", 10, kOk).AddOp(1, "k1", 4, kInfo);
   below.Read(10, "k1", "n1", 9);
-  CheckResult r2 = Check(below);
+  CheckResult r2 = CheckCounter(below);
   EXPECT_EQ(r2.valid, Validity::kFalse);
   EXPECT_EQ(r2.details["errors"][0]["lower"], 10);
   EXPECT_EQ(r2.details["errors"][0]["upper"], 14);
@@ -79,7 +79,7 @@ TEST(CounterCheckerTest, UncompletedAddCountsAsInfo) {
   b.AddOp(0, "k1", 1, kOk);
   b.Add(kInvoke, 1, "add", "k1", 7);  // never completed (crashed run)
   b.Read(10, "k1", "n1", 8).Read(10, "k1", "n2", 1);
-  CheckResult r = Check(b);
+  CheckResult r = CheckCounter(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["info_count"], 1);
   EXPECT_EQ(r.details["per_key"]["k1"]["upper"], 8);
@@ -91,7 +91,7 @@ TEST(CounterCheckerTest, NegativeDeltasWidenTheRangeDownwards) {
   b.AddOp(0, "k1", 10, kOk).AddOp(1, "k1", -3, kOk).AddOp(2, "k1", -5, kInfo).AddOp(3, "k1", 2, kInfo);
   b.AddOp(4, "k1", -50, kFail);
   b.Read(10, "k1", "n1", 2).Read(10, "k1", "n2", 9).Read(10, "k1", "n3", 4);
-  CheckResult r = Check(b);
+  CheckResult r = CheckCounter(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["per_key"]["k1"]["ok_sum"], 7);
   EXPECT_EQ(r.details["per_key"]["k1"]["lower"], 2);
@@ -101,7 +101,7 @@ TEST(CounterCheckerTest, NegativeDeltasWidenTheRangeDownwards) {
   HistoryBuilder out;
   out.AddOp(0, "k1", 10, kOk).AddOp(1, "k1", -3, kOk).AddOp(2, "k1", -5, kInfo);
   out.Read(10, "k1", "n1", 10).Read(10, "k1", "n2", -1).Read(10, "k1", "n3", 5);
-  CheckResult r2 = Check(out);
+  CheckResult r2 = CheckCounter(out);
   EXPECT_EQ(r2.valid, Validity::kFalse);
   ASSERT_EQ(r2.details["error_count"], 2);
   EXPECT_EQ(r2.details["errors"][0]["node"], "n1");
@@ -116,7 +116,7 @@ TEST(CounterCheckerTest, AddCountedTwiceIsInvalid) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 5, kOk).AddOp(1, "k1", 3, kOk).AddOp(0, "k2", 1, kOk);
   b.Read(10, "k1", "n1", 13).Read(10, "k1", "n2", 8).Read(10, "k2", "n1", 1).Read(10, "k2", "n2", 2);
-  CheckResult r = Check(b);
+  CheckResult r = CheckCounter(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   ASSERT_EQ(r.details["error_count"], 2);
   EXPECT_EQ(r.details["errors"][0]["key"], "k1");
@@ -132,7 +132,7 @@ TEST(CounterCheckerTest, KeyWithoutFinalReadIsUnknown) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 5, kOk).AddOp(0, "k2", 1, kOk);
   b.Read(10, "k1", "n1", 5).Read(10, "k2", "n1", nullptr, kFail);
-  CheckResult r = Check(b);
+  CheckResult r = CheckCounter(b);
   EXPECT_EQ(r.valid, Validity::kUnknown);
   EXPECT_EQ(r.details["keys_without_final_read"], nlohmann::json({"k2"}));
   EXPECT_EQ(r.summary, "no final read succeeded for key k2, so their adds could not be checked");
@@ -141,7 +141,7 @@ TEST(CounterCheckerTest, KeyWithoutFinalReadIsUnknown) {
 TEST(CounterCheckerTest, NoFinalReadAtAllIsUnknown) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 5, kOk);
-  CheckResult r = Check(b);
+  CheckResult r = CheckCounter(b);
   EXPECT_EQ(r.valid, Validity::kUnknown);
   EXPECT_EQ(r.details["final_read_count"], 0);
 }
@@ -157,7 +157,7 @@ TEST(CounterCheckerTest, AbsentKeyReadsZero) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 5, kFail);
   b.Read(10, "k1", "n1", nullptr).Read(10, "k1", "n2", 0);
-  CheckResult r = Check(b);
+  CheckResult r = CheckCounter(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["per_key"]["k1"]["reads"], nlohmann::json({{"n1", 0}, {"n2", 0}}));
 }
@@ -167,7 +167,7 @@ TEST(CounterCheckerTest, NonIntegerValuesAreUnknownNotValid) {
   b.AddOp(0, "k1", 5, kOk);
   b.Add(kInvoke, 1, "add", "k1", "five").Add(kOk, 1, "add", "k1", "five");
   b.Read(10, "k1", "n1", 5).Read(10, "k1", "n2", "lots");
-  CheckResult r = Check(b);
+  CheckResult r = CheckCounter(b);
   EXPECT_EQ(r.valid, Validity::kUnknown);
   EXPECT_EQ(r.details["malformed_count"], 2);
 }

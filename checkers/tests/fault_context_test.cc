@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include "testing/history_builder.h"
+
 namespace faultline {
 namespace {
 
 using json = nlohmann::json;
 
-constexpr int64_t kMs = 1000000;
+using test::kMs;
 
 class Timeline {
  public:

@@ -5,7 +5,7 @@
 namespace faultline {
 namespace {
 
-HistoryIndexReport Check(const std::vector<int64_t>& indices) {
+HistoryIndexReport CheckIndices(const std::vector<int64_t>& indices) {
   HistoryIndexCheck check;
   for (int64_t i : indices) check.Add(i);
   return check.Finish();
@@ -14,19 +14,19 @@ HistoryIndexReport Check(const std::vector<int64_t>& indices) {
 TEST(HistoryIndexTest, ConsecutiveFromZeroIsClean) {
   std::vector<int64_t> indices;
   for (int64_t i = 0; i < 1000; ++i) indices.push_back(i);
-  const HistoryIndexReport r = Check(indices);
+  const HistoryIndexReport r = CheckIndices(indices);
   EXPECT_TRUE(r.clean());
   EXPECT_EQ(r.Describe(), "");
-  EXPECT_TRUE(Check({}).clean());
+  EXPECT_TRUE(CheckIndices({}).clean());
 }
 
 TEST(HistoryIndexTest, OutOfOrderButCompleteIsClean) {
-  EXPECT_TRUE(Check({3, 1, 0, 2, 5, 4}).clean());
-  EXPECT_TRUE(Check({0, 2, 4, 1, 3}).clean());  // holes closed later merge the runs
+  EXPECT_TRUE(CheckIndices({3, 1, 0, 2, 5, 4}).clean());
+  EXPECT_TRUE(CheckIndices({0, 2, 4, 1, 3}).clean());  // holes closed later merge the runs
 }
 
 TEST(HistoryIndexTest, HolesAreCountedAndNamed) {
-  const HistoryIndexReport r = Check({0, 1, 2, 5, 6, 9});
+  const HistoryIndexReport r = CheckIndices({0, 1, 2, 5, 6, 9});
   EXPECT_EQ(r.missing_count, 4);
   EXPECT_EQ(r.missing, (std::vector<int64_t>{3, 4, 7, 8}));
   EXPECT_EQ(r.duplicate_count, 0);
@@ -34,13 +34,13 @@ TEST(HistoryIndexTest, HolesAreCountedAndNamed) {
 }
 
 TEST(HistoryIndexTest, AMissingStartIsAHole) {
-  const HistoryIndexReport r = Check({1, 2, 3});  // the format counts from 0
+  const HistoryIndexReport r = CheckIndices({1, 2, 3});  // the format counts from 0
   EXPECT_EQ(r.missing_count, 1);
   EXPECT_EQ(r.missing, (std::vector<int64_t>{0}));
 }
 
 TEST(HistoryIndexTest, DuplicatesAreCountedAndNamed) {
-  const HistoryIndexReport r = Check({0, 1, 2, 2, 3, 1, 4, 2});
+  const HistoryIndexReport r = CheckIndices({0, 1, 2, 2, 3, 1, 4, 2});
   EXPECT_EQ(r.duplicate_count, 3);
   EXPECT_EQ(r.duplicates, (std::vector<int64_t>{1, 2}));
   EXPECT_EQ(r.missing_count, 0);
@@ -51,7 +51,7 @@ TEST(HistoryIndexTest, OnlyTheFirstFewAreListedButAllCounted) {
   std::vector<int64_t> indices;
   for (int64_t i = 0; i < 100; i += 2) indices.push_back(i);  // every odd index missing
   for (int64_t i = 0; i < 30; ++i) indices.push_back(0);
-  const HistoryIndexReport r = Check(indices);
+  const HistoryIndexReport r = CheckIndices(indices);
   EXPECT_EQ(r.missing_count, 49);
   EXPECT_EQ(r.missing.size(), HistoryIndexReport::kListed);
   EXPECT_EQ(r.missing.front(), 1);

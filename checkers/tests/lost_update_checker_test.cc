@@ -13,9 +13,9 @@ namespace faultline {
 namespace {
 
 using test::HistoryBuilder;
-constexpr OpType kOk = OpType::kOk, kFail = OpType::kFail, kInfo = OpType::kInfo, kInvoke = OpType::kInvoke;
+using test::kOk, test::kFail, test::kInfo, test::kInvoke;
 
-CheckResult Check(const HistoryBuilder& b) { return LostUpdateChecker().Check(b.history()); }
+CheckResult CheckLostUpdate(const HistoryBuilder& b) { return LostUpdateChecker().Check(b.history()); }
 
 nlohmann::json Ids(std::vector<int64_t> ids) { return nlohmann::json(ids); }
 
@@ -51,7 +51,7 @@ TEST(LostUpdateCheckerTest, EachWriteObservedByTheNextIsValid) {
   Rmw(b, 3, "k2", Ids({}), 5, kFail);
   FinalReads(b, "k1", Ids({3}));
   FinalReads(b, "k2", Ids({4}));
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["write_count"], 5);
   EXPECT_EQ(r.details["ok_count"], 4);
@@ -75,7 +75,7 @@ TEST(LostUpdateCheckerTest, OverwrittenConcurrentWriteIsLostWithItsOpAndFaults) 
   b.Add(kInfo, kNemesisProcess, "stop-partition", "", {{"healed", true}});  // op 7
   Rmw(b, 1, "k1", Ids({1}), 9);                                             // ops 8, 9: after the partition, unaffected
   FinalReads(b, "k1", Ids({3, 9}));  // 3 and 9 survive as siblings; 2 is overwritten by nothing that saw it
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   ASSERT_EQ(r.details["lost_count"], 1) << r.details.dump();
   const auto& lost = r.details["lost"][0];
@@ -105,7 +105,7 @@ TEST(LostUpdateCheckerTest, SummaryNamesTheKindOfPartition) {
   Complete(b, 2, "k1", 3, kOk, Ids({1}), "n2");
   b.Add(kInfo, kNemesisProcess, "stop-partition", "", {{"healed", true}});
   FinalReads(b, "k1", Ids({3}));
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   EXPECT_EQ(r.summary, "1 acknowledged write lost on key k1 during majorities-ring partition");
 }
@@ -115,7 +115,7 @@ TEST(LostUpdateCheckerTest, LostWriteWithNoFaultSaysSo) {
   Rmw(b, 0, "k1", Ids({}), 1);
   Rmw(b, 1, "k1", Ids({}), 2);  // last-write-wins dropped 1
   FinalReads(b, "k1", Ids({2}));
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   ASSERT_EQ(r.details["lost_count"], 1);
   EXPECT_EQ(r.details["lost"][0]["write"], 1);
@@ -130,7 +130,7 @@ TEST(LostUpdateCheckerTest, WriteObservedOnlyThroughInfoWritesIsNotLost) {
   Rmw(b, 1, "k1", Ids({1}), 2, kInfo);  // timed out, but its completion has its read list
   Rmw(b, 2, "k1", Ids({2}), 3, kInfo);
   FinalReads(b, "k1", Ids({3}));
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary << r.details.dump();
   EXPECT_EQ(r.details["info_count"], 2);
   EXPECT_EQ(r.details["ok_count"], 1);
@@ -141,7 +141,7 @@ TEST(LostUpdateCheckerTest, InfoWriteWithoutReadListObservedNothing) {
   Rmw(b, 0, "k1", Ids({}), 1);
   Invoke(b, 1, "k1", 2);  // never completes: its read list is unknown
   FinalReads(b, "k1", Ids({2}));
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   ASSERT_EQ(r.details["lost_count"], 1);
   EXPECT_EQ(r.details["lost"][0]["write"], 1);
@@ -154,7 +154,7 @@ TEST(LostUpdateCheckerTest, UnobservedInfoWriteIsFine) {
   Rmw(b, 1, "k1", Ids({1}), 2, kInfo);  // never took effect
   Rmw(b, 2, "k1", Ids({1}), 3);
   FinalReads(b, "k1", Ids({3}));
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["lost_count"], 0);
 }
@@ -165,7 +165,7 @@ TEST(LostUpdateCheckerTest, SiblingsInTheFinalReadKeepBothBranches) {
   Rmw(b, 1, "k1", Ids({1}), 2);
   Rmw(b, 2, "k1", Ids({1}), 3);
   b.Read(100, "k1", "n1", Ids({2, 3})).Read(100, "k1", "n2", Ids({2})).Read(100, "k1", "n3", Ids({3}));
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["per_key"]["k1"]["final_values"], 2);
 }
@@ -176,7 +176,7 @@ TEST(LostUpdateCheckerTest, UnexpectedIdIsInvalid) {
   Rmw(b, 1, "k1", Ids({1, 77}), 2);  // op 3 read 77, which nobody wrote
   Rmw(b, 2, "k1", Ids({}), 5, kFail);
   b.Read(100, "k1", "n1", Ids({2})).Read(100, "k1", "n2", Ids({2, 5}));  // op 9: 5 failed
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   ASSERT_EQ(r.details["unexpected_count"], 2) << r.details.dump();
   EXPECT_EQ(r.details["unexpected"][0]["id"], 5);
@@ -192,7 +192,7 @@ TEST(LostUpdateCheckerTest, UnexpectedIdIsInvalid) {
 
 TEST(LostUpdateCheckerTest, EmptyHistoryIsValidWithZeroCounts) {
   HistoryBuilder b;
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kTrue);
   EXPECT_EQ(r.details["write_count"], 0);
   EXPECT_EQ(r.details["lost_count"], 0);
@@ -205,7 +205,7 @@ TEST(LostUpdateCheckerTest, KeyWithoutFinalReadIsUnknown) {
   Rmw(b, 0, "k2", Ids({}), 2);
   FinalReads(b, "k1", Ids({1}));
   b.Read(100, "k2", "n1", nullptr, kFail);
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kUnknown);
   EXPECT_EQ(r.details["keys_without_final_read"], nlohmann::json({"k2"}));
   EXPECT_EQ(r.summary, "no final read succeeded for key k2, so their writes could not be checked");
@@ -216,7 +216,7 @@ TEST(LostUpdateCheckerTest, LongChainNeedsNoRecursion) {
   constexpr int64_t kWrites = 100000;
   for (int64_t id = 1; id <= kWrites; ++id) Rmw(b, 0, "k1", id == 1 ? Ids({}) : Ids({id - 1}), id);
   FinalReads(b, "k1", Ids({kWrites}));
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["ok_count"], kWrites);
 }
@@ -231,7 +231,7 @@ TEST(LostUpdateCheckerTest, IdsWithLargeStridesAndPerKeyIdsResolve) {
   }
   FinalReads(b, "k1", Ids({kWrites * kStride}));
   FinalReads(b, "k2", Ids({(kWrites - 1) * kStride}));  // k2's last write is lost
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   EXPECT_EQ(r.details["ok_count"], 2 * kWrites);
   EXPECT_EQ(r.details["duplicate_write_count"], 0);
@@ -245,7 +245,7 @@ TEST(LostUpdateCheckerTest, DuplicateWriteIdIsUnknown) {
   Rmw(b, 0, "k1", Ids({}), 1);
   Rmw(b, 1, "k1", Ids({1}), 1);
   FinalReads(b, "k1", Ids({1}));
-  CheckResult r = Check(b);
+  CheckResult r = CheckLostUpdate(b);
   EXPECT_EQ(r.valid, Validity::kUnknown);
   EXPECT_EQ(r.details["duplicate_write_count"], 1);
 }

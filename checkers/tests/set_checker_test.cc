@@ -9,9 +9,9 @@ namespace faultline {
 namespace {
 
 using test::HistoryBuilder;
-constexpr OpType kOk = OpType::kOk, kFail = OpType::kFail, kInfo = OpType::kInfo, kInvoke = OpType::kInvoke;
+using test::kOk, test::kFail, test::kInfo, test::kInvoke;
 
-CheckResult Check(const HistoryBuilder& b) { return SetChecker().Check(b.history()); }
+CheckResult CheckSet(const HistoryBuilder& b) { return SetChecker().Check(b.history()); }
 
 TEST(SetCheckerTest, Name) { EXPECT_EQ(SetChecker().name(), "set"); }
 
@@ -20,7 +20,7 @@ TEST(SetCheckerTest, CleanHistoryIsValid) {
   b.AddOp(0, "k1", 0, kOk).AddOp(1, "k1", 1, kOk).AddOp(0, "k2", 2, kOk).AddOp(1, "k2", 3, kFail);
   b.Add(kInfo, kNemesisProcess, "start-partition", "", {{"n1", {"n2"}}});
   for (const char* node : {"n1", "n2"}) b.Read(10, "k1", node, {0, 1}).Read(10, "k2", node, {2});
-  CheckResult r = Check(b);
+  CheckResult r = CheckSet(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.summary, "all 3 acknowledged adds present in the final reads of every node");
   EXPECT_EQ(r.details["attempt_count"], 4);
@@ -38,7 +38,7 @@ TEST(SetCheckerTest, LostElementIsInvalid) {
   b.AddOp(0, "k1", 0, kOk).AddOp(0, "k2", 1, kOk).AddOp(1, "k2", 2, kOk);
   for (const char* node : {"n1", "n2", "n3"}) b.Read(10, "k1", node, {0});
   b.Read(10, "k2", "n1", {1}).Read(10, "k2", "n2", {1, 2}).Read(10, "k2", "n3", {1});
-  CheckResult r = Check(b);
+  CheckResult r = CheckSet(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   ASSERT_EQ(r.details["lost_count"], 1);
   const auto& lost = r.details["lost"][0];
@@ -56,7 +56,7 @@ TEST(SetCheckerTest, DivergentFinalReadsReportTheMissingNode) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 7, kOk);
   b.Read(10, "k1", "n1", {7}).Read(11, "k1", "n2", nlohmann::json::array());
-  CheckResult r = Check(b);
+  CheckResult r = CheckSet(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   ASSERT_EQ(r.details["lost"].size(), 1u);
   EXPECT_EQ(r.details["lost"][0]["missing_on"], nlohmann::json({"n2"}));
@@ -67,7 +67,7 @@ TEST(SetCheckerTest, InfoAddPresentIsRecoveredAndValid) {
   b.AddOp(0, "k1", 0, kOk).AddOp(1, "k1", 1, kInfo).AddOp(3, "k1", 2, kInfo);
   b.Add(kInvoke, 4, "add", "k1", 3);  // never completed (crashed run): indeterminate
   b.Read(10, "k1", "n1", {0, 1, 3}).Read(10, "k1", "n2", {0});
-  CheckResult r = Check(b);
+  CheckResult r = CheckSet(b);
   EXPECT_EQ(r.valid, Validity::kTrue) << r.summary;
   EXPECT_EQ(r.details["info_count"], 3);
   ASSERT_EQ(r.details["recovered_count"], 2);
@@ -82,7 +82,7 @@ TEST(SetCheckerTest, ElementNeverAddedIsUnexpected) {
   b.AddOp(0, "k1", 0, kOk).AddOp(0, "k2", 1, kOk);
   // 1 was added, but to k2, so it is unexpected in k1.
   b.Read(10, "k1", "n1", {0, 1, 99}).Read(10, "k1", "n2", {0, 99}).Read(10, "k2", "n1", {1});
-  CheckResult r = Check(b);
+  CheckResult r = CheckSet(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   ASSERT_EQ(r.details["unexpected_count"], 2);
   EXPECT_EQ(r.details["unexpected"][0], nlohmann::json({{"key", "k1"}, {"element", 1}, {"nodes", {"n1"}}}));
@@ -95,7 +95,7 @@ TEST(SetCheckerTest, FailedAddPresentIsInvalid) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 0, kOk).AddOp(0, "k1", 1, kFail);
   b.Read(10, "k1", "n1", {0, 1}).Read(10, "k1", "n2", {0});
-  CheckResult r = Check(b);
+  CheckResult r = CheckSet(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   ASSERT_EQ(r.details["failed_present_count"], 1);
   EXPECT_EQ(r.details["failed_present"][0]["element"], 1);
@@ -107,7 +107,7 @@ TEST(SetCheckerTest, NoFinalReadsIsUnknown) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 0, kOk).AddOp(0, "k1", 1, kOk);
   b.Read(10, "k1", "n1", nullptr, kInfo);  // the only read timed out
-  CheckResult r = Check(b);
+  CheckResult r = CheckSet(b);
   EXPECT_EQ(r.valid, Validity::kUnknown);
   EXPECT_EQ(r.details["final_read_count"], 0);
   EXPECT_NE(r.summary.find("no final read"), std::string::npos);
@@ -118,13 +118,13 @@ TEST(SetCheckerTest, KeyWithoutFinalReadIsUnknownUnlessAlreadyInvalid) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 0, kOk).AddOp(0, "k2", 1, kOk);
   b.Read(10, "k1", "n1", {0});
-  CheckResult r = Check(b);
+  CheckResult r = CheckSet(b);
   EXPECT_EQ(r.valid, Validity::kUnknown);
   EXPECT_EQ(r.details["keys_without_final_read"], nlohmann::json({"k2"}));
   EXPECT_NE(r.summary.find("k2"), std::string::npos);
 
   b.AddOp(1, "k1", 2, kOk);  // lost on k1 (the read came earlier in the file, it is still the final read)
-  CheckResult invalid = Check(b);
+  CheckResult invalid = CheckSet(b);
   EXPECT_EQ(invalid.valid, Validity::kFalse);
   EXPECT_EQ(invalid.details["keys_without_final_read"], nlohmann::json({"k2"}));
 }
@@ -133,7 +133,7 @@ TEST(SetCheckerTest, ManyLostAcrossKeysAreAllListed) {
   HistoryBuilder b;
   for (int i = 0; i < 1000; ++i) b.AddOp(i % 7, i % 2 ? "k1" : "k2", i, kOk);
   b.Read(10, "k1", "n1", nlohmann::json::array()).Read(10, "k2", "n2", nlohmann::json::array());
-  CheckResult r = Check(b);
+  CheckResult r = CheckSet(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   EXPECT_EQ(r.details["lost_count"], 1000);
   EXPECT_EQ(r.details["lost"].size(), 1000u);  // complete, not truncated
@@ -154,7 +154,7 @@ TEST(SetCheckerTest, SameElementsOnManyKeysAreKeptApart) {
     }
     b.Read(10, fmt::format("k{:02}", k), "n1", elements);
   }
-  CheckResult r = Check(b);
+  CheckResult r = CheckSet(b);
   EXPECT_EQ(r.valid, Validity::kFalse);
   EXPECT_EQ(r.details["ok_count"], 100 * 300 - 1);
   ASSERT_EQ(r.details["lost_count"], 100);  // element 7 on the 99 keys where it was ok, and k13's 250
@@ -193,7 +193,7 @@ TEST(SetCheckerTest, MissingLinesMakeALossFromAMismatchedCompletionUnknown) {
   b.Add(kInvoke, 0, "add", "k1", 5);
   b.Add(kOk, 0, "add", "k1", 6, "n1");  // its invoke (and the fail of 5) are the missing lines
   b.Read(10, "k1", "n1", {6});
-  EXPECT_EQ(Check(b).valid, Validity::kFalse);
+  EXPECT_EQ(CheckSet(b).valid, Validity::kFalse);
   CheckResult r = CheckWithMissingLines(b.history(), 2);
   EXPECT_EQ(r.valid, Validity::kUnknown) << r.summary;
   EXPECT_EQ(r.details["confirmed_lost_count"], 0);
@@ -206,7 +206,7 @@ TEST(SetCheckerTest, MissingLinesMakeUnexpectedAndFailedPresentUnknown) {
   HistoryBuilder b;
   b.AddOp(0, "k1", 1, kOk).AddOp(0, "k1", 2, kFail);
   b.Read(10, "k1", "n1", {1, 2, 7});
-  EXPECT_EQ(Check(b).valid, Validity::kFalse);
+  EXPECT_EQ(CheckSet(b).valid, Validity::kFalse);
   CheckResult r = CheckWithMissingLines(b.history(), 1);
   EXPECT_EQ(r.valid, Validity::kUnknown) << r.summary;
   EXPECT_EQ(r.details["unexpected_count"], 1);
@@ -220,7 +220,7 @@ TEST(SetCheckerTest, MissingLinesMakeALossOfAnOkWithoutItsElementUnknown) {
   b.Add(kInvoke, 0, "add", "k1", 1);
   b.Add(kOk, 0, "add", "k1", nullptr, "n1");
   b.Read(10, "k1", "n1", nlohmann::json::array());
-  EXPECT_EQ(Check(b).valid, Validity::kFalse);
+  EXPECT_EQ(CheckSet(b).valid, Validity::kFalse);
   EXPECT_EQ(CheckWithMissingLines(b.history(), 1).valid, Validity::kUnknown);
 }
 

@@ -11,7 +11,7 @@
 namespace faultline {
 namespace {
 
-constexpr OpType kOk = OpType::kOk, kFail = OpType::kFail, kInfo = OpType::kInfo, kInvoke = OpType::kInvoke;
+using test::kOk, test::kFail, test::kInfo, test::kInvoke;
 
 // Builds a history with explicit times (ns).
 class TimedHistory {
@@ -43,7 +43,7 @@ class TimedHistory {
 
 CheckResult Check(const TimedHistory& h) { return StatsChecker().Check(h.ops()); }
 
-constexpr int64_t kMs = 1'000'000;
+using test::kMs;
 
 TEST(StatsCheckerTest, Name) { EXPECT_EQ(StatsChecker().name(), "stats"); }
 

@@ -88,7 +88,7 @@ std::string ProcessLine(int pid) {
   for (char& c : cmdline) {
     if (c == '\0') c = ' ';
   }
-  if (cmdline.size() > 200) cmdline = cmdline.substr(0, 200) + "...";
+  if (cmdline.size() > 200) cmdline.replace(200, std::string::npos, "...");
   return cmdline.empty() ? fmt::format("pid {}", pid) : fmt::format("pid {} ({})", pid, cmdline);
 }
 

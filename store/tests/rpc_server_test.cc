@@ -9,7 +9,7 @@ using namespace test;  // NOLINT: the fixture and helpers of rpc_test_support.h
 
 TEST_F(RpcTest, RawClientSpeakingTheWireFormatGetsAnswers) {
   auto server = StartServer(Echo());
-  RawConnection raw(server->port());
+  RawRpcConnection raw(server->port());
   std::string wire;
   AppendFrame(Frame{3, 77, "hi"}, wire);
   AppendFrame(Frame{4, 78, "yo"}, wire);
@@ -51,7 +51,7 @@ TEST_F(RpcTest, MalformedFrameClosesOnlyThatConnection) {
   good_then_garbage += std::string(64, '\xee');
 
   for (const std::string& bad : {oversized, unknown_kind, response_kind, good_then_garbage}) {
-    RawConnection raw(server->port());
+    RawRpcConnection raw(server->port());
     raw.Send(bad);
     EXPECT_TRUE(raw.ClosedByServer());
   }
@@ -69,7 +69,7 @@ TEST_F(RpcTest, PartialFrameIsClosedAfterTheDeadlineWhileIdleConnectionsStay) {
   ASSERT_TRUE(CallSync(client, 1, "before").status.ok());
 
   // Promises the largest frame, sends a little of it, and stalls.
-  RawConnection stalled(server->port());
+  RawRpcConnection stalled(server->port());
   stalled.Send(FrameHeader(kMaxFramePayload) + std::string(1000, 'p'));
   EXPECT_TRUE(stalled.ClosedByServer(60));
 
@@ -83,17 +83,17 @@ TEST_F(RpcTest, PartialFrameIsClosedAfterTheDeadlineWhileIdleConnectionsStay) {
 
 TEST_F(RpcTest, ConnectionsBeyondTheCapAreClosedAndTheOthersServed) {
   auto server = StartServer(Echo(), 0, {.max_connections = 2});
-  RawConnection first(server->port());
-  RawConnection second(server->port());
+  RawRpcConnection first(server->port());
+  RawRpcConnection second(server->port());
   std::string in;
-  for (RawConnection* c : {&first, &second}) {  // both registered before the third connects
+  for (RawRpcConnection* c : {&first, &second}) {  // both registered before the third connects
     std::string wire;
     AppendFrame(Frame{3, 1, "hi"}, wire);
     c->Send(wire);
     in.clear();
     ASSERT_EQ(c->Read(kFrameHeaderSize + 3, in), "");
   }
-  RawConnection third(server->port());
+  RawRpcConnection third(server->port());
   EXPECT_TRUE(third.ClosedByServer(60));
   std::string wire;
   AppendFrame(Frame{3, 2, "again"}, wire);
@@ -110,9 +110,9 @@ TEST_F(RpcTest, PartialFramesBeyondTheTotalBufferCapAreClosedAndTheServerKeepsSe
   // (both, if their reads race). Without the cap both would wait forever.
   const uint32_t length = kCap * 3 / 4;
   const std::string partial = FrameHeader(length) + std::string(length - 1, 'q');
-  RawConnection a(server->port());
-  RawConnection b(server->port());
-  for (RawConnection* c : {&a, &b}) {
+  RawRpcConnection a(server->port());
+  RawRpcConnection b(server->port());
+  for (RawRpcConnection* c : {&a, &b}) {
     // The server may close either while it is still sending: ignore errors.
     for (size_t sent = 0; sent < partial.size();) {
       const ssize_t n = ::send(c->NativeHandle(), partial.data() + sent, partial.size() - sent, MSG_NOSIGNAL);
@@ -122,7 +122,7 @@ TEST_F(RpcTest, PartialFramesBeyondTheTotalBufferCapAreClosedAndTheServerKeepsSe
   }
   bool closed = false;
   for (int round = 0; round < 600 && !closed; ++round) {
-    for (RawConnection* c : {&a, &b}) {
+    for (RawRpcConnection* c : {&a, &b}) {
       pollfd p{c->NativeHandle(), POLLIN | POLLRDHUP, 0};
       closed = closed || poll(&p, 1, 50) == 1;
     }
@@ -130,7 +130,7 @@ TEST_F(RpcTest, PartialFramesBeyondTheTotalBufferCapAreClosedAndTheServerKeepsSe
   EXPECT_TRUE(closed) << "neither connection was closed";
 
   // A new connection whose frame fits beside what is still held is served.
-  RawConnection fresh(server->port());
+  RawRpcConnection fresh(server->port());
   std::string wire;
   AppendFrame(Frame{3, 1, std::string(kCap / 8, 'f')}, wire);  // fits beside a survivor
   fresh.Send(wire);

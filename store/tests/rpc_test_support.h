@@ -1,6 +1,6 @@
 // What the RPC tests over real loopback sockets share: the RpcTest fixture
 // (an io_context on three threads, StartServer, CallSync), callback counters,
-// held responders, and RawConnection for speaking bad protocol.
+// held responders, and RawRpcConnection for speaking bad protocol.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -131,9 +131,9 @@ class RpcTest : public ::testing::Test {
 };
 
 // A blocking raw TCP connection to the server, for speaking bad protocol.
-class RawConnection {
+class RawRpcConnection {
  public:
-  explicit RawConnection(uint16_t port) : socket_(io_) {
+  explicit RawRpcConnection(uint16_t port) : socket_(io_) {
     boost::system::error_code ec;
     socket_.connect(tcp::endpoint(asio::ip::address_v4::loopback(), port), ec);
     EXPECT_FALSE(ec) << ec.message();

@@ -15,7 +15,7 @@
 namespace faultline {
 namespace {
 
-std::vector<Invocation> Generate(Workload& w, uint64_t seed, int count) {
+std::vector<Invocation> GenerateOps(Workload& w, uint64_t seed, int count) {
   std::mt19937_64 rng(seed);
   std::vector<Invocation> ops;
   for (int i = 0; i < count; ++i) ops.push_back(w.Next(rng));
@@ -42,7 +42,7 @@ TEST(CasRegisterWorkloadTest, OpsHaveThePublicFormatAndSmallValues) {
   CasRegisterWorkload w(Opts(3, 1000000));
   std::map<std::string, int> per_f;
   std::set<int64_t> values;
-  for (const Invocation& op : Generate(w, 1, 3000)) {
+  for (const Invocation& op : GenerateOps(w, 1, 3000)) {
     ++per_f[op.f];
     EXPECT_GE(KeyNumber(op.key), 1);
     EXPECT_LE(KeyNumber(op.key), 3);
@@ -71,13 +71,13 @@ TEST(CasRegisterWorkloadTest, OpsHaveThePublicFormatAndSmallValues) {
 TEST(CasRegisterWorkloadTest, TheMixWeighsTheOpsAndAZeroWeightLeavesOneOut) {
   CasRegisterWorkload w(Opts(5, 200, {.read = 3, .write = 1, .cas = 0}));
   std::map<std::string, int> per_f;
-  for (const Invocation& op : Generate(w, 2, 4000)) ++per_f[op.f];
+  for (const Invocation& op : GenerateOps(w, 2, 4000)) ++per_f[op.f];
   EXPECT_EQ(per_f.count("cas"), 0u);
   EXPECT_NEAR(per_f["read"] / 4000.0, 0.75, 0.04);
   EXPECT_NEAR(per_f["write"] / 4000.0, 0.25, 0.04);
 
   CasRegisterWorkload only_cas(Opts(5, 200, {.read = 0, .write = 0, .cas = 1}));
-  for (const Invocation& op : Generate(only_cas, 3, 200)) EXPECT_EQ(op.f, "cas");
+  for (const Invocation& op : GenerateOps(only_cas, 3, 200)) EXPECT_EQ(op.f, "cas");
 }
 
 TEST(CasRegisterWorkloadTest, TheModelIsRegisterWithoutCas) {
@@ -99,7 +99,7 @@ TEST(CasRegisterWorkloadTest, AfterKOpsAKeyMovesToAFreshOne) {
   CasRegisterWorkload w(Opts(keys, k));
   std::map<int, int> per_key;
   int highest = 0;
-  for (const Invocation& op : Generate(w, 4, count)) {
+  for (const Invocation& op : GenerateOps(w, 4, count)) {
     const int n = KeyNumber(op.key);
     ++per_key[n];
     if (n > highest) {
@@ -139,7 +139,7 @@ TEST(CasRegisterWorkloadTest, UniqueValuesAreDistinctAndCasExpectsARecentValueOf
   std::set<int64_t> written;
   std::map<std::string, std::vector<int64_t>> per_key;  // values written to each key, in order
   int cas = 0;
-  for (const Invocation& op : Generate(w, 5, 3000)) {
+  for (const Invocation& op : GenerateOps(w, 5, 3000)) {
     if (op.f == "read") continue;
     const int64_t v = op.f == "write" ? op.value.get<int64_t>() : op.value[1].get<int64_t>();
     if (op.f == "cas") {
@@ -162,7 +162,7 @@ TEST(CasRegisterWorkloadTest, UniqueValuesAreDistinctAndCasExpectsARecentValueOf
 
 TEST(CasRegisterWorkloadTest, SameSeedSameOps) {
   CasRegisterWorkload a(Opts(5, 10)), b(Opts(5, 10)), c(Opts(5, 10));
-  const auto ops_a = Generate(a, 9, 300), ops_b = Generate(b, 9, 300), ops_c = Generate(c, 10, 300);
+  const auto ops_a = GenerateOps(a, 9, 300), ops_b = GenerateOps(b, 9, 300), ops_c = GenerateOps(c, 10, 300);
   bool same_ab = true, same_ac = true;
   for (size_t i = 0; i < ops_a.size(); ++i) {
     same_ab = same_ab && ops_a[i].f == ops_b[i].f && ops_a[i].key == ops_b[i].key && ops_a[i].value == ops_b[i].value;

@@ -23,8 +23,8 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 // Temp dirs named for this file's tests.
-struct TempDir : test::TempDir {
-  TempDir() : test::TempDir("faultline-history-test") {}
+struct HistoryTempDir : test::TempDir {
+  HistoryTempDir() : test::TempDir("faultline-history-test") {}
 };
 
 std::vector<std::string> FileLines(const std::filesystem::path& path) {
@@ -62,7 +62,7 @@ std::vector<Op> SampleOps() {
 }
 
 TEST(HistoryWriterTest, LinesAreByteIdenticalToToJsonLineAndRoundTrip) {
-  TempDir dir;
+  HistoryTempDir dir;
   const std::vector<Op> ops = SampleOps();
   {
     HistoryWriter writer(dir.file(), Clock::now());
@@ -98,7 +98,7 @@ TEST(HistoryWriterTest, LinesAreByteIdenticalToToJsonLineAndRoundTrip) {
 }
 
 TEST(HistoryWriterTest, ConcurrentAppendsGetIncreasingIndicesAndTimes) {
-  TempDir dir;
+  HistoryTempDir dir;
   constexpr int kThreads = 4, kPerThread = 20000;
   {
     HistoryWriter writer(dir.file(), Clock::now(), HistoryWriter::Options{5ms});
@@ -127,7 +127,7 @@ TEST(HistoryWriterTest, ConcurrentAppendsGetIncreasingIndicesAndTimes) {
 }
 
 TEST(HistoryWriterTest, FlusherWritesWithoutSync) {
-  TempDir dir;
+  HistoryTempDir dir;
   HistoryWriter writer(dir.file(), Clock::now(), HistoryWriter::Options{20ms});
   writer.Append(OpType::kInvoke, 0, "add", "k1", 1);
   // The flusher runs every 20 ms; give it (much) more than that.
@@ -137,7 +137,7 @@ TEST(HistoryWriterTest, FlusherWritesWithoutSync) {
 }
 
 TEST(HistoryWriterTest, SyncWritesAtOnce) {
-  TempDir dir;
+  HistoryTempDir dir;
   HistoryWriter writer(dir.file(), Clock::now(), HistoryWriter::Options{std::chrono::hours(1)});
   writer.Append(OpType::kInvoke, 0, "add", "k1", 1);
   writer.Append(OpType::kOk, 0, "add", "k1", 1, "n1");
@@ -146,7 +146,7 @@ TEST(HistoryWriterTest, SyncWritesAtOnce) {
 }
 
 TEST(HistoryWriterTest, CloseIsIdempotentAndLaterAppendsAreDropped) {
-  TempDir dir;
+  HistoryTempDir dir;
   HistoryWriter writer(dir.file(), Clock::now());
   writer.Append(OpType::kInvoke, 0, "add", "k1", 1);
   writer.Close();
@@ -157,7 +157,7 @@ TEST(HistoryWriterTest, CloseIsIdempotentAndLaterAppendsAreDropped) {
 }
 
 TEST(HistoryWriterTest, UncreatableFileThrowsNamingThePath) {
-  TempDir dir;
+  HistoryTempDir dir;
   const auto path = dir.file().parent_path() / "no-such-dir" / "history.jsonl";
   try {
     HistoryWriter writer(path, Clock::now());
@@ -195,7 +195,7 @@ class SmallTmpfs {
   std::filesystem::path file() const { return dir_.file(); }
 
  private:
-  TempDir dir_;
+  HistoryTempDir dir_;
   bool mounted_ = false;
 };
 
@@ -262,7 +262,7 @@ TEST(HistoryWriterTest, TheFirstWriteErrorIsReportedAtOnceToTheOwner) {
 }
 
 TEST(HistoryWriterTest, KilledWriterLeavesAReadableHistory) {
-  TempDir dir;
+  HistoryTempDir dir;
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {

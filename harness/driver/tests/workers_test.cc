@@ -16,8 +16,8 @@ using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 // Temp dirs named for this file's tests.
-struct TempDir : test::TempDir {
-  TempDir() : test::TempDir("faultline-workers-test") {}
+struct WorkersTempDir : test::TempDir {
+  WorkersTempDir() : test::TempDir("faultline-workers-test") {}
 };
 
 class CountingWorkload : public Workload {
@@ -68,7 +68,7 @@ std::vector<WorkerSpec> Workers(int n, int throw_every = 0) {
 }
 
 TEST(WorkersTest, InfoRetiresTheProcessAndCountersMatchTheHistory) {
-  TempDir dir;
+  WorkersTempDir dir;
   constexpr int kWorkers = 4;
   constexpr uint64_t kOps = 3000;
   CountingWorkload workload;
@@ -132,7 +132,7 @@ TEST(WorkersTest, InfoRetiresTheProcessAndCountersMatchTheHistory) {
 }
 
 TEST(WorkersTest, ThrowingClientRecordsInfoAndGoesOn) {
-  TempDir dir;
+  WorkersTempDir dir;
   CountingWorkload workload;
   HistoryWriter history(dir.file(), Clock::now());
   Generator generator(workload, Unlimited(100), Clock::now());
@@ -152,7 +152,7 @@ TEST(WorkersTest, ThrowingClientRecordsInfoAndGoesOn) {
 }
 
 TEST(WorkersTest, StopEndsSleepingWorkersPromptly) {
-  TempDir dir;
+  WorkersTempDir dir;
   CountingWorkload workload;
   HistoryWriter history(dir.file(), Clock::now());
   GeneratorOptions slow;

@@ -11,7 +11,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string ErrorOf(const json& config) {
+std::string RegistryError(const json& config) {
   try {
     ResolveConfig(config, 1);
   } catch (const ConfigError& e) {
@@ -62,13 +62,13 @@ TEST(Registry, EveryWorkloadResolvesToItsKindAndWorkload) {
 }
 
 TEST(Registry, UnknownNamesListTheKnownOnes) {
-  const std::string db = ErrorOf({{"db", "cassandra"}});
+  const std::string db = RegistryError({{"db", "cassandra"}});
   EXPECT_NE(db.find("unknown \"db\" \"cassandra\" (known: dynastore, etcd, external, redis-cluster)"),
             std::string::npos)
       << db;
   for (const StoreEntry& store : Stores()) EXPECT_NE(db.find(store.name), std::string::npos) << store.name;
 
-  const std::string workload = ErrorOf({{"workload", "bank"}});
+  const std::string workload = RegistryError({{"workload", "bank"}});
   EXPECT_NE(workload.find("unknown \"workload\" \"bank\" (known: cas-register, counter, register, set)"),
             std::string::npos)
       << workload;
@@ -95,13 +95,15 @@ TEST(Registry, StoresDeclareFaultsTheyCannotTake) {
 }
 
 TEST(Registry, EtcdConfigIsCheckedNamingTheField) {
-  EXPECT_NE(ErrorOf({{"db", "etcd"}, {"etcd", {{"client-port", 0}}}}).find("\"etcd.client-port\" must be between"),
+  EXPECT_NE(
+      RegistryError({{"db", "etcd"}, {"etcd", {{"client-port", 0}}}}).find("\"etcd.client-port\" must be between"),
+      std::string::npos);
+  EXPECT_NE(RegistryError({{"db", "etcd"}, {"etcd", {{"peer-port", 2379}}}}).find("must differ"), std::string::npos);
+  EXPECT_NE(RegistryError({{"db", "etcd"}, {"etcd", {{"args", {"--data-dir=/x"}}}}}).find("must not set --data-dir"),
             std::string::npos);
-  EXPECT_NE(ErrorOf({{"db", "etcd"}, {"etcd", {{"peer-port", 2379}}}}).find("must differ"), std::string::npos);
-  EXPECT_NE(ErrorOf({{"db", "etcd"}, {"etcd", {{"args", {"--data-dir=/x"}}}}}).find("must not set --data-dir"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf({{"db", "etcd"}, {"etcd", {{"serializable", true}}}}).find("unknown key \"etcd.serializable\""),
-            std::string::npos);
+  EXPECT_NE(
+      RegistryError({{"db", "etcd"}, {"etcd", {{"serializable", true}}}}).find("unknown key \"etcd.serializable\""),
+      std::string::npos);
   const TestConfig c = ResolveConfig({{"db", "etcd"}, {"etcd", {{"serializable-reads", true}}}}, 1);
   EXPECT_TRUE(c.etcd.serializable_reads);
   EXPECT_EQ(c.etcd.client_port, 2379);

@@ -11,7 +11,7 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string ErrorOf(const json& j) {
+std::string SshConfigError(const json& j) {
   try {
     ResolveConfig(j, 1);
   } catch (const ConfigError& e) {
@@ -44,24 +44,28 @@ TEST(SshConfig, DefaultsAndPerHostOverrides) {
 }
 
 TEST(SshConfig, BadValuesNameTheField) {
-  EXPECT_NE(ErrorOf({{"nodes", kNodes}, {"ssh", {{"port", 0}}}}).find("\"ssh.port\""), std::string::npos);
-  EXPECT_NE(ErrorOf({{"nodes", kNodes}, {"ssh", {{"strict-host-key-checking", "maybe"}}}})
+  EXPECT_NE(SshConfigError({{"nodes", kNodes}, {"ssh", {{"port", 0}}}}).find("\"ssh.port\""), std::string::npos);
+  EXPECT_NE(SshConfigError({{"nodes", kNodes}, {"ssh", {{"strict-host-key-checking", "maybe"}}}})
                 .find("\"ssh.strict-host-key-checking\""),
             std::string::npos);
-  EXPECT_NE(ErrorOf({{"nodes", kNodes}, {"ssh", {{"remote-dir", "relative/dir"}}}}).find("\"ssh.remote-dir\""),
+  EXPECT_NE(SshConfigError({{"nodes", kNodes}, {"ssh", {{"remote-dir", "relative/dir"}}}}).find("\"ssh.remote-dir\""),
             std::string::npos);
-  EXPECT_NE(ErrorOf({{"nodes", kNodes}, {"ssh", {{"private-key", "/fl/no/such/key"}}}}).find("/fl/no/such/key"),
+  EXPECT_NE(SshConfigError({{"nodes", kNodes}, {"ssh", {{"private-key", "/fl/no/such/key"}}}}).find("/fl/no/such/key"),
             std::string::npos);
-  EXPECT_NE(ErrorOf({{"nodes", kNodes}, {"ssh", {{"known-hosts", "/fl/no/known_hosts"}}}}).find("\"ssh.known-hosts\""),
+  EXPECT_NE(
+      SshConfigError({{"nodes", kNodes}, {"ssh", {{"known-hosts", "/fl/no/known_hosts"}}}}).find("\"ssh.known-hosts\""),
+      std::string::npos);
+  EXPECT_NE(SshConfigError({{"nodes", kNodes}, {"ssh", {{"nodes", {{"zz", {{"port", 1}}}}}}}}).find("\"zz\""),
             std::string::npos);
-  EXPECT_NE(ErrorOf({{"nodes", kNodes}, {"ssh", {{"nodes", {{"zz", {{"port", 1}}}}}}}}).find("\"zz\""),
+  EXPECT_NE(
+      SshConfigError({{"nodes", kNodes}, {"ssh", {{"nodes", {{"b", {{"colour", 1}}}}}}}}).find("ssh.nodes.b.colour"),
+      std::string::npos);
+  EXPECT_NE(
+      SshConfigError({{"nodes", kNodes}, {"ssh", {{"connect-timeout-ms", -5}}}}).find("\"ssh.connect-timeout-ms\""),
+      std::string::npos);
+  EXPECT_NE(SshConfigError({{"nodes", kNodes}, {"ssh", {{"user", "x"}}}}).find("unknown key \"ssh.user\""),
             std::string::npos);
-  EXPECT_NE(ErrorOf({{"nodes", kNodes}, {"ssh", {{"nodes", {{"b", {{"colour", 1}}}}}}}}).find("ssh.nodes.b.colour"),
-            std::string::npos);
-  EXPECT_NE(ErrorOf({{"nodes", kNodes}, {"ssh", {{"connect-timeout-ms", -5}}}}).find("\"ssh.connect-timeout-ms\""),
-            std::string::npos);
-  EXPECT_NE(ErrorOf({{"nodes", kNodes}, {"ssh", {{"user", "x"}}}}).find("unknown key \"ssh.user\""), std::string::npos);
-  EXPECT_NE(ErrorOf({{"nodes", kNodes}, {"ssh", "root"}}).find("\"ssh\" must be an object"), std::string::npos);
+  EXPECT_NE(SshConfigError({{"nodes", kNodes}, {"ssh", "root"}}).find("\"ssh\" must be an object"), std::string::npos);
 }
 
 TEST(SshConfig, TestJsonNeverHoldsThePasswordAndRepeatsTheRun) {
@@ -73,7 +77,8 @@ TEST(SshConfig, TestJsonNeverHoldsThePasswordAndRepeatsTheRun) {
   EXPECT_EQ(written["ssh"]["password"], "***");
   EXPECT_FALSE(written.contains("local"));  // else "local and nodes are both given" on repeat
   // Repeating it asks for the password again...
-  EXPECT_NE(ErrorOf(written).find("give it again with --password"), std::string::npos) << ErrorOf(written);
+  EXPECT_NE(SshConfigError(written).find("give it again with --password"), std::string::npos)
+      << SshConfigError(written);
   // ...and with it, the run is the same.
   const TestConfig again = ResolveConfig(MergeConfig(written, {{"ssh", {{"password", "s3cret pass"}}}}), 0);
   EXPECT_EQ(ToJson(again), written);

@@ -20,7 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-LocalClusterOptions Options(int nodes, bool manual = false) {
+LocalClusterOptions EnvironmentOptions(int nodes, bool manual = false) {
   LocalClusterOptions o;
   o.nodes = nodes;
   o.manual = manual;
@@ -34,7 +34,7 @@ class LocalEnvironmentTest : public test::StateDirTest {
 };
 
 TEST_F(LocalEnvironmentTest, NodesAreTheClustersWithTheirDirectoriesAndRemotes) {
-  auto env = LocalEnvironment::Create(Options(2));
+  auto env = LocalEnvironment::Create(EnvironmentOptions(2));
   LocalCluster& c = env->cluster();
   ASSERT_EQ(env->nodes().size(), 2u);
   for (size_t i = 0; i < 2; ++i) {
@@ -51,7 +51,7 @@ TEST_F(LocalEnvironmentTest, NodesAreTheClustersWithTheirDirectoriesAndRemotes) 
 }
 
 TEST_F(LocalEnvironmentTest, DestructorRemovesTheCluster) {
-  auto env = LocalEnvironment::Create(Options(1));
+  auto env = LocalEnvironment::Create(EnvironmentOptions(1));
   const std::string id = env->cluster().run_id();
   const std::string netns = env->cluster().nodes()[0].netns;
   const fs::path root = env->cluster().nodes_root();
@@ -64,7 +64,7 @@ TEST_F(LocalEnvironmentTest, DestructorRemovesTheCluster) {
 }
 
 TEST_F(LocalEnvironmentTest, TeardownRemovesTheClusterOnce) {
-  auto env = LocalEnvironment::Create(Options(1));
+  auto env = LocalEnvironment::Create(EnvironmentOptions(1));
   const std::string id = env->cluster().run_id();
   const std::string netns = env->cluster().nodes()[0].netns;
   env->Teardown();
@@ -75,7 +75,7 @@ TEST_F(LocalEnvironmentTest, TeardownRemovesTheClusterOnce) {
 }
 
 TEST_F(LocalEnvironmentTest, ReleaseLeavesTheClusterRunning) {
-  auto env = LocalEnvironment::Create(Options(1, /*manual=*/true));
+  auto env = LocalEnvironment::Create(EnvironmentOptions(1, /*manual=*/true));
   const std::string id = env->cluster().run_id();
   const std::string netns = env->cluster().nodes()[0].netns;
   const std::string left = env->Release();

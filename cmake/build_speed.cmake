@@ -1,0 +1,68 @@
+# Build speed (issue 21): shared precompiled headers, and test binaries built
+# a few files to a translation unit. Most of a file's compile time here went
+# to parsing the same third-party headers (the standard library, nlohmann/json,
+# fmt, GoogleTest, Boost.Asio/Beast) and to instantiating the same templates;
+# each header kind below is compiled once and every target of that kind
+# reuses it (REUSE_FROM). Files still include what they use:
+# -DFAULTLINE_PCH=OFF builds without either.
+option(FAULTLINE_PCH "Shared precompiled headers and batched test files" ON)
+
+set(faultline_pch_std
+    <algorithm> <array> <atomic> <chrono> <condition_variable> <cstdint> <cstring> <filesystem> <fstream>
+    <functional> <map> <memory> <mutex> <optional> <random> <set> <sstream> <string> <string_view> <thread>
+    <unordered_map> <utility> <vector>)
+
+# faultline_pch_<kind>: an object library of one empty file that owns the
+# precompiled header; `link` are the targets whose usage requirements (include
+# directories, definitions such as FMT_SHARED) the header is compiled with, so
+# a reusing target that links the same has matching flags.
+function(faultline_add_pch kind)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "HEADERS;LINK")
+  add_library(faultline_pch_${kind} OBJECT ${PROJECT_SOURCE_DIR}/cmake/pch_anchor.cc)
+  target_link_libraries(faultline_pch_${kind} PRIVATE ${arg_LINK})
+  target_precompile_headers(faultline_pch_${kind} PRIVATE ${faultline_pch_std} ${arg_HEADERS})
+endfunction()
+
+# faultline_speed_up(<dir>): every compiled target defined in dir and below
+# reuses a header by what it is: dynastore's targets (store/) the Asio/Beast
+# kind, a GoogleTest binary the test kind, the rest base.
+function(faultline_speed_up dir)
+  get_property(subdirs DIRECTORY ${dir} PROPERTY SUBDIRECTORIES)
+  foreach(sub IN LISTS subdirs)
+    faultline_speed_up(${sub})
+  endforeach()
+  get_property(targets DIRECTORY ${dir} PROPERTY BUILDSYSTEM_TARGETS)
+  foreach(target IN LISTS targets)
+    get_target_property(type ${target} TYPE)
+    if(NOT type MATCHES "^(EXECUTABLE|STATIC_LIBRARY|OBJECT_LIBRARY)$" OR target MATCHES "^faultline_pch_")
+      continue()
+    endif()
+    get_target_property(libs ${target} LINK_LIBRARIES)
+    set(kind base)
+    string(FIND "${dir}/" "${PROJECT_SOURCE_DIR}/store/" at)
+    if(at EQUAL 0)
+      set(kind asio)
+    endif()
+    if("${libs}" MATCHES "GTest::")
+      set(kind ${kind}_test)
+      # A test binary's files also compile a few to a translation unit: each
+      # batch instantiates GoogleTest's and json's templates once, not once
+      # a file. (The shipped binaries' libraries stay one file to a unit.)
+      set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 6)
+    endif()
+    string(REPLACE "base_test" "test" kind ${kind})
+    target_precompile_headers(${target} REUSE_FROM faultline_pch_${kind})
+  endforeach()
+endfunction()
+
+if(FAULTLINE_PCH)
+  faultline_add_pch(base HEADERS <nlohmann/json.hpp> <fmt/format.h> <fmt/ranges.h>
+                    LINK nlohmann_json::nlohmann_json fmt::fmt)
+  faultline_add_pch(test HEADERS <nlohmann/json.hpp> <fmt/format.h> <fmt/ranges.h> <gtest/gtest.h>
+                    LINK nlohmann_json::nlohmann_json fmt::fmt GTest::gtest)
+  # dynastore: no fmt (the store needs nothing from the harness's stack).
+  faultline_add_pch(asio HEADERS <nlohmann/json.hpp> <boost/asio.hpp> <boost/beast/core.hpp> <boost/beast/http.hpp>
+                    LINK nlohmann_json::nlohmann_json Boost::headers)
+  faultline_add_pch(asio_test HEADERS <nlohmann/json.hpp> <boost/asio.hpp> <boost/beast/core.hpp>
+                    <boost/beast/http.hpp> <gtest/gtest.h> LINK nlohmann_json::nlohmann_json Boost::headers GTest::gtest)
+endif()
