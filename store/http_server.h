@@ -1,6 +1,6 @@
 // HttpServer: the HTTP/1.1 transport in front of HttpApi (Boost.Beast on
-// Asio). It owns the listening socket, one io_context and the threads that
-// run it; each connection is a session on its own strand that reads a
+// Asio). It owns the listening socket and one io_context per thread; each
+// connection is a session pinned to one of those threads that reads a
 // request, hands it to HttpApi, writes the response, and repeats while the
 // client keeps the connection alive.
 //

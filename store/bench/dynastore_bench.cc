@@ -334,7 +334,7 @@ class Deployment {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(asio::io_context& io, Shared& shared, const Target& target, uint64_t seed)
-      : shared_(shared), target_(target), stream_(io), backoff_timer_(io), rng_(seed) {}
+      : shared_(shared), target_(target), socket_(io), timer_(io), rng_(seed) {}
 
   void Start() { Connect(); }
   const Stats& stats() const { return stats_; }
@@ -345,14 +345,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Connect() {
     if (phase() == Phase::kDrain) return Finish();
     buffer_.clear();
-    stream_.expires_after(std::chrono::milliseconds(shared_.options.op_timeout_ms));
-    stream_.async_connect(target_.endpoint, [self = shared_from_this()](error_code ec) { self->OnConnect(ec); });
+    ArmDeadline();
+    socket_.async_connect(target_.endpoint, [self = shared_from_this()](error_code ec) { self->OnConnect(ec); });
   }
 
   void OnConnect(error_code ec) {
     if (ec) return Fail(ec, phase() == Phase::kMeasure);
     error_code ignored;
-    stream_.socket().set_option(tcp::no_delay(true), ignored);
+    socket_.set_option(tcp::no_delay(true), ignored);
     NextOp();
   }
 
@@ -394,13 +394,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
     response_ = {};
     start_ = Clock::now();
-    stream_.expires_after(std::chrono::milliseconds(shared_.options.op_timeout_ms));
-    asio::async_write(stream_, request, [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
+    ArmDeadline();
+    asio::async_write(socket_, request, [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(error_code ec) {
     if (ec) return FailOp(ec);
-    http::async_read(stream_, buffer_, response_,
+    http::async_read(socket_, buffer_, response_,
                      [self = shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
   }
 
@@ -459,29 +459,35 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void Fail(error_code ec, bool measured) {
-    stats_.CountFailure(measured, ec == beast::error::timeout);
+    (void)ec;
+    stats_.CountFailure(measured, timer_.timed_out());
     Close();
     // Back off so a dead server costs a few errors per second, not a spin.
     backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds(5), kMaxBackoff);
-    backoff_timer_.expires_after(backoff_);
-    backoff_timer_.async_wait([self = shared_from_this()](error_code) { self->Connect(); });
+    timer_.After(backoff_, [self = shared_from_this()] { self->Connect(); });
+  }
+
+  void ArmDeadline() {
+    timer_.ArmDeadline(shared_from_this(), socket_, std::chrono::milliseconds(shared_.options.op_timeout_ms));
   }
 
   void Close() {
     error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    timer_.ClearTimedOut();
   }
 
   void Finish() {
+    timer_.Cancel();
     Close();
     shared_.active.fetch_sub(1, std::memory_order_acq_rel);
   }
 
   Shared& shared_;
   const Target& target_;
-  beast::tcp_stream stream_;
-  asio::steady_timer backoff_timer_;
+  Socket socket_;
+  OpTimer timer_;  // the op's deadline, or the reconnect backoff
   std::mt19937_64 rng_;
   beast::flat_buffer buffer_;
   http::response<http::string_body> response_;

@@ -334,6 +334,52 @@ struct LoadResult {
   double ops_per_sec() const { return window_seconds > 0 ? stats.window_ops / window_seconds : 0; }
 };
 
+// A connection's socket, with a concrete executor: the type-erased
+// any_io_executor costs the client time that belongs to the server.
+using Socket = tcp::socket::rebind_executor<asio::io_context::executor_type>::other;
+
+// The one timer of a connection: the deadline of the op (or connect) in
+// flight, or the reconnect backoff. A passed deadline closes the socket, so
+// the pending read or write ends with an error, and timed_out() says why.
+// Both protocols' connections use it, so both pay the same per-op timer.
+class OpTimer {
+ public:
+  explicit OpTimer(asio::io_context& io) : timer_(io) {}
+
+  // `owner` keeps the connection (which holds this timer and `socket`)
+  // alive until the wait ends.
+  template <class Owner>
+  void ArmDeadline(std::shared_ptr<Owner> owner, Socket& socket, std::chrono::milliseconds timeout) {
+    timer_.expires_after(timeout);
+    timer_.async_wait([owner = std::move(owner), this, &socket, gen = ++generation_](error_code ec) {
+      if (ec || gen != generation_) return;  // stale: a newer deadline or a backoff replaced it
+      timed_out_ = true;
+      error_code ignored;
+      socket.close(ignored);
+    });
+  }
+
+  // Calls `then` after `delay` (a reconnect backoff), whatever happens.
+  template <class Fn>
+  void After(std::chrono::milliseconds delay, Fn then) {
+    ++generation_;
+    timer_.expires_after(delay);
+    timer_.async_wait([then = std::move(then)](error_code) mutable { then(); });
+  }
+
+  void Cancel() {
+    ++generation_;
+    timer_.cancel();
+  }
+  bool timed_out() const { return timed_out_; }
+  void ClearTimedOut() { timed_out_ = false; }
+
+ private:
+  asio::steady_timer timer_;
+  uint64_t generation_ = 0;  // bumped per deadline: a stale wake-up does nothing
+  bool timed_out_ = false;
+};
+
 // Runs the load against `targets`, connection i talking to targets[i % size].
 template <class Connection>
 void RunClosedLoop(const std::vector<Target>& targets, const LoadOptions& o, LoadResult& result) {

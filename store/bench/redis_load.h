@@ -151,15 +151,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
     });
   }
 
-  // One deadline per op (or connect), as beast::tcp_stream gives the HTTP side.
   void ArmDeadline() {
-    timer_.expires_after(std::chrono::milliseconds(shared_.options.op_timeout_ms));
-    timer_.async_wait([self = shared_from_this(), gen = ++generation_](error_code ec) {
-      if (ec || gen != self->generation_) return;
-      self->timed_out_ = true;
-      error_code ignored;
-      self->socket_.close(ignored);
-    });
+    timer_.ArmDeadline(shared_from_this(), socket_, std::chrono::milliseconds(shared_.options.op_timeout_ms));
   }
 
   void NextOp() {
@@ -237,34 +230,29 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
 
   void Fail(error_code ec, bool measured) {
     (void)ec;
-    stats_.CountFailure(measured, timed_out_);
+    stats_.CountFailure(measured, timer_.timed_out());
     Close();
     backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds(5), kMaxBackoff);
-    ++generation_;
-    timer_.expires_after(backoff_);
-    timer_.async_wait([self = shared_from_this()](error_code) { self->Connect(); });
+    timer_.After(backoff_, [self = shared_from_this()] { self->Connect(); });
   }
 
   void Close() {
     error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
-    timed_out_ = false;
+    timer_.ClearTimedOut();
   }
 
   void Finish() {
-    ++generation_;
-    timer_.cancel();
+    timer_.Cancel();
     Close();
     shared_.active.fetch_sub(1, std::memory_order_acq_rel);
   }
 
   Shared& shared_;
   const Target& target_;
-  tcp::socket socket_;
-  asio::steady_timer timer_;  // the op's deadline, or the reconnect backoff
-  uint64_t generation_ = 0;   // bumped per deadline: a stale timer does nothing
-  bool timed_out_ = false;
+  Socket socket_;
+  OpTimer timer_;
   std::mt19937_64 rng_;
   redisReader* reader_;
   std::array<char, 4096> buf_;
