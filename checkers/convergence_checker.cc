@@ -20,7 +20,7 @@ struct Reading {
   bool agree = false;
 };
 
-struct KeyState {
+struct ConvergenceKeyState {
   std::vector<Reading> readings;  // ok ones, in file order
   int64_t last_round = -1;        // highest round recorded (ok or fail)
   bool last_ok = false;           // whether that round has an ok reading
@@ -46,7 +46,7 @@ struct Timing {
 }  // namespace
 
 struct ConvergenceChecker::State {
-  std::map<std::string, KeyState> keys;
+  std::map<std::string, ConvergenceKeyState> keys;
   std::map<int64_t, int64_t> round_end;      // round -> time of its last completion
   std::map<int64_t, int64_t> pending_round;  // process -> round of its pending invoke
   std::optional<int64_t> last_heal, first_invoke;
@@ -57,7 +57,7 @@ struct ConvergenceChecker::State {
     auto pending = pending_round.find(op.process);
     if (!round && pending != pending_round.end() && pending->second >= 0) round = pending->second;
     if (pending != pending_round.end()) pending_round.erase(pending);
-    KeyState& key = keys[op.key];
+    ConvergenceKeyState& key = keys[op.key];
     if (!round) round = std::max<int64_t>(key.last_round, 0);  // a round-less error: counts as the latest
     int64_t& end = round_end[*round];
     end = std::max(end, op.time);

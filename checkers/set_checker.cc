@@ -32,7 +32,7 @@ struct FinalRead {
   bool confirmed = false;         // its line names its own key (equal to its invoke's)
 };
 
-struct KeyState {
+struct SetKeyState {
   // Its adds: records in first-add order, found through State::add_index
   // (flat: a node-based map per key is the bottleneck at millions of adds).
   std::vector<std::pair<int64_t, AddRecord>> adds;
@@ -91,14 +91,14 @@ nlohmann::json AddEntry(const std::string& key, int64_t element, const AddRecord
 
 struct SetChecker::State {
   // std::map for stable output order; `by_name` finds a key by hash, without its string compares.
-  std::map<std::string, KeyState> keys;
-  std::unordered_map<std::string, KeyState*> by_name;
-  IdTable add_index;  // (key number, element) -> index in its KeyState::adds
+  std::map<std::string, SetKeyState> keys;
+  std::unordered_map<std::string, SetKeyState*> by_name;
+  IdTable add_index;  // (key number, element) -> index in its SetKeyState::adds
   std::unordered_map<int64_t, PendingInvoke> pending;
   int64_t attempt_count = 0, ok_count = 0, fail_count = 0, info_count = 0, malformed = 0, final_reads = 0;
   int64_t missing_lines = 0;  // JudgeDespiteMissingLines
 
-  KeyState& Key(const std::string& name) {
+  SetKeyState& Key(const std::string& name) {
     auto cached = by_name.find(name);
     if (cached != by_name.end()) return *cached->second;
     auto [it, fresh] = keys.try_emplace(name);
@@ -113,7 +113,7 @@ struct SetChecker::State {
       ++malformed;
       return;
     }
-    KeyState& state = Key(key);
+    SetKeyState& state = Key(key);
     const int64_t element = value.get<int64_t>();
     const auto next = static_cast<uint32_t>(state.adds.size());
     const uint32_t at = add_index.Insert(state.number, element, next);
@@ -142,8 +142,8 @@ struct SetChecker::State {
 
   // Finish's steps, in order.
   void CompletePending();
-  std::map<int64_t, std::set<std::string>> CountPresence(KeyState& state) const;
-  void CheckKey(const std::string& key, KeyState& state, Findings& found) const;
+  std::map<int64_t, std::set<std::string>> CountPresence(SetKeyState& state) const;
+  void CheckKey(const std::string& key, SetKeyState& state, Findings& found) const;
   void Judge(const Findings& found, CheckResult& result) const;
 };
 
@@ -216,7 +216,7 @@ void SetChecker::State::CompletePending() {
 
 // Counts in each add's present_reads the reads that hold it; returns the
 // elements read that no add invoked, with the nodes that read them.
-std::map<int64_t, std::set<std::string>> SetChecker::State::CountPresence(KeyState& state) const {
+std::map<int64_t, std::set<std::string>> SetChecker::State::CountPresence(SetKeyState& state) const {
   std::map<int64_t, std::set<std::string>> unexpected;
   for (const FinalRead& read : state.reads) {
     for (int64_t element : read.elements) {
@@ -232,7 +232,7 @@ std::map<int64_t, std::set<std::string>> SetChecker::State::CountPresence(KeySta
 }
 
 // One key's adds against its reads, into `found`.
-void SetChecker::State::CheckKey(const std::string& key, KeyState& state, Findings& found) const {
+void SetChecker::State::CheckKey(const std::string& key, SetKeyState& state, Findings& found) const {
   const std::map<int64_t, std::set<std::string>> key_unexpected = CountPresence(state);
   std::vector<std::pair<int64_t, const AddRecord*>> adds;
   adds.reserve(state.adds.size());

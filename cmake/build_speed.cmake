@@ -1,11 +1,14 @@
-# Build speed (issue 21): shared precompiled headers, and test binaries built
-# a few files to a translation unit. Most of a file's compile time here went
+# Build speed (issue 21): shared precompiled headers, and libraries and test
+# binaries built a few files to a translation unit. Most of a file's compile time here went
 # to parsing the same third-party headers (the standard library, nlohmann/json,
 # fmt, GoogleTest, Boost.Asio/Beast) and to instantiating the same templates;
 # each header kind below is compiled once and every target of that kind
 # reuses it (REUSE_FROM). Files still include what they use:
 # -DFAULTLINE_PCH=OFF builds without either.
-option(FAULTLINE_PCH "Shared precompiled headers and batched test files" ON)
+option(FAULTLINE_PCH "Shared precompiled headers and batched files" ON)
+# Files per batch. 0 puts all of a target's files in one unit: a check that
+# no two files of a library define the same internal name.
+set(FAULTLINE_UNITY_BATCH 6 CACHE STRING "Source files per unity translation unit (0: one per target)")
 
 set(faultline_pch_std
     <algorithm> <array> <atomic> <chrono> <condition_variable> <cstdint> <cstring> <filesystem> <fstream>
@@ -45,10 +48,13 @@ function(faultline_speed_up dir)
     endif()
     if("${libs}" MATCHES "GTest::")
       set(kind ${kind}_test)
-      # A test binary's files also compile a few to a translation unit: each
-      # batch instantiates GoogleTest's and json's templates once, not once
-      # a file. (The shipped binaries' libraries stay one file to a unit.)
-      set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE 6)
+    endif()
+    # Files also compile a few to a translation unit: each batch
+    # instantiates the templates they share (json, Asio, GoogleTest, the
+    # standard containers) once, not once a file. Same flags and
+    # optimisation as one file to a unit.
+    if(type STREQUAL "STATIC_LIBRARY" OR "${libs}" MATCHES "GTest::")
+      set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${FAULTLINE_UNITY_BATCH})
     endif()
     string(REPLACE "base_test" "test" kind ${kind})
     target_precompile_headers(${target} REUSE_FROM faultline_pch_${kind})

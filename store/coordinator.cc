@@ -8,15 +8,11 @@
 #include "store/failure_detector.h"
 #include "store/peers.h"
 #include "store/ring.h"
+#include "store/wall_clock.h"
 
 namespace dynastore {
 
 namespace {
-int64_t SystemClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 bool Contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 }  // namespace
 
@@ -30,7 +26,7 @@ Coordinator::Coordinator(CoordinatorOptions options, const ClusterConfig& config
       detector_(detector),
       io_(io),
       self_(peers.self()) {
-  if (!options_.clock_ms) options_.clock_ms = SystemClockMs;
+  if (!options_.clock_ms) options_.clock_ms = WallClockMs;
 }
 
 std::vector<Coordinator::Target> Coordinator::WriteTargets(const std::vector<int>& walk) const {

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "store/json_text.h"
+#include "store/wall_clock.h"
 
 namespace dynastore {
 
@@ -18,11 +19,6 @@ using json = nlohmann::json;
 using Response = HttpApi::Response;
 
 namespace {
-
-int64_t SystemClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Never throws: bytes that are not UTF-8 (only possible in echoed paths) are
 // replaced rather than failing the response.
@@ -351,7 +347,7 @@ std::optional<Response> ParseKvKey(const HttpApi::Request& request, std::string_
 
 HttpApi::HttpApi(HttpApiOptions options, Coordinator& coordinator, NodeStats& stats)
     : options_(std::move(options)), coordinator_(coordinator), stats_(stats) {
-  if (!options_.clock_ms) options_.clock_ms = SystemClockMs;
+  if (!options_.clock_ms) options_.clock_ms = WallClockMs;
 }
 
 Response HttpApi::Error(http::status status, std::string_view code, std::string_view message, unsigned version,

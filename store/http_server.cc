@@ -33,7 +33,7 @@ using Socket = tcp::socket::rebind_executor<Executor>::other;
 using Timer = asio::steady_timer::rebind_executor<Executor>::other;
 using Clock = std::chrono::steady_clock;
 
-class Session;
+class HttpSession;
 
 // After an error response to a request whose body we did not read, keep
 // reading (and discarding) for a while before closing: closing a socket with
@@ -100,7 +100,7 @@ struct HttpServer::State {
   // destroyed, which may happen while a loop is being destroyed.
   std::mutex mu;
   std::condition_variable sessions_changed;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // guarded by mu
+  std::unordered_map<HttpSession*, std::weak_ptr<HttpSession>> sessions;  // guarded by mu
 
   std::vector<std::unique_ptr<asio::io_context>> loops;  // one per thread
   std::vector<asio::executor_work_guard<Executor>> work;
@@ -116,9 +116,9 @@ namespace {
 
 // One client connection. All members are touched only on the connection's
 // thread (the socket's io_context); the Coordinator's callback posts back to it.
-class Session : public std::enable_shared_from_this<Session> {
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  Session(Socket socket, HttpServer::State& state)
+  HttpSession(Socket socket, HttpServer::State& state)
       : socket_(std::move(socket)),
         timer_(socket_.get_executor()),
         state_(state),
@@ -126,7 +126,7 @@ class Session : public std::enable_shared_from_this<Session> {
     state_.stats.ConnectionOpened();
   }
 
-  ~Session() {
+  ~HttpSession() {
     state_.stats.ConnectionClosed();
     std::lock_guard<std::mutex> lock(state_.mu);
     state_.sessions.erase(this);
@@ -138,7 +138,7 @@ class Session : public std::enable_shared_from_this<Session> {
       std::lock_guard<std::mutex> lock(state_.mu);
       state_.sessions.emplace(this, weak_from_this());
     }
-    asio::dispatch(socket_.get_executor(), beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
+    asio::dispatch(socket_.get_executor(), beast::bind_front_handler(&HttpSession::ReadHeader, shared_from_this()));
   }
 
   // The server is stopping: drop the connection unless a request is being
@@ -159,7 +159,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // does not extend it, which is what stops slowloris clients.
     SetDeadline(state_.options.idle_timeout);
     http::async_read_header(socket_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+                            beast::bind_front_handler(&HttpSession::OnHeader, shared_from_this()));
   }
 
   void OnHeader(beast::error_code ec, size_t) {
@@ -179,7 +179,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadBody() {
     if (parser_->is_done()) return OnBody({}, 0);
-    http::async_read(socket_, buffer_, *parser_, beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+    http::async_read(socket_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::OnBody, shared_from_this()));
   }
 
   void OnBody(beast::error_code ec, size_t) {
@@ -304,7 +304,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (timer_armed_ || closed_) return;
     timer_armed_ = true;
     timer_.expires_at(deadline_);
-    timer_.async_wait(beast::bind_front_handler(&Session::OnTimer, shared_from_this()));
+    timer_.async_wait(beast::bind_front_handler(&HttpSession::OnTimer, shared_from_this()));
   }
 
   void OnTimer(beast::error_code ec) {
@@ -313,7 +313,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (Clock::now() < deadline_) {
       timer_armed_ = true;
       timer_.expires_at(deadline_);
-      return timer_.async_wait(beast::bind_front_handler(&Session::OnTimer, shared_from_this()));
+      return timer_.async_wait(beast::bind_front_handler(&HttpSession::OnTimer, shared_from_this()));
     }
     Close();  // pending reads and writes end with operation_aborted
   }
@@ -365,7 +365,7 @@ void HttpServer::State::OnAccept(beast::error_code ec, Socket socket) {
   // Small JSON responses on keep-alive connections: without this, Nagle's
   // algorithm and delayed ACKs add ~40 ms to some requests.
   socket.set_option(tcp::no_delay(true), ignored);
-  std::make_shared<Session>(std::move(socket), *this)->Start();
+  std::make_shared<HttpSession>(std::move(socket), *this)->Start();
   DoAccept();
 }
 
@@ -424,7 +424,7 @@ void HttpServer::Stop() {
     state.accept_backoff.cancel();
   });
 
-  std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<HttpSession>> live;
   {
     std::lock_guard<std::mutex> lock(state.mu);
     for (auto& [ptr, weak] : state.sessions) {

@@ -21,7 +21,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr size_t kReadBufferSize = 64u << 10;
 // Write buffers that grew past this for one big request are given back.
 constexpr size_t kKeepBufferCapacity = 1u << 20;
 // Clamp so that now + timeout cannot overflow.

@@ -29,6 +29,8 @@ struct Frame {
 constexpr uint8_t kResponseOk = 0x80, kResponseError = 0x81;
 constexpr size_t kFrameHeaderSize = 13;
 constexpr size_t kMaxFramePayload = 64u << 20;
+// What each side of a connection reads from its socket at a time.
+constexpr size_t kReadBufferSize = 64u << 10;
 
 // Appends the encoding of `frame` to `out`.
 // REQUIRES: frame.payload.size() <= kMaxFramePayload.

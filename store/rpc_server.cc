@@ -23,13 +23,12 @@ constexpr size_t kMaxUnsentBytes = 4u << 20;
 // How long the accept loop pauses after a failure (e.g. out of descriptors:
 // the pending connection stays queued and an immediate retry would spin).
 constexpr std::chrono::milliseconds kAcceptBackoff{50};
-constexpr size_t kReadBufferSize = 64u << 10;
 
 // The State whose Handler this thread is running, so that Stop() called from
 // inside the Handler does not wait for itself.
 thread_local const RpcServer::State* tls_in_handler = nullptr;
 
-class Session;
+class RpcSession;
 
 }  // namespace
 
@@ -38,8 +37,8 @@ struct RpcServer::State : std::enable_shared_from_this<RpcServer::State> {
       : io(io_context), bind(std::move(bind_to)), handler(std::move(h)), options(o), accept_retry(io_context) {}
 
   void AcceptLocked();  // REQUIRES: mu held
-  void OnAccept(const std::shared_ptr<Session>& session, const boost::system::error_code& ec);
-  void Unregister(const Session* session) {
+  void OnAccept(const std::shared_ptr<RpcSession>& session, const boost::system::error_code& ec);
+  void Unregister(const RpcSession* session) {
     std::lock_guard lock(mu);
     sessions.erase(session);
   }
@@ -73,7 +72,7 @@ struct RpcServer::State : std::enable_shared_from_this<RpcServer::State> {
   bool started = false;
   std::optional<tcp::acceptor> acceptor;
   asio::steady_timer accept_retry;
-  std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<const RpcSession*, std::weak_ptr<RpcSession>> sessions;
 };
 
 namespace {
@@ -81,12 +80,12 @@ namespace {
 // One accepted connection. Everything but Close() runs on `strand_`. Socket
 // calls are additionally made under `socket_mu_`, so that Stop() can close
 // the socket synchronously from any thread.
-class Session : public std::enable_shared_from_this<Session> {
+class RpcSession : public std::enable_shared_from_this<RpcSession> {
  public:
-  Session(std::shared_ptr<RpcServer::State> server, asio::io_context& io)
+  RpcSession(std::shared_ptr<RpcServer::State> server, asio::io_context& io)
       : server_(std::move(server)), strand_(asio::make_strand(io)), socket_(strand_), deadline_(strand_) {}
 
-  ~Session() { server_->buffered.fetch_sub(accounted_); }
+  ~RpcSession() { server_->buffered.fetch_sub(accounted_); }
 
   tcp::socket& socket() { return socket_; }
 
@@ -268,13 +267,13 @@ std::string FormatEndpoint(const tcp::endpoint& ep) {
 }  // namespace
 
 void RpcServer::State::AcceptLocked() {
-  auto session = std::make_shared<Session>(shared_from_this(), io);
+  auto session = std::make_shared<RpcSession>(shared_from_this(), io);
   acceptor->async_accept(session->socket(), [self = shared_from_this(), session](const boost::system::error_code& ec) {
     self->OnAccept(session, ec);
   });
 }
 
-void RpcServer::State::OnAccept(const std::shared_ptr<Session>& session, const boost::system::error_code& ec) {
+void RpcServer::State::OnAccept(const std::shared_ptr<RpcSession>& session, const boost::system::error_code& ec) {
   {
     std::lock_guard lock(mu);
     if (stopped.load() || !acceptor || !acceptor->is_open()) return;
@@ -342,7 +341,7 @@ Status RpcServer::Start() {
 
 void RpcServer::Stop() {
   State& s = *state_;
-  std::unordered_map<const Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<const RpcSession*, std::weak_ptr<RpcSession>> sessions;
   {
     std::lock_guard lock(s.mu);
     s.stopped.store(true);

@@ -10,11 +10,11 @@ namespace faultline {
 
 namespace {
 
-std::string Seconds(int64_t ns) { return fmt::format("{:.3f} s", static_cast<double>(ns) / 1e9); }
+std::string FormatSeconds(int64_t ns) { return fmt::format("{:.3f} s", static_cast<double>(ns) / 1e9); }
 
 // "write of 3 by process 4 at 12.301 s" (a read: "read by process 4 at 12.301 s returned 3").
 std::string OpText(const LinOp& op, const ValueTable& values) {
-  const std::string who = fmt::format("by process {} at {}", op.process, Seconds(op.invoke_time));
+  const std::string who = fmt::format("by process {} at {}", op.process, FormatSeconds(op.invoke_time));
   switch (op.f) {
     case LinF::kRead:
       return fmt::format("read {} returned {}", who, ValueText(values.Value(op.a)));
@@ -158,7 +158,7 @@ nlohmann::json SiblingsAnomaly(const LinKey& key, size_t read, const ValueTable&
   j["key"] = key.name;
   j["sentence"] =
       fmt::format("read by process {} at {} returned {} siblings {}, but a register holds one value ({} wrote them)",
-                  op.process, Seconds(op.invoke_time), sibs.size(), value.dump(),
+                  op.process, FormatSeconds(op.invoke_time), sibs.size(), value.dump(),
                   writes.size() == 1 ? "1 op" : fmt::format("{} ops", writes.size()));
   j["op"] = LinOpJson(op, key, values);
   j["writes"] = OpsJson(key, writes, values);
