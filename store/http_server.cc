@@ -296,31 +296,37 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   // The connection is closed if the current step (reading a request,
   // writing a response, lingering) is not over by `timeout` from now.
-  // Moving the deadline only stores a time: the one timer wakes at the old
+  // A later deadline only stores a time: the one timer wakes at the old
   // deadline and sleeps again until the new one, so a request costs no
-  // timer-queue operations.
+  // timer-queue operations. An earlier one (the linger) re-arms it.
   void SetDeadline(std::chrono::milliseconds timeout) {
     deadline_ = Clock::now() + timeout;
-    if (timer_armed_ || closed_) return;
-    timer_armed_ = true;
-    timer_.expires_at(deadline_);
-    timer_.async_wait(beast::bind_front_handler(&HttpSession::OnTimer, shared_from_this()));
+    if (closed_ || (timer_armed_ && armed_at_ <= deadline_)) return;
+    ArmTimer();
   }
 
-  void OnTimer(beast::error_code ec) {
+  void ArmTimer() {
+    timer_armed_ = true;
+    armed_at_ = deadline_;
+    timer_.expires_at(deadline_);  // cancels the wait for a later deadline, if any
+    timer_.async_wait([self = shared_from_this(), generation = ++timer_generation_](beast::error_code ec) {
+      self->OnTimer(ec, generation);
+    });
+  }
+
+  void OnTimer(beast::error_code ec, uint64_t generation) {
+    if (generation != timer_generation_) return;  // replaced by an earlier deadline
     timer_armed_ = false;
     if (ec || closed_ || deadline_ == Clock::time_point::max()) return;  // re-armed by the next SetDeadline
-    if (Clock::now() < deadline_) {
-      timer_armed_ = true;
-      timer_.expires_at(deadline_);
-      return timer_.async_wait(beast::bind_front_handler(&HttpSession::OnTimer, shared_from_this()));
-    }
+    if (Clock::now() < deadline_) return ArmTimer();
     Close();  // pending reads and writes end with operation_aborted
   }
 
   Socket socket_;
   Timer timer_;
   Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point armed_at_{};  // when the armed timer wakes
+  uint64_t timer_generation_ = 0;
   bool timer_armed_ = false;
   HttpServer::State& state_;
   beast::flat_buffer buffer_;

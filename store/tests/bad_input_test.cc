@@ -393,6 +393,28 @@ TEST_F(BadInputDaemonTest, SlowlorisAndIdleConnectionsAreClosedByTheIdleTimeout)
   EXPECT_EQ(client.Get("/status").status(), 200u);
 }
 
+TEST_F(BadInputDaemonTest, LingerAfterAnErrorEndsLongBeforeTheIdleTimeout) {
+  // An hour of idle timeout: only the linger deadline (at most 2 s) can end
+  // the connection within the test's 30 s.
+  auto daemon = StartDaemon({"--no-sync", "--idle-timeout-s", "3600"});
+  ASSERT_NE(daemon, nullptr);
+  RawConnection raw;
+  ASSERT_FALSE(raw.Connect(daemon->port()));
+  ASSERT_FALSE(raw.Send("HELLO\r\n\r\n"));
+  bool eof = false;
+  const std::string reply = raw.ReadUntilClose(5s, eof);
+  ASSERT_TRUE(eof) << reply;  // the server shut down its side after the 400
+  EXPECT_TRUE(reply.starts_with("HTTP/1.1 400")) << reply;
+  // While it lingers the server reads and discards what we send; once it
+  // has closed the socket, a send fails (connection reset, broken pipe).
+  bool send_failed = false;
+  for (int i = 0; i < 300 && !send_failed; ++i) {
+    send_failed = static_cast<bool>(raw.Send("x"));
+    if (!send_failed) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(send_failed) << "the connection was still open 30 s after the error response";
+}
+
 TEST_F(BadInputDaemonTest, BadFlagsExitWithCode2AndNameTheFlag) {
   struct Case {
     std::vector<std::string> args;
