@@ -1,10 +1,10 @@
 # Build speed (issue 21): shared precompiled headers, and libraries and test
-# binaries built a few files to a translation unit. Most of a file's compile time here went
-# to parsing the same third-party headers (the standard library, nlohmann/json,
-# fmt, GoogleTest, Boost.Asio/Beast) and to instantiating the same templates;
-# each header kind below is compiled once and every target of that kind
-# reuses it (REUSE_FROM). Files still include what they use:
-# -DFAULTLINE_PCH=OFF builds without either.
+# binaries built a few files to a translation unit. Most of a file's compile
+# time here went to parsing the same third-party headers (the standard
+# library, nlohmann/json, fmt, GoogleTest, Boost.Asio/Beast) and to
+# instantiating the same templates; each header kind below is compiled once
+# and every target of that kind reuses it (REUSE_FROM). Files still include
+# what they use: -DFAULTLINE_PCH=OFF builds without either.
 option(FAULTLINE_PCH "Shared precompiled headers and batched files" ON)
 # Files per batch. 0 puts all of a target's files in one unit: a check that
 # no two files of a library define the same internal name.
