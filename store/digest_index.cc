@@ -7,10 +7,9 @@
 
 namespace dynastore {
 
-uint64_t DigestOf(const VersionSet& set) {
-  const std::string bytes = set.Encode();
-  return XXH3_64bits(bytes.data(), bytes.size());
-}
+uint64_t DigestOf(const VersionSet& set) { return DigestOfEncoded(set.Encode()); }
+
+uint64_t DigestOfEncoded(std::string_view encoded) { return XXH3_64bits(encoded.data(), encoded.size()); }
 
 DigestIndex::DigestIndex(int partitions)
     : partitions_(partitions), parts_(std::make_unique<Partition[]>(partitions > 0 ? partitions : 0)) {

@@ -36,6 +36,8 @@ namespace dynastore {
 
 // XXH3_64bits of set.Encode(): equal sets, equal digests.
 uint64_t DigestOf(const VersionSet& set);
+// The same from the set's encoded bytes, when they are at hand (a write).
+uint64_t DigestOfEncoded(std::string_view encoded);
 
 class DigestIndex {
  public:

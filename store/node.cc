@@ -70,12 +70,12 @@ Status Node::Init() {
       !s.ok()) {
     return s;
   }
-  storage_->SetWriteObserver([this](std::string_view key, const VersionSet& set) {
+  storage_->SetWriteObserver([this](std::string_view key, const VersionSet& set, std::string_view encoded) {
     const int p = ring_->PartitionOf(key);
     if (set.empty()) {
       index_->Erase(p, key);
     } else {
-      index_->Set(p, key, DigestOf(set));
+      index_->Set(p, key, DigestOfEncoded(encoded));
     }
   });
 
@@ -144,7 +144,11 @@ Status Node::StartHttp(const ContextKey& context_key) {
         {"members", detector_->ToJson()},
         {"faults", faults},
         {"keys", index_->TotalSize()},
-        {"storage", {{"writes", storage_->writes_committed()}, {"commits", storage_->commits()}}}};
+        {"storage",
+         {{"writes", storage_->writes_committed()},
+          {"commits", storage_->commits()},
+          {"cache_hits", storage_->cache_hits()},
+          {"cache_misses", storage_->cache_misses()}}}};
     if (anti_entropy_) j["anti_entropy"] = anti_entropy_->ToJson();
     if (handoff_) j["hinted_handoff"] = handoff_->ToJson();
     return j;

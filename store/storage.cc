@@ -56,7 +56,7 @@ Status Storage::Open(const StorageOptions& options, std::unique_ptr<Storage>& ou
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);
   if (ec) return Status::IOError("cannot create data directory " + options.path + ": " + ec.message());
-  std::unique_ptr<Storage> storage(new Storage(options.sync, options.log));
+  std::unique_ptr<Storage> storage(new Storage(options));
   storage->cache_.reset(leveldb::NewLRUCache(options.cache_bytes));
   storage->filter_.reset(leveldb::NewBloomFilterPolicy(10));
   leveldb::Options opts;
@@ -78,7 +78,8 @@ Status Storage::Open(const StorageOptions& options, std::unique_ptr<Storage>& ou
   return Status::Ok();
 }
 
-Storage::Storage(bool sync, std::function<void(std::string_view)> log) : sync_(sync), log_(std::move(log)) {
+Storage::Storage(const StorageOptions& options)
+    : sync_(options.sync), log_(options.log), records_(options.record_cache_bytes) {
   if (!log_) {
     log_ = [](std::string_view line) { std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data()); };
   }
@@ -109,6 +110,8 @@ std::mutex& Storage::LockFor(std::string_view key) {
 }
 
 Status Storage::Read(const std::string& db_key, VersionSet& out) const {
+  Status cached;
+  if (records_.Read(db_key, [&](std::string_view bytes) { cached = VersionSet::Decode(bytes, out); })) return cached;
   std::string bytes;
   leveldb::Status s = db_->Get(leveldb::ReadOptions(), db_key, &bytes);
   if (s.IsNotFound()) {
@@ -119,13 +122,13 @@ Status Storage::Read(const std::string& db_key, VersionSet& out) const {
   return VersionSet::Decode(bytes, out);
 }
 
-Status Storage::Write(const std::string& db_key, const VersionSet& set, const std::string* counter_key,
+Status Storage::Write(const std::string& db_key, const std::string& encoded, const std::string* counter_key,
                       uint64_t counter) {
   leveldb::WriteBatch batch;
-  if (set.empty()) {
+  if (encoded.empty()) {
     batch.Delete(db_key);
   } else {
-    batch.Put(db_key, set.Encode());
+    batch.Put(db_key, encoded);
   }
   if (counter_key) {
     std::string bytes;
@@ -135,8 +138,17 @@ Status Storage::Write(const std::string& db_key, const VersionSet& set, const st
   leveldb::WriteOptions wo;
   wo.sync = sync_;
   leveldb::Status s = db_->Write(wo, &batch);
+  WriteThrough(db_key, encoded, s.ok());
   if (!s.ok()) return Status::IOError("write failed: " + s.ToString());
   return Status::Ok();
+}
+
+void Storage::WriteThrough(const std::string& db_key, const std::string& encoded, bool ok) {
+  if (ok && !encoded.empty()) {
+    records_.Put(db_key, encoded);
+  } else {
+    records_.Erase(db_key);
+  }
 }
 
 Status Storage::Get(std::string_view key, VersionSet& out) const { return Read(DataKey(key), out); }
@@ -242,11 +254,12 @@ void Storage::RunInline(Op& op) {
     const uint64_t before = issued;
     if (result.ok() && op.mutate(set, issued)) {
       if (!op.is_data && !set.empty()) may_have_hints_ = true;
-      result = Write(op.db_key, set, issued != before ? &op.counter_key : nullptr, issued);
+      const std::string encoded = set.empty() ? std::string() : set.Encode();
+      result = Write(op.db_key, encoded, issued != before ? &op.counter_key : nullptr, issued);
       if (result.ok()) {
         writes_committed_.fetch_add(1, std::memory_order_relaxed);
         commits_.fetch_add(1, std::memory_order_relaxed);
-        if (op.is_data && observer_) observer_(op.key, set);
+        if (op.is_data && observer_) observer_(op.key, set, encoded);
       }
     }
   }
@@ -272,6 +285,7 @@ void Storage::Commit(std::vector<Op>& ops) {
   // key reads its predecessor's result, not the stale stored one.
   // The record's set after the batch's latest op on it, and that op.
   std::unordered_map<std::string, std::pair<VersionSet, size_t>> sets;
+  std::unordered_map<std::string, std::string> encoded;  // db key -> what the batch stores
   std::unordered_map<std::string, uint64_t> counters;
   std::vector<Status> results(ops.size());
   std::vector<size_t> changed;  // ops whose mutate asked for a write
@@ -309,10 +323,12 @@ void Storage::Commit(std::vector<Op>& ops) {
   if (!changed.empty()) {
     leveldb::WriteBatch batch;
     for (const auto& [db_key, entry] : sets) {
+      std::string& bytes = encoded[db_key];
       if (entry.first.empty()) {
         batch.Delete(db_key);
       } else {
-        batch.Put(db_key, entry.first.Encode());
+        bytes = entry.first.Encode();
+        batch.Put(db_key, bytes);
       }
     }
     for (const auto& [counter_key, counter] : counters) {
@@ -323,6 +339,7 @@ void Storage::Commit(std::vector<Op>& ops) {
     leveldb::WriteOptions wo;
     wo.sync = sync_;
     leveldb::Status s = db_->Write(wo, &batch);
+    for (const auto& [db_key, bytes] : encoded) WriteThrough(db_key, bytes, s.ok());
     if (!s.ok()) {
       for (size_t i : changed) results[i] = Status::IOError("write failed: " + s.ToString());
     } else {
@@ -330,7 +347,7 @@ void Storage::Commit(std::vector<Op>& ops) {
       commits_.fetch_add(1, std::memory_order_relaxed);
       if (observer_) {
         for (const auto& [db_key, entry] : sets) {
-          if (ops[entry.second].is_data) observer_(ops[entry.second].key, entry.first);
+          if (ops[entry.second].is_data) observer_(ops[entry.second].key, entry.first, encoded[db_key]);
         }
       }
     }

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/record_cache.h"
 #include "store/status.h"
 #include "store/version_set.h"
 
@@ -38,9 +39,10 @@ class FilterPolicy;
 namespace dynastore {
 
 struct StorageOptions {
-  std::string path;  // LevelDB directory; created if missing
-  bool sync = true;  // fsync every write before acknowledging it
-  size_t cache_bytes = 64 << 20;
+  std::string path;                      // LevelDB directory; created if missing
+  bool sync = true;                      // fsync every write before acknowledging it
+  size_t cache_bytes = 64 << 20;         // LevelDB's block cache
+  size_t record_cache_bytes = 32 << 20;  // recently written records (record_cache.h); 0: none
   // Where scans report the records they skip (see ForEach). Default: stderr.
   std::function<void(std::string_view)> log = nullptr;
 };
@@ -86,11 +88,11 @@ class Storage {
                                     std::function<bool(VersionSet&, uint64_t& issued)> mutate, Done done);
 
   // Called after every successful data write, under the key's lock, with
-  // the key and its new set (empty when the key was removed). Set once,
-  // before concurrent use.
-  void SetWriteObserver(std::function<void(std::string_view key, const VersionSet&)> observer) {
-    observer_ = std::move(observer);
-  }
+  // the key, its new set (empty when the key was removed) and the bytes
+  // stored (set.Encode(); empty when removed). Set once, before concurrent
+  // use.
+  using WriteObserver = std::function<void(std::string_view key, const VersionSet&, std::string_view encoded)>;
+  void SetWriteObserver(WriteObserver observer) { observer_ = std::move(observer); }
 
   // Deletes every key whose versions are all tombstones written before
   // `cutoff_ms` (doc/causality.md, "Tombstones"). Sets `reaped` to the count.
@@ -108,6 +110,9 @@ class Storage {
   // Writes committed and LevelDB batches written (fsyncs, with sync) so far.
   uint64_t writes_committed() const { return writes_committed_.load(std::memory_order_relaxed); }
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  // Record reads served from the record cache, and those that went to LevelDB.
+  uint64_t cache_hits() const { return records_.hits(); }
+  uint64_t cache_misses() const { return records_.misses(); }
 
  private:
   // One queued read-modify-write: of owned data (counter_key empty, is_data)
@@ -120,7 +125,7 @@ class Storage {
     std::function<bool(VersionSet&, uint64_t&)> mutate;
     Done done;
   };
-  Storage(bool sync, std::function<void(std::string_view)> log);
+  explicit Storage(const StorageOptions& options);
   // Runs `op` now (no sync) or queues it for the commit thread (sync).
   void Submit(Op op);
   // Runs `op` on the calling thread under its key's stripe lock.
@@ -135,8 +140,12 @@ class Storage {
   std::mutex& LockFor(std::string_view key);
   Status Read(const std::string& db_key, VersionSet& out) const;
   Status ReadCounter(const std::string& counter_key, uint64_t& out) const;
-  Status Write(const std::string& db_key, const VersionSet& set, const std::string* counter_key = nullptr,
-               uint64_t counter = 0);
+  // Stores `encoded` (a set's bytes; empty: delete the record) and, when
+  // `counter_key` is given, the issued counter, as one LevelDB write.
+  Status Write(const std::string& db_key, const std::string& encoded, const std::string* counter_key, uint64_t counter);
+  // After a LevelDB write of `db_key`: the cache follows it, or forgets the
+  // record when the write failed (LevelDB then holds the truth).
+  void WriteThrough(const std::string& db_key, const std::string& encoded, bool ok);
 
   // LevelDB borrows the cache and filter: declared first, destroyed last.
   std::unique_ptr<leveldb::Cache> cache_;
@@ -147,7 +156,8 @@ class Storage {
   mutable std::mutex reported_mu_;
   mutable std::set<std::string> reported_;  // corrupt records already logged
   std::array<std::mutex, 1024> stripes_;
-  std::function<void(std::string_view, const VersionSet&)> observer_;
+  WriteObserver observer_;
+  mutable RecordCache records_;
   std::atomic<uint64_t> writes_committed_{0}, commits_{0};
   // The commit queue (sync only).
   std::mutex queue_mu_;

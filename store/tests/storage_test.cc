@@ -77,6 +77,60 @@ TEST_F(StorageTest, ReapRemovesOnlyOldAllTombstoneKeys) {
   EXPECT_EQ(keys, (std::vector<std::string>{"live", "mixed", "young-dead"}));
 }
 
+TEST_F(StorageTest, ReapedKeyReadsEmptyThoughItsRecordWasCached) {
+  ASSERT_TRUE(Write("dead", CausalContext(), std::nullopt, 10).ok());
+  VersionSet s;
+  ASSERT_TRUE(storage_->Get("dead", s).ok());
+  ASSERT_FALSE(s.empty());
+  size_t reaped = 0;
+  ASSERT_TRUE(storage_->ReapTombstones(50, reaped).ok());
+  ASSERT_EQ(reaped, 1u);
+  ASSERT_TRUE(storage_->Get("dead", s).ok());
+  EXPECT_TRUE(s.empty());
+}
+
+// Reads after writes come from the record cache; with a cache far smaller
+// than the data, most come from LevelDB. Both must give the latest write.
+TEST(StorageRecordCache, ReadsGiveTheLatestWriteWhateverTheCacheHolds) {
+  for (size_t cache_bytes : {size_t{32} << 20, size_t{4096}, size_t{0}}) {
+    SCOPED_TRACE("record_cache_bytes " + std::to_string(cache_bytes));
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() /
+        ("storage_cache_test_" + std::to_string(::getpid()) + "_" + std::to_string(cache_bytes));
+    std::filesystem::remove_all(dir);
+    std::unique_ptr<Storage> storage;
+    ASSERT_TRUE(Storage::Open({.path = dir.string(), .sync = false, .record_cache_bytes = cache_bytes}, storage).ok());
+    constexpr int kKeys = 500;
+    for (int round = 0; round < 2; ++round) {
+      for (int k = 0; k < kKeys; ++k) {
+        ASSERT_TRUE(storage
+                        ->Update("k" + std::to_string(k),
+                                 [&](VersionSet& set) {
+                                   VersionSet fresh;  // replaces whatever was there
+                                   fresh.Write("n1", CausalContext(), "r" + std::to_string(round), 1, 64);
+                                   set = fresh;
+                                   return true;
+                                 })
+                        .ok());
+      }
+    }
+    for (int k = 0; k < kKeys; ++k) {
+      VersionSet s;
+      ASSERT_TRUE(storage->Get("k" + std::to_string(k), s).ok());
+      ASSERT_EQ(s.LiveValues(), (std::vector<std::string>{"r1"})) << "key k" << k;
+    }
+    if (cache_bytes == 0) {
+      EXPECT_EQ(storage->cache_hits(), 0u);
+    } else if (cache_bytes > 4096) {
+      EXPECT_GE(storage->cache_hits(), static_cast<uint64_t>(2 * kKeys));  // the second round's reads and the Gets
+    } else {
+      EXPECT_GT(storage->cache_misses(), static_cast<uint64_t>(kKeys));  // mostly evicted
+    }
+    storage.reset();
+    std::filesystem::remove_all(dir);
+  }
+}
+
 TEST(StorageOpen, UnwritableDirectoryIsAClearError) {
   std::unique_ptr<Storage> s;
   Status st = Storage::Open({.path = "/proc/definitely/not/here"}, s);

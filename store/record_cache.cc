@@ -1,0 +1,67 @@
+#include "store/record_cache.h"
+
+namespace dynastore {
+
+RecordCache::RecordCache(size_t capacity_bytes) : shard_capacity_(capacity_bytes / kShards) {}
+
+RecordCache::Shard& RecordCache::ShardFor(std::string_view db_key) {
+  // The high bits: the index's buckets use the low ones.
+  return shards_[(std::hash<std::string_view>{}(db_key) >> 40) % kShards];
+}
+
+bool RecordCache::Read(std::string_view db_key, const std::function<void(std::string_view)>& use) {
+  Shard& shard = ShardFor(db_key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  auto it = shard.index.find(db_key);
+  if (it == shard.index.end()) {
+    ++shard.misses;
+    return false;
+  }
+  shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
+  ++shard.hits;
+  use(it->second->bytes);
+  return true;
+}
+
+void RecordCache::Put(std::string_view db_key, std::string_view bytes) {
+  Shard& shard = ShardFor(db_key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  if (auto it = shard.index.find(db_key); it != shard.index.end()) EraseLocked(shard, it->second);
+  if (db_key.size() + bytes.size() + kEntryOverhead > shard_capacity_) return;  // would evict everything
+  shard.lru.push_front(Entry{std::string(db_key), std::string(bytes)});
+  shard.index.emplace(shard.lru.front().key, shard.lru.begin());
+  shard.bytes += Cost(shard.lru.front());
+  while (shard.bytes > shard_capacity_) EraseLocked(shard, std::prev(shard.lru.end()));
+}
+
+void RecordCache::Erase(std::string_view db_key) {
+  Shard& shard = ShardFor(db_key);
+  std::lock_guard<std::mutex> lock(shard.mu);
+  if (auto it = shard.index.find(db_key); it != shard.index.end()) EraseLocked(shard, it->second);
+}
+
+uint64_t RecordCache::hits() const {
+  uint64_t n = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    n += shard.hits;
+  }
+  return n;
+}
+
+uint64_t RecordCache::misses() const {
+  uint64_t n = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard<std::mutex> lock(shard.mu);
+    n += shard.misses;
+  }
+  return n;
+}
+
+void RecordCache::EraseLocked(Shard& shard, Lru::iterator it) {
+  shard.bytes -= Cost(*it);
+  shard.index.erase(std::string_view(it->key));
+  shard.lru.erase(it);
+}
+
+}  // namespace dynastore
