@@ -63,6 +63,10 @@ Status Coordinator::ReadLocal(const std::string& key, VersionSet& out) const {
   return Status::Ok();
 }
 
+bool Coordinator::ReadLocalFromMemory(const std::string& key, VersionSet& out, Status& status) const {
+  return !storage_.may_have_hints() && storage_.GetCached(key, out, status);
+}
+
 Status Coordinator::MergeLocal(const std::string& key, const VersionSet& set, const std::string& hint_for) {
   auto merge = [&](VersionSet& mine) { return mine.Merge(set, options_.causality); };
   if (hint_for.empty() || hint_for == options_.node_id) return storage_.Update(key, merge);

@@ -80,6 +80,10 @@ class Coordinator {
 
   // This node's own versions of a key, owned and hinted (GET ?local=true, kGetLocal).
   Status ReadLocal(const std::string& key, VersionSet& out) const;
+  // ReadLocal when it needs no disk access (the record is in storage's
+  // record cache and this node holds no hints): true, with the outcome in
+  // `status`. False: nothing was read, use ReadLocal off the io thread.
+  bool ReadLocalFromMemory(const std::string& key, VersionSet& out, Status& status) const;
   // Merges a replica write into local storage (kMerge); hint_for names the
   // owner this node stands in for, or is empty.
   Status MergeLocal(const std::string& key, const VersionSet& set, const std::string& hint_for);

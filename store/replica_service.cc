@@ -19,6 +19,16 @@ void ReplicaService::Handle(uint8_t method, std::string payload, RpcServer::Resp
     respond(Status::Ok(), node_id_);
     return;
   }
+  if (method == rpc::kGetLocal) {
+    // Most replica reads find their record in memory: answer them here, in
+    // the connection's batch, rather than hop to a blocking thread and back.
+    VersionSet set;
+    Status s;
+    if (coordinator_.ReadLocalFromMemory(payload, set, s)) {
+      respond(s, s.ok() ? set.Encode() : "");
+      return;
+    }
+  }
   if ((method == rpc::kMerge || method == rpc::kCoordinate) && coordinator_.writes_nonblocking()) {
     // Storage queues the write and calls back once it is durable: no need
     // to tie up a blocking thread for the fsync.

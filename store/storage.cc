@@ -153,6 +153,10 @@ void Storage::WriteThrough(const std::string& db_key, const std::string& encoded
 
 Status Storage::Get(std::string_view key, VersionSet& out) const { return Read(DataKey(key), out); }
 
+bool Storage::GetCached(std::string_view key, VersionSet& out, Status& status) const {
+  return records_.Read(DataKey(key), [&](std::string_view bytes) { status = VersionSet::Decode(bytes, out); });
+}
+
 Status Storage::ReadCounter(const std::string& counter_key, uint64_t& out) const {
   out = 0;
   std::string bytes;

@@ -56,6 +56,11 @@ class Storage {
 
   // A missing key reads as an empty set.
   Status Get(std::string_view key, VersionSet& out) const;
+  // Get from the record cache only: false (and `out` untouched) when the
+  // record is not cached; true with Get's outcome in `status` otherwise.
+  bool GetCached(std::string_view key, VersionSet& out, Status& status) const;
+  // False while no hint was ever stored here: GetHints would find nothing.
+  bool may_have_hints() const { return may_have_hints_.load(); }
   // Reads the key's set, lets `mutate` change it, and writes it back if
   // `mutate` returns true, all under the key's lock.
   Status Update(std::string_view key, const std::function<bool(VersionSet&)>& mutate);
@@ -110,7 +115,7 @@ class Storage {
   // Writes committed and LevelDB batches written (fsyncs, with sync) so far.
   uint64_t writes_committed() const { return writes_committed_.load(std::memory_order_relaxed); }
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
-  // Record reads served from the record cache, and those that went to LevelDB.
+  // Record lookups served from the record cache, and those that missed it.
   uint64_t cache_hits() const { return records_.hits(); }
   uint64_t cache_misses() const { return records_.misses(); }
 

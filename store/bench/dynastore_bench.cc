@@ -791,23 +791,36 @@ void RunDeployment(const Options& opt, const fs::path& data_root, const Deployme
                dep.command().c_str(), r.label.c_str(), o.warmup_seconds, o.seconds);
   RunLoad(dep.targets(), o, r);
   bool died_during_run = dep.AnyExited();
-  if (spec.nodes > 1 && !died_during_run) {
-    // Where the requests went: a check that the load was spread, and how
-    // much replica traffic it caused is not visible here (that is RPC).
+  if (!died_during_run) {
+    // Where the requests went (a check that the load was spread; the
+    // replica traffic it caused is RPC, not visible here), and how well
+    // each node's writes were batched (writes per LevelDB commit; with sync
+    // each commit is one fsync).
     std::string served = "requests answered per node (/status requests.total):";
+    std::string batched = "writes per commit per node (/status storage.writes / storage.commits):";
     for (size_t i = 0; i < dep.size(); i++) {
       std::string body;
-      long long total = -1;
+      long long total = -1, writes = -1, commits = -1;
       if (HttpGet(dep.node(i).target(), "/status", std::chrono::milliseconds(2000), &body) == 200) {
         auto j = nlohmann::json::parse(body, nullptr, false);
-        if (j.is_object() && j.contains("requests") && j["requests"].is_object() && j["requests"].contains("total") &&
-            j["requests"]["total"].is_number()) {
-          total = j["requests"]["total"].get<long long>();
-        }
+        auto number = [&](const char* object, const char* field) {
+          return j.is_object() && j.contains(object) && j[object].is_object() && j[object].contains(field) &&
+                         j[object][field].is_number()
+                     ? j[object][field].get<long long>()
+                     : -1;
+        };
+        total = number("requests", "total");
+        writes = number("storage", "writes");
+        commits = number("storage", "commits");
       }
-      served += " " + Deployment::NodeId(i) + " " + (total < 0 ? std::string("?") : std::to_string(total));
+      const std::string node = " " + Deployment::NodeId(i) + " ";
+      served += node + (total < 0 ? std::string("?") : std::to_string(total));
+      batched += node + (writes < 0 || commits <= 0 ? std::string("?") : Fixed(double(writes) / commits, 2));
     }
-    r.notes.push_back(served);
+    if (spec.nodes > 1) r.notes.push_back(served);
+    r.notes.push_back(batched);
+  }
+  if (spec.nodes > 1 && !died_during_run) {
     // Per node, as the client saw it: a node that lags shows up here.
     for (size_t i = 0; i < r.per_target.size(); i++) {
       const Stats& s = r.per_target[i];

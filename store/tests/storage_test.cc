@@ -131,6 +131,25 @@ TEST(StorageRecordCache, ReadsGiveTheLatestWriteWhateverTheCacheHolds) {
   }
 }
 
+TEST_F(StorageTest, GetCachedAnswersOnlyForCachedRecords) {
+  VersionSet s;
+  Status status;
+  EXPECT_FALSE(storage_->GetCached("k", s, status));  // never written here: not cached
+  ASSERT_TRUE(Write("k", CausalContext(), "v").ok());
+  ASSERT_TRUE(storage_->GetCached("k", s, status));
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(s.LiveValues(), (std::vector<std::string>{"v"}));
+  EXPECT_FALSE(storage_->may_have_hints());
+  ASSERT_TRUE(storage_
+                  ->UpdateHint("k", "n2",
+                               [](VersionSet& set) {
+                                 set.Write("n1", CausalContext(), "hinted", 1, 64);
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_TRUE(storage_->may_have_hints());  // so replica reads take the path that merges hints
+}
+
 TEST(StorageOpen, UnwritableDirectoryIsAClearError) {
   std::unique_ptr<Storage> s;
   Status st = Storage::Open({.path = "/proc/definitely/not/here"}, s);
