@@ -13,7 +13,10 @@
 // round-robin (connection i talks to node i mod nodes). `--compare-cluster`
 // runs one node (N=1) and a 3-node cluster (--n/--r/--w, default N=3 R=2
 // W=2) in one invocation, sync off unless --sync says otherwise, and prints
-// them side by side.
+// them side by side with their ratio (as --vs-redis prints dynastore's over
+// Redis's). `--rounds K` repeats every configuration K times, interleaved,
+// and prints each round's ratio and the median: one round's ratio moves by a
+// third on a shared machine.
 //
 // The load: C keep-alive HTTP/1.1 connections, each with one request in
 // flight at a time (closed loop), a read-fraction mix of GET /kv/{key} and
@@ -55,6 +58,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -509,6 +513,7 @@ struct RunResult : LoadResult {
   std::optional<DeploymentSpec> spec;  // what the benchmark started; none for --target
   std::string server = "dynastore";    // or "redis-server" (--vs-redis)
   bool sync = false;                   // fsync per write (redis: appendfsync always)
+  int round = 1;                       // which of --rounds
 };
 
 // Runs the HTTP load against `targets`, connection i talking to targets[i % size].
@@ -654,6 +659,7 @@ bool WriteJson(const std::string& path, const ojson& parameters, const Machine& 
     const Stats& s = r.stats;
     ojson row;
     row["mode"] = r.label;
+    row["round"] = r.round;
     if (r.server != "dynastore") {
       row["server"] = r.server;
       row["sync"] = r.sync;
@@ -738,6 +744,7 @@ struct Options {
   bool compare_cluster = false;
   bool vs_redis = false;
   std::string redis_server = "redis-server";
+  int rounds = 1;
 };
 
 // The deployments one invocation measures, in table order.
@@ -958,57 +965,68 @@ std::vector<RunResult> RunAll(const Options& opt, const Target& target, const fs
   std::vector<bool> modes;
   if (opt.sync != "off") modes.push_back(true);
   if (opt.sync != "on") modes.push_back(false);
-  // Sync mode outermost: the configurations being compared sit next to
-  // each other in the table.
-  for (bool sync : modes) {
-    for (DeploymentSpec spec : deployments) {
-      spec.sync = sync;
-      RunResult r;
-      // A lone node without --compare-cluster keeps its historical labels.
-      r.label = (opt.compare_cluster || spec.nodes > 1 ? spec.Label() + ", " : std::string()) +
-                (sync ? "sync on" : "sync off");
-      if (g_interrupted) {
-        r.failure = "interrupted";
-        rows.push_back(std::move(r));
-        continue;
-      }
+  // Rounds outermost, so every configuration of a round meets the same
+  // machine; sync mode next: the configurations compared sit side by side.
+  for (int round = 1; round <= opt.rounds; round++) {
+    const std::string suffix = opt.rounds > 1 ? " #" + std::to_string(round) : std::string();
+    auto add = [&](RunResult r, bool sync, const std::function<void(RunResult&)>& run) {
+      r.label += suffix;
       r.sync = sync;
-      RunDeployment(opt, data_root, spec, r);
-      rows.push_back(std::move(r));
-    }
-    if (opt.vs_redis) {
-      RunResult r;
-      r.label = sync ? "redis fsync always" : "redis no AOF";
-      r.server = "redis-server";
-      r.sync = sync;
+      r.round = round;
       if (g_interrupted) {
         r.failure = "interrupted";
       } else {
-        RunRedis(opt, data_root, sync, r);
+        run(r);
       }
       rows.push_back(std::move(r));
+    };
+    for (bool sync : modes) {
+      for (DeploymentSpec spec : deployments) {
+        spec.sync = sync;
+        RunResult r;
+        // A lone node without --compare-cluster keeps its historical labels.
+        r.label = (opt.compare_cluster || spec.nodes > 1 ? spec.Label() + ", " : std::string()) +
+                  (sync ? "sync on" : "sync off");
+        add(std::move(r), sync, [&](RunResult& r) { RunDeployment(opt, data_root, spec, r); });
+      }
+      if (opt.vs_redis) {
+        RunResult r;
+        r.label = sync ? "redis fsync always" : "redis no AOF";
+        r.server = "redis-server";
+        add(std::move(r), sync, [&](RunResult& r) { RunRedis(opt, data_root, sync, r); });
+      }
     }
   }
   return rows;
 }
 
-// dynastore against redis-server at the same durability, one line per
-// durability measured: the goal of issue 19 is a ratio of at least 0.5.
-void PrintRatios(const std::vector<RunResult>& rows) {
-  bool header = false;
-  for (const RunResult& redis : rows) {
-    if (redis.server != "redis-server" || !redis.failure.empty()) continue;
-    for (const RunResult& ds : rows) {
-      if (ds.server != "dynastore" || ds.sync != redis.sync || !ds.failure.empty() || redis.ops_per_sec() <= 0) {
-        continue;
-      }
-      if (!header) std::printf("\ndynastore vs redis-server at equal durability:\n");
-      header = true;
-      std::printf("  %-34s ops/s %.2fx (%.0f vs %.0f); p99 %.3f vs %.3f ms; p99.9 %.3f vs %.3f ms\n",
-                  (ds.label + " / " + redis.label).c_str(), ds.ops_per_sec() / redis.ops_per_sec(), ds.ops_per_sec(),
-                  redis.ops_per_sec(), Ms(ds.stats.all.Percentile(99)), Ms(redis.stats.all.Percentile(99)),
-                  Ms(ds.stats.all.Percentile(99.9)), Ms(redis.stats.all.Percentile(99.9)));
+// Throughput ratios of pairs of rows measured in the same round at the same
+// durability (`top` over `bottom`), one line per pair, then the median over
+// rounds: the goals of issue 19 are ratios of at least 0.5.
+void PrintRatios(const std::vector<RunResult>& rows, const std::string& title,
+                 const std::function<bool(const RunResult&)>& top,
+                 const std::function<bool(const RunResult&)>& bottom) {
+  std::map<bool, std::vector<double>> by_sync;  // sync -> the rounds' ratios
+  for (const RunResult& b : rows) {
+    if (!bottom(b) || !b.failure.empty() || b.ops_per_sec() <= 0) continue;
+    for (const RunResult& t : rows) {
+      if (!top(t) || t.round != b.round || t.sync != b.sync || !t.failure.empty()) continue;
+      if (by_sync.empty()) std::printf("\n%s:\n", title.c_str());
+      const double ratio = t.ops_per_sec() / b.ops_per_sec();
+      by_sync[b.sync].push_back(ratio);
+      std::printf("  %-44s ops/s %.2fx (%.0f vs %.0f); p99 %.3f vs %.3f ms; p99.9 %.3f vs %.3f ms\n",
+                  (t.label + " / " + b.label).c_str(), ratio, t.ops_per_sec(), b.ops_per_sec(),
+                  Ms(t.stats.all.Percentile(99)), Ms(b.stats.all.Percentile(99)), Ms(t.stats.all.Percentile(99.9)),
+                  Ms(b.stats.all.Percentile(99.9)));
     }
+  }
+  for (auto& [sync, ratios] : by_sync) {
+    if (ratios.size() < 2) continue;
+    std::sort(ratios.begin(), ratios.end());
+    const size_t n = ratios.size();
+    const double median = n % 2 ? ratios[n / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
+    std::printf("  sync %-3s median of %zu rounds: %.2fx (range %.2f-%.2fx)\n", sync ? "on" : "off", n, median,
+                ratios.front(), ratios.back());
   }
 }
 
@@ -1059,7 +1077,17 @@ int Run(const Options& opt) {
   PrintSetup(opt, machine, target, data_root, any_cluster);
   const std::vector<RunResult> rows = RunAll(opt, target, data_root, deployments);
   PrintTable(rows);
-  if (opt.vs_redis) PrintRatios(rows);
+  if (opt.vs_redis) {
+    PrintRatios(
+        rows, "dynastore vs redis-server at equal durability",
+        [](const RunResult& r) { return r.server == "dynastore"; },
+        [](const RunResult& r) { return r.server == "redis-server"; });
+  }
+  if (opt.compare_cluster) {
+    PrintRatios(
+        rows, "cluster vs one node", [](const RunResult& r) { return r.spec && r.spec->nodes > 1; },
+        [](const RunResult& r) { return r.spec && r.spec->nodes == 1; });
+  }
 
   if (!opt.json.empty()) {
     std::string error;
@@ -1175,6 +1203,13 @@ int main(int argc, char** argv) {
   target->excludes(redis_bin);
   vs_redis->excludes(compare);
   vs_redis->excludes(nodes);
+  auto* rounds = app.add_option("--rounds", opt.rounds,
+                                "Measure every configuration this many times, interleaved (all of round 1, then "
+                                "round 2, ...), and print each round's ratios and their median: on a noisy machine "
+                                "one round's ratio can be off by a third")
+                     ->check(CLI::Range(1, 20))
+                     ->capture_default_str();
+  target->excludes(rounds);
   app.add_option("--json", opt.json, "Also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
 
