@@ -95,92 +95,52 @@ std::optional<CouchdbClient::Read> CouchdbClient::ReadKey(const std::string& key
 }
 
 Completion CouchdbClient::Write(const std::string& key, const Read& read, const json& content, json value,
-                                bool* deletions_applied, Deadline deadline) {
+                                Deadline deadline) {
   json winner = content;
   if (!read.leaves.empty()) winner["_rev"] = read.leaves[0].rev;
-  if (!spec_.resolve_conflicts) {
-    CouchdbReply r = docs_.Put(key, winner, deadline);
-    if (r.ok()) return {OpType::kOk, std::move(value), ""};
-    return {r.status == CouchdbReply::Status::kFailed ? OpType::kFail : OpType::kInfo, std::move(value), r.error};
-  }
-  winner["_id"] = key;
-  json docs = json::array({winner});
-  for (size_t i = 1; i < read.leaves.size(); ++i) {
-    docs.push_back({{"_id", key}, {"_rev", read.leaves[i].rev}, {"_deleted", true}});
-  }
-  CouchdbReply r = docs_.BulkDocs(docs, deadline);
+  CouchdbReply r = docs_.Put(key, winner, deadline);
   if (!r.ok()) {
     return {r.status == CouchdbReply::Status::kFailed ? OpType::kFail : OpType::kInfo, std::move(value), r.error};
   }
-  std::vector<CouchdbDocResult> results;
-  std::string error;
-  if (!ParseCouchdbBulkResults(r.body, docs.size(), &results, &error)) return {OpType::kInfo, std::move(value), error};
-  for (size_t i = 1; i < results.size(); ++i) *deletions_applied = *deletions_applied || results[i].ok;
-  if (results[0].ok) return {OpType::kOk, std::move(value), ""};
-  return Fail(
-      fmt::format("{} not written: {} (409: its winning revision changed since it was read)", key, results[0].error),
-      std::move(value));
+  // The losers' values are in the winner now: delete them, one request each
+  // (never two edits of one document in a _bulk_docs: see the header). A
+  // deletion that fails leaves a conflict the next write merges again.
+  for (size_t i = 1; i < read.leaves.size() && spec_.resolve_conflicts; ++i) {
+    docs_.Delete(key, read.leaves[i].rev, deadline);
+  }
+  return {OpType::kOk, std::move(value), ""};
 }
 
 Completion CouchdbClient::Set(const Invocation& op, Deadline deadline) {
-  if (op.f == "read") {
-    std::string error;
-    auto read = ReadKey(op.key, deadline, &error);
-    if (!read) return Fail(error);
-    return {OpType::kOk, Sorted(read->values), ""};
+  if (op.f != "add" && op.f != "read") {
+    return Fail(fmt::format("couchdb client does not support f={} (workload set)", op.f));
   }
-  if (op.f != "add") return Fail(fmt::format("couchdb client does not support f={} (workload set)", op.f));
-  if (!op.value.is_number_integer()) return Fail(fmt::format("add needs an integer value, got {}", op.value.dump()));
-  // Elements of leaves this op deleted while its own update failed: written by the next attempt.
-  std::set<int64_t> carried;
-  bool deleted_some = false;
-  Completion last;
-  do {
-    std::string error;
-    auto read = ReadKey(op.key, deadline, &error);
-    if (!read) return {deleted_some ? OpType::kInfo : OpType::kFail, op.value, error};
-    std::set<int64_t> elements = read->values;
-    elements.insert(carried.begin(), carried.end());
-    elements.insert(op.value.get<int64_t>());
-    bool deleted_now = false;
-    last = Write(op.key, *read, {{"elements", Sorted(elements)}}, op.value, &deleted_now, deadline);
-    if (last.type != OpType::kFail || !deleted_now) break;
-    deleted_some = true;
-    carried = std::move(elements);
-  } while (CouchdbDocuments::Clock::now() < deadline);
-  if (deleted_some && last.type == OpType::kFail) last.type = OpType::kInfo;
-  return last;
+  if (op.f == "add" && !op.value.is_number_integer()) {
+    return Fail(fmt::format("add needs an integer value, got {}", op.value.dump()));
+  }
+  std::string error;
+  auto read = ReadKey(op.key, deadline, &error);
+  if (!read) return Fail(error, op.f == "add" ? op.value : json(nullptr));
+  if (op.f == "read") return {OpType::kOk, Sorted(read->values), ""};
+  std::set<int64_t> elements = read->values;
+  elements.insert(op.value.get<int64_t>());
+  return Write(op.key, *read, {{"elements", Sorted(elements)}}, op.value, deadline);
 }
 
 Completion CouchdbClient::Register(const Invocation& op, Deadline deadline) {
-  if (op.f == "read") {
-    std::string error;
-    auto read = ReadKey(op.key, deadline, &error);
-    if (!read) return Fail(error);
-    return {OpType::kOk, Sorted(read->values), ""};
+  if (op.f != "rmw" && op.f != "read") {
+    return Fail(fmt::format("couchdb client does not support f={} (workload register)", op.f));
   }
-  if (op.f != "rmw") return Fail(fmt::format("couchdb client does not support f={} (workload register)", op.f));
-  if (!op.value.is_object() || !op.value.contains("write") || !op.value["write"].is_number_integer()) {
+  if (op.f == "rmw" &&
+      (!op.value.is_object() || !op.value.contains("write") || !op.value["write"].is_number_integer())) {
     return Fail(fmt::format("rmw needs a value {{\"write\":<integer>}}, got {}", op.value.dump()));
   }
+  std::string error;
+  auto read = ReadKey(op.key, deadline, &error);
+  if (op.f == "read") return read ? Completion{OpType::kOk, Sorted(read->values), ""} : Fail(error);
   const int64_t id = op.value["write"].get<int64_t>();
-  std::set<int64_t> carried;  // ids of leaves this op deleted while its own write failed
-  bool deleted_some = false;
-  Completion last;
-  do {
-    std::string error;
-    auto read = ReadKey(op.key, deadline, &error);
-    if (!read) return {deleted_some ? OpType::kInfo : OpType::kFail, {{"read", Sorted(carried)}, {"write", id}}, error};
-    std::set<int64_t> seen = read->values;
-    seen.insert(carried.begin(), carried.end());
-    bool deleted_now = false;
-    last = Write(op.key, *read, {{"value", id}}, {{"read", Sorted(seen)}, {"write", id}}, &deleted_now, deadline);
-    if (last.type != OpType::kFail || !deleted_now) break;
-    deleted_some = true;
-    carried = std::move(seen);
-  } while (CouchdbDocuments::Clock::now() < deadline);
-  if (deleted_some && last.type == OpType::kFail) last.type = OpType::kInfo;
-  return last;
+  if (!read) return Fail(error, {{"write", id}});  // nothing written
+  return Write(op.key, *read, {{"value", id}}, {{"read", Sorted(read->values)}, {"write", id}}, deadline);
 }
 
 CouchdbDocuments& CouchdbClient::Member(const std::string& name) {

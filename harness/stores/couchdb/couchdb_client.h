@@ -6,17 +6,21 @@
 // With "couchdb": {"resolve-conflicts": true} (the default, the correct
 // client), every op sees every live leaf revision (open_revs=all), winner
 // and conflicts alike:
-//   set add K e    union of every leaf's elements plus e, written on the
-//                  winning _rev, every losing leaf deleted: one _bulk_docs
-//                  call. ok when the winner's update applied; fail on a 409
-//                  (nothing applied). When the winner's update hit a 409 but
-//                  a deletion applied, the op tries again with the elements
-//                  it already holds, so the deleted leaves' elements are
-//                  never dropped (info if the deadline passes first).
+//   set add K e    union of every leaf's elements plus e, PUT on the winning
+//                  _rev (ok when it applied; a 409 Conflict: fail, nothing
+//                  applied), then every losing leaf deleted (DELETE ?rev=,
+//                  one request each, only once the union is written, so a
+//                  failure never drops a sibling's elements)
 //   set read K     union of every leaf's elements, sorted
 //   register rmw K {"write":id}  read = every leaf's id (sorted), then the
 //                  write replaces them all as above → ok {"read":[...],"write":id}
 //   register read K  every leaf's id, sorted ([] when missing)
+// Not one _bulk_docs call holding the update and the deletions, as CouchDB
+// allows: PouchDB Server 4.2.0 (pouchdb-adapter-leveldb-core 7.3.1) handles
+// two edits of one document in one _bulk_docs badly under concurrent
+// replication: the next _changes read of the document throws a TypeError
+// that kills the server, again after every restart, and replicas never
+// converge (measured: README "CouchDB").
 // With "resolve-conflicts": false (the careless client), ops read only the
 // winning revision (GET without conflicts) and write on it (PUT with its
 // _rev), leaving the conflicts in place, never seen again.
@@ -70,10 +74,9 @@ class CouchdbClient : public Client {
     std::set<int64_t> values;
   };
   std::optional<Read> ReadKey(const std::string& key, Deadline deadline, std::string* error);
-  // Writes `content` over every leaf of `read` (careful: one _bulk_docs that also
-  // deletes the losers; careless: PUT on the winner).
+  // PUTs `content` on the winner of `read`, then (careful) deletes the losers.
   Completion Write(const std::string& key, const Read& read, const nlohmann::json& content, nlohmann::json value,
-                   bool* deletions_applied, Deadline deadline);
+                   Deadline deadline);
   Completion Set(const Invocation& op, Deadline deadline);
   Completion Register(const Invocation& op, Deadline deadline);
   CouchdbDocuments& Member(const std::string& name);

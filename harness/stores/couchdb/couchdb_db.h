@@ -5,9 +5,10 @@
 // kept as sibling revisions. Each server is started in the foreground:
 //   pouchdb-server --port <port> --host <addr> --dir <dir>/couchdb.data
 //                  --config <dir>/couchdb.data/config.json --no-color
-// its output in <dir>/couchdb.log; config.json (written before the start)
-// only moves its own log file into the data directory (it would write
-// ./log.txt wherever it was started).
+// with NODE_OPTIONS=--unhandled-rejections=warn (see Start), its output in
+// <dir>/couchdb.log; config.json (written before the start) only moves its
+// own log file into the data directory (it would write ./log.txt wherever it
+// was started).
 //
 // Start-up is done (WaitHealthy on every node, then WaitClusterReady) when
 // every server answers GET / and holds the test's database (PUT /{db}),
@@ -56,7 +57,6 @@ class CouchdbDb : public DaemonDatabase {
   explicit CouchdbDb(CouchdbOptions options);
   ~CouchdbDb() override;
   std::string name() const override { return "couchdb"; }
-  void SetLog(LogSink log) override;
   void Install(const std::vector<NodeInfo>& nodes) override;
   void Start(const NodeInfo& node) override;
   void WaitHealthy(const NodeInfo& node, std::chrono::milliseconds timeout) override;
@@ -83,7 +83,6 @@ class CouchdbDb : public DaemonDatabase {
   std::vector<NodeInfo> nodes_;                      // from Install; guarded by mu_
   std::unique_ptr<CouchdbReplication> replication_;  // from Install; guarded by mu_ (the object is thread-safe)
   bool replication_established_ = false;             // guarded by mu_
-  LogSink log_;                                      // guarded by mu_
 };
 
 }  // namespace faultline

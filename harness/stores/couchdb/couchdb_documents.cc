@@ -85,32 +85,6 @@ bool ParseCouchdbLeaves(const json& body, std::vector<CouchdbLeaf>* leaves, std:
   return true;
 }
 
-bool ParseCouchdbBulkResults(const json& body, size_t sent, std::vector<CouchdbDocResult>* results,
-                             std::string* error) {
-  results->clear();
-  if (!body.is_array() || body.size() != sent) {
-    *error = fmt::format("_bulk_docs reply is not an array of {} results: {}", sent, Truncate(body.dump()));
-    return false;
-  }
-  for (const json& r : body) {
-    if (!r.is_object()) {
-      *error = "_bulk_docs result is not an object: " + Truncate(r.dump());
-      return false;
-    }
-    CouchdbDocResult result;
-    if (r.contains("error")) {
-      result.error = r["error"].is_string() ? r["error"].get<std::string>() : r["error"].dump();
-    } else if (r.contains("rev") && r["rev"].is_string()) {
-      result.ok = true;
-    } else {
-      *error = "_bulk_docs result has neither rev nor error: " + Truncate(r.dump());
-      return false;
-    }
-    results->push_back(std::move(result));
-  }
-  return true;
-}
-
 std::string CouchdbDocuments::DocPath(const std::string& key) const {
   return "/" + PercentEncode(database_) + "/" + PercentEncode(key);
 }
@@ -151,8 +125,8 @@ CouchdbReply CouchdbDocuments::Put(const std::string& key, const json& doc, Cloc
   return Call("PUT", DocPath(key), doc.dump(), deadline);
 }
 
-CouchdbReply CouchdbDocuments::BulkDocs(const json& docs, Clock::time_point deadline) {
-  return Call("POST", "/" + PercentEncode(database_) + "/_bulk_docs", json{{"docs", docs}}.dump(), deadline);
+CouchdbReply CouchdbDocuments::Delete(const std::string& key, const std::string& rev, Clock::time_point deadline) {
+  return Call("DELETE", DocPath(key) + "?rev=" + PercentEncode(rev), "", deadline);
 }
 
 CouchdbReply CouchdbDocuments::CreateDatabase(Clock::time_point deadline) {

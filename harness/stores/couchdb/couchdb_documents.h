@@ -4,7 +4,7 @@
 //   GET  /{db}/{key}?conflicts=true       the winner and its "_conflicts"
 //   GET  /{db}/{key}?open_revs=all        every leaf revision (Accept: application/json)
 //   PUT  /{db}/{key}                      a write on a given "_rev"
-//   POST /{db}/_bulk_docs                 a write plus deletions, per-document results
+//   DELETE /{db}/{key}?rev=R              delete one leaf revision
 //   PUT  /{db}                            create the database (412: it exists)
 // Any CouchDB-API server answers these (CouchDB 1.x-3.x, PouchDB Server).
 //
@@ -60,15 +60,6 @@ std::vector<CouchdbLeaf> CouchdbLiveLeaves(std::vector<CouchdbLeaf> leaves);
 // false with `error` set when it is not one.
 bool ParseCouchdbLeaves(const nlohmann::json& body, std::vector<CouchdbLeaf>* leaves, std::string* error);
 
-// One entry of a _bulk_docs reply.
-struct CouchdbDocResult {
-  bool ok = false;
-  std::string error;  // "conflict", ... when !ok
-};
-// Parses a _bulk_docs reply: one entry per document sent, in order.
-bool ParseCouchdbBulkResults(const nlohmann::json& body, size_t sent, std::vector<CouchdbDocResult>* results,
-                             std::string* error);
-
 class CouchdbDocuments {
  public:
   using Clock = HttpConnection::Clock;
@@ -78,7 +69,7 @@ class CouchdbDocuments {
   // GET the document; `query` ("conflicts=true", "open_revs=all") may be empty.
   CouchdbReply Get(const std::string& key, std::string_view query, Clock::time_point deadline);
   CouchdbReply Put(const std::string& key, const nlohmann::json& doc, Clock::time_point deadline);
-  CouchdbReply BulkDocs(const nlohmann::json& docs, Clock::time_point deadline);
+  CouchdbReply Delete(const std::string& key, const std::string& rev, Clock::time_point deadline);
   // Creates the database; an existing one (412) is ok too.
   CouchdbReply CreateDatabase(Clock::time_point deadline);
   // Any request, for the adapter (/_replicate) and tests.

@@ -150,7 +150,7 @@ TEST_F(CouchdbClusterTest, PartitionedWritesBecomeSiblingsThatTheCorrectClientMe
   const json careless = ReadOn(2, "k", WorkloadKind::kSet, false);
   EXPECT_TRUE(careless == json({1, 2}) || careless == json({1, 3})) << careless;
 
-  // An add merges the siblings into the winner and deletes the loser, in one _bulk_docs.
+  // An add writes the siblings' union on the winner, then deletes the loser.
   Completion merge = NewClient(2, WorkloadKind::kSet)->Invoke({"add", "k", 4});
   ASSERT_EQ(merge.type, OpType::kOk) << merge.error;
   const std::vector<CouchdbLeaf> leaves = Leaves(2, "k");

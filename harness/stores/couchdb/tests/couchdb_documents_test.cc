@@ -49,21 +49,5 @@ TEST(CouchdbLeaves, RejectsRepliesThatAreNotLeafLists) {
   }
 }
 
-TEST(CouchdbBulkResults, OneResultPerDocumentSent) {
-  std::vector<CouchdbDocResult> results;
-  std::string error;
-  ASSERT_TRUE(ParseCouchdbBulkResults(json::parse(R"([{"ok":true,"id":"k","rev":"3-a"},
-      {"id":"k","error":"conflict","reason":"Document update conflict."}])"),
-                                      2, &results, &error))
-      << error;
-  EXPECT_TRUE(results[0].ok);
-  EXPECT_FALSE(results[1].ok);
-  EXPECT_EQ(results[1].error, "conflict");
-  EXPECT_FALSE(ParseCouchdbBulkResults(json::parse(R"([{"ok":true,"id":"k","rev":"3-a"}])"), 2, &results, &error));
-  EXPECT_NE(error.find("2 results"), std::string::npos) << error;
-  EXPECT_FALSE(ParseCouchdbBulkResults(json::parse(R"([{"id":"k"}])"), 1, &results, &error));
-  EXPECT_FALSE(ParseCouchdbBulkResults(json::parse(R"({"docs":[]})"), 0, &results, &error));
-}
-
 }  // namespace
 }  // namespace faultline
