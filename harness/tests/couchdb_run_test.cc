@@ -12,6 +12,7 @@
 //   - "couchdb": {"resolve-conflicts": false} reads only the winner: the
 //     losing branch's acknowledged adds are gone from every final read, and
 //     the set checker must say so (exit 1).
+// And the external adapter's lifecycle with the built-in couchdb client.
 #include "testing/run_fixture.h"
 
 namespace faultline::test {
@@ -84,6 +85,35 @@ TEST_F(CouchdbRunTest, TheCarelessClientLosesTheLosingBranchsAdds) {
   EXPECT_EQ(first["missing_on"].size(), 3u) << first.dump();
   const json test = json::parse(ReadFile(run / "test.json"));
   EXPECT_EQ(test["couchdb"]["resolve-conflicts"], false);
+  ExpectNothingLeft(ClusterId(run));
+}
+
+// "external": {"client": "couchdb"}: the user's own lifecycle commands start
+// the server (here PouchDB Server on one node, as a user would start any
+// CouchDB-API server), the built-in client drives it and creates the test's
+// database itself.
+TEST_F(CouchdbRunTest, TheExternalAdapterDrivesAUsersServerWithTheBuiltInClient) {
+  const std::string server = FAULTLINE_SOURCE_DIR "/harness/stores/couchdb/server/node_modules/.bin/pouchdb-server";
+  const json config = {
+      {"db", "external"},
+      {"external",
+       {{"install", {"sh", "-c", R"(printf '{"log":{"file":"%s/log.txt"}}' "$1" > "$1/config.json")", "sh", "{dir}"}},
+        {"start",
+         {"env", "NODE_OPTIONS=--unhandled-rejections=warn", server, "--port", "{port}", "--host", "{address}", "--dir",
+          "{dir}/data", "--config", "{dir}/config.json", "--no-color"}},
+        {"health", {"curl", "-sf", "http://{address}:{port}/"}},
+        {"client", "couchdb"},
+        {"port", 5990}}}};
+  const fs::path file = fs::path(store_).parent_path() / "external.json";
+  std::ofstream(file) << config.dump();
+  std::vector<std::string> args = RunArgs({"--config", file.string(), "--workload", "register", "--time-limit", "3"});
+  args[2] = "1";  // --local 1: no replication between independent servers
+  const int code = RunFaultline(args);
+  const fs::path run = LatestRun();
+  const json results = json::parse(ReadFile(run / "results.json"));
+  EXPECT_EQ(code, 0) << Output() << results.dump(2);
+  EXPECT_GT(results["checkers"]["lost-update"]["ok_count"].get<int>(), 0) << results.dump(2);
+  EXPECT_EQ(json::parse(ReadFile(run / "test.json"))["external"]["client"], "couchdb");
   ExpectNothingLeft(ClusterId(run));
 }
 
