@@ -195,6 +195,11 @@ TEST_F(CouchdbClusterTest, RegisterSiblingsAreEveryRevisionsValueAndTheCarelessW
   EXPECT_EQ(reg->Invoke({"add", "r", 1}).type, OpType::kFail);
   EXPECT_EQ(reg->Invoke({"rmw", "r", 1}).type, OpType::kFail);
   EXPECT_THROW(NewClient(0, WorkloadKind::kCounter), HarnessError);
+  // A document faultline did not write is a fail naming it, never a crash.
+  ASSERT_TRUE(Docs(0).Put("odd", {{"elements", "x"}}, Clock::now() + 2s).ok());
+  Completion odd = NewClient(0, WorkloadKind::kSet)->Invoke({"add", "odd", 1});
+  EXPECT_EQ(odd.type, OpType::kFail);
+  EXPECT_NE(odd.error.find("not a set document"), std::string::npos) << odd.error;
 }
 
 TEST_F(CouchdbClusterTest, KilledServerRefusesAndRestartedReplicatesBothWays) {

@@ -1,9 +1,18 @@
-// The parts of the couchdb client that need no server: CouchDB's winner
-// rule, and replies that are not what the API promises (hostile input is a
-// clear error, never a crash).
+// The parts of the couchdb client that need no real server: CouchDB's
+// winner rule, open_revs replies that are not what the API promises
+// (hostile input is a clear error, never a crash), and how each way a write
+// can end maps to "not applied" or "unknown", against a loopback socket
+// that answers as scripted (no real server fails on purpose).
 #include "harness/stores/couchdb/couchdb_documents.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+#include <thread>
 
 namespace faultline {
 namespace {
@@ -47,6 +56,98 @@ TEST(CouchdbLeaves, RejectsRepliesThatAreNotLeafLists) {
     EXPECT_FALSE(ParseCouchdbLeaves(json::parse(bad), &leaves, &error)) << bad;
     EXPECT_FALSE(error.empty()) << bad;
   }
+}
+
+// A loopback listener that reads one request and then does `answer` with the connection.
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::function<void(int fd)> answer) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(listener_, 1), 0);
+    ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this, answer] {
+      const int fd = ::accept(listener_, nullptr, nullptr);
+      if (fd < 0) return;
+      std::string request;
+      char buf[4096];
+      while (request.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) break;
+        request.append(buf, static_cast<size_t>(n));
+      }
+      answer(fd);
+      ::close(fd);
+    });
+  }
+  ~ScriptedServer() {
+    ::shutdown(listener_, SHUT_RDWR);
+    thread_.join();
+    ::close(listener_);
+  }
+  int port() const { return port_; }
+
+ private:
+  int listener_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+void Reply(int fd, const std::string& status, const std::string& body) {
+  const std::string r = "HTTP/1.1 " + status +
+                        "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                        "\r\n\r\n" + body;
+  EXPECT_EQ(::write(fd, r.data(), r.size()), static_cast<ssize_t>(r.size()));
+}
+
+CouchdbReply PutTo(const ScriptedServer& server, std::chrono::milliseconds timeout = std::chrono::milliseconds(2000)) {
+  CouchdbDocuments docs("127.0.0.1", server.port(), "db");
+  return docs.Put("k", {{"elements", {1}}}, CouchdbDocuments::Clock::now() + timeout);
+}
+
+TEST(CouchdbOutcomes, ConflictAndOther4xxAreNotApplied) {
+  ScriptedServer conflict(
+      [](int fd) { Reply(fd, "409 Conflict", R"({"error":"conflict","reason":"Document update conflict."})"); });
+  CouchdbReply r = PutTo(conflict);
+  EXPECT_EQ(r.status, CouchdbReply::Status::kFailed);
+  EXPECT_EQ(r.http_status, 409);
+  EXPECT_NE(r.error.find("409 conflict: Document update conflict."), std::string::npos) << r.error;
+  ScriptedServer bad([](int fd) { Reply(fd, "400 Bad Request", "not even json"); });
+  EXPECT_EQ(PutTo(bad).status, CouchdbReply::Status::kFailed);
+}
+
+TEST(CouchdbOutcomes, ARefusedConnectionIsNotApplied) {
+  int port = 0;
+  {
+    ScriptedServer gone([](int) {});
+    port = gone.port();
+    CouchdbDocuments touch("127.0.0.1", port, "db");  // let the listener's thread finish
+    touch.Put("k", json::object(), CouchdbDocuments::Clock::now() + std::chrono::milliseconds(500));
+  }
+  CouchdbDocuments docs("127.0.0.1", port, "db");
+  CouchdbReply r = docs.Put("k", json::object(), CouchdbDocuments::Clock::now() + std::chrono::milliseconds(1000));
+  EXPECT_EQ(r.status, CouchdbReply::Status::kFailed);
+  EXPECT_NE(r.error.find("connection refused"), std::string::npos) << r.error;
+}
+
+TEST(CouchdbOutcomes, TimeoutDropAfterSending5xxAndMalformedRepliesAreUnknown) {
+  ScriptedServer silent([](int) { std::this_thread::sleep_for(std::chrono::milliseconds(700)); });
+  CouchdbReply timeout = PutTo(silent, std::chrono::milliseconds(300));
+  EXPECT_EQ(timeout.status, CouchdbReply::Status::kUnknown) << timeout.error;
+  ScriptedServer drop([](int) {});  // reads the request, closes without a word
+  CouchdbReply dropped = PutTo(drop);
+  EXPECT_EQ(dropped.status, CouchdbReply::Status::kUnknown) << dropped.error;
+  ScriptedServer unavailable([](int fd) { Reply(fd, "503 Service Unavailable", "{}"); });
+  EXPECT_EQ(PutTo(unavailable).status, CouchdbReply::Status::kUnknown);
+  ScriptedServer garbage([](int fd) { Reply(fd, "201 Created", "{\"ok\":tru"); });
+  CouchdbReply malformed = PutTo(garbage);
+  EXPECT_EQ(malformed.status, CouchdbReply::Status::kUnknown);
+  EXPECT_NE(malformed.error.find("reply is not JSON"), std::string::npos) << malformed.error;
 }
 
 }  // namespace
