@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -87,22 +86,13 @@ void CouchdbDb::Start(const NodeInfo& node) {
   daemons().Start(node, CommandLine(node), LogPath(node), {{"NODE_OPTIONS", "--unhandled-rejections=warn"}});
 }
 
-void CouchdbDb::ThrowIfExited(const NodeInfo& node) {
-  Remote& remote = RemoteOf(node);
-  auto pid = daemons().Pid(node);
-  if (pid && !remote.Alive(*pid)) {
-    throw HarnessError(fmt::format("pouchdb-server on {} exited (pid {}); last lines of {}:\n{}", node.name, *pid,
-                                   LogPath(node), LogTail(remote, LogPath(node))));
-  }
-}
-
 void CouchdbDb::WaitHealthy(const NodeInfo& node, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   CouchdbDocuments docs(node.address, options_.port, database_);
   std::string last = "no answer yet";
   const bool healthy = WaitFor(
       [&] {
-        ThrowIfExited(node);
+        daemons().ThrowIfExited(node, LogPath(node));
         CouchdbReply welcome = docs.Call("GET", "/", "", AttemptDeadline(deadline));
         if (!welcome.ok() || !welcome.body.is_object()) {
           last = welcome.ok() ? "GET / is not a JSON object" : welcome.error;
@@ -151,20 +141,9 @@ void CouchdbDb::Wipe(const NodeInfo& node) {
   RunOrThrow(RemoteOf(node), {"rm", "-rf", DataPath(node)}, "rm -rf " + DataPath(node));
 }
 
-// couchdb.log (its output) and pouchdb-server.log (its own log file); one that
-// cannot be fetched leaves <name>.missing with the reason.
+// couchdb.log (its output) and pouchdb-server.log (its own log file).
 void CouchdbDb::CollectLogs(const NodeInfo& node, const fs::path& dest) {
-  std::error_code ec;
-  fs::create_directories(dest, ec);
-  if (ec) throw HarnessError(fmt::format("cannot create {}: {}", dest.string(), ec.message()));
-  for (const auto& [from, to] : {std::pair{LogPath(node), std::string("couchdb.log")},
-                                 std::pair{DataPath(node) + "/log.txt", std::string("pouchdb-server.log")}}) {
-    try {
-      RemoteOf(node).Download(from, dest / to);
-    } catch (const HarnessError& e) {
-      std::ofstream(dest / (to + ".missing")) << e.what() << "\n";
-    }
-  }
+  CollectFiles(node, {{LogPath(node), "couchdb.log"}, {DataPath(node) + "/log.txt", "pouchdb-server.log"}}, dest);
 }
 
 std::unique_ptr<Client> CouchdbDb::NewClient(const NodeInfo& node, const ClientOptions& options) {

@@ -74,8 +74,6 @@ class CouchdbDb : public DaemonDatabase {
 
  private:
   std::string Binary() const { return options_.binary.empty() ? CouchdbServerPath() : options_.binary; }
-  // Throws HarnessError (with the log's tail) when the server's process exited.
-  void ThrowIfExited(const NodeInfo& node);
 
   CouchdbOptions options_;
   const std::string database_;
