@@ -7,6 +7,8 @@
 #include <algorithm>
 
 #include "harness/base/harness_error.h"
+#include "harness/stores/couchdb/couchdb_client.h"
+#include "harness/stores/couchdb/couchdb_db.h"
 #include "harness/stores/dynastore/dynastore_client.h"
 #include "harness/stores/dynastore/dynastore_db.h"
 #include "harness/stores/etcd/etcd_client.h"
@@ -93,8 +95,73 @@ std::string EtcdUnsupportedFault(const TestConfig& /*config*/, const std::string
          "cannot skew it (and the nodes share this machine's one kernel clock)";
 }
 
+std::unique_ptr<Database> MakeCouchdb(const TestConfig& config) {
+  return std::make_unique<CouchdbDb>(CouchdbOptions(config.couchdb));
+}
+
+// The clients "external": {"client": NAME} may name instead of a program.
+const std::vector<std::string>& BuiltinClients() {
+  static const std::vector<std::string> names = {"couchdb"};
+  return names;
+}
+
+// The couchdb client on the user's own CouchDB-API cluster: "external.port"
+// when given, else "couchdb.port"; a new database per test, created by the
+// clients (nobody else knows its name).
+ExternalOptions ExternalWithCouchdbClient(ExternalOptions o, const TestConfig& config) {
+  const int port = config.external.port != 0 ? config.external.port : config.couchdb.port;
+  const std::string database = NewCouchdbDatabaseName(config.couchdb.database);
+  const bool resolve = config.couchdb.resolve_conflicts;
+  o.builtin_client = [port, database, resolve](const NodeInfo& node, const std::vector<NodeInfo>& nodes,
+                                               const ClientOptions& options) -> std::unique_ptr<Client> {
+    CouchdbClientSpec spec;
+    spec.address = node.address;
+    spec.port = port;
+    spec.database = database;
+    spec.resolve_conflicts = resolve;
+    spec.create_database = true;
+    for (const NodeInfo& n : nodes) spec.members[n.name] = n.address;
+    return std::make_unique<CouchdbClient>(std::move(spec), options);
+  };
+  return o;
+}
+
 std::unique_ptr<Database> MakeExternal(const TestConfig& config) {
-  return std::make_unique<ExternalDb>(ExternalOptions(config.external));
+  ExternalOptions o(config.external);
+  if (config.external.client_name == "couchdb") o = ExternalWithCouchdbClient(std::move(o), config);
+  return std::make_unique<ExternalDb>(std::move(o));
+}
+
+// The external entry, with a built-in client's name checked and its support used.
+StoreEntry ExternalStore() {
+  StoreEntry e = Store("external", "external", &TestConfig::external, &ParseExternalConfig, &MakeExternal,
+                       &ExternalUnsupported, &NoFaketime);
+  e.parse = [](const ConfigFields& object, bool selected, TestConfig* c) {
+    c->external = ParseExternalConfig(object, selected, c->node_count());
+    const std::string& name = c->external.client_name;
+    if (!name.empty() && std::find(BuiltinClients().begin(), BuiltinClients().end(), name) == BuiltinClients().end()) {
+      FailConfig(fmt::format(
+          "\"external.client\" names no built-in client: \"{}\" (known: {}); a client program is an argv array", name,
+          fmt::join(BuiltinClients(), ", ")));
+    }
+  };
+  e.unsupported = [](const TestConfig& c, WorkloadKind kind, const std::string& f) {
+    if (c.external.client_name == "couchdb") return CouchdbUnsupported(c.couchdb, kind, f);
+    return ExternalUnsupported(c.external, kind, f);
+  };
+  return e;
+}
+
+// The couchdb entry: its values are checked when the run's db is couchdb or
+// its external client is (ExternalStore parses "external" first).
+StoreEntry CouchdbStore() {
+  StoreEntry e = Store("couchdb", "couchdb", &TestConfig::couchdb, &ParseCouchdbConfig, &MakeCouchdb,
+                       &CouchdbUnsupported, &NoFaketime);
+  e.parse = [](const ConfigFields& object, bool selected, TestConfig* c) {
+    const bool used = selected || (c->db == "external" && c->external.client_name == "couchdb");
+    c->couchdb = ParseCouchdbConfig(object, used, c->node_count());
+  };
+  return e;
 }
 
 template <typename Entry, typename NameOf>
@@ -114,8 +181,8 @@ const std::vector<StoreEntry>& Stores() {
       Store("redis-cluster", "redis", &TestConfig::redis, &ParseRedisConfig, &MakeRedis, &RedisUnsupported,
             &NoFaketime),
       Store("etcd", "etcd", &TestConfig::etcd, &ParseEtcdConfig, &MakeEtcd, &EtcdUnsupported, &EtcdUnsupportedFault),
-      Store("external", "external", &TestConfig::external, &ParseExternalConfig, &MakeExternal, &ExternalUnsupported,
-            &NoFaketime),
+      ExternalStore(),
+      CouchdbStore(),  // after external: it reads whether external's client is couchdb
   };
   return stores;
 }

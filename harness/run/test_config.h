@@ -2,7 +2,7 @@
 // Sources, later ones winning: built-in defaults, the JSON config file
 // (--config), command-line flags. JSON keys are the flag names without the
 // dashes ("time-limit", "concurrency", ...; "_" is accepted for "-"), plus an
-// object per store for its settings ("dynastore", "redis", "etcd", "external": the
+// object per store for its settings ("dynastore", "redis", "etcd", "external", "couchdb": the
 // registry, harness/run/registry.h, lists them). The resolved config (seed
 // included) is written to the run's test.json, which is itself a valid
 // --config: a run repeats exactly from it.
@@ -20,6 +20,7 @@
 
 #include "harness/base/config_fields.h"  // ConfigError
 #include "harness/nodes/ssh/ssh_config.h"
+#include "harness/stores/couchdb/couchdb_config.h"
 #include "harness/stores/dynastore/dynastore_config.h"
 #include "harness/stores/etcd/etcd_config.h"
 #include "harness/stores/external/external_config.h"
@@ -56,6 +57,7 @@ struct TestConfig {
   RedisConfig redis;
   EtcdConfig etcd;
   ExternalConfig external;
+  CouchdbConfig couchdb;
   SshConfig ssh;          // key "ssh": how --nodes hosts are reached
   NemesisConfig nemesis;  // keys "nemesis", "nemesis-interval", ... (README "Nemesis")
 

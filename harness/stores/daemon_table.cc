@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -59,6 +60,20 @@ std::string LogTail(Remote& remote, const std::string& path) {
     return fmt::format("(cannot read {}: {})", path, r.err);
   } catch (const HarnessError& e) {
     return fmt::format("(cannot read {}: {})", path, e.what());
+  }
+}
+
+void CollectFiles(const NodeInfo& node, const std::vector<std::pair<std::string, std::string>>& files,
+                  const std::filesystem::path& dest) {
+  std::error_code ec;
+  std::filesystem::create_directories(dest, ec);
+  if (ec) throw HarnessError(fmt::format("cannot create {}: {}", dest.string(), ec.message()));
+  for (const auto& [path, name] : files) {
+    try {
+      RemoteOf(node).Download(path, dest / name);
+    } catch (const HarnessError& e) {
+      std::ofstream(dest / (name + ".missing")) << e.what() << "\n";
+    }
   }
 }
 
@@ -145,6 +160,15 @@ void DaemonTable::Stop(const NodeInfo& node) {
     if (!WaitFor([&] { return !remote.Alive(*pid); }, kExitWait)) {
       throw HarnessError(fmt::format("{} on {} (pid {}) survived SIGTERM and SIGKILL", store_, node.name, *pid));
     }
+  }
+}
+
+void DaemonTable::ThrowIfExited(const NodeInfo& node, const std::string& log) {
+  auto pid = Pid(node);
+  Remote& remote = RemoteOf(node);
+  if (pid && !remote.Alive(*pid)) {
+    throw HarnessError(fmt::format("{} on {} exited (pid {}); last lines of {}:\n{}", store_, node.name, *pid, log,
+                                   LogTail(remote, log)));
   }
 }
 

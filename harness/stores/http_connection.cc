@@ -80,7 +80,7 @@ HttpConnection::~HttpConnection() { impl_->Close(); }
 void HttpConnection::Close() { impl_->Close(); }
 
 HttpResult HttpConnection::Request(std::string_view method, std::string_view target, std::string_view body,
-                                   Clock::time_point deadline) {
+                                   Clock::time_point deadline, std::string_view accept) {
   Impl& im = *impl_;
   HttpResult result;
 
@@ -134,6 +134,7 @@ HttpResult HttpConnection::Request(std::string_view method, std::string_view tar
   req.set(http::field::host, im.host_header);
   req.set(http::field::user_agent, "faultline");
   req.keep_alive(true);
+  if (!accept.empty()) req.set(http::field::accept, beast::string_view(accept.data(), accept.size()));
   if (!body.empty() || method == "PUT" || method == "POST") {
     req.set(http::field::content_type, "application/json");
     req.body() = std::string(body);

@@ -49,8 +49,10 @@ class HttpConnection {
 
   // Sends `method target` (body sent as application/json when non-empty, or
   // always for PUT/POST) and waits for the response until `deadline`.
+  // `accept`, when not empty, is sent as the Accept header (CouchDB answers
+  // some requests as multipart unless asked for JSON).
   HttpResult Request(std::string_view method, std::string_view target, std::string_view body,
-                     Clock::time_point deadline);
+                     Clock::time_point deadline, std::string_view accept = {});
 
   // Closes the connection; the next request opens a new one.
   void Close();

@@ -63,7 +63,7 @@ TEST(Registry, EveryWorkloadResolvesToItsKindAndWorkload) {
 
 TEST(Registry, UnknownNamesListTheKnownOnes) {
   const std::string db = RegistryError({{"db", "cassandra"}});
-  EXPECT_NE(db.find("unknown \"db\" \"cassandra\" (known: dynastore, etcd, external, redis-cluster)"),
+  EXPECT_NE(db.find("unknown \"db\" \"cassandra\" (known: couchdb, dynastore, etcd, external, redis-cluster)"),
             std::string::npos)
       << db;
   for (const StoreEntry& store : Stores()) EXPECT_NE(db.find(store.name), std::string::npos) << store.name;
@@ -77,7 +77,7 @@ TEST(Registry, UnknownNamesListTheKnownOnes) {
 }
 
 TEST(Registry, NameListsFollowTheTables) {
-  EXPECT_EQ(StoreNames(", "), "dynastore, redis-cluster, etcd, external");
+  EXPECT_EQ(StoreNames(", "), "dynastore, redis-cluster, etcd, external, couchdb");
   EXPECT_EQ(WorkloadNames("|"), "set|register|counter|cas-register");  // `faultline check`'s hint
   EXPECT_EQ(WorkloadNames(", ", /*sorted=*/true), "cas-register, counter, register, set");
 }
@@ -108,6 +108,53 @@ TEST(Registry, EtcdConfigIsCheckedNamingTheField) {
   EXPECT_TRUE(c.etcd.serializable_reads);
   EXPECT_EQ(c.etcd.client_port, 2379);
   EXPECT_EQ(MakeDatabase(c)->name(), "etcd");
+}
+
+TEST(Registry, CouchdbConfigIsCheckedNamingTheField) {
+  const TestConfig c = ResolveConfig({{"db", "couchdb"}, {"couchdb", {{"resolve-conflicts", false}}}}, 1);
+  EXPECT_FALSE(c.couchdb.resolve_conflicts);
+  EXPECT_EQ(c.couchdb.port, 5984);
+  EXPECT_EQ(MakeDatabase(c)->name(), "couchdb");
+  EXPECT_NE(RegistryError({{"db", "couchdb"}, {"couchdb", {{"port", 70000}}}}).find("\"couchdb.port\" must be between"),
+            std::string::npos);
+  EXPECT_NE(RegistryError({{"db", "couchdb"}, {"couchdb", {{"database", "Faultline"}}}})
+                .find("\"couchdb.database\" must start with a lowercase letter"),
+            std::string::npos);
+  EXPECT_NE(RegistryError({{"db", "couchdb"}, {"couchdb", {{"resolve-conflicts", "no"}}}})
+                .find("\"couchdb.resolve-conflicts\" must be true or false"),
+            std::string::npos);
+  // The client maps set and register; the others are refused before anything starts.
+  const std::string counter = RegistryError({{"db", "couchdb"}, {"workload", "counter"}});
+  EXPECT_NE(counter.find("cannot run the counter workload: the couchdb client maps the set and register workloads"),
+            std::string::npos)
+      << counter;
+  EXPECT_NE(UnsupportedFault(c, "clock").find("does not run the store under libfaketime"), std::string::npos);
+}
+
+// "external": {"client": "couchdb"}: the user's lifecycle, the built-in client.
+TEST(Registry, ExternalTakesABuiltInClientByName) {
+  const json external = {{"start", {"my-couchdb", "{address}"}}, {"client", "couchdb"}, {"port", 5985}};
+  const TestConfig c = ResolveConfig({{"db", "external"}, {"workload", "register"}, {"external", external}}, 1);
+  EXPECT_EQ(c.external.client_name, "couchdb");
+  EXPECT_TRUE(c.external.client.empty());
+  EXPECT_EQ(ToJson(c)["external"]["client"], "couchdb");  // test.json reads back the same
+  EXPECT_EQ(ResolveConfig(ToJson(c), 1).external.client_name, "couchdb");
+  // Its workloads are the couchdb client's, not "external.workloads".
+  EXPECT_NE(RegistryError({{"db", "external"}, {"workload", "counter"}, {"external", external}})
+                .find("the couchdb client maps the set and register workloads"),
+            std::string::npos);
+  // The couchdb object is checked when the external client uses it.
+  EXPECT_NE(RegistryError({{"db", "external"}, {"external", external}, {"couchdb", {{"database", "_x"}}}})
+                .find("\"couchdb.database\""),
+            std::string::npos);
+  json unknown = external;
+  unknown["client"] = "riak";
+  EXPECT_NE(RegistryError({{"db", "external"}, {"external", unknown}})
+                .find("\"external.client\" names no built-in client: \"riak\" (known: couchdb)"),
+            std::string::npos);
+  unknown["client"] = 3;
+  EXPECT_NE(RegistryError({{"db", "external"}, {"external", unknown}}).find("\"external.client\" must be an array"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -244,18 +244,7 @@ void DynastoreDb::Wipe(const NodeInfo& node) {
 // node never started, the host is gone) does not fail the run's collection:
 // the reason goes into <file>.missing next to where the file would be.
 void DynastoreDb::CollectLogs(const NodeInfo& node, const std::filesystem::path& dest) {
-  std::error_code ec;
-  fs::create_directories(dest, ec);
-  if (ec) throw HarnessError(fmt::format("cannot create {}: {}", dest.string(), ec.message()));
-  Remote& remote = RemoteOf(node);
-  for (const auto& [remote_path, name] :
-       {std::pair{LogPath(node), "dynastore.log"}, std::pair{ClusterPath(node), "cluster.json"}}) {
-    try {
-      remote.Download(remote_path, dest / name);
-    } catch (const HarnessError& e) {
-      std::ofstream(dest / (std::string(name) + ".missing")) << e.what() << "\n";
-    }
-  }
+  CollectFiles(node, {{LogPath(node), "dynastore.log"}, {ClusterPath(node), "cluster.json"}}, dest);
 }
 
 std::unique_ptr<Client> DynastoreDb::NewClient(const NodeInfo& node, const ClientOptions& options) {

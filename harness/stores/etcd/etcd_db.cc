@@ -100,22 +100,13 @@ void EtcdDb::Start(const NodeInfo& node) {
   daemons().Start(node, CommandLine(node, existing), LogPath(node));
 }
 
-void EtcdDb::ThrowIfExited(const NodeInfo& node) {
-  Remote& remote = RemoteOf(node);
-  auto pid = daemons().Pid(node);
-  if (pid && !remote.Alive(*pid)) {
-    throw HarnessError(fmt::format("etcd on {} exited (pid {}); last lines of {}:\n{}", node.name, *pid, LogPath(node),
-                                   LogTail(remote, LogPath(node))));
-  }
-}
-
 void EtcdDb::WaitHealthy(const NodeInfo& node, milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   HttpConnection conn(node.address, options_.client_port);
   std::string last = "no answer yet";
   const bool healthy = WaitFor(
       [&] {
-        ThrowIfExited(node);
+        daemons().ThrowIfExited(node, LogPath(node));
         HttpResult r = conn.Request("GET", "/health", "", AttemptDeadline(deadline));
         if (!r.ok()) {
           last = r.error;
@@ -170,7 +161,7 @@ void EtcdDb::Restart(const NodeInfo& node) {
   std::string last = "no answer yet";
   const bool listening = WaitFor(
       [&] {
-        ThrowIfExited(node);
+        daemons().ThrowIfExited(node, LogPath(node));
         // Listening: it answers, or it accepted the request and holds it until it has rejoined.
         HttpResult r = conn.Request("GET", "/health", "", std::min(deadline, Clock::now() + milliseconds(300)));
         last = r.error;
@@ -188,16 +179,9 @@ void EtcdDb::Wipe(const NodeInfo& node) {
   RunOrThrow(RemoteOf(node), {"rm", "-rf", DataPath(node)}, "rm -rf " + DataPath(node));
 }
 
-// etcd.log; a log that cannot be fetched leaves etcd.log.missing with the reason.
+// etcd.log.
 void EtcdDb::CollectLogs(const NodeInfo& node, const fs::path& dest) {
-  std::error_code ec;
-  fs::create_directories(dest, ec);
-  if (ec) throw HarnessError(fmt::format("cannot create {}: {}", dest.string(), ec.message()));
-  try {
-    RemoteOf(node).Download(LogPath(node), dest / "etcd.log");
-  } catch (const HarnessError& e) {
-    std::ofstream(dest / "etcd.log.missing") << e.what() << "\n";
-  }
+  CollectFiles(node, {{LogPath(node), "etcd.log"}}, dest);
 }
 
 std::unique_ptr<Client> EtcdDb::NewClient(const NodeInfo& node, const ClientOptions& options) {

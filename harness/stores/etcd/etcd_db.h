@@ -64,9 +64,6 @@ class EtcdDb : public DaemonDatabase {
   std::vector<std::string> CommandLine(const NodeInfo& node, bool existing) const;
 
  private:
-  // Throws HarnessError (with the log's tail) when the member's process exited.
-  void ThrowIfExited(const NodeInfo& node);
-
   EtcdOptions options_;
   mutable std::mutex mu_;
   std::vector<NodeInfo> nodes_;  // from Install; guarded by mu_

@@ -14,7 +14,12 @@ ExternalConfig ParseExternalConfig(const ConfigFields& e, bool selected, int /*n
   s.stop = e.Strings("stop");
   s.wipe = e.Strings("wipe");
   s.health = e.Strings("health");
-  s.client = e.Strings("client");
+  if (e.Get("client").is_string()) {
+    s.client_name = e.String("client");
+    if (s.client_name.empty()) FailConfig("\"external.client\" must not be an empty name");
+  } else {
+    s.client = e.Strings("client");
+  }
   s.logs = e.Strings("logs");
   s.port = e.Int("port");
   s.image = e.String("image");
@@ -28,7 +33,9 @@ ExternalConfig ParseExternalConfig(const ConfigFields& e, bool selected, int /*n
   }
   if (!selected) return s;
   if (s.start.empty()) FailConfig("\"external.start\" must be given: the command that runs the store on a node");
-  if (s.client.empty()) FailConfig("\"external.client\" must be given: the client program (JSON lines)");
+  if (s.client.empty() && s.client_name.empty()) {
+    FailConfig("\"external.client\" must be given: the client program (JSON lines) or a built-in client's name");
+  }
   if (s.port < 0 || s.port > 65535) {
     FailConfig(fmt::format("\"external.port\" must be between 0 and 65535, got {}", s.port));
   }
@@ -47,9 +54,18 @@ std::string ExternalUnsupported(const ExternalConfig& config, WorkloadKind kind,
 }
 
 nlohmann::json ToJson(const ExternalConfig& c) {
-  return {{"install", c.install},    {"start", c.start}, {"kill", c.kill}, {"pause", c.pause},
-          {"resume", c.resume},      {"stop", c.stop},   {"wipe", c.wipe}, {"health", c.health},
-          {"client", c.client},      {"logs", c.logs},   {"port", c.port}, {"image", c.image},
+  return {{"install", c.install},
+          {"start", c.start},
+          {"kill", c.kill},
+          {"pause", c.pause},
+          {"resume", c.resume},
+          {"stop", c.stop},
+          {"wipe", c.wipe},
+          {"health", c.health},
+          {"client", c.client_name.empty() ? nlohmann::json(c.client) : nlohmann::json(c.client_name)},
+          {"logs", c.logs},
+          {"port", c.port},
+          {"image", c.image},
           {"workloads", c.workloads}};
 }
 

@@ -23,15 +23,20 @@ struct ExternalConfig {
   // containers of it (as with --image) and every command above but the
   // client runs inside them. Empty: the nodes the run was given.
   std::string image;
+  // "client" given as a string instead of an argv array: the name of one
+  // of faultline's built-in clients (the registry's, e.g. "couchdb"), which
+  // then drives the user's store in place of a client program.
+  std::string client_name;
   // The workloads the client program answers (their ops as the README's
   // workload formats say). cas-register is not assumed: a program written
   // for the first three would fail every read/write/cas.
   std::vector<std::string> workloads = {"set", "register", "counter"};
 };
 
-// Reads the object (every key must have its type). When `selected` (the run's
-// db is external) the commands a run needs must be there. Throws ConfigError
-// naming the field.
+// Reads the object (every key must have its type; "client" is an argv array
+// or a built-in client's name, which the registry checks). When `selected`
+// (the run's db is external) the commands a run needs must be there. Throws
+// ConfigError naming the field.
 ExternalConfig ParseExternalConfig(const ConfigFields& object, bool selected, int node_count);
 
 // Why the external adapter cannot run op `f` of `kind`: the client program

@@ -205,6 +205,14 @@ void ExternalDb::CollectLogs(const NodeInfo& node, const fs::path& dest) {
 }
 
 std::unique_ptr<Client> ExternalDb::NewClient(const NodeInfo& node, const ClientOptions& options) {
+  if (options_.builtin_client) {
+    std::vector<NodeInfo> nodes;
+    {
+      std::lock_guard lock(mu_);
+      nodes = nodes_;
+    }
+    return options_.builtin_client(node, nodes, options);
+  }
   ExternalClientSpec spec;
   spec.argv = Expand(client_, node);
   spec.shown_argv = options_.client;

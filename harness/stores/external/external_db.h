@@ -16,7 +16,8 @@
 //             SIGKILLed if still there
 //   Wipe      "wipe" if given, else nothing
 //   CollectLogs  every "logs" path (templated) into the run's nodes/<node>/
-// NewClient starts the user's client program (ExternalClient) for a worker.
+// NewClient starts the user's client program (ExternalClient) for a worker,
+// or makes the built-in client the config names (ExternalOptions::builtin_client).
 //
 // Thread-safe. Log lines about misbehaving clients go to SetLog's sink
 // (faultline.log in a run; stderr until set).
@@ -46,6 +47,12 @@ struct ExternalOptions : ExternalConfig {
   explicit ExternalOptions(ExternalConfig config) : ExternalConfig(std::move(config)) {}
 
   std::chrono::milliseconds start_timeout{30000};  // Restart's wait for health
+  // When set (the config names a built-in client), NewClient makes this
+  // client for the node (`nodes`: every node of the run) instead of
+  // starting the client program.
+  std::function<std::unique_ptr<Client>(const NodeInfo& node, const std::vector<NodeInfo>& nodes,
+                                        const ClientOptions& options)>
+      builtin_client;
 };
 
 class ExternalDb : public DaemonDatabase {

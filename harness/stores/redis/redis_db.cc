@@ -90,11 +90,7 @@ void RedisClusterDb::WaitNode(const NodeInfo& node, Clock::time_point deadline, 
   RedisConnection conn(node.address, options_.port);
   std::string last = "no answer yet";
   while (true) {
-    auto pid = daemons().Pid(node);
-    if (pid && !remote.Alive(*pid)) {
-      throw HarnessError(fmt::format("redis-server on {} exited (pid {}); last lines of {}:\n{}", node.name, *pid,
-                                     LogPath(node), LogTail(remote, LogPath(node))));
-    }
+    daemons().ThrowIfExited(node, LogPath(node));
     const auto attempt_deadline = std::min(deadline, Clock::now() + milliseconds(1000));
     RedisResult r =
         cluster_ok ? conn.Command({"CLUSTER", "INFO"}, attempt_deadline) : conn.Command({"PING"}, attempt_deadline);
@@ -268,18 +264,7 @@ void RedisClusterDb::Wipe(const NodeInfo& node) {
 // redis.log and nodes.conf (the node's view of the cluster at the end). A
 // file that cannot be fetched leaves <file>.missing with the reason.
 void RedisClusterDb::CollectLogs(const NodeInfo& node, const fs::path& dest) {
-  std::error_code ec;
-  fs::create_directories(dest, ec);
-  if (ec) throw HarnessError(fmt::format("cannot create {}: {}", dest.string(), ec.message()));
-  Remote& remote = RemoteOf(node);
-  for (const auto& [remote_path, name] :
-       {std::pair{LogPath(node), "redis.log"}, std::pair{node.dir + "/nodes.conf", "nodes.conf"}}) {
-    try {
-      remote.Download(remote_path, dest / name);
-    } catch (const HarnessError& e) {
-      std::ofstream(dest / (std::string(name) + ".missing")) << e.what() << "\n";
-    }
-  }
+  CollectFiles(node, {{LogPath(node), "redis.log"}, {node.dir + "/nodes.conf", "nodes.conf"}}, dest);
 }
 
 std::unique_ptr<Client> RedisClusterDb::NewClient(const NodeInfo& node, const ClientOptions& options) {
