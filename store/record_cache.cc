@@ -40,20 +40,15 @@ void RecordCache::Erase(std::string_view db_key) {
   if (auto it = shard.index.find(db_key); it != shard.index.end()) EraseLocked(shard, it->second);
 }
 
-uint64_t RecordCache::hits() const {
-  uint64_t n = 0;
-  for (Shard& shard : shards_) {
-    std::lock_guard<std::mutex> lock(shard.mu);
-    n += shard.hits;
-  }
-  return n;
-}
+uint64_t RecordCache::hits() const { return Sum(&Shard::hits); }
 
-uint64_t RecordCache::misses() const {
+uint64_t RecordCache::misses() const { return Sum(&Shard::misses); }
+
+uint64_t RecordCache::Sum(uint64_t Shard::*counter) const {
   uint64_t n = 0;
   for (Shard& shard : shards_) {
     std::lock_guard<std::mutex> lock(shard.mu);
-    n += shard.misses;
+    n += shard.*counter;
   }
   return n;
 }

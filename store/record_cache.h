@@ -62,6 +62,7 @@ class RecordCache {
   Shard& ShardFor(std::string_view db_key);
   static size_t Cost(const Entry& e) { return e.key.size() + e.bytes.size() + kEntryOverhead; }
   void EraseLocked(Shard& shard, Lru::iterator it);
+  uint64_t Sum(uint64_t Shard::*counter) const;  // over every shard
 
   const size_t shard_capacity_;
   mutable std::array<Shard, kShards> shards_;
