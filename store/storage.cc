@@ -40,6 +40,10 @@ std::string HintKeyPrefix(std::string_view key) {
 
 std::string HintKey(std::string_view key, std::string_view owner) { return HintKeyPrefix(key).append(owner); }
 
+// What a record stores: the set's encoding, or nothing (the record is
+// deleted) for an empty set.
+std::string RecordBytes(const VersionSet& set) { return set.empty() ? std::string() : set.Encode(); }
+
 // Splits a hint record's key into (key, owner).
 bool ParseHintKey(std::string_view db_key, std::string& key, std::string& owner) {
   if (!db_key.starts_with(kHintPrefix)) return false;
@@ -109,9 +113,12 @@ std::mutex& Storage::LockFor(std::string_view key) {
   return stripes_[std::hash<std::string_view>{}(key) % stripes_.size()];
 }
 
+bool Storage::ReadCached(const std::string& db_key, VersionSet& out, Status& status) const {
+  return records_.Read(db_key, [&](std::string_view bytes) { status = VersionSet::Decode(bytes, out); });
+}
+
 Status Storage::Read(const std::string& db_key, VersionSet& out) const {
-  Status cached;
-  if (records_.Read(db_key, [&](std::string_view bytes) { cached = VersionSet::Decode(bytes, out); })) return cached;
+  if (Status cached; ReadCached(db_key, out, cached)) return cached;
   std::string bytes;
   leveldb::Status s = db_->Get(leveldb::ReadOptions(), db_key, &bytes);
   if (s.IsNotFound()) {
@@ -154,7 +161,7 @@ void Storage::WriteThrough(const std::string& db_key, const std::string& encoded
 Status Storage::Get(std::string_view key, VersionSet& out) const { return Read(DataKey(key), out); }
 
 bool Storage::GetCached(std::string_view key, VersionSet& out, Status& status) const {
-  return records_.Read(DataKey(key), [&](std::string_view bytes) { status = VersionSet::Decode(bytes, out); });
+  return ReadCached(DataKey(key), out, status);
 }
 
 Status Storage::ReadCounter(const std::string& counter_key, uint64_t& out) const {
@@ -258,7 +265,7 @@ void Storage::RunInline(Op& op) {
     const uint64_t before = issued;
     if (result.ok() && op.mutate(set, issued)) {
       if (!op.is_data && !set.empty()) may_have_hints_ = true;
-      const std::string encoded = set.empty() ? std::string() : set.Encode();
+      const std::string encoded = RecordBytes(set);
       result = Write(op.db_key, encoded, issued != before ? &op.counter_key : nullptr, issued);
       if (result.ok()) {
         writes_committed_.fetch_add(1, std::memory_order_relaxed);
@@ -287,9 +294,12 @@ void Storage::CommitLoop() {
 void Storage::Commit(std::vector<Op>& ops) {
   // What the batch has made of each record so far: a later op on the same
   // key reads its predecessor's result, not the stale stored one.
-  // The record's set after the batch's latest op on it, and that op.
-  std::unordered_map<std::string, std::pair<VersionSet, size_t>> sets;
-  std::unordered_map<std::string, std::string> encoded;  // db key -> what the batch stores
+  struct Record {
+    VersionSet set;
+    size_t op;            // the batch's latest op on it
+    std::string encoded;  // RecordBytes(set), once the batch is built
+  };
+  std::unordered_map<std::string, Record> sets;
   std::unordered_map<std::string, uint64_t> counters;
   std::vector<Status> results(ops.size());
   std::vector<size_t> changed;  // ops whose mutate asked for a write
@@ -298,7 +308,7 @@ void Storage::Commit(std::vector<Op>& ops) {
     if (op.db_key.empty()) continue;  // a Drain() marker
     VersionSet set;
     if (auto it = sets.find(op.db_key); it != sets.end()) {
-      set = it->second.first;
+      set = it->second.set;
     } else if (results[i] = Read(op.db_key, set); !results[i].ok()) {
       continue;
     }
@@ -321,18 +331,17 @@ void Storage::Commit(std::vector<Op>& ops) {
     }
     if (!op.is_data && !set.empty()) may_have_hints_ = true;
     if (issued != before) counters[op.counter_key] = issued;
-    sets[op.db_key] = {std::move(set), i};
+    sets[op.db_key] = Record{std::move(set), i, {}};
     changed.push_back(i);
   }
   if (!changed.empty()) {
     leveldb::WriteBatch batch;
-    for (const auto& [db_key, entry] : sets) {
-      std::string& bytes = encoded[db_key];
-      if (entry.first.empty()) {
+    for (auto& [db_key, record] : sets) {
+      record.encoded = RecordBytes(record.set);
+      if (record.encoded.empty()) {
         batch.Delete(db_key);
       } else {
-        bytes = entry.first.Encode();
-        batch.Put(db_key, bytes);
+        batch.Put(db_key, record.encoded);
       }
     }
     for (const auto& [counter_key, counter] : counters) {
@@ -343,15 +352,15 @@ void Storage::Commit(std::vector<Op>& ops) {
     leveldb::WriteOptions wo;
     wo.sync = sync_;
     leveldb::Status s = db_->Write(wo, &batch);
-    for (const auto& [db_key, bytes] : encoded) WriteThrough(db_key, bytes, s.ok());
+    for (const auto& [db_key, record] : sets) WriteThrough(db_key, record.encoded, s.ok());
     if (!s.ok()) {
       for (size_t i : changed) results[i] = Status::IOError("write failed: " + s.ToString());
     } else {
       writes_committed_.fetch_add(changed.size(), std::memory_order_relaxed);
       commits_.fetch_add(1, std::memory_order_relaxed);
       if (observer_) {
-        for (const auto& [db_key, entry] : sets) {
-          if (ops[entry.second].is_data) observer_(ops[entry.second].key, entry.first, encoded[db_key]);
+        for (const auto& [db_key, record] : sets) {
+          if (ops[record.op].is_data) observer_(ops[record.op].key, record.set, record.encoded);
         }
       }
     }

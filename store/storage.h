@@ -143,6 +143,8 @@ class Storage {
   void Commit(std::vector<Op>& ops);
   void LogCorrupt(std::string_view what, std::string_view key, const Status& status) const;
   std::mutex& LockFor(std::string_view key);
+  // From the record cache only: false on a miss, else the outcome in `status`.
+  bool ReadCached(const std::string& db_key, VersionSet& out, Status& status) const;
   Status Read(const std::string& db_key, VersionSet& out) const;
   Status ReadCounter(const std::string& counter_key, uint64_t& out) const;
   // Stores `encoded` (a set's bytes; empty: delete the record) and, when
