@@ -11,6 +11,11 @@ using json = nlohmann::json;
 
 void FailConfig(const std::string& message) { throw ConfigError("config: " + message); }
 
+void CheckPort(const std::string& name, int port, int min) {
+  if (port < min || port > 65535)
+    FailConfig(fmt::format("\"{}\" must be between {} and 65535, got {}", name, min, port));
+}
+
 void RejectUnknownKeys(const json& object, const json& known, const std::string& prefix) {
   for (const auto& [key, value] : object.items()) {
     if (!known.contains(key)) {

@@ -19,6 +19,10 @@ class ConfigError : public std::runtime_error {
 // Throws ConfigError("config: " + message).
 [[noreturn]] void FailConfig(const std::string& message);
 
+// Throws ConfigError unless `min` <= port <= 65535, naming the field as
+// users write it (`name`: "etcd.peer-port"). min 0: "any free port" allowed.
+void CheckPort(const std::string& name, int port, int min = 1);
+
 // Throws ConfigError unless every key of `object` is a key of `known`; the
 // message lists the known keys, each prefixed with `prefix` ("dynastore.").
 void RejectUnknownKeys(const nlohmann::json& object, const nlohmann::json& known, const std::string& prefix);

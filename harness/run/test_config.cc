@@ -134,7 +134,7 @@ void ResolveSsh(const Fields& f, const json& known, TestConfig* c) {
     Fail(fmt::format("\"ssh.private-key\": cannot read {}", o.private_key));
   }
   o.port = s.Int("port");
-  if (o.port < 1 || o.port > 65535) Fail(fmt::format("\"ssh.port\" must be between 1 and 65535, got {}", o.port));
+  CheckPort(s.Name("port"), o.port);
   o.known_hosts = s.String("known-hosts");
   const json& strict = s.Get("strict-host-key-checking");
   if (strict.is_boolean()) {
@@ -171,9 +171,7 @@ void ResolveSsh(const Fields& f, const json& known, TestConfig* c) {
     SshNodeConfig node;
     if (value.contains("port")) {
       node.port = n.Int("port");
-      if (node.port < 1 || node.port > 65535) {
-        Fail(fmt::format("\"ssh.nodes.{}.port\" must be between 1 and 65535, got {}", host, node.port));
-      }
+      CheckPort(n.Name("port"), node.port);
     }
     if (value.contains("username")) {
       node.username = n.String("username");

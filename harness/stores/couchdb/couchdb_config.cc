@@ -26,8 +26,7 @@ CouchdbConfig ParseCouchdbConfig(const ConfigFields& e, bool selected, int /*nod
   s.resolve_conflicts = e.Bool("resolve-conflicts");
   s.binary = e.String("binary");
   if (!selected) return s;
-  if (s.port < 1 || s.port > 65535)
-    FailConfig(fmt::format("\"couchdb.port\" must be between 1 and 65535, got {}", s.port));
+  CheckPort(e.Name("port"), s.port);
   if (!ValidDatabaseName(s.database)) {
     FailConfig(fmt::format(
         "\"couchdb.database\" must start with a lowercase letter and hold only a-z 0-9 _ $ ( ) + - / (at most 200), "

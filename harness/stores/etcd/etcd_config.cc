@@ -12,9 +12,8 @@ EtcdConfig ParseEtcdConfig(const ConfigFields& e, bool selected, int /*node_coun
   s.serializable_reads = e.Bool("serializable-reads");
   s.args = e.Strings("args");
   if (!selected) return s;
-  for (const auto& [key, port] : {std::pair{"client-port", s.client_port}, std::pair{"peer-port", s.peer_port}}) {
-    if (port < 1 || port > 65535) FailConfig(fmt::format("\"etcd.{}\" must be between 1 and 65535, got {}", key, port));
-  }
+  CheckPort(e.Name("client-port"), s.client_port);
+  CheckPort(e.Name("peer-port"), s.peer_port);
   if (s.client_port == s.peer_port) {
     FailConfig(fmt::format("\"etcd.client-port\" and \"etcd.peer-port\" must differ (both {})", s.client_port));
   }

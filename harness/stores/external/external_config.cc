@@ -36,9 +36,7 @@ ExternalConfig ParseExternalConfig(const ConfigFields& e, bool selected, int /*n
   if (s.client.empty() && s.client_name.empty()) {
     FailConfig("\"external.client\" must be given: the client program (JSON lines) or a built-in client's name");
   }
-  if (s.port < 0 || s.port > 65535) {
-    FailConfig(fmt::format("\"external.port\" must be between 0 and 65535, got {}", s.port));
-  }
+  CheckPort(e.Name("port"), s.port, /*min=*/0);
   return s;
 }
 
