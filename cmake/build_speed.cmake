@@ -1,4 +1,4 @@
-# Build speed (issue 21): shared precompiled headers, and libraries and test
+# Build speed (issue 21): shared precompiled headers, and libraries and
 # binaries built a few files to a translation unit. Most of a file's compile
 # time here went to parsing the same third-party headers (the standard
 # library, nlohmann/json, fmt, GoogleTest, Boost.Asio/Beast) and to
@@ -52,15 +52,14 @@ function(faultline_speed_up dir)
     # Files also compile a few to a translation unit: each batch
     # instantiates the templates they share (json, Asio, GoogleTest, the
     # standard containers) once, not once a file. Same flags and
-    # optimisation as one file to a unit.
-    if(type STREQUAL "STATIC_LIBRARY" OR "${libs}" MATCHES "GTest::")
-      set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${FAULTLINE_UNITY_BATCH})
-      # GCC warns when a class defined outside the main file (meant: in a
-      # header) holds a file-local type. Batched, every .cc is an included
-      # file, so each pimpl State holding its file's helpers would be
-      # flagged; built one file to a unit, none of them can be.
-      target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-subobject-linkage>)
-    endif()
+    # optimisation as one file to a unit. Executables too: the faultline
+    # command's eight files compile in 20 s batched against 57 s one by one.
+    set_target_properties(${target} PROPERTIES UNITY_BUILD ON UNITY_BUILD_BATCH_SIZE ${FAULTLINE_UNITY_BATCH})
+    # GCC warns when a class defined outside the main file (meant: in a
+    # header) holds a file-local type. Batched, every .cc is an included
+    # file, so each pimpl State holding its file's helpers would be
+    # flagged; built one file to a unit, none of them can be.
+    target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU>:-Wno-subobject-linkage>)
     string(REPLACE "base_test" "test" kind ${kind})
     target_precompile_headers(${target} REUSE_FROM faultline_pch_${kind})
   endforeach()
