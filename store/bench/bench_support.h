@@ -224,6 +224,8 @@ class DaemonProcess {
     }
   }
 
+  pid_t pid() const { return pid_; }
+
   // True once the daemon has exited (reaps it).
   bool Exited() {
     if (pid_ <= 0) return reaped_;

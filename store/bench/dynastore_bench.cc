@@ -63,6 +63,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <simdjson.h>
 #include <optional>
 #include <random>
 #include <string>
@@ -88,24 +89,48 @@ using namespace dynastore_bench;  // also brings asio, beast, http, fs, tcp, Clo
 // Replies
 
 // What the bench reads from a GET or PUT reply: the context, and for a GET
-// the number of sibling values. Parsed with nlohmann::json. Measured (-O2):
-// about 3.3 us for a 211-byte GET reply and 1.4 us for a PUT reply, against
-// 0.4 / 0.2 us for the hand-written scanner this replaced; the client spends
-// some 20 us of CPU per op (mostly syscalls) and the server is the
-// bottleneck, so a real parser costs no measurable throughput.
+// the number of sibling values. The client shares the machine's cores with
+// the server, so its CPU per op bounds the throughput too: simdjson's
+// On-Demand parser, one per connection, reads the two fields where
+// nlohmann::json built a whole DOM (3.3 us for a 211-byte GET reply, 1.4 us
+// for a PUT reply).
 struct Reply {
   std::optional<std::string> context;
   int values = -1;  // size of "values", -1 if absent or not an array
 };
 
-Reply ParseReply(std::string_view body) {
-  Reply r;
-  nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object()) return r;
-  if (auto it = j.find("context"); it != j.end() && it->is_string()) r.context = it->get<std::string>();
-  if (auto it = j.find("values"); it != j.end() && it->is_array()) r.values = static_cast<int>(it->size());
-  return r;
-}
+class ReplyParser {
+ public:
+  // Malformed JSON leaves what was not read yet at its default.
+  Reply Parse(std::string_view body) {
+    Reply r;
+    // simdjson reads a few bytes past the end: parse a padded copy.
+    padded_.assign(body);
+    padded_.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::object object;
+    if (parser_.iterate(padded_.data(), padded_.size(), padded_.capacity()).get(doc) || doc.get_object().get(object)) {
+      return r;
+    }
+    for (auto field : object) {
+      std::string_view key;
+      if (field.unescaped_key().get(key)) return r;
+      if (key == "context") {
+        std::string_view context;
+        if (!field.value().get_string().get(context)) r.context.emplace(context);
+      } else if (key == "values") {
+        simdjson::ondemand::array values;
+        size_t n = 0;
+        if (!field.value().get_array().get(values) && !values.count_elements().get(n)) r.values = static_cast<int>(n);
+      }
+    }
+    return r;
+  }
+
+ private:
+  simdjson::ondemand::parser parser_;
+  std::string padded_;
+};
 
 // ---------------------------------------------------------------------------
 // Loopback-only targets
@@ -317,6 +342,11 @@ class Deployment {
     for (const auto& n : nodes_) t.push_back(n->target());
     return t;
   }
+  std::vector<pid_t> pids() const {
+    std::vector<pid_t> p;
+    for (const auto& n : nodes_) p.push_back(n->pid());
+    return p;
+  }
   size_t size() const { return nodes_.size(); }
   DaemonProcess& node(size_t i) { return *nodes_[i]; }
   static std::string NodeId(size_t i) { return "n" + std::to_string(i + 1); }
@@ -417,7 +447,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     int status = response_.result_int();
     bool answered = (status >= 200 && status < 300) || status == 404;
     if (answered) {
-      Reply reply = ParseReply(response_.body());
+      Reply reply = reply_parser_.Parse(response_.body());
       if (reply.context) shared_.contexts.Set(key_, *reply.context);
       if (measured_) {
         stats_.all.Record(ns);
@@ -495,6 +525,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::mt19937_64 rng_;
   beast::flat_buffer buffer_;
   http::response<http::string_body> response_;
+  ReplyParser reply_parser_;
   std::string request_, body_, context_;  // reused across ops
   Clock::time_point start_;
   uint64_t key_ = 0;
@@ -517,8 +548,9 @@ struct RunResult : LoadResult {
 };
 
 // Runs the HTTP load against `targets`, connection i talking to targets[i % size].
-void RunLoad(const std::vector<Target>& targets, const LoadOptions& o, RunResult& result) {
-  RunClosedLoop<Connection>(targets, o, result);
+void RunLoad(const std::vector<Target>& targets, const std::vector<pid_t>& server_pids, const LoadOptions& o,
+             RunResult& result) {
+  RunClosedLoop<Connection>(targets, server_pids, o, result);
 }
 
 // ---------------------------------------------------------------------------
@@ -621,6 +653,13 @@ void PrintTable(const std::vector<RunResult>& rows) {
                                     " s; GET misses (404) " + std::to_string(s.get_misses) + "; blind PUTs " +
                                     std::to_string(s.blind_puts) + "/" + std::to_string(s.puts) +
                                     "; keys populated in " + Fixed(r.populate_seconds, 2) + " s");
+    if (double client = r.CpuMicrosPerOp(r.window_cpu.client); client >= 0) {
+      const double servers = r.CpuMicrosPerOp(r.window_cpu.servers);
+      lines.push_back("CPU per op (user + sys over the window): client " + Fixed(client, 1) + " us, " +
+                      (servers < 0 ? std::string("server unknown (not started here)")
+                                   : (r.spec && r.spec->nodes > 1 ? "servers (all nodes) " : "server ") +
+                                         Fixed(servers, 1) + " us"));
+    }
     if (s.errors() > 0) {
       std::string e = "errors: " + std::to_string(s.conn_errors) + " connection, " + std::to_string(s.timeouts) +
                       " timeouts, " + std::to_string(s.http_errors) + " HTTP";
@@ -679,6 +718,13 @@ bool WriteJson(const std::string& path, const ojson& parameters, const Machine& 
     row["ops_per_sec"] = Rounded(r.ops_per_sec(), 1);
     row["window_seconds"] = Rounded(r.window_seconds, 3);
     row["ops"] = s.window_ops;
+    // Microseconds of CPU per op over the window; null where unknown.
+    auto cpu = [&](double seconds) {
+      const double us = r.CpuMicrosPerOp(seconds);
+      return us < 0 ? ojson() : ojson(Rounded(us, 2));
+    };
+    row["client_cpu_us_per_op"] = cpu(r.window_cpu.client);
+    row["server_cpu_us_per_op"] = cpu(r.window_cpu.servers);
     row["latency"] = LatencyJson(s.all);
     row["get_latency"] = LatencyJson(s.get);
     row["put_latency"] = LatencyJson(s.put);
@@ -796,7 +842,7 @@ void RunDeployment(const Options& opt, const fs::path& data_root, const Deployme
   }
   std::fprintf(stderr, "[%s] ready:\n    %s\n[%s] running %.3g s warm-up + %.3g s load\n", r.label.c_str(),
                dep.command().c_str(), r.label.c_str(), o.warmup_seconds, o.seconds);
-  RunLoad(dep.targets(), o, r);
+  RunLoad(dep.targets(), dep.pids(), o, r);
   bool died_during_run = dep.AnyExited();
   if (!died_during_run) {
     // Where the requests went (a check that the load was spread; the
@@ -939,7 +985,7 @@ void RunRedis(const Options& opt, const fs::path& data_root, bool sync, RunResul
     return;
   }
   std::fprintf(stderr, "[%s] ready:\n    %s\n", r.label.c_str(), redis.process().command().c_str());
-  RunClosedLoop<RedisConnection>({redis.target()}, opt.load, r);
+  RunClosedLoop<RedisConnection>({redis.target()}, {redis.process().pid()}, opt.load, r);
   bool died = redis.process().Exited();
   redis.process().Stop();
   r.daemon_exit = redis.process().ExitDescription();
@@ -958,7 +1004,7 @@ std::vector<RunResult> RunAll(const Options& opt, const Target& target, const fs
   if (!opt.target.empty()) {
     RunResult r;
     r.label = "target";
-    RunLoad({target}, opt.load, r);
+    RunLoad({target}, {}, opt.load, r);
     rows.push_back(std::move(r));
     return rows;
   }

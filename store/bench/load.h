@@ -16,6 +16,8 @@
 #include <bit>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -27,6 +29,9 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "store/bench/bench_support.h"
 
@@ -41,6 +46,55 @@ inline constexpr auto kTick = std::chrono::milliseconds(5);
 inline constexpr auto kMaxBackoff = std::chrono::milliseconds(200);
 
 inline double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// ---------------------------------------------------------------------------
+// CPU time, to say what an op costs the client and the servers: on a small
+// machine both share the cores, so the throughput is bounded by their sum.
+
+// User + system CPU seconds of this process (every thread).
+inline double SelfCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return s(u.ru_utime) + s(u.ru_stime);
+}
+
+// User + system CPU seconds of process `pid` from /proc/<pid>/stat, or -1 if
+// it cannot be read (the process is gone).
+inline double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return -1;
+  // The command name (field 2) may hold spaces and parentheses: count the
+  // fields after its closing one. utime and stime are fields 14 and 15.
+  size_t close = line.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(line.substr(close + 1));
+  std::string field;
+  double ticks[2] = {-1, -1};
+  for (int i = 3; i <= 15 && rest >> field; i++) {
+    if (i >= 14) ticks[i - 14] = std::strtod(field.c_str(), nullptr);
+  }
+  if (ticks[1] < 0) return -1;
+  return (ticks[0] + ticks[1]) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of this process and of the servers, summed, at one moment.
+struct CpuSample {
+  double client = 0;
+  double servers = 0;  // -1: no server known or one could not be read
+
+  static CpuSample Take(const std::vector<pid_t>& server_pids) {
+    CpuSample c;
+    c.client = SelfCpuSeconds();
+    c.servers = server_pids.empty() ? -1 : 0;
+    for (pid_t pid : server_pids) {
+      double s = ProcessCpuSeconds(pid);
+      c.servers = s < 0 || c.servers < 0 ? -1 : c.servers + s;
+    }
+    return c;
+  }
+};
 
 // ---------------------------------------------------------------------------
 // Latency histogram
@@ -197,10 +251,12 @@ class ContextMap {
 
 // State shared by the connections of one run.
 struct Shared {
-  Shared(const LoadOptions& o, std::vector<Target> t) : options(o), targets(std::move(t)), contexts(o.keys) {}
+  Shared(const LoadOptions& o, std::vector<Target> t, std::vector<pid_t> pids)
+      : options(o), targets(std::move(t)), server_pids(std::move(pids)), contexts(o.keys) {}
 
   const LoadOptions options;
-  const std::vector<Target> targets;  // connection i talks to targets[i % size]
+  const std::vector<Target> targets;     // connection i talks to targets[i % size]
+  const std::vector<pid_t> server_pids;  // the servers' processes, if this program started them
   std::atomic<Phase> phase{Phase::kWarmup};
   std::atomic<uint64_t> next_populate{0};  // next key the warm-up writes
   std::atomic<uint64_t> populated{0};      // populate PUTs answered or failed
@@ -252,6 +308,11 @@ class Controller {
   }
 
   double window_seconds() const { return Seconds(window_end_ - window_start_); }
+  // CPU seconds over the measured window; servers -1 if unknown.
+  CpuSample window_cpu() const {
+    return {cpu_end_.client - cpu_start_.client,
+            cpu_start_.servers < 0 || cpu_end_.servers < 0 ? -1 : cpu_end_.servers - cpu_start_.servers};
+  }
   double populate_seconds() const { return populate_seconds_; }
   bool interrupted() const { return interrupted_; }
   int stuck_connections() const { return stuck_; }
@@ -286,6 +347,7 @@ class Controller {
         if (populated && now - warmup_start_ >= warmup) {
           shared_.stop_populating = true;
           window_start_ = now;
+          cpu_start_ = CpuSample::Take(shared_.server_pids);
           shared_.phase.store(Phase::kMeasure, std::memory_order_release);
         }
         break;
@@ -309,6 +371,7 @@ class Controller {
 
   void BeginDrain(Clock::time_point now) {
     window_end_ = now;
+    cpu_end_ = CpuSample::Take(shared_.server_pids);
     drain_start_ = now;
     shared_.phase.store(Phase::kDrain, std::memory_order_release);
   }
@@ -317,6 +380,7 @@ class Controller {
   Shared& shared_;
   asio::steady_timer timer_;
   Clock::time_point warmup_start_, window_start_, window_end_, drain_start_;
+  CpuSample cpu_start_, cpu_end_;
   double populate_seconds_ = -1;
   bool interrupted_ = false;
   int stuck_ = 0;
@@ -331,7 +395,13 @@ struct LoadResult {
   std::vector<std::string> notes;
   std::vector<Stats> per_target;  // with several targets: the connections to each
 
+  CpuSample window_cpu;  // CPU seconds the measured window cost the client and the servers
+
   double ops_per_sec() const { return window_seconds > 0 ? stats.window_ops / window_seconds : 0; }
+  // Microseconds of CPU per op measured, from `seconds` of window_cpu; -1 if unknown.
+  double CpuMicrosPerOp(double seconds) const {
+    return seconds < 0 || stats.window_ops == 0 ? -1 : seconds * 1e6 / static_cast<double>(stats.window_ops);
+  }
 };
 
 // A connection's socket, with a concrete executor: the type-erased
@@ -382,8 +452,11 @@ class OpTimer {
 
 // Runs the load against `targets`, connection i talking to targets[i % size].
 template <class Connection>
-void RunClosedLoop(const std::vector<Target>& targets, const LoadOptions& o, LoadResult& result) {
-  Shared shared(o, targets);
+// `server_pids`: the servers' processes when this program started them, for
+// their CPU time; empty otherwise.
+void RunClosedLoop(const std::vector<Target>& targets, const std::vector<pid_t>& server_pids, const LoadOptions& o,
+                   LoadResult& result) {
+  Shared shared(o, targets, server_pids);
   // Values are alphanumeric so they need no JSON escaping.
   static constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
   std::mt19937_64 value_rng(o.seed);
@@ -415,6 +488,7 @@ void RunClosedLoop(const std::vector<Target>& targets, const LoadOptions& o, Loa
       result.per_target[i % targets.size()].Merge(connections[i]->stats());
   }
   result.window_seconds = controller.window_seconds();
+  result.window_cpu = controller.window_cpu();
   result.populate_seconds = controller.populate_seconds();
   result.populated = std::min<uint64_t>(shared.populated.load(), o.keys);
   if (controller.interrupted()) result.notes.push_back("interrupted: the measured window was cut short");
