@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <simdjson.h>
 #include <sys/prctl.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
@@ -63,7 +64,6 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <simdjson.h>
 #include <optional>
 #include <random>
 #include <string>

@@ -10,28 +10,28 @@
 // decrements Shared::active when it finishes (phase kDrain).
 #pragma once
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
 #include <bit>
 #include <boost/asio.hpp>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "store/bench/bench_support.h"
 
