@@ -102,7 +102,9 @@ TEST(ConvergenceCheckerTest, FailedLastRoundIsUnknown) {
 
 TEST(ConvergenceCheckerTest, AbsentInputNamesMissingReplicaReads) {
   ConvergenceChecker without;
-  for (const Op& op : HistoryBuilder().AddOp(0, "k1", 1, kOk).history()) without.Add(op);
+  HistoryBuilder no_rounds;  // named: a range-for over a temporary's history() would dangle
+  no_rounds.AddOp(0, "k1", 1, kOk);
+  for (const Op& op : no_rounds.history()) without.Add(op);
   EXPECT_EQ(without.AbsentInput(), "no replica-read rounds in the history");
   HistoryBuilder b;
   b.Add(kInvoke, 200, "replica-read", "k1", {{"round", 0}});
