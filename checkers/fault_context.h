@@ -86,8 +86,10 @@ struct FaultRelations {
   std::string replicas_from;             // "replica reads" or "all nodes (the history has no replica reads of the key)"
 };
 
-// The faults that touch `op`. Pointers point into `timeline`.
+// The faults that touch `op`. Pointers point into `timeline`, so it must
+// outlive the result: a temporary timeline does not compile.
 FaultRelations RelateFaults(const FaultTimeline& timeline, const AnomalyOp& op);
+FaultRelations RelateFaults(FaultTimeline&& timeline, const AnomalyOp& op) = delete;
 
 // The nearest of them: the first "during" one, else the after-ack one with the smallest delay; null when none.
 const FaultRelation* NearestFault(const FaultRelations& relations);

@@ -116,7 +116,8 @@ TEST(FaultContext, WithoutReplicaReadsEveryNodeCountsAsAReplica) {
       .Client(OpType::kOk, 1, "add", "k1", 10, "n1")
       .Nemesis("start-kill", 5000, {{"targets", {"n4"}}})
       .Nemesis("heal-kill", 9000, json::object());
-  const FaultRelations r = RelateFaults(t.Finish(), AckedAdd("n1", 0, 10));
+  const FaultTimeline timeline = t.Finish();
+  const FaultRelations r = RelateFaults(timeline, AckedAdd("n1", 0, 10));
   EXPECT_EQ(r.replicas_from, "all nodes (the history has no replica reads of the key)");
   ASSERT_EQ(r.relations.size(), 1u);
   EXPECT_EQ(r.relations[0].relation, "after-ack-on-replica");
@@ -129,7 +130,8 @@ TEST(FaultContext, OnlyTheFirstFaultAfterTheAckOnTheNodeCounts) {
       .Nemesis("stop-kill", 3000, json::object())
       .Nemesis("start-kill", 4000, {{"targets", {"n1"}}})
       .Nemesis("stop-kill", 5000, json::object());
-  const FaultRelations r = RelateFaults(t.Finish(), AckedAdd("n1", 900, 1000));
+  const FaultTimeline timeline = t.Finish();
+  const FaultRelations r = RelateFaults(timeline, AckedAdd("n1", 900, 1000));
   ASSERT_EQ(r.relations.size(), 1u);
   EXPECT_EQ(r.relations[0].span->start_ns, 2000 * kMs);
 }
@@ -166,7 +168,8 @@ TEST(FaultContext, AFailedOpIsRelatedOnlyToFaultsDuringIt) {
   t.Nemesis("start-kill", 2000, {{"targets", {"n1"}}}).Nemesis("stop-kill", 3000, json::object());
   AnomalyOp op = AckedAdd("n1", 900, 1000);
   op.type = OpType::kFail;
-  EXPECT_TRUE(RelateFaults(t.Finish(), op).relations.empty());
+  const FaultTimeline timeline = t.Finish();
+  EXPECT_TRUE(RelateFaults(timeline, op).relations.empty());
 }
 
 }  // namespace
