@@ -124,6 +124,10 @@ SshdNodes StartSshd(LocalCluster& cluster) {
     const fs::path dir = NodeDir(sshd, cluster, i);
     EnsurePrivateDir(dir);
     KeyGen(dir / "host_key", "faultline-" + cluster.run_id() + "-" + node.name);
+    // SetEnv SHLVL=1: bash, run by sshd as a top-level shell (SHLVL unset),
+    // sources ~/.bashrc even for `ssh host command`; these nodes share the
+    // machine's /root, whose rc files are not ours (one with pyenv made every
+    // command take 0.5 s). bash skips them when it is not at the top level.
     const std::string config = fmt::format(
         "# sshd for faultline cluster {} node {}: its own keys and files, never /etc/ssh\n"
         "ListenAddress {}:22\n"
@@ -142,6 +146,7 @@ SshdNodes StartSshd(LocalCluster& cluster) {
         "MaxSessions 50\n"
         "MaxStartups 100\n"
         "LogLevel ERROR\n"
+        "SetEnv SHLVL=1\n"
         "Subsystem sftp internal-sftp\n",
         cluster.run_id(), node.name, node.address, (dir / "host_key").string(), authorized.string(),
         (dir / "sshd.pid").string());

@@ -77,7 +77,6 @@ TEST_F(SshRemoteTest, RunReportsExitCodesAndOutputAndMeasuresRoundTrip) {
             << " ms; command round trip (channel + exec + exit status): " << round_trip_ms << " ms" << std::endl;
   RecordProperty("connect_ms", std::to_string(connect_ms));
   RecordProperty("round_trip_ms", std::to_string(round_trip_ms));
-  EXPECT_LT(round_trip_ms, 1000);
 }
 
 TEST_F(SshRemoteTest, ArgumentsArePassedLiterallyNothingIsInjected) {

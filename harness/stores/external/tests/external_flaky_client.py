@@ -7,8 +7,9 @@ dynastore (the example client, examples/external-dynastore/client.py).
 MODE on the Nth add of this process: none, crash (exit 3 after writing
 to stderr), hang (never answer), garbage (print a non-JSON line), wrong-id
 (answer with another id). Every other request is served: only adds count,
-so a run's final reads (reads, from fresh processes) always get answers
-and the misbehaviour happens in the main phase however slow the machine.
+so a run's final reads (reads, from fresh processes) always get answers;
+with N=1 the misbehaviour happens in the main phase however slow the
+machine (its first op on each worker is an add).
 f "replica-read" is answered "unsupported" by the memory backend.
 """
 import json
