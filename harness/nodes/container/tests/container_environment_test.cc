@@ -128,8 +128,13 @@ TEST_F(ContainerEnvironmentTest, FilesAndDaemonsGoThroughTheContainer) {
 
   const int pid = r.StartDaemon({n.dir + "/bin/script"}, n.dir + "/script.log", {{"FL_TEST", "1"}});
   EXPECT_TRUE(r.Alive(pid));
-  // The pid is the container's: `ps` inside sees it.
-  EXPECT_NE(Out(r, {"cat", "/proc/" + std::to_string(pid) + "/cmdline"}).find("sleep"), std::string::npos);
+  // The pid is the container's: its /proc inside shows it, once the script
+  // got to its `exec sleep` (it may still be the shell when StartDaemon returns).
+  std::string cmdline;
+  for (int i = 0; i < 3000 && cmdline.find("sleep") == std::string::npos; ++i) {
+    cmdline = Out(r, {"cat", "/proc/" + std::to_string(pid) + "/cmdline"});
+  }
+  EXPECT_NE(cmdline.find("sleep"), std::string::npos) << cmdline;
   r.Signal(pid, SIGSTOP);
   // A stop takes effect when the process is next scheduled.
   std::string stat;
