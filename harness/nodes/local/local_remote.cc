@@ -17,17 +17,13 @@ namespace {
 
 using local_internal::Joined;
 
-// The command to exec: `ip netns exec <ns> argv...` or argv itself.
+// The command to exec: argv, inside the node's network namespace when it
+// has one (entered between fork and exec).
 Spawn BuildSpawn(const std::string& netns, const std::vector<std::string>& argv, const std::string& resolved) {
   Spawn spawn;
-  if (netns.empty()) {
-    spawn.exe = resolved;
-    spawn.args.assign(argv.begin() + 1, argv.end());
-  } else {
-    spawn.exe = IpBinary();
-    spawn.args = {"netns", "exec", netns};
-    spawn.args.insert(spawn.args.end(), argv.begin(), argv.end());
-  }
+  spawn.exe = resolved;
+  spawn.args.assign(argv.begin() + 1, argv.end());
+  if (!netns.empty()) spawn.join_netns = "/run/netns/" + netns;
   return spawn;
 }
 
@@ -56,6 +52,11 @@ CommandResult LocalRemote::Run(const std::vector<std::string>& argv, std::chrono
     result.err = argv[0] + ": Permission denied\n";
     return result;
   }
+  if (!netns_.empty() && ::access(("/run/netns/" + netns_).c_str(), F_OK) != 0) {
+    result.exit_code = 255;  // what `ip netns exec` answered
+    result.err = "network namespace " + netns_ + " of " + node_ + " does not exist\n";
+    return result;
+  }
   return RunSpawn(BuildSpawn(netns_, argv, resolved), timeout, "`" + Joined(argv) + "` on " + node_);
 }
 
@@ -80,9 +81,10 @@ int LocalRemote::StartDaemon(const std::vector<std::string>& argv, const std::st
     throw HarnessError("cannot start `" + Joined(argv) + "` on " + node_ + ": network namespace " + netns_ +
                        " does not exist");
   }
+  // Inside the namespace once this returns (Boost.Process returns after the
+  // exec), so a cluster's Destroy, which kills the namespace's processes, sees it.
   const int pid = StartSpawn(BuildSpawn(netns_, argv, resolved), log_path, env, "`" + Joined(argv) + "` on " + node_);
   auto daemon = std::make_unique<Daemon>();
-  if (!netns_.empty()) daemon->exited = !WaitUntilInNamespace(pid, "net", netns_file);
   std::lock_guard lock(mu_);
   daemons_[pid] = std::move(daemon);
   return pid;

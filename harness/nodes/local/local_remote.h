@@ -1,7 +1,7 @@
 // LocalRemote: a node on this machine, optionally inside a network
-// namespace. Commands run as `ip netns exec <netns> argv...` (or argv alone
-// when netns is empty: the host itself) through Boost.Process, with argv
-// passed as a vector, never through a shell. Files are copied locally (the
+// namespace. Commands run argv (never through a shell) through
+// Boost.Process, the child entering the node's namespace between fork and
+// exec (netns empty: the host itself). Files are copied locally (the
 // namespaces share this machine's filesystem).
 //
 // Run: the command gets its own process group, stdin /dev/null, stdout and

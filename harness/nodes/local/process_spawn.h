@@ -16,11 +16,14 @@ namespace faultline {
 
 // What to exec, after fork: `exe` with `args` (without argv[0]), after the
 // child moved itself into each cgroup whose cgroup.procs file is listed (so
-// a container's limits, freezer and kill reach it).
+// a container's limits, freezer and kill reach it) and into the network
+// namespace `join_netns` names (a file such as /run/netns/<name>; empty:
+// stay in ours).
 struct Spawn {
   std::string exe;
   std::vector<std::string> args;
   std::vector<std::string> join_cgroups;
+  std::string join_netns;
 };
 
 // Runs a Spawn in its own process group, stdin /dev/null, stdout and stderr
@@ -39,9 +42,6 @@ int StartSpawn(const Spawn& spawn, const std::string& log_path, const Env& env, 
 // argv[0] resolved as execvp would on this machine; empty when not found.
 std::string ResolveExecutable(const std::string& name);
 
-// `ip` lives in /usr/sbin or /sbin, which a non-root PATH may lack.
-const std::string& IpBinary();
-
 // Copies via a temporary file + rename, so overwriting a running binary works
 // (no ETXTBSY) and a reader never sees a half-written file; keeps the mode
 // bits and creates the destination's parents. Throws HarnessError "<what>: ...".
@@ -50,9 +50,5 @@ void CopyKeepingMode(const std::filesystem::path& from, const std::filesystem::p
 // The state letter of a process from /proc/<pid>/stat ('R', 'S', 'T', 'Z',
 // ...), or 0 when there is no such process.
 char ProcessState(int pid);
-
-// Waits (at most 10 s) until `pid` has `ns_link` (e.g. "net") equal to the
-// namespace file `ns` (dev+ino); false when it exited (and was reaped) first.
-bool WaitUntilInNamespace(int pid, const std::string& ns_link, const std::filesystem::path& ns);
 
 }  // namespace faultline

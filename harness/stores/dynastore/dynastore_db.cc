@@ -42,10 +42,9 @@ std::string LogPath(const NodeInfo& node) { return node.dir + "/dynastore.log"; 
 
 // libfaketime (the clock nemesis preloads it through node_env) keeps a
 // semaphore and a shared-memory segment named after the first process that
-// loaded it: the daemon's pid, also under `ip netns exec`, which execs the
-// daemon. It removes them only on a clean exit of the process that created
-// them, so a SIGKILL (and every start through `ip netns exec`) leaves them
-// in /dev/shm. Called once the pid is gone; never throws.
+// loaded it: the daemon's pid. It removes them only on a clean exit of the
+// process that created them, so a SIGKILL leaves them in /dev/shm. Called
+// once the pid is gone; never throws.
 void RemoveFaketimeLeftovers(Remote& remote, int pid) {
   try {
     remote.Run(

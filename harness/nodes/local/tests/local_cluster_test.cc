@@ -244,7 +244,7 @@ TEST_F(LocalClusterTest, DestroyRemovesEverythingAndIsIdempotent) {
   auto c = LocalCluster::Create(Options(2));
   int pid = c->remote(0).StartDaemon({"sleep", "300"}, (state_dir_ / "sleep.log").string());
   int stopped = c->remote(1).StartDaemon({"sleep", "300"}, (state_dir_ / "sleep2.log").string());
-  // Stop it only once it is `sleep` inside the namespace (not still `ip netns exec`).
+  // Stop it only once it is `sleep` (not still the forked harness before its exec).
   for (int i = 0; i < 1000 && ReadFile("/proc/" + std::to_string(stopped) + "/comm") != "sleep\n"; ++i) {
     std::this_thread::sleep_for(5ms);
   }
