@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "checkers/history.h"
+#include "testing/per_test_dir.h"
 #include "testing/proc_support.h"
 
 namespace faultline {
@@ -44,11 +45,7 @@ class FaultlineRun : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
-    // A parameterized test's name holds a '/' ("ExamplePasses/set"): one
-    // directory, not a subdirectory TearDown would remove without its parent.
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(name.begin(), name.end(), '/', '-');
-    dir_ = fs::temp_directory_path() / ("faultline-run-test-" + std::to_string(::getpid()) + "-" + name);
+    dir_ = PerTestDir("faultline-run-test");
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "state");
     store_ = dir_ / "store";

@@ -17,6 +17,7 @@
 #include "harness/nodes/local/local_cluster.h"
 #include "harness/nodes/ssh/ssh_remote.h"
 #include "harness/nodes/ssh/sshd_nodes.h"
+#include "testing/per_test_dir.h"
 
 namespace faultline {
 namespace test {
@@ -25,8 +26,7 @@ class SshdCluster : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces and sshd";
-    state_ = std::filesystem::temp_directory_path() / ("faultline-sshd-test-" + std::to_string(::getpid()) + "-" +
-                                                       ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    state_ = PerTestDir("faultline-sshd-test");
     std::filesystem::create_directories(state_);
     ::setenv("FAULTLINE_STATE_DIR", state_.c_str(), 1);
     LocalClusterOptions o;

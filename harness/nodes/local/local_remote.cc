@@ -1,7 +1,6 @@
 #include "harness/nodes/local/local_remote.h"
 
 #include <signal.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,13 +16,19 @@ namespace {
 
 using local_internal::Joined;
 
+// The file `ip netns add` made for a namespace; empty for the host.
+std::string NetnsFile(const std::string& netns) { return netns.empty() ? "" : "/run/netns/" + netns; }
+
+// A node's namespace that is gone (its cluster destroyed under us).
+bool NetnsMissing(const std::string& netns) { return !netns.empty() && ::access(NetnsFile(netns).c_str(), F_OK) != 0; }
+
 // The command to exec: argv, inside the node's network namespace when it
 // has one (entered between fork and exec).
 Spawn BuildSpawn(const std::string& netns, const std::vector<std::string>& argv, const std::string& resolved) {
   Spawn spawn;
   spawn.exe = resolved;
   spawn.args.assign(argv.begin() + 1, argv.end());
-  if (!netns.empty()) spawn.join_netns = "/run/netns/" + netns;
+  spawn.join_netns = NetnsFile(netns);
   return spawn;
 }
 
@@ -52,7 +57,7 @@ CommandResult LocalRemote::Run(const std::vector<std::string>& argv, std::chrono
     result.err = argv[0] + ": Permission denied\n";
     return result;
   }
-  if (!netns_.empty() && ::access(("/run/netns/" + netns_).c_str(), F_OK) != 0) {
+  if (NetnsMissing(netns_)) {
     result.exit_code = 255;  // what `ip netns exec` answered
     result.err = "network namespace " + netns_ + " of " + node_ + " does not exist\n";
     return result;
@@ -75,9 +80,7 @@ int LocalRemote::StartDaemon(const std::vector<std::string>& argv, const std::st
     throw HarnessError("cannot start `" + Joined(argv) + "` on " + node_ + ": " + argv[0] +
                        " not found or not executable");
   }
-  const std::string netns_file = "/run/netns/" + netns_;
-  struct stat netns_ns {};
-  if (!netns_.empty() && ::stat(netns_file.c_str(), &netns_ns) != 0) {
+  if (NetnsMissing(netns_)) {
     throw HarnessError("cannot start `" + Joined(argv) + "` on " + node_ + ": network namespace " + netns_ +
                        " does not exist");
   }
