@@ -2,6 +2,7 @@
 
 #include <xxhash.h>
 
+#include <algorithm>
 #include <bitset>
 #include <cassert>
 
@@ -60,9 +61,11 @@ size_t DigestIndex::TotalSize() const {
 std::vector<std::pair<std::string, uint64_t>> DigestIndex::Snapshot(int partition) const {
   const Partition& p = At(partition);
   std::vector<std::pair<std::string, uint64_t>> out;
-  std::lock_guard lock(p.mu);
+  std::unique_lock lock(p.mu);
   out.reserve(p.digests.size());
   out.assign(p.digests.begin(), p.digests.end());
+  lock.unlock();
+  std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -87,10 +90,13 @@ std::vector<std::pair<std::string, uint64_t>> DigestIndex::KeysInBuckets(int par
   std::vector<std::pair<std::string, uint64_t>> out;
   if (wanted.none()) return out;
   const Partition& p = At(partition);
-  std::lock_guard lock(p.mu);
-  for (const auto& [key, digest] : p.digests) {
-    if (wanted.test(MerkleTree::BucketOf(key))) out.emplace_back(key, digest);
+  {
+    std::lock_guard lock(p.mu);
+    for (const auto& [key, digest] : p.digests) {
+      if (wanted.test(MerkleTree::BucketOf(key))) out.emplace_back(key, digest);
+    }
   }
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -20,12 +20,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -68,9 +68,16 @@ class DigestIndex {
                                                               const std::vector<uint32_t>& buckets) const;
 
  private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  // Hashed, not ordered: every local write sets a digest, while the sorted
+  // views (Snapshot, KeysInBuckets) serve rare anti-entropy rounds and sort
+  // their copy; a tree's leaves are sums, so it needs no order.
   struct Partition {
     mutable std::mutex mu;
-    std::map<std::string, uint64_t, std::less<>> digests;  // guarded by mu
+    std::unordered_map<std::string, uint64_t, Hash, std::equal_to<>> digests;  // guarded by mu
   };
   Partition& At(int partition) const;
 

@@ -26,11 +26,27 @@ bool RecordCache::Read(std::string_view db_key, const std::function<void(std::st
 void RecordCache::Put(std::string_view db_key, std::string_view bytes) {
   Shard& shard = ShardFor(db_key);
   std::lock_guard<std::mutex> lock(shard.mu);
-  if (auto it = shard.index.find(db_key); it != shard.index.end()) EraseLocked(shard, it->second);
-  if (db_key.size() + bytes.size() + kEntryOverhead > shard_capacity_) return;  // would evict everything
-  shard.lru.push_front(Entry{std::string(db_key), std::string(bytes)});
-  shard.index.emplace(shard.lru.front().key, shard.lru.begin());
-  shard.bytes += Cost(shard.lru.front());
+  if (db_key.size() + bytes.size() + kEntryOverhead > shard_capacity_) {  // would evict everything
+    if (auto it = shard.index.find(db_key); it != shard.index.end()) EraseLocked(shard, it->second);
+    return;
+  }
+  if (auto it = shard.index.find(db_key); it != shard.index.end()) {
+    // Rewriting a cached key (the common case) reuses its entry: the bytes
+    // string keeps its capacity, so the write allocates nothing here.
+    Lru::iterator entry = it->second;
+    shard.bytes -= Cost(*entry);
+    if (entry->bytes.capacity() > 2 * bytes.size() + 64) {
+      entry->bytes = std::string(bytes);  // a shrunk value must not keep its old buffer uncounted
+    } else {
+      entry->bytes.assign(bytes);
+    }
+    shard.bytes += Cost(*entry);
+    shard.lru.splice(shard.lru.begin(), shard.lru, entry);
+  } else {
+    shard.lru.push_front(Entry{std::string(db_key), std::string(bytes)});
+    shard.index.emplace(shard.lru.front().key, shard.lru.begin());
+    shard.bytes += Cost(shard.lru.front());
+  }
   while (shard.bytes > shard_capacity_) EraseLocked(shard, std::prev(shard.lru.end()));
 }
 

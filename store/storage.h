@@ -143,6 +143,9 @@ class Storage {
   void Commit(std::vector<Op>& ops);
   void LogCorrupt(std::string_view what, std::string_view key, const Status& status) const;
   std::mutex& LockFor(std::string_view key);
+  // Locks `mu`, spinning briefly before it sleeps: for locks held a few
+  // microseconds.
+  static void LockBriefly(std::mutex& mu);
   // From the record cache only: false on a miss, else the outcome in `status`.
   bool ReadCached(const std::string& db_key, VersionSet& out, Status& status) const;
   Status Read(const std::string& db_key, VersionSet& out) const;
@@ -163,6 +166,9 @@ class Storage {
   mutable std::mutex reported_mu_;
   mutable std::set<std::string> reported_;  // corrupt records already logged
   std::array<std::mutex, 1024> stripes_;
+  // Without sync, writers enter LevelDB one at a time through this lock
+  // (LockBriefly in storage.cc).
+  std::mutex inline_write_mu_;
   WriteObserver observer_;
   mutable RecordCache records_;
   std::atomic<uint64_t> writes_committed_{0}, commits_{0};
