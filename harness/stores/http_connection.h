@@ -1,5 +1,6 @@
-// HttpConnection: a small keep-alive HTTP/1.1 client for one host:port, on
-// Boost.Beast. One TCP connection is reused across requests and reopened when
+// HttpConnection: a small keep-alive HTTP/1.1 client for one host:port:
+// blocking socket calls with poll() for the deadline, Boost.Beast's parser
+// for the response. One TCP connection is reused across requests and reopened when
 // the server closed it or a request failed midway. Every request has an
 // absolute deadline covering connect, send and receive.
 //
@@ -7,7 +8,7 @@
 // request may have reached the server (`maybe_sent`): a caller deciding
 // between "certainly had no effect" and "unknown" needs exactly that.
 //
-// Not thread-safe: one object per thread. Owns its io_context and socket.
+// Not thread-safe: one object per thread. Owns its socket.
 #pragma once
 
 #include <chrono>
@@ -24,7 +25,7 @@ enum class HttpFailure {
   kConnect,   // other connect/resolve error: nothing sent
   kTimeout,   // deadline passed (during connect, send or receive)
   kClosed,    // connection reset or closed by the server before a full response
-  kProtocol,  // unparsable response
+  kProtocol,  // unparsable response, or a request that cannot be sent as given (nothing sent)
 };
 
 struct HttpResult {

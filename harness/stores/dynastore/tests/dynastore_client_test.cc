@@ -46,6 +46,23 @@ TEST_F(DynastoreClientTest, KeysArePercentEncoded) {
   EXPECT_EQ(PercentEncode("Az09-._~/ %"), "Az09-._~%2F%20%25");
 }
 
+TEST_F(DynastoreClientTest, ARequestThatWouldInjectHeaderLinesIsNeverSent) {
+  int port = StartSingle();
+  HttpConnection raw("127.0.0.1", port);
+  const auto deadline = HttpConnection::Clock::now() + milliseconds(2000);
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/kv/a\r\nX-Injected: 1"}, {"GET", "/kv/a b"}, {"GE T", "/kv/a"}, {"", "/kv/a"}, {"GET", ""}}) {
+    HttpResult r = raw.Request(method, target, "", deadline);
+    EXPECT_EQ(r.failure, HttpFailure::kProtocol) << method << " " << target;
+    EXPECT_FALSE(r.maybe_sent) << method << " " << target;
+    EXPECT_NE(r.error.find("invalid request"), std::string::npos) << r.error;
+  }
+  EXPECT_EQ(raw.connections_opened(), 0u);  // refused before connecting
+  HttpResult ok = raw.Request("GET", "/kv/a", "", deadline);
+  ASSERT_TRUE(ok.ok()) << ok.error;
+  EXPECT_EQ(ok.status, 404);
+}
+
 TEST_F(DynastoreClientTest, TwentyAddsFromTwoConcurrentClientsAreAllRead) {
   int port = StartSingle();
   std::vector<Completion> results(20);
