@@ -174,11 +174,9 @@ Status Storage::Write(const std::string& db_key, const std::string& encoded, con
     batch.Put(*counter_key, bytes);
   }
   leveldb::WriteOptions wo;
-  wo.sync = sync_;
+  wo.sync = sync_;  // false: only RunInline (no sync) writes through here
   leveldb::Status s;
-  if (sync_) {
-    s = db_->Write(wo, &batch);  // only the commit thread writes
-  } else {
+  {
     LockBriefly(inline_write_mu_);
     std::lock_guard<std::mutex> lock(inline_write_mu_, std::adopt_lock);
     s = db_->Write(wo, &batch);

@@ -167,7 +167,7 @@ class Storage {
   mutable std::set<std::string> reported_;  // corrupt records already logged
   std::array<std::mutex, 1024> stripes_;
   // Without sync, writers enter LevelDB one at a time through this lock
-  // (LockBriefly in storage.cc).
+  // (LockBriefly in storage.cc); with sync, only the commit thread writes.
   std::mutex inline_write_mu_;
   WriteObserver observer_;
   mutable RecordCache records_;

@@ -189,6 +189,9 @@ struct HttpConnection::Impl {
   // Reads one response into `parser`.
   HttpFailure Receive(http::response_parser<http::string_body>& parser, Clock::time_point deadline,
                       std::string& error) {
+    // Right after the request went out the answer cannot be there yet, so
+    // wait before the first read rather than read, fail and then wait.
+    bool wait_first = buffer.size() == 0;
     for (;;) {
       if (buffer.size() > 0) {
         beast::error_code ec;
@@ -201,6 +204,11 @@ struct HttpConnection::Impl {
         if (parser.is_done()) return HttpFailure::kNone;
         if (used > 0 && !ec) continue;  // the header is done; the body may follow in the same bytes
       }
+      if (wait_first && !WaitFor(fd, POLLIN, deadline)) {
+        error = "timeout";
+        return HttpFailure::kTimeout;
+      }
+      wait_first = false;
       const ssize_t n = ::recv(fd, buffer.prepare(kReadChunk).data(), kReadChunk, 0);
       if (n > 0) {
         buffer.commit(static_cast<size_t>(n));
@@ -216,10 +224,7 @@ struct HttpConnection::Impl {
       }
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!WaitFor(fd, POLLIN, deadline)) {
-          error = "timeout";
-          return HttpFailure::kTimeout;
-        }
+        wait_first = true;
         continue;
       }
       error = fmt::format("connection lost: {}", std::strerror(errno));
