@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <chrono>
 #include <thread>
 
 #include "harness/base/harness_error.h"
@@ -11,6 +12,16 @@
 namespace faultline {
 
 using namespace std::chrono_literals;
+
+namespace {
+
+// What one command costs on a node before it does anything: sshd starts the
+// user's shell, and bash started by sshd reads ~/.bashrc even for a command
+// (a pyenv or conda init there takes about 0.5 s). Every fault, health check
+// and log fetch pays it, so a run says so when a no-op takes this long.
+constexpr auto kSlowCommand = 300ms;
+
+}  // namespace
 
 SshOptions SshOptionsFor(const SshConfig& ssh, const std::string& host) {
   SshOptions o;
@@ -45,6 +56,7 @@ SshEnvironment::SshEnvironment(const std::string& test_name, const std::vector<s
     throw HarnessError(fmt::format("cannot reach {} of {} node{} over SSH: {}", failed.size(), remotes_.size(),
                                    remotes_.size() == 1 ? "" : "s", fmt::join(failed, "; ")));
   }
+  ProbeCommandCost();
   if (!root_.empty()) return;
   const std::string prefix = fmt::format("/tmp/faultline-{}-", test_name);
   failed = Failures(RunInParallel(remotes_.size(), [&](size_t i) {
@@ -75,7 +87,26 @@ SshEnvironment::~SshEnvironment() {
   }
 }
 
-std::string SshEnvironment::Describe() const { return "SSH nodes (name=user@host:port:directory): " + NodeList(); }
+std::string SshEnvironment::Describe() const {
+  return "SSH nodes (name=user@host:port:directory): " + NodeList() + slow_commands_;
+}
+
+void SshEnvironment::ProbeCommandCost() {
+  std::vector<std::string> slow(remotes_.size());
+  RunInParallel(remotes_.size(), [&](size_t i) {
+    const auto start = std::chrono::steady_clock::now();
+    CommandResult r = remotes_[i]->Run({"true"}, 30s);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    if (r.ok() && took >= kSlowCommand) slow[i] = fmt::format("{} {} ms", nodes_[i].name, took.count());
+  });
+  std::erase(slow, std::string());
+  if (slow.empty()) return;
+  slow_commands_ = fmt::format(
+      "; warning: one no-op command took {} (every fault, health check and log fetch pays this; the usual cause is a "
+      "slow shell start-up file on the host: bash reads ~/.bashrc for SSH commands, and pyenv or conda init there is "
+      "common)",
+      fmt::join(slow, ", "));
+}
 
 std::string SshEnvironment::Release() {
   owned_ = false;

@@ -35,7 +35,8 @@ class SshEnvironment : public Environment {
   ~SshEnvironment() override;  // removes the node directories (best effort) unless released or torn down
 
   const std::vector<NodeInfo>& nodes() const override { return nodes_; }
-  // "SSH nodes (name=user@host:port:directory): n1=root@10.0.0.2:22:/tmp/faultline-... n2=..."
+  // "SSH nodes (name=user@host:port:directory): n1=root@10.0.0.2:22:/tmp/faultline-... n2=...", and a
+  // warning naming the nodes where a no-op command took 300 ms or more.
   std::string Describe() const override;
   // Removes each node's directory (and a given remote-dir if it is then
   // empty). Throws HarnessError "clean up SSH nodes: ..." listing the nodes
@@ -49,11 +50,14 @@ class SshEnvironment : public Environment {
   std::string NodeList() const;
   // Throws HarnessError listing the nodes where removal failed.
   void RemoveDirs();
+  // Times `true` on every node; sets slow_commands_ when one is slow.
+  void ProbeCommandCost();
 
   std::string root_;
   std::vector<std::unique_ptr<SshRemote>> remotes_;
   std::vector<NodeInfo> nodes_;
-  bool owned_ = true;  // false once released or torn down
+  bool owned_ = true;          // false once released or torn down
+  std::string slow_commands_;  // "; warning: ..." or empty
 };
 
 }  // namespace faultline
