@@ -128,9 +128,9 @@ void CpuRelax() {
 #endif
 }
 
-}  // namespace
-
-void Storage::LockBriefly(std::mutex& mu) {
+// Locks `mu`, spinning briefly before it sleeps: for locks held a few
+// microseconds.
+void LockBriefly(std::mutex& mu) {
   if (mu.try_lock()) return;
   const auto give_up = std::chrono::steady_clock::now() + kWriteSpin;
   do {
@@ -139,6 +139,8 @@ void Storage::LockBriefly(std::mutex& mu) {
   } while (std::chrono::steady_clock::now() < give_up);
   mu.lock();
 }
+
+}  // namespace
 
 std::mutex& Storage::LockFor(std::string_view key) {
   return stripes_[std::hash<std::string_view>{}(key) % stripes_.size()];

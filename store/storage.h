@@ -143,9 +143,6 @@ class Storage {
   void Commit(std::vector<Op>& ops);
   void LogCorrupt(std::string_view what, std::string_view key, const Status& status) const;
   std::mutex& LockFor(std::string_view key);
-  // Locks `mu`, spinning briefly before it sleeps: for locks held a few
-  // microseconds.
-  static void LockBriefly(std::mutex& mu);
   // From the record cache only: false on a miss, else the outcome in `status`.
   bool ReadCached(const std::string& db_key, VersionSet& out, Status& status) const;
   Status Read(const std::string& db_key, VersionSet& out) const;
