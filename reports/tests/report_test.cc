@@ -160,7 +160,7 @@ TEST(ReportDataTest, RetiredProcessHandsItsLaneToTheNextProcess) {
   const json& lanes = d["timeline"]["lanes"];
   ASSERT_EQ(lanes.size(), 4u);  // p1 then p3; p0; the two final readers
   EXPECT_EQ(lanes[0]["processes"], json({1, 3}));
-  EXPECT_EQ(lanes[1]["processes"], json({0}));
+  EXPECT_EQ(lanes[1]["processes"], json::array({0}));
   EXPECT_TRUE(d["timeline"]["exact"]);
   EXPECT_EQ(d["timeline"]["total"], 6 + 2 + 2);
   EXPECT_EQ(d["timeline"]["ops"]["index"].size(), 10u);
