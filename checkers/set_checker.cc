@@ -248,7 +248,9 @@ void SetChecker::State::CheckKey(const std::string& key, SetKeyState& state, Fin
     if (add->outcome == OpType::kOk && add->present_reads < reads) {
       ++key_lost;
       found.lost.push_back(AddEntry(key, element, *add, "missing_on", NodesWhere(state.reads, element, false)));
-      if (add->confirmed && std::any_of(state.reads.begin(), state.reads.end(), [&, e = element](const FinalRead& read) {
+      // `e`: clang 14 cannot capture a structured binding.
+      if (add->confirmed &&
+          std::any_of(state.reads.begin(), state.reads.end(), [&, e = element](const FinalRead& read) {
             return read.confirmed && !std::binary_search(read.elements.begin(), read.elements.end(), e);
           })) {
         ++found.confirmed_lost;
