@@ -12,9 +12,9 @@ set(FAULTLINE_UNITY_BATCH 6 CACHE STRING "Source files per unity translation uni
 
 # Test binaries' own files compile at -Og in optimised builds: the store,
 # checkers and harness they test are the libraries the shipped binaries link,
-# built with the build's optimisation; only the test code is not (-O2 spends
-# 35% more on it: one store test unit 38.6 s at -O2, 25.0 s at -Og).
-# -Og keeps the flow analysis behind -Wmaybe-uninitialized, which -O0 skips.
+# built with the build's optimisation; only the test code is not (g++: one
+# store test unit 38.6 s at -O2, 25.0 s at -Og). -Og keeps the flow analysis
+# behind GCC's -Wmaybe-uninitialized, which -O0 skips.
 # Empty: tests get the build's optimisation too.
 set(FAULTLINE_TEST_OPTIMIZATION -Og CACHE STRING "Optimisation of the test binaries' own files in non-Debug builds")
 set(faultline_test_optimization $<$<NOT:$<CONFIG:Debug>>:${FAULTLINE_TEST_OPTIMIZATION}>)
@@ -33,7 +33,7 @@ function(faultline_add_pch kind)
   add_library(faultline_pch_${kind} OBJECT ${PROJECT_SOURCE_DIR}/cmake/pch_anchor.cc)
   target_link_libraries(faultline_pch_${kind} PRIVATE ${arg_LINK})
   target_precompile_headers(faultline_pch_${kind} PRIVATE ${faultline_pch_std} ${arg_HEADERS})
-  if(kind MATCHES "test$")  # compiled as the test files that reuse it, or GCC refuses it
+  if(kind MATCHES "test$")  # compiled as the test files that reuse it, or the compiler refuses it
     target_compile_options(faultline_pch_${kind} PRIVATE ${faultline_test_optimization})
   endif()
 endfunction()
