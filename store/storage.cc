@@ -175,8 +175,7 @@ Status Storage::Write(const std::string& db_key, const std::string& encoded, con
     codec::PutVarint(bytes, counter);
     batch.Put(*counter_key, bytes);
   }
-  leveldb::WriteOptions wo;
-  wo.sync = sync_;  // false: only RunInline (no sync) writes through here
+  const leveldb::WriteOptions wo;  // not synced: only RunInline (sync off) writes through here
   leveldb::Status s;
   {
     LockBriefly(inline_write_mu_);
