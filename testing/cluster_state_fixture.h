@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <string>
 
 #include "harness/nodes/local/cluster_state_file.h"
 #include "harness/nodes/local/local_cluster.h"
+#include "testing/per_test_dir.h"
 
 namespace faultline::test {
 
@@ -21,9 +21,7 @@ class StateDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
-    static std::atomic<int> counter{0};
-    state_dir_ = std::filesystem::temp_directory_path() /
-                 ("fl-state-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    state_dir_ = PerTestDir("fl-state-test");
     std::filesystem::create_directories(state_dir_);
     std::filesystem::permissions(state_dir_, std::filesystem::perms::owner_all, std::filesystem::perm_options::replace);
     ::setenv("FAULTLINE_STATE_DIR", state_dir_.c_str(), 1);

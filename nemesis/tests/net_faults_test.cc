@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -25,6 +24,7 @@
 #include "harness/base/harness_error.h"
 #include "harness/nodes/local/local_cluster.h"
 #include "harness/nodes/local/netns_thread.h"
+#include "testing/per_test_dir.h"
 
 namespace faultline {
 namespace {
@@ -101,9 +101,7 @@ class NetFaultsTest : public ::testing::Test {
   void SetUp() override { MakeCluster(5); }
 
   void MakeCluster(int n) {
-    static std::atomic<int> counter{0};
-    state_dir_ = fs::temp_directory_path() /
-                 ("fl-nemesis-net-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    state_dir_ = test::PerTestDir("fl-nemesis-net-test");
     fs::create_directories(state_dir_);
     ::setenv("FAULTLINE_STATE_DIR", state_dir_.c_str(), 1);
     LocalClusterOptions options;

@@ -130,8 +130,9 @@ struct ChildSetup : bp::extend::handler {
     for (int sig = 1; sig < NSIG; ++sig) {
       struct sigaction current {};
       if (sig == SIGKILL || sig == SIGSTOP || ::sigaction(sig, nullptr, &current) != 0) continue;
-      if (!(current.sa_flags & SA_SIGINFO) && (current.sa_handler == SIG_DFL || current.sa_handler == SIG_IGN))
-        continue;
+      const bool caught =
+          (current.sa_flags & SA_SIGINFO) || (current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN);
+      if (!caught) continue;
       struct sigaction deflt {};
       deflt.sa_handler = SIG_DFL;
       ::sigaction(sig, &deflt, nullptr);
