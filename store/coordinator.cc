@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 
+#include "store/event_loops.h"
 #include "store/failure_detector.h"
 #include "store/peers.h"
 #include "store/ring.h"
@@ -17,7 +18,7 @@ bool Contains(const std::vector<int>& v, int x) { return std::find(v.begin(), v.
 }  // namespace
 
 Coordinator::Coordinator(CoordinatorOptions options, const ClusterConfig& config, const Ring& ring, Storage& storage,
-                         Peers& peers, FailureDetector& detector, boost::asio::io_context& io)
+                         Peers& peers, FailureDetector& detector, boost::asio::io_context& io, EventLoops* loops)
     : options_(std::move(options)),
       config_(config),
       ring_(ring),
@@ -25,6 +26,7 @@ Coordinator::Coordinator(CoordinatorOptions options, const ClusterConfig& config
       peers_(peers),
       detector_(detector),
       io_(io),
+      loops_(loops),
       self_(peers.self()) {
   if (!options_.clock_ms) options_.clock_ms = WallClockMs;
 }
@@ -294,7 +296,7 @@ void Coordinator::CoordinateHere(rpc::CoordinateRequest request, std::function<v
     return true;
   };
   // Runs once the local write is durable: replicate, then answer after W acks.
-  auto written = [this, outcome, req, done = std::move(done)](Status s) mutable {
+  std::function<void(Status)> written = [this, outcome, req, done = std::move(done)](Status s) mutable {
     if (s.ok()) s = outcome->refused;
     if (!s.ok()) {
       PutReply reply;
@@ -306,6 +308,9 @@ void Coordinator::CoordinateHere(rpc::CoordinateRequest request, std::function<v
     Replicate(req->key, outcome->result, outcome->reply_context, std::move(outcome->targets), req->w,
               outcome->local_acked, std::move(done));
   };
+  // Back on this request's thread rather than on storage's commit thread
+  // (without sync, storage calls back inline, already on it).
+  if (loops_ && storage_.sync()) written = loops_->Resume(std::move(written));
   if (ring_.IsReplica(self_, partition)) {
     outcome->targets = std::move(targets);
     outcome->local_acked = true;

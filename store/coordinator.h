@@ -28,6 +28,7 @@
 
 namespace dynastore {
 
+class EventLoops;
 class FailureDetector;
 class Peers;
 class Ring;
@@ -65,7 +66,7 @@ struct PutReply {
 class Coordinator {
  public:
   Coordinator(CoordinatorOptions options, const ClusterConfig& config, const Ring& ring, Storage& storage, Peers& peers,
-              FailureDetector& detector, boost::asio::io_context& io);
+              FailureDetector& detector, boost::asio::io_context& io, EventLoops* loops = nullptr);
 
   // r / w of 0 mean the cluster defaults.
   void Get(const std::string& key, int r, std::function<void(GetReply)> done);
@@ -124,6 +125,7 @@ class Coordinator {
   Peers& peers_;
   FailureDetector& detector_;
   boost::asio::io_context& io_;
+  EventLoops* const loops_;  // the request threads, or null
   int self_;
 };
 

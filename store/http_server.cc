@@ -13,6 +13,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include "store/event_loops.h"
+
 namespace dynastore {
 
 namespace asio = boost::asio;
@@ -22,8 +24,8 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// One io_context per thread, and each connection lives on one of them: no
-// strands, no locks between threads on a request's path, and concrete
+// One io_context per thread (EventLoops), and each connection lives on one
+// of them: no strands, no locks between threads on a request's path, and concrete
 // executor types rather than Beast's tcp_stream and Asio's type-erased
 // any_io_executor. Measured by dynastore-bench, the erased executor,
 // strands and tcp_stream's per-operation timers cost a quarter of the
@@ -64,23 +66,16 @@ std::string FormatEndpoint(const asio::ip::address& address, uint16_t port) {
 
 }  // namespace
 
-struct HttpServer::State {
-  State(HttpServerOptions opts, HttpApi& a, NodeStats& s)
+// Shared by the server and its sessions: a session still queued on a loop
+// when the server is destroyed keeps it alive.
+struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
+  State(HttpServerOptions opts, EventLoops& l, HttpApi& a, NodeStats& s)
       : options(std::move(opts)),
         api(a),
         stats(s),
-        loops(MakeLoops(std::max(1, options.threads))),
-        acceptor(loops[0]->get_executor()),
-        accept_backoff(loops[0]->get_executor()) {
-    for (auto& loop : loops) work.push_back(asio::make_work_guard(*loop));
-  }
-
-  static std::vector<std::unique_ptr<asio::io_context>> MakeLoops(int n) {
-    std::vector<std::unique_ptr<asio::io_context>> loops;
-    // Hint 1: each context is run by exactly one thread.
-    for (int i = 0; i < n; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
-    return loops;
-  }
+        loops(l),
+        acceptor(loops.at(0).get_executor()),
+        accept_backoff(loops.at(0).get_executor()) {}
 
   void Log(std::string_view line) const {
     if (options.log) return options.log(line);
@@ -95,19 +90,15 @@ struct HttpServer::State {
   NodeStats& stats;
   std::atomic<bool> stopping{false};
 
-  // Live sessions, so Stop() can reach them. Declared before `loops`:
-  // queued handlers own sessions, and a session unregisters itself when
-  // destroyed, which may happen while a loop is being destroyed.
+  // Live sessions, so Stop() can reach them.
   std::mutex mu;
   std::condition_variable sessions_changed;
   std::unordered_map<HttpSession*, std::weak_ptr<HttpSession>> sessions;  // guarded by mu
 
-  std::vector<std::unique_ptr<asio::io_context>> loops;  // one per thread
-  std::vector<asio::executor_work_guard<Executor>> work;
-  // The acceptor, its backoff timer, next_loop and last_accept_log live on
-  // loops[0]'s thread.
+  EventLoops& loops;
+  // The acceptor, its backoff timer and last_accept_log live on loop 0's
+  // thread; new connections go round-robin over the loops.
   tcp::acceptor acceptor;
-  size_t next_loop = 0;  // new connections go round-robin over the loops
   asio::steady_timer accept_backoff;
   std::chrono::steady_clock::time_point last_accept_log{};
 };
@@ -118,11 +109,12 @@ namespace {
 // thread (the socket's io_context); the Coordinator's callback posts back to it.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(Socket socket, HttpServer::State& state)
+  HttpSession(Socket socket, std::shared_ptr<HttpServer::State> state)
       : socket_(std::move(socket)),
         timer_(socket_.get_executor()),
-        state_(state),
-        buffer_(ReadBufferLimit(state.options)) {
+        owner_(std::move(state)),
+        state_(*owner_),
+        buffer_(ReadBufferLimit(state_.options)) {
     state_.stats.ConnectionOpened();
   }
 
@@ -142,10 +134,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   // The server is stopping: drop the connection unless a request is being
-  // served; that one finishes, answered with "Connection: close".
-  void OnServerStop() {
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
-      if (!self->busy_) self->Close();
+  // served (or `force`); that one finishes, answered with "Connection: close".
+  void OnServerStop(bool force) {
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this(), force] {
+      if (force || !self->busy_) self->Close();
     });
   }
 
@@ -328,7 +320,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Clock::time_point armed_at_{};  // when the armed timer wakes
   uint64_t timer_generation_ = 0;
   bool timer_armed_ = false;
-  HttpServer::State& state_;
+  const std::shared_ptr<HttpServer::State> owner_;
+  HttpServer::State& state_;  // *owner_
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<HttpApi::Response> response_;  // the one being written
@@ -343,9 +336,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 }  // namespace
 
 void HttpServer::State::DoAccept() {
-  asio::io_context& loop = *loops[next_loop++ % loops.size()];
-  acceptor.async_accept(loop.get_executor(),
-                        [this](beast::error_code ec, Socket socket) { OnAccept(ec, std::move(socket)); });
+  acceptor.async_accept(loops.next().get_executor(), [self = shared_from_this()](beast::error_code ec, Socket socket) {
+    self->OnAccept(ec, std::move(socket));
+  });
 }
 
 void HttpServer::State::OnAccept(beast::error_code ec, Socket socket) {
@@ -362,8 +355,8 @@ void HttpServer::State::OnAccept(beast::error_code ec, Socket socket) {
           (no_fds ? "; out of file descriptors, retrying (raise `ulimit -n` or close idle clients)" : "; retrying"));
     }
     accept_backoff.expires_after(no_fds ? kAcceptBackoffNoFds : kAcceptBackoffOther);
-    accept_backoff.async_wait([this](beast::error_code wait_ec) {
-      if (!wait_ec && !stopping.load()) DoAccept();
+    accept_backoff.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      if (!wait_ec && !self->stopping.load()) self->DoAccept();
     });
     return;
   }
@@ -371,11 +364,12 @@ void HttpServer::State::OnAccept(beast::error_code ec, Socket socket) {
   // Small JSON responses on keep-alive connections: without this, Nagle's
   // algorithm and delayed ACKs add ~40 ms to some requests.
   socket.set_option(tcp::no_delay(true), ignored);
-  std::make_shared<HttpSession>(std::move(socket), *this)->Start();
+  std::make_shared<HttpSession>(std::move(socket), shared_from_this())->Start();
   DoAccept();
 }
 
-Status HttpServer::Start(HttpServerOptions options, HttpApi& api, NodeStats& stats, std::unique_ptr<HttpServer>& out) {
+Status HttpServer::Start(HttpServerOptions options, EventLoops& loops, HttpApi& api, NodeStats& stats,
+                         std::unique_ptr<HttpServer>& out) {
   beast::error_code ec;
   const asio::ip::address address = asio::ip::make_address(options.address, ec);
   if (ec) {
@@ -384,7 +378,7 @@ Status HttpServer::Start(HttpServerOptions options, HttpApi& api, NodeStats& sta
   }
   const std::string where = FormatEndpoint(address, options.port);
   std::unique_ptr<HttpServer> server(new HttpServer());
-  server->state_ = std::make_unique<State>(std::move(options), api, stats);
+  server->state_ = std::make_shared<State>(std::move(options), loops, api, stats);
   State& state = *server->state_;
   const tcp::endpoint endpoint(address, state.options.port);
   tcp::acceptor& acceptor = state.acceptor;
@@ -399,20 +393,7 @@ Status HttpServer::Start(HttpServerOptions options, HttpApi& api, NodeStats& sta
   server->port_ = acceptor.local_endpoint(ec).port();
   if (ec) return Status::IOError("cannot read the bound port of " + where + ": " + ec.message());
 
-  asio::post(state.acceptor.get_executor(), [&state] { state.DoAccept(); });
-  for (size_t i = 0; i < state.loops.size(); ++i) {
-    server->threads_.emplace_back([&state, &loop = *state.loops[i]] {
-      for (;;) {
-        try {
-          loop.run();
-          return;
-        } catch (const std::exception& e) {
-          // A handler threw (a bug or bad_alloc): keep the thread serving.
-          state.Log(std::string("unexpected exception in a server thread: ") + e.what());
-        }
-      }
-    });
-  }
+  asio::post(state.acceptor.get_executor(), [self = server->state_] { self->DoAccept(); });
   out = std::move(server);
   return Status::Ok();
 }
@@ -424,35 +405,33 @@ void HttpServer::Stop() {
   stopped_ = true;
   State& state = *state_;
   state.stopping.store(true);
-  asio::post(state.acceptor.get_executor(), [&state] {
+  asio::post(state.acceptor.get_executor(), [self = state_] {
     beast::error_code ignored;
-    state.acceptor.close(ignored);
-    state.accept_backoff.cancel();
+    self->acceptor.close(ignored);
+    self->accept_backoff.cancel();
   });
 
-  std::vector<std::shared_ptr<HttpSession>> live;
-  {
-    std::lock_guard<std::mutex> lock(state.mu);
-    for (auto& [ptr, weak] : state.sessions) {
-      if (auto s = weak.lock()) live.push_back(std::move(s));
+  auto tell_sessions = [&state](bool force) {
+    std::vector<std::shared_ptr<HttpSession>> live;
+    {
+      std::lock_guard<std::mutex> lock(state.mu);
+      for (auto& [ptr, weak] : state.sessions) {
+        if (auto s = weak.lock()) live.push_back(std::move(s));
+      }
     }
+    for (auto& s : live) s->OnServerStop(force);
+    // Our references must not keep sessions alive: they go out of scope here.
+  };
+  tell_sessions(false);
+  std::unique_lock<std::mutex> lock(state.mu);
+  const bool drained = state.sessions_changed.wait_for(lock, state.options.shutdown_deadline,
+                                                       [&state] { return state.sessions.empty(); });
+  if (!drained) {
+    state.Log("shutdown deadline passed with " + std::to_string(state.sessions.size()) +
+              " connection(s) still serving a request; closing them");
+    lock.unlock();
+    tell_sessions(true);
   }
-  for (auto& s : live) s->OnServerStop();
-  live.clear();  // our references must not keep sessions alive
-
-  {
-    std::unique_lock<std::mutex> lock(state.mu);
-    const bool drained = state.sessions_changed.wait_for(lock, state.options.shutdown_deadline,
-                                                         [&state] { return state.sessions.empty(); });
-    if (!drained) {
-      state.Log("shutdown deadline passed with " + std::to_string(state.sessions.size()) +
-                " connection(s) still serving a request; closing them");
-    }
-  }
-  state.work.clear();
-  for (auto& loop : state.loops) loop->stop();
-  for (auto& t : threads_) t.join();
-  threads_.clear();
 }
 
 }  // namespace dynastore

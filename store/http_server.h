@@ -1,8 +1,8 @@
 // HttpServer: the HTTP/1.1 transport in front of HttpApi (Boost.Beast on
-// Asio). It owns the listening socket and one io_context per thread; each
-// connection is a session pinned to one of those threads that reads a
-// request, hands it to HttpApi, writes the response, and repeats while the
-// client keeps the connection alive.
+// Asio). It owns the listening socket; each connection is a session pinned
+// to one of the node's EventLoops that reads a request, hands it to HttpApi,
+// writes the response, and repeats while the client keeps the connection
+// alive.
 //
 // What it enforces on the wire (doc/http_api.md, "Limits"): header size,
 // body size (413 before the body is read), chunk-size lines and trailers
@@ -10,10 +10,10 @@
 // that drops idle and slow (slowloris) clients, and a refusal to let the
 // accept loop die when the process runs out of file descriptors.
 //
-// Threads: Start() spawns `threads` threads; Stop() and the destructor must
-// be called from a thread that is not one of them. The HttpApi and NodeStats
-// are not owned and must outlive the server; the Coordinator behind the
-// HttpApi must not complete a request after Stop() has returned.
+// Threads: the EventLoops run everything; Stop() and the destructor must be
+// called from a thread that is not one of them. The EventLoops, HttpApi and
+// NodeStats are not owned and must outlive the server and the handlers the
+// loops still hold.
 #pragma once
 
 #include <chrono>
@@ -22,8 +22,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <vector>
 
 #include "store/http_api.h"
 #include "store/node_stats.h"
@@ -31,10 +29,11 @@
 
 namespace dynastore {
 
+class EventLoops;
+
 struct HttpServerOptions {
   std::string address = "127.0.0.1";  // numeric IPv4 or IPv6 address
   uint16_t port = 0;                  // 0 picks a free port; see port()
-  int threads = 4;
   size_t max_body_bytes = 1 << 20;
   uint32_t max_header_bytes = 8 << 10;  // request line + header fields; < 60 KiB (see ReadBufferLimit)
   // A connection is dropped if a request (header and body) or a response
@@ -51,7 +50,8 @@ class HttpServer {
  public:
   // Binds, listens and starts serving. Fails with a message naming the
   // address (bad address, port in use, ...).
-  static Status Start(HttpServerOptions options, HttpApi& api, NodeStats& stats, std::unique_ptr<HttpServer>& out);
+  static Status Start(HttpServerOptions options, EventLoops& loops, HttpApi& api, NodeStats& stats,
+                      std::unique_ptr<HttpServer>& out);
   ~HttpServer();  // Stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -62,7 +62,8 @@ class HttpServer {
   // Graceful stop, blocking and idempotent: stop accepting, close idle
   // connections and those still receiving a request, let requests already
   // handed to HttpApi finish and be answered (with "Connection: close"),
-  // up to shutdown_deadline; then close everything and join the threads.
+  // up to shutdown_deadline; then close the connections still open. The
+  // loops go on running.
   void Stop();
 
   struct State;  // shared with sessions; defined in http_server.cc
@@ -70,8 +71,7 @@ class HttpServer {
  private:
   HttpServer() = default;
 
-  std::unique_ptr<State> state_;
-  std::vector<std::thread> threads_;
+  std::shared_ptr<State> state_;
   uint16_t port_ = 0;
   bool stopped_ = false;
 };

@@ -1,11 +1,14 @@
 #include "store/node.h"
 
+#include <pthread.h>
+
 #include <cstdio>
 
 #include "store/anti_entropy.h"
 #include "store/context_key.h"
 #include "store/coordinator.h"
 #include "store/digest_index.h"
+#include "store/event_loops.h"
 #include "store/failure_detector.h"
 #include "store/hinted_handoff.h"
 #include "store/http_api.h"
@@ -53,7 +56,10 @@ Status Node::Init() {
   self_ = cluster.IndexOf(options_.id);
   if (self_ < 0) return Status::InvalidArgument("--id '" + options_.id + "' is not a node of the cluster file");
 
-  if (Status s = Storage::Open(StorageOptions{.path = options_.data_dir, .sync = options_.sync, .log = options_.log},
+  if (Status s = Storage::Open(StorageOptions{.path = options_.data_dir,
+                                              .sync = options_.sync,
+                                              .max_commit_delay = options_.max_commit_delay,
+                                              .log = options_.log},
                                storage_);
       !s.ok()) {
     return s;
@@ -84,11 +90,18 @@ Status Node::Init() {
   blocking_ = std::make_unique<boost::asio::thread_pool>(options_.sync ? 4 : 2);
   work_ =
       std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(io_.get_executor());
-  for (int i = 0; i < options_.rpc_threads; ++i) threads_.emplace_back([this] { io_.run(); });
+  for (int i = 0; i < options_.rpc_threads; ++i) {
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "ds-background");
+      io_.run();
+    });
+  }
+  loops_ = std::make_unique<EventLoops>(options_.http_threads);
+  loops_->Start(options_.log);
 
-  peers_ = std::make_unique<Peers>(io_, cluster, self_, [this](uint8_t m, std::string p, RpcServer::Responder r) {
-    service_->Handle(m, std::move(p), std::move(r));
-  });
+  peers_ = std::make_unique<Peers>(
+      io_, loops_.get(), cluster, self_,
+      [this](uint8_t m, std::string p, RpcServer::Responder r) { service_->Handle(m, std::move(p), std::move(r)); });
   detector_ = std::make_unique<FailureDetector>(io_, cluster, *peers_);
   CoordinatorOptions co;
   co.node_id = options_.id;
@@ -98,7 +111,7 @@ Status Node::Init() {
   co.read_repair = options_.read_repair;
   co.hinted_handoff = options_.hinted_handoff;
   co.unsafe_ack_early = options_.unsafe_ack_early;
-  coordinator_ = std::make_unique<Coordinator>(co, cluster, *ring_, *storage_, *peers_, *detector_, io_);
+  coordinator_ = std::make_unique<Coordinator>(co, cluster, *ring_, *storage_, *peers_, *detector_, io_, loops_.get());
   service_ = std::make_unique<ReplicaService>(options_.id, *coordinator_, *index_, *ring_, *blocking_);
 
   // A lone node has no peers and needs no RPC port.
@@ -112,7 +125,8 @@ Status Node::StartReplication() {
   const ClusterConfig& cluster = options_.cluster;
   rpc_server_ = std::make_unique<RpcServer>(
       io_, cluster.nodes[self_].rpc,
-      [this](uint8_t m, std::string p, RpcServer::Responder r) { service_->Handle(m, std::move(p), std::move(r)); });
+      [this](uint8_t m, std::string p, RpcServer::Responder r) { service_->Handle(m, std::move(p), std::move(r)); },
+      RpcServerOptions{}, loops_.get());
   if (Status s = rpc_server_->Start(); !s.ok()) return s;
   handoff_ = std::make_unique<HintedHandoff>(io_, *blocking_, std::chrono::milliseconds(cluster.handoff_interval_ms),
                                              *storage_, *peers_, *detector_);
@@ -147,6 +161,7 @@ Status Node::StartHttp(const ContextKey& context_key) {
         {"storage",
          {{"writes", storage_->writes_committed()},
           {"commits", storage_->commits()},
+          {"commit_delay_us", storage_->commit_delay().count()},
           {"cache_hits", storage_->cache_hits()},
           {"cache_misses", storage_->cache_misses()}}}};
     if (anti_entropy_) j["anti_entropy"] = anti_entropy_->ToJson();
@@ -171,11 +186,10 @@ Status Node::StartHttp(const ContextKey& context_key) {
   HttpServerOptions http;
   http.address = cluster.nodes[self_].http.host;
   http.port = cluster.nodes[self_].http.port;
-  http.threads = options_.http_threads;
   http.max_body_bytes = options_.max_body_bytes;
   http.idle_timeout = options_.idle_timeout;
   http.log = options_.log;
-  return HttpServer::Start(std::move(http), *api_, *stats_, http_);
+  return HttpServer::Start(std::move(http), *loops_, *api_, *stats_, http_);
 }
 
 Status Node::LoadContextKey(ContextKey& key) const {
@@ -215,6 +229,7 @@ void Node::Stop() {
   io_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
+  if (loops_) loops_->Stop();
   http_.reset();
   api_.reset();
   anti_entropy_.reset();
@@ -224,6 +239,9 @@ void Node::Stop() {
   coordinator_.reset();
   detector_.reset();
   peers_.reset();
+  // After everything that owns a socket on the loops; the handlers they
+  // still queue (sessions, connections) go with them.
+  loops_.reset();
   storage_.reset();
 }
 

@@ -3,8 +3,11 @@
 // coordinator, anti-entropy, hinted handoff, and the HTTP API. The daemon
 // (main.cc) and multi-node tests create Nodes; nothing else does.
 //
-// Threads: one io_context for RPC and background work, run by rpc_threads
-// threads, plus the HTTP server's own. Start() and Stop() from one thread.
+// Threads: the request threads (EventLoops, http_threads of them) serve the
+// HTTP connections, the RPC server's connections and the calls a coordinator
+// makes; one io_context, run by rpc_threads threads, serves background work
+// (heartbeats, hinted handoff, anti-entropy) and accepts RPC connections.
+// Start() and Stop() from one thread.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -28,6 +31,7 @@ class AntiEntropy;
 class ContextKey;
 class Coordinator;
 class DigestIndex;
+class EventLoops;
 class FailureDetector;
 class HintedHandoff;
 class HttpApi;
@@ -44,8 +48,9 @@ struct NodeOptions {
   ClusterConfig cluster;  // SingleNodeCluster() for a lone node
   std::string data_dir;
   bool sync = true;
-  int http_threads = 4;
-  int rpc_threads = 2;
+  std::chrono::microseconds max_commit_delay{2000};  // StorageOptions
+  int http_threads = 4;                              // request threads
+  int rpc_threads = 1;                               // background threads
   size_t max_body_bytes = 1 << 20;
   std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
   size_t max_causal_nodes = 64;
@@ -98,6 +103,7 @@ class Node {
   std::unique_ptr<boost::asio::thread_pool> blocking_;
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
+  std::unique_ptr<EventLoops> loops_;
   std::unique_ptr<Peers> peers_;
   std::unique_ptr<FailureDetector> detector_;
   std::unique_ptr<Coordinator> coordinator_;

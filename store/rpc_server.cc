@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "store/event_loops.h"
 #include "store/rpc_frame.h"
 
 namespace dynastore {
@@ -33,8 +34,13 @@ class RpcSession;
 }  // namespace
 
 struct RpcServer::State : std::enable_shared_from_this<RpcServer::State> {
-  State(asio::io_context& io_context, Endpoint bind_to, Handler h, RpcServerOptions o)
-      : io(io_context), bind(std::move(bind_to)), handler(std::move(h)), options(o), accept_retry(io_context) {}
+  State(asio::io_context& io_context, EventLoops* l, Endpoint bind_to, Handler h, RpcServerOptions o)
+      : io(io_context),
+        loops(l),
+        bind(std::move(bind_to)),
+        handler(std::move(h)),
+        options(o),
+        accept_retry(io_context) {}
 
   void AcceptLocked();  // REQUIRES: mu held
   void OnAccept(const std::shared_ptr<RpcSession>& session, const boost::system::error_code& ec);
@@ -60,6 +66,7 @@ struct RpcServer::State : std::enable_shared_from_this<RpcServer::State> {
   }
 
   asio::io_context& io;
+  EventLoops* const loops;  // where connections go; null: on `io`
   const Endpoint bind;
   const Handler handler;
   const RpcServerOptions options;
@@ -267,7 +274,7 @@ std::string FormatEndpoint(const tcp::endpoint& ep) {
 }  // namespace
 
 void RpcServer::State::AcceptLocked() {
-  auto session = std::make_shared<RpcSession>(shared_from_this(), io);
+  auto session = std::make_shared<RpcSession>(shared_from_this(), loops ? loops->next() : io);
   acceptor->async_accept(session->socket(), [self = shared_from_this(), session](const boost::system::error_code& ec) {
     self->OnAccept(session, ec);
   });
@@ -298,8 +305,8 @@ void RpcServer::State::OnAccept(const std::shared_ptr<RpcSession>& session, cons
   session->Start();
 }
 
-RpcServer::RpcServer(asio::io_context& io, Endpoint bind, Handler handler, RpcServerOptions options)
-    : state_(std::make_shared<State>(io, std::move(bind), std::move(handler), options)) {}
+RpcServer::RpcServer(asio::io_context& io, Endpoint bind, Handler handler, RpcServerOptions options, EventLoops* loops)
+    : state_(std::make_shared<State>(io, loops, std::move(bind), std::move(handler), options)) {}
 
 RpcServer::~RpcServer() { Stop(); }
 

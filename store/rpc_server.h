@@ -6,7 +6,9 @@
 // any order, and the answers are coalesced into few writes.
 //
 // Threads: thread-safe; all I/O runs on the given io_context, which may be run
-// by several threads, each connection on its own strand. The Handler is
+// by several threads, each connection on its own strand; or, given
+// EventLoops, the connections are spread over those (the listener stays on
+// the io_context). The Handler is
 // called on an io_context thread, on the connection's strand, so it must not
 // block; it may answer later, from any thread, through the Responder.
 //
@@ -37,6 +39,8 @@
 
 namespace dynastore {
 
+class EventLoops;
+
 struct RpcServerOptions {
   // A frame must be complete this long after its first byte arrived (or the
   // previous frame on the connection ended); otherwise the connection is
@@ -57,7 +61,8 @@ class RpcServer {
   using Responder = std::function<void(Status status, std::string payload)>;
   using Handler = std::function<void(uint8_t method, std::string payload, Responder respond)>;
 
-  RpcServer(boost::asio::io_context& io, Endpoint bind, Handler handler, RpcServerOptions options = {});
+  RpcServer(boost::asio::io_context& io, Endpoint bind, Handler handler, RpcServerOptions options = {},
+            EventLoops* loops = nullptr);
   ~RpcServer();  // Stop()
   RpcServer(const RpcServer&) = delete;
   RpcServer& operator=(const RpcServer&) = delete;

@@ -793,6 +793,14 @@ struct Options {
   int rounds = 1;
 };
 
+// A cluster's nodes share this machine: each gets its share of the cores as
+// request threads (a node's default is one per core, meant for a machine of
+// its own), unless --server-threads says otherwise.
+int ClusterNodeThreads(const Options& opt, int nodes) {
+  if (opt.server_threads > 0) return opt.server_threads;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / nodes);
+}
+
 // The deployments one invocation measures, in table order.
 std::vector<DeploymentSpec> Deployments(const Options& opt) {
   std::vector<DeploymentSpec> out;
@@ -803,7 +811,7 @@ std::vector<DeploymentSpec> Deployments(const Options& opt) {
     s.r = opt.r;
     s.w = opt.w;
     s.partitions = opt.partitions;
-    s.server_threads = opt.server_threads;
+    s.server_threads = ClusterNodeThreads(opt, nodes);
     return s;
   };
   DeploymentSpec single;
@@ -953,8 +961,9 @@ void PrintSetup(const Options& opt, const Machine& machine, const Target& target
           "cluster: every node on this machine (loopback HTTP and RPC ports), %d partitions, store "
           "defaults for timing (anti-entropy, heartbeats, handoff run during the load);\n         "
           "connection i talks to node i mod nodes; a write reaching a non-owner is forwarded to an "
-          "owner\n",
-          opt.partitions);
+          "owner;\n         each node runs --threads %d (%s)\n",
+          opt.partitions, ClusterNodeThreads(opt, opt.compare_cluster ? 3 : opt.nodes),
+          opt.server_threads > 0 ? "--server-threads" : "the machine's cores shared between the nodes");
     }
   } else {
     std::printf("server: already running at %s\n", target.host_header.c_str());
@@ -1207,10 +1216,12 @@ int main(int argc, char** argv) {
   auto* root = app.add_option("--data-root", opt.data_root,
                               "Directory for the daemons' temp data dirs (default: the system temp dir); its "
                               "filesystem decides what fsync costs");
-  auto* threads = app.add_option("--server-threads", opt.server_threads,
-                                 "Pass --threads N to every started dynastore (0: its default)")
-                      ->check(CLI::Range(0, 1024))
-                      ->capture_default_str();
+  auto* threads =
+      app.add_option("--server-threads", opt.server_threads,
+                     "Pass --threads N to every started dynastore (0: a lone node's default, one per core; a "
+                     "cluster's nodes share the machine's cores)")
+          ->check(CLI::Range(0, 1024))
+          ->capture_default_str();
   auto* startup = app.add_option("--startup-timeout", opt.startup_timeout,
                                  "Seconds the started dynastore(s) have to answer GET /status (and, in a cluster, "
                                  "to see each other up)")

@@ -150,6 +150,42 @@ TEST_F(StorageTest, GetCachedAnswersOnlyForCachedRecords) {
   EXPECT_TRUE(storage_->may_have_hints());  // so replica reads take the path that merges hints
 }
 
+// Group commit with its delay: concurrent synced writes from many threads
+// all land (none lost to batching), and the delay stays within its bound.
+TEST_F(StorageTest, ConcurrentSyncedWritesAllLandAndTheCommitDelayKeepsItsBound) {
+  for (const auto max_delay : {std::chrono::microseconds(0), std::chrono::microseconds(300)}) {
+    SCOPED_TRACE("max_commit_delay " + std::to_string(max_delay.count()) + " us");
+    storage_.reset();
+    std::filesystem::remove_all(dir_);
+    ASSERT_TRUE(Storage::Open({.path = dir_.string(), .max_commit_delay = max_delay}, storage_).ok());
+    constexpr int kThreads = 6, kPerThread = 40;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          ASSERT_TRUE(Write("k" + std::to_string(t), CausalContext(), std::to_string(i)).ok());
+          EXPECT_LE(storage_->commit_delay(), max_delay);
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(storage_->writes_committed(), static_cast<uint64_t>(kThreads * kPerThread));
+    EXPECT_LE(storage_->commits(), storage_->writes_committed());
+    storage_.reset();
+    ASSERT_TRUE(Storage::Open({.path = dir_.string(), .sync = false}, storage_).ok());
+    for (int t = 0; t < kThreads; ++t) {
+      VersionSet set;
+      ASSERT_TRUE(storage_->Get("k" + std::to_string(t), set).ok());
+      EXPECT_EQ(set.LiveValues().size(), static_cast<size_t>(kPerThread));  // blind writes: siblings
+    }
+  }
+}
+
+TEST_F(StorageTest, NoCommitDelayWithoutSync) {
+  ASSERT_TRUE(Write("k", CausalContext(), "v").ok());
+  EXPECT_EQ(storage_->commit_delay().count(), 0);
+}
+
 TEST(StorageOpen, UnwritableDirectoryIsAClearError) {
   std::unique_ptr<Storage> s;
   Status st = Storage::Open({.path = "/proc/definitely/not/here"}, s);
