@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "harness/base/harness_error.h"
 #include "harness/stores/couchdb/couchdb_client.h"
@@ -67,6 +68,13 @@ std::vector<std::string> CasRegisterOps(const TestConfig& c) {
 std::unique_ptr<Database> MakeDynastore(const TestConfig& config) {
   DynastoreOptions o(config.dynastore);
   o.binary = FindDynastoreBinary(config).string();
+  // Local nodes (namespaces, containers) share this machine: each gets its
+  // share of the cores as request threads, as dynastore's own default (one
+  // per core) is meant for a machine of its own. On 2 cores, 3 nodes with one
+  // thread each served 12-24% more ops than with two (issue 19's note).
+  if (config.nodes.empty()) {
+    o.threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / std::max(1, config.local));
+  }
   if (UsesClockFault(config)) o.node_env = FaketimeEnv;
   return std::make_unique<DynastoreDb>(std::move(o));
 }

@@ -31,6 +31,9 @@ struct DynastoreOptions : DynastoreConfig {
 
   int http_port = 8080;
   int rpc_port = 8081;
+  // Every node's --threads (request threads); 0: dynastore's default, one
+  // per core. The user's `args` win when they name --threads.
+  int threads = 0;
   std::chrono::milliseconds start_timeout{10000};  // Restart's wait for health
   // Extra environment for the store's process on a node (Start, Restart),
   // e.g. the nemesis's FaketimeEnv; empty = none.

@@ -183,6 +183,24 @@ TEST_F(DynastoreDbTest, StopCollectLogsAndWipe) {
   EXPECT_EQ(read.value, json::array());  // wiped
 }
 
+// The node's start-up line names the request threads it runs.
+TEST_F(DynastoreDbTest, NodesGetTheThreadsAskedFor) {
+  DynastoreOptions o = Options();
+  o.threads = 1;
+  Up(o);
+  const std::string log = ReadFile(fs::path(nodes_[0].dir) / "dynastore.log");
+  EXPECT_NE(log.find(" threads=1 "), std::string::npos) << log;
+}
+
+TEST_F(DynastoreDbTest, TheUsersThreadsArgumentWins) {
+  DynastoreOptions o = Options();
+  o.threads = 1;
+  o.args = {"--threads=3"};
+  Up(o);
+  const std::string log = ReadFile(fs::path(nodes_[0].dir) / "dynastore.log");
+  EXPECT_NE(log.find(" threads=3 "), std::string::npos) << log;
+}
+
 TEST_F(DynastoreDbTest, CollectLogsOfANodeThatNeverRanNotesTheMissingLog) {
   MakeNodes(1);
   db_ = std::make_unique<DynastoreDb>(Options());
