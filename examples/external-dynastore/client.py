@@ -138,6 +138,10 @@ def replica_read(key):
 
 
 def main():
+    # "client-ready": true in the config: say when requests may come, so the
+    # main phase starts with this program up (README "External adapter protocol").
+    if os.environ.get("FAULTLINE_READY_LINE") == "1":
+        print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
         if not line.strip():
             continue

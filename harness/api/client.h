@@ -51,6 +51,11 @@ struct ReplicaRead {
 class Client {
  public:
   virtual ~Client() = default;
+  // Called once, before the main phase's clock starts (Jepsen's open!):
+  // connect, or start what the client needs, so that its start-up neither
+  // eats into the phase nor counts as the store's latency. Never throws:
+  // trouble shows again at the first op. Default: nothing.
+  virtual void Open() {}
   // Never throws for store or network trouble: that is a fail or an info.
   // An Invocation whose f this client does not know is a fail with an error.
   virtual Completion Invoke(const Invocation& op) = 0;

@@ -160,13 +160,18 @@ void Run::MainPhase(HistoryWriter& history, Workload& workload, int64_t* next_pr
   g.time_limit =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(config_.time_limit));
   g.seed = config_.seed;
-  const auto start = Clock::now();
-  Generator generator(workload, g, start);
   std::vector<WorkerSpec> workers;
   for (int i = 0; i < config_.workers(); ++i) {
     const NodeInfo& node = nodes_[i % nodes_.size()];  // round-robin
     workers.push_back(WorkerSpec{db_->NewClient(node, client_options()), node.name});
   }
+  // All at once: an external client program's start-up takes a while on a
+  // loaded machine, and the phase's clock must not run meanwhile.
+  std::vector<std::thread> openers;
+  for (WorkerSpec& w : workers) openers.emplace_back([&w] { w.client->Open(); });
+  for (std::thread& t : openers) t.join();
+  const auto start = Clock::now();
+  Generator generator(workload, g, start);
   log_.Info(fmt::format("main phase: {} workers, rate {}/s, {} s, seed {}", workers.size(), config_.rate,
                         config_.time_limit, config_.seed));
   WorkerPool pool(generator, history, std::move(workers));

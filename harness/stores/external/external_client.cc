@@ -24,10 +24,6 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 constexpr milliseconds kGrace{500};  // on top of the op timeout, for the program's own timeout to fire first
-// On top of that for the first request of a freshly started program: an
-// interpreter's start-up on a loaded machine is not the store's latency, and
-// a slow start must not turn the first ops of a healthy run into info.
-constexpr milliseconds kStartupGrace{10000};
 constexpr size_t kStderrTail = 2048;
 constexpr size_t kMaxLine = 16 << 20;  // a "line" longer than this is garbage
 
@@ -166,6 +162,7 @@ bool ExternalClient::Spawn(std::string* error) {
   env_strings.push_back("FAULTLINE_NODES=" + nodes.dump());
   env_strings.push_back(fmt::format("FAULTLINE_WORKLOAD={}", WorkloadKindName(options_.workload)));
   env_strings.push_back(fmt::format("FAULTLINE_OP_TIMEOUT_MS={}", options_.op_timeout.count()));
+  if (spec_.ready_line) env_strings.push_back("FAULTLINE_READY_LINE=1");
   std::vector<char*> envp, argv;
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -213,6 +210,8 @@ bool ExternalClient::Spawn(std::string* error) {
   ::fcntl(err_, F_SETFL, ::fcntl(err_, F_GETFL) | O_NONBLOCK);
   stderr_tail_.clear();
   ++starts_;
+  fresh_ = true;
+  awaiting_ready_ = spec_.ready_line;
   return true;
 }
 
@@ -254,7 +253,7 @@ std::string ExternalClient::ClosedStdout(const std::string& what) {
                      out_buffer_.empty() ? "" : fmt::format(" after printing \"{}\"", Truncate(out_buffer_)));
 }
 
-std::string ExternalClient::ReadLine(Clock::time_point deadline, milliseconds allowed, const std::string& what,
+std::string ExternalClient::ReadLine(Clock::time_point deadline, const std::string& late, const std::string& what,
                                      std::string* line) {
   while (true) {
     DrainStderr();
@@ -268,11 +267,7 @@ std::string ExternalClient::ReadLine(Clock::time_point deadline, milliseconds al
     }
     if (out_buffer_.size() > kMaxLine) return fmt::format("printed more than {} bytes without a newline", kMaxLine);
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) {
-      return fmt::format("did not answer {} within {} ms (op timeout {} ms + {} ms{}); killed", what, allowed.count(),
-                         options_.op_timeout.count(), kGrace.count(),
-                         allowed > options_.op_timeout + kGrace ? " + start-up grace" : "");
-    }
+    if (left <= 0) return late;
     pollfd fds[2] = {{out_, POLLIN, 0}, {err_, POLLIN, 0}};
     if (::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR) {
       return fmt::format("poll failed: {}", std::strerror(errno));
@@ -315,14 +310,13 @@ std::string ExternalClient::ParseReply(const std::string& line, int64_t id, cons
 
 ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::string& what) {
   Reply reply;
-  auto deadline = Clock::now() + options_.op_timeout + kGrace;
-  milliseconds allowed = options_.op_timeout + kGrace;
   bool spawned = false;
   if (!EnsureStarted(what, &reply, &spawned)) return reply;
-  if (spawned) {  // its start-up is not the store's latency
-    deadline += kStartupGrace;
-    allowed += kStartupGrace;
-  }
+  // A fresh program's start-up is not the store's latency: on a loaded
+  // machine an interpreter's start must not turn a healthy run's first ops
+  // into info.
+  const milliseconds allowed = options_.op_timeout + kGrace + (fresh_ ? spec_.startup_grace : milliseconds(0));
+  const auto deadline = Clock::now() + allowed;
   const int64_t id = request["id"].get<int64_t>();
   if (!WriteAll(in_, request.dump() + "\n", deadline)) {
     reply.delivered = false;
@@ -333,16 +327,52 @@ ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::s
     KillProgram();
     return reply;
   }
+  const std::string late =
+      fmt::format("did not answer {} within {} ms (op timeout {} ms + {} ms{}); killed", what, allowed.count(),
+                  options_.op_timeout.count(), kGrace.count(), fresh_ ? " + start-up grace" : "");
   std::string line;
-  std::string problem = ReadLine(deadline, allowed, what, &line);
+  std::string problem = awaiting_ready_ ? AwaitReady(deadline, late) : "";
+  if (problem.empty()) problem = ReadLine(deadline, late, what, &line);
   if (problem.empty()) problem = ParseReply(line, id, what, &reply);
-  if (problem.empty()) return reply;
+  if (problem.empty()) {
+    fresh_ = false;
+    return reply;
+  }
   const std::string who = Describe();
   KillProgram();
   Log(fmt::format("{} {}; the op is info and the client restarts for the next op. Its stderr ended with: {}", who,
                   problem, stderr_tail_.empty() ? "(nothing)" : Truncate(stderr_tail_)));
   reply.error = fmt::format("external client {}", problem);
   return reply;
+}
+
+std::string ExternalClient::AwaitReady(Clock::time_point deadline, const std::string& late) {
+  std::string line;
+  if (std::string problem = ReadLine(deadline, late, "its ready line", &line); !problem.empty()) return problem;
+  const json j = json::parse(line, nullptr, false);
+  if (!j.is_object() || j.size() != 1 || !j.contains("ready") || j["ready"] != true) {
+    return fmt::format("printed \"{}\" instead of its ready line {{\"ready\":true}}", Truncate(line));
+  }
+  awaiting_ready_ = false;
+  return "";
+}
+
+void ExternalClient::Open() {
+  Reply reply;
+  bool spawned = false;
+  if (!EnsureStarted("opening", &reply, &spawned) || !awaiting_ready_) return;
+  const std::string problem =
+      AwaitReady(Clock::now() + spec_.startup_grace,
+                 fmt::format("printed no ready line within {} ms of its start (\"client-ready\": true); killed",
+                             spec_.startup_grace.count()));
+  if (problem.empty()) {
+    fresh_ = false;  // ready: its first request gets no start-up grace
+    return;
+  }
+  const std::string who = Describe();
+  KillProgram();
+  Log(fmt::format("{} {}; it starts again at its first op. Its stderr ended with: {}", who, problem,
+                  stderr_tail_.empty() ? "(nothing)" : Truncate(stderr_tail_)));
 }
 
 Completion ExternalClient::Invoke(const Invocation& op) {

@@ -1,7 +1,7 @@
 // ExternalClient: a Client that forwards each operation to the user's client
 // program over JSON lines (README "External adapter protocol"). One program
 // process per ExternalClient (so per worker), started on the harness's
-// machine on the first operation, in its own process group, with
+// machine by Open() or on the first operation, in its own process group, with
 //   stdin   one request per line:
 //           {"id":N,"f":F,"key":K,"value":V,"node":NAME,"address":ADDR}
 //   stdout  one reply per request, in order:
@@ -12,6 +12,14 @@
 // FAULTLINE_OP_TIMEOUT_MS. The program should answer within the op timeout;
 // the harness waits op_timeout + 500 ms (10 s more for the first request
 // after the program starts: its start-up).
+//
+// With spec.ready_line, the program is also given FAULTLINE_READY_LINE=1 and
+// must print {"ready":true} before its first reply, once it is ready for
+// requests; Open() starts it and waits for that line (up to the start-up
+// grace), so that the main phase begins with every worker's program ready.
+// A program that prints anything else first, exits, or is not ready in time
+// is killed with a log line and started again by the next op (whose request
+// then waits for the line too).
 //
 // Misbehaviour never hangs a run and is never a fail: a program that exits
 // (crash), does not answer in time (hang: its process group is SIGKILLed),
@@ -53,6 +61,9 @@ struct ExternalClientSpec {
   int port = 0;
   std::map<std::string, std::string> nodes;     // every node: name → address
   std::function<void(const std::string&)> log;  // where misbehaviour is reported; may be empty
+  bool ready_line = false;                      // "external.client-ready": Open() waits for {"ready":true}
+  // Extra time a freshly started program has for its first answer (or ready line).
+  std::chrono::milliseconds startup_grace{10000};
 };
 
 class ExternalClient : public Client {
@@ -62,6 +73,8 @@ class ExternalClient : public Client {
   ExternalClient(const ExternalClient&) = delete;
   ExternalClient& operator=(const ExternalClient&) = delete;
 
+  // Starts the program; with spec.ready_line, waits for its ready line.
+  void Open() override;
   Completion Invoke(const Invocation& op) override;
   std::optional<ReplicaRead> ReadReplicas(const std::string& key) override;
 
@@ -81,11 +94,15 @@ class ExternalClient : public Client {
   // Starts the program unless it runs (`spawned`: it was started now).
   // False, with `reply` saying why, when it cannot be started.
   bool EnsureStarted(const std::string& what, Reply* reply, bool* spawned);
-  // The next non-blank stdout line; else what went wrong (the op is info).
-  std::string ReadLine(std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds allowed,
-                       const std::string& what, std::string* line);
+  // The next non-blank stdout line; else what went wrong (the op is info):
+  // `late` when the deadline passes first.
+  std::string ReadLine(std::chrono::steady_clock::time_point deadline, const std::string& late, const std::string& what,
+                       std::string* line);
   // The problem once the program closed its stdout (exit status if it exited).
   std::string ClosedStdout(const std::string& what);
+  // Reads the ready line; "" when it came, else the problem (`late` if
+  // the deadline passed first).
+  std::string AwaitReady(std::chrono::steady_clock::time_point deadline, const std::string& late);
   // Fills `reply` from a reply line to request `id`; else what is wrong with it.
   std::string ParseReply(const std::string& line, int64_t id, const std::string& what, Reply* reply);
   bool Spawn(std::string* error);
@@ -103,6 +120,8 @@ class ExternalClient : public Client {
   std::string stderr_tail_;
   int64_t next_id_ = 1;
   int starts_ = 0;
+  bool fresh_ = false;           // started, and has not answered yet: its first answer gets the start-up grace
+  bool awaiting_ready_ = false;  // spec.ready_line, and the program has not printed its ready line yet
   bool replica_reads_unsupported_ = false;
 };
 

@@ -24,6 +24,7 @@ ExternalConfig ParseExternalConfig(const ConfigFields& e, bool selected, int /*n
   s.port = e.Int("port");
   s.image = e.String("image");
   s.workloads = e.Strings("workloads");
+  s.client_ready = e.Bool("client-ready");
   for (const std::string& w : s.workloads) {
     bool known = false;
     for (int k = 0; k <= static_cast<int>(WorkloadKind::kCasRegister); ++k) {
@@ -64,7 +65,8 @@ nlohmann::json ToJson(const ExternalConfig& c) {
           {"logs", c.logs},
           {"port", c.port},
           {"image", c.image},
-          {"workloads", c.workloads}};
+          {"workloads", c.workloads},
+          {"client-ready", c.client_ready}};
 }
 
 }  // namespace faultline

@@ -31,6 +31,10 @@ struct ExternalConfig {
   // workload formats say). cas-register is not assumed: a program written
   // for the first three would fail every read/write/cas.
   std::vector<std::string> workloads = {"set", "register", "counter"};
+  // The client program prints {"ready":true} once it is ready (it is told
+  // so by FAULTLINE_READY_LINE=1): every worker's program is started and
+  // ready before the main phase's clock starts.
+  bool client_ready = false;
 };
 
 // Reads the object (every key must have its type; "client" is an argv array

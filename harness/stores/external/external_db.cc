@@ -219,6 +219,7 @@ std::unique_ptr<Client> ExternalDb::NewClient(const NodeInfo& node, const Client
   spec.node = node.name;
   spec.address = node.address;
   spec.port = options_.port;
+  spec.ready_line = options_.client_ready;
   {
     std::lock_guard lock(mu_);
     for (const NodeInfo& n : nodes_) spec.nodes[n.name] = n.address;

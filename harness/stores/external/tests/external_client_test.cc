@@ -29,8 +29,11 @@ const std::string kFixture =
 
 class ExternalClientTest : public ::testing::Test {
  protected:
-  std::unique_ptr<ExternalClient> Make(const std::string& mode, int n, std::chrono::milliseconds timeout = 1000ms) {
+  std::unique_ptr<ExternalClient> Make(const std::string& mode, int n, std::chrono::milliseconds timeout = 1000ms,
+                                       bool ready_line = false, std::chrono::milliseconds startup_grace = 10000ms) {
     ExternalClientSpec spec;
+    spec.ready_line = ready_line;
+    spec.startup_grace = startup_grace;
     spec.argv = {"python3", kFixture, "memory", mode, std::to_string(n)};
     spec.node = "n1";
     spec.address = "10.0.0.2";
@@ -115,6 +118,61 @@ TEST_F(ExternalClientTest, WrongIdIsInfo) {
   EXPECT_EQ(c->Invoke({"add", "k1", 1}).type, OpType::kInfo);
   EXPECT_NE(Logs().find("replied with id 1002"), std::string::npos) << Logs();
   EXPECT_EQ(c->Invoke({"add", "k1", 2}).type, OpType::kOk);
+}
+
+TEST_F(ExternalClientTest, OpenStartsTheProgramAndTheFirstOpUsesIt) {
+  auto c = Make("none", 0);
+  c->Open();
+  EXPECT_EQ(c->starts(), 1);
+  EXPECT_EQ(c->Invoke({"add", "k1", 1}).type, OpType::kOk);
+  EXPECT_EQ(c->starts(), 1);
+  EXPECT_EQ(LogCount(), 0u) << Logs();
+}
+
+TEST_F(ExternalClientTest, OpenWaitsForTheReadyLine) {
+  auto c = Make("slow-ready", 0, 1000ms, /*ready_line=*/true);
+  const auto start = Clock::now();
+  c->Open();
+  EXPECT_GE(Clock::now() - start, 500ms);  // the program sleeps that long before its ready line
+  Completion r = c->Invoke({"add", "k1", 1});
+  EXPECT_EQ(r.type, OpType::kOk) << r.error;
+  EXPECT_EQ(c->starts(), 1);
+  EXPECT_EQ(LogCount(), 0u) << Logs();
+}
+
+// Final reads and replica reads use clients nobody opened: the program's
+// first line is still its ready line, not a reply.
+TEST_F(ExternalClientTest, AProgramStartedByAnOpPrintsItsReadyLineBeforeItsReply) {
+  auto c = Make("crash", 2, 1000ms, /*ready_line=*/true);
+  EXPECT_EQ(c->Invoke({"add", "k1", 1}).type, OpType::kOk);
+  EXPECT_EQ(c->Invoke({"add", "k1", 2}).type, OpType::kInfo);  // the crash
+  Completion r = c->Invoke({"add", "k1", 3});                  // a new process, a new ready line
+  EXPECT_EQ(r.type, OpType::kOk) << r.error;
+  EXPECT_EQ(c->starts(), 2);
+  EXPECT_EQ(Logs().find("ready line"), std::string::npos) << Logs();
+}
+
+TEST_F(ExternalClientTest, AProgramNeverReadyIsKilledLoggedAndStartedAgainByItsFirstOp) {
+  auto c = Make("not-ready", 0, 1000ms, /*ready_line=*/true, /*startup_grace=*/300ms);
+  c->Open();
+  EXPECT_NE(Logs().find("printed no ready line within 300 ms"), std::string::npos) << Logs();
+  // The new process prints no ready line either: its reply stands where the
+  // ready line should, and the op is info.
+  Completion r = c->Invoke({"add", "k1", 1});
+  EXPECT_EQ(r.type, OpType::kInfo);
+  EXPECT_NE(r.error.find("instead of its ready line"), std::string::npos) << r.error;
+  EXPECT_EQ(c->starts(), 2);
+}
+
+TEST_F(ExternalClientTest, AWrongReadyLineIsLoggedAndTheProgramKilled) {
+  auto c = Make("bad-ready", 0, 1000ms, /*ready_line=*/true);
+  c->Open();
+  EXPECT_NE(Logs().find("instead of its ready line"), std::string::npos) << Logs();
+  EXPECT_NE(Logs().find("{\"ready\": false}"), std::string::npos) << Logs();
+  // Started again by the op, it prints the wrong line where the reply
+  // should be: garbage, so info.
+  EXPECT_EQ(c->Invoke({"add", "k1", 1}).type, OpType::kInfo);
+  EXPECT_EQ(c->starts(), 2);
 }
 
 TEST_F(ExternalClientTest, MissingProgramIsAFailNothingWasSent) {

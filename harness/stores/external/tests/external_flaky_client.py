@@ -11,6 +11,9 @@ so a run's final reads (reads, from fresh processes) always get answers;
 with N=1 the misbehaviour happens in the main phase however slow the
 machine (its first op on each worker is an add).
 f "replica-read" is answered "unsupported" by the memory backend.
+With FAULTLINE_READY_LINE=1 it first prints the ready line {"ready":true},
+except in MODE not-ready (prints none), bad-ready (prints {"ready":false}
+instead) and slow-ready (prints it after half a second).
 """
 import json
 import os
@@ -36,6 +39,11 @@ def memory(req):
         return {"type": "ok", "value": sorted(store.get(key, set()))}
     return {"type": "fail", "error": "unknown f " + f}
 
+
+if os.environ.get("FAULTLINE_READY_LINE") == "1" and mode != "not-ready":
+    if mode == "slow-ready":
+        time.sleep(0.5)
+    print(json.dumps({"ready": mode != "bad-ready"}), flush=True)
 
 adds = 0
 for line in sys.stdin:
