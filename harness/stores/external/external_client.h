@@ -10,8 +10,9 @@
 // and the environment FAULTLINE_NODE, FAULTLINE_ADDRESS, FAULTLINE_PORT,
 // FAULTLINE_NODES (JSON object name → address), FAULTLINE_WORKLOAD,
 // FAULTLINE_OP_TIMEOUT_MS. The program should answer within the op timeout;
-// the harness waits op_timeout + 500 ms (10 s more for the first request
-// after the program starts: its start-up).
+// the harness waits op_timeout + 500 ms (10 s more, spec.startup_grace, for
+// a freshly started program's first answer: its start-up; none once it has
+// printed its ready line).
 //
 // With spec.ready_line, the program is also given FAULTLINE_READY_LINE=1 and
 // must print {"ready":true} before its first reply, once it is ready for
