@@ -108,3 +108,34 @@ if(FAULTLINE_PCH)
   faultline_add_pch(asio_test HEADERS <nlohmann/json.hpp> <boost/asio.hpp> <boost/beast/core.hpp>
                     <boost/beast/http.hpp> <gtest/gtest.h> LINK nlohmann_json::nlohmann_json Boost::headers GTest::gtest)
 endif()
+
+# faultline_add_syntax_checks(<target>...): for each executable, <target>_syntax,
+# its sources compiled with -fsyntax-only under the same flags, include
+# directories, definitions and precompiled header (no code generated, nothing
+# linked), and `benchmarks_syntax` for all of them. scripts/test checks the
+# benchmarks so while the tests run: the compiler's front end gives every
+# warning clang has, for a quarter of a full compile's CPU (the rest is the
+# optimiser's, which no test needs). GCC's flow-analysis warnings
+# (-Wmaybe-uninitialized) and the benchmarks' links come only from a real
+# build (`cmake --build build`, the `benchmarks` target).
+function(faultline_add_syntax_checks)
+  add_custom_target(benchmarks_syntax)
+  foreach(target IN LISTS ARGN)
+    get_target_property(dir ${target} SOURCE_DIR)
+    get_target_property(sources ${target} SOURCES)
+    list(TRANSFORM sources PREPEND "${dir}/" REGEX "^[^/]")
+    add_library(${target}_syntax OBJECT EXCLUDE_FROM_ALL ${sources})
+    # What it links gives the usage requirements (include directories, as
+    # system ones for imported targets, and definitions); for this, the
+    # pkg-config targets found in subdirectories are GLOBAL.
+    foreach(property IN ITEMS INCLUDE_DIRECTORIES COMPILE_DEFINITIONS COMPILE_OPTIONS LINK_LIBRARIES
+                              PRECOMPILE_HEADERS_REUSE_FROM UNITY_BUILD UNITY_BUILD_BATCH_SIZE)
+      get_target_property(value ${target} ${property})
+      if(value)
+        set_property(TARGET ${target}_syntax PROPERTY ${property} "${value}")
+      endif()
+    endforeach()
+    target_compile_options(${target}_syntax PRIVATE -fsyntax-only)
+    add_dependencies(benchmarks_syntax ${target}_syntax)
+  endforeach()
+endfunction()

@@ -37,12 +37,13 @@ rm "$store/invalid-run/latest/report.html" "$store/index.html"
 "$faultline" report "$store/invalid-run/latest"
 "$faultline" report --index --store-dir "$store"
 
+# One browser for the four pages.
 node "$browser_test" report "$store/invalid-run/latest/report.html" --expect-verdict invalid \
-  --expect-fault-context "acknowledged by n" --screenshot "$out/invalid.png"
-node "$browser_test" report "$store/valid-run/latest/report.html" --expect-verdict valid --screenshot "$out/valid.png"
-node "$browser_test" report "$store/nofault-run/latest/report.html" --expect-verdict valid \
-  --expect-fault-warning "no partition was injected (interval 10 s ≥ time limit 3 s)" --screenshot "$out/nofault.png"
-node "$browser_test" index "$store/index.html" --expect-runs 3 --expect-fault-warnings 1 --screenshot "$out/index.png"
+  --expect-fault-context "acknowledged by n" --screenshot "$out/invalid.png" \
+  --and report "$store/valid-run/latest/report.html" --expect-verdict valid --screenshot "$out/valid.png" \
+  --and report "$store/nofault-run/latest/report.html" --expect-verdict valid \
+  --expect-fault-warning "no partition was injected (interval 10 s ≥ time limit 3 s)" --screenshot "$out/nofault.png" \
+  --and index "$store/index.html" --expect-runs 3 --expect-fault-warnings 1 --screenshot "$out/index.png"
 
 # Bad input: one line naming what is wrong, exit 2.
 code=0

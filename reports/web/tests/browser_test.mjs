@@ -6,6 +6,7 @@
 //   node browser_test.mjs report <report.html> [--expect-verdict valid|invalid|unknown] [--expect-fault-warning <text>]
 //                                              [--expect-fault-context <text>] [--screenshot <out.png>] [--time]
 //   node browser_test.mjs index <index.html> [--expect-runs <N>] [--expect-fault-warnings <N>] [--screenshot <out.png>] [--time]
+//   Several pages in one browser: <page arguments> --and <page arguments> ... (exit 1 when any page fails).
 //
 // report checks: no console errors, page errors or non-file requests; window.__faultlineRendered set; the banner
 //   shows the expected verdict; the timeline canvas and every chart canvas drawn (non-blank pixels, op bars in the
@@ -44,7 +45,8 @@ function check(cond, message) { if (!cond) throw new CheckFailed(message); }
 function usage(msg) {
   if (msg) console.error('browser_test: ' + msg);
   console.error('usage: node browser_test.mjs report <report.html> [--expect-verdict valid|invalid|unknown] [--screenshot <png>] [--time]\n' +
-    '       node browser_test.mjs index <index.html> [--expect-runs N] [--screenshot <png>] [--time]');
+    '       node browser_test.mjs index <index.html> [--expect-runs N] [--screenshot <png>] [--time]\n' +
+    '       several pages in one browser: <page arguments> --and <page arguments> ...');
   process.exit(2);
 }
 
@@ -422,18 +424,22 @@ export async function launchBrowser() {
 
 // Checks one page in a new tab of ctx. o: {mode, file, verdict?, runs?, screenshot?, time?}. Returns
 // {ok, output, renderedMs}; output holds the lines the CLI prints.
-export async function checkPage(ctx, o) {
+// tab: an open page to load this one in (a new tab costs ~0.5 CPU-s more: a renderer process); else a new tab, closed after.
+export async function checkPage(ctx, o, tab = null) {
   const lines = [];
   const problems = [];
   const t0 = Date.now();
   const log = (m) => lines.push(`  ${m}` + (process.env.FL_TIMING ? ` [${Date.now() - t0} ms]` : ''));
-  let page, renderedMs = null;
+  let page = tab, renderedMs = null;
   lines.push(`browser_test ${o.mode} ${o.file}`);
+  const onConsole = (m) => { if (m.type() === 'error') problems.push('console error: ' + m.text()); };
+  const onError = (e) => problems.push('page error: ' + (e.stack || e.message));
+  const onRequest = (r) => { if (!/^(file|data|blob|about):/.test(r.url())) problems.push('network request: ' + r.url()); };
   try {
-    page = await ctx.newPage();
-    page.on('console', (m) => { if (m.type() === 'error') problems.push('console error: ' + m.text()); });
-    page.on('pageerror', (e) => problems.push('page error: ' + (e.stack || e.message)));
-    page.on('request', (r) => { if (!/^(file|data|blob|about):/.test(r.url())) problems.push('network request: ' + r.url()); });
+    if (!page) page = await ctx.newPage();
+    page.on('console', onConsole);
+    page.on('pageerror', onError);
+    page.on('request', onRequest);
     const navStart = Date.now();
     await page.goto(pathToFileURL(o.file).href, { waitUntil: 'load', timeout: 60000 });
     await page.waitForFunction(() => window.__faultlineRendered === true, null, { timeout: 60000 }).catch(() => {
@@ -456,20 +462,32 @@ export async function checkPage(ctx, o) {
     lines.push(`browser_test FAILED (${o.mode} ${o.file}): ${e instanceof CheckFailed ? e.message : e.stack || e}`);
     return { ok: false, output: lines.join('\n'), renderedMs };
   } finally {
-    if (page) await page.close().catch(() => {});
+    if (page && !tab) await page.close().catch(() => {});
+    if (tab) for (const [event, f] of [['console', onConsole], ['pageerror', onError], ['request', onRequest]]) tab.off(event, f);
   }
 }
 
+// Pages separated by --and share one browser (its start costs ~3.5 CPU-s on 2 cores).
+function splitPages(argv) {
+  const groups = [[]];
+  for (const a of argv) if (a === '--and') groups.push([]); else groups[groups.length - 1].push(a);
+  return groups.map(parseArgs);
+}
+
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
-  let browser;
+  const pages = splitPages(process.argv.slice(2));
+  let browser, failed = 0;
   try {
     browser = await launchBrowser();
-    const r = await checkPage(browser.ctx, o);
-    (r.ok ? console.log : console.error)(r.output);
-    return r.ok ? 0 : 1;
+    const tab = await browser.ctx.newPage();
+    for (const o of pages) {
+      const r = await checkPage(browser.ctx, o, tab);
+      (r.ok ? console.log : console.error)(r.output);
+      if (!r.ok) failed++;
+    }
+    return failed ? 1 : 0;
   } catch (e) {
-    console.error(`browser_test FAILED (${o.mode} ${o.file}): cannot run the browser: ${e.stack || e}`);
+    console.error(`browser_test FAILED (${pages.map((o) => `${o.mode} ${o.file}`).join(', ')}): cannot run the browser: ${e.stack || e}`);
     return 1;
   } finally {
     if (browser) await browser.close();
