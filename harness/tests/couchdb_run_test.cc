@@ -36,7 +36,7 @@ class CouchdbRunTest : public FaultlineRun {
                                      "--nemesis-final",
                                      "6",
                                      "--time-limit",
-                                     "10",
+                                     "8",
                                      "--rate",
                                      "100",
                                      "--op-timeout-ms",

@@ -140,28 +140,39 @@ void RemoveNodesRoots(const ClusterState& st, std::vector<std::string>& removed,
   }
 }
 
-// Deleting a veth's host end deletes its eth0 too.
+// Deleting a veth's host end deletes its eth0 too. All in one `ip -batch`
+// first (an ip costs ~11 ms of CPU); when that fails, the rest one by one,
+// so each failure names its resource and nothing else is left behind.
 void RemoveLinksAndNamespaces(const std::set<std::string>& veths, const std::set<std::string>& namespaces,
                               std::vector<std::string>& removed, std::vector<std::string>& errors) {
+  struct Item {
+    std::vector<std::string> del;  // the ip command
+    std::string what;              // "link X", "network namespace X"
+    std::function<bool()> exists;
+  };
+  std::vector<Item> items;
   for (const auto& veth : veths) {
-    if (!LinkExists(veth)) continue;
-    Attempt(
-        errors, "removing link " + veth,
-        [&] {
-          Ip({"link", "del", veth});
-          removed.push_back("removed link " + veth);
-        },
-        [&] { return LinkExists(veth); });
+    if (LinkExists(veth)) items.push_back({{"link", "del", veth}, "link " + veth, [veth] { return LinkExists(veth); }});
   }
   for (const auto& ns : namespaces) {
-    if (!NetnsExists(ns)) continue;
-    Attempt(
-        errors, "removing network namespace " + ns,
-        [&] {
-          Ip({"netns", "del", ns});
-          removed.push_back("removed network namespace " + ns);
-        },
-        [&] { return NetnsExists(ns); });
+    if (NetnsExists(ns)) {
+      items.push_back({{"netns", "del", ns}, "network namespace " + ns, [ns] { return NetnsExists(ns); }});
+    }
+  }
+  if (items.empty()) return;
+  std::vector<std::vector<std::string>> batch;
+  for (const auto& item : items) batch.push_back(item.del);
+  try {
+    IpBatch({}, batch);
+  } catch (const HarnessError&) {
+    // One by one below: ip stopped at the first failure.
+  }
+  for (const auto& item : items) {
+    if (item.exists()) {
+      Attempt(
+          errors, "removing " + item.what, [&] { Ip(item.del); }, item.exists);
+    }
+    if (!item.exists()) removed.push_back("removed " + item.what);
   }
 }
 

@@ -1,8 +1,12 @@
 #include "harness/nodes/local/host_tools.h"
 
+#include <fmt/format.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -64,6 +68,43 @@ std::string MustRun(const std::string& tool, const std::vector<std::string>& arg
 }
 
 std::string Ip(const std::vector<std::string>& args) { return MustRun("ip", args); }
+
+std::string IpBatch(const std::vector<std::string>& options, const std::vector<std::vector<std::string>>& commands) {
+  std::string text, listed;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    for (const auto& arg : commands[i]) {
+      if (arg.empty() || arg.find_first_of(" \t\n\"'\\#") != std::string::npos) {
+        throw HarnessError("`ip " + Joined(commands[i]) + "`: the argument `" + arg + "` cannot go in an ip batch");
+      }
+    }
+    text += Joined(commands[i]) + "\n";
+    listed += fmt::format("\n  {}: ip {}", i + 1, Joined(commands[i]));
+  }
+  // The batch file is a memory file, read through its /proc path: nothing
+  // on disk for anyone to swap.
+  const int fd = ::memfd_create("faultline-ip-batch", MFD_CLOEXEC);
+  if (fd < 0) throw HarnessError(std::string("memfd_create for an ip batch: ") + std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  for (size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw HarnessError(std::string("writing an ip batch: ") + std::strerror(errno));
+    done += static_cast<size_t>(n);
+  }
+  std::vector<std::string> args = options;
+  args.insert(args.end(), {"-batch", fmt::format("/proc/{}/fd/{}", ::getpid(), fd)});
+  CommandResult r = RunTool("ip", args);
+  if (!r.ok()) {
+    throw HarnessError(fmt::format("`ip {}-batch` failed{}: {}; its commands (ip stops at the first that fails):{}",
+                                   options.empty() ? "" : Joined(options) + " ",
+                                   r.timed_out ? std::string(" (timed out)") : fmt::format(" (exit {})", r.exit_code),
+                                   Trimmed(r.err), listed));
+  }
+  return r.out;
+}
 
 // From PATH, as a user's shell would find them.
 bool PodmanInstalled() { return !ResolveExecutable("podman").empty() && !ResolveExecutable("runc").empty(); }

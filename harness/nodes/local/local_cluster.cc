@@ -72,8 +72,8 @@ Subnet MakeBridge(ClusterState& st, const std::string& requested_subnet) {
   Ip({"link", "add", "name", st.bridge, "type", "bridge"});
   WriteSysctl("/sys/class/net/" + st.bridge + "/ifalias", BridgeAlias(st));
   DisableIpv6(st.bridge);
-  Ip({"addr", "add", AddressString(subnet.base + 1) + "/24", "dev", st.bridge});
-  Ip({"link", "set", st.bridge, "up"});
+  IpBatch({}, {{"addr", "add", AddressString(subnet.base + 1) + "/24", "dev", st.bridge},
+               {"link", "set", st.bridge, "up"}});
   return subnet;
 }
 
@@ -88,32 +88,51 @@ void AllowForwarding(ClusterState& st) {
   MustRun("iptables", ForwardRuleArgs(st.bridge, "-I"));
 }
 
-// Node i: recorded first, then its namespace and veth pair on the bridge.
-void AddNode(ClusterState& st, const Subnet& subnet, int i) {
-  ClusterStateNode node{"n" + std::to_string(i), NetnsName(st.run_id, i), AddressString(subnet.base + 1 + i),
-                        HostVethName(st.run_id, i)};
-  st.nodes.push_back(node);
+// The nodes: recorded first, then their namespaces and veth pairs on the
+// bridge, each step for all nodes in one `ip -batch` (and one per node
+// inside its namespace): 3 nodes took 18 ip processes, now 6.
+void AddNodes(ClusterState& st, const Subnet& subnet, int count) {
+  for (int i = 1; i <= count; ++i) {
+    st.nodes.push_back({"n" + std::to_string(i), NetnsName(st.run_id, i), AddressString(subnet.base + 1 + i),
+                        HostVethName(st.run_id, i)});
+  }
   WriteClusterState(st);
 
-  Ip({"netns", "add", node.netns});
+  std::vector<std::vector<std::string>> add_namespaces, add_veths, attach_veths;
+  for (const auto& node : st.nodes) {
+    add_namespaces.push_back({"netns", "add", node.netns});
+    add_veths.push_back({"link", "add", node.host_veth, "type", "veth", "peer", "name", "eth0", "netns", node.netns});
+    attach_veths.push_back({"link", "set", node.host_veth, "master", st.bridge, "up"});
+  }
+  IpBatch({}, add_namespaces);
   // Before any link comes up inside, so neither lo nor eth0 ever speaks IPv6.
-  RunInNetns(node.netns, [] {
-    WriteSysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
-    WriteSysctl("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
-  });
-  Ip({"link", "add", node.host_veth, "type", "veth", "peer", "name", "eth0", "netns", node.netns});
-  DisableIpv6(node.host_veth);
-  Ip({"link", "set", node.host_veth, "master", st.bridge, "up"});
-  Ip({"-n", node.netns, "addr", "add", node.address + "/24", "dev", "eth0"});
-  Ip({"-n", node.netns, "link", "set", "eth0", "up"});
-  Ip({"-n", node.netns, "link", "set", "lo", "up"});
+  for (const auto& node : st.nodes) {
+    RunInNetns(node.netns, [] {
+      WriteSysctl("/proc/sys/net/ipv6/conf/all/disable_ipv6", "1");
+      WriteSysctl("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1");
+    });
+  }
+  IpBatch({}, add_veths);
+  for (const auto& node : st.nodes) DisableIpv6(node.host_veth);
+  IpBatch({}, attach_veths);
+  for (const auto& node : st.nodes) {
+    IpBatch({"-n", node.netns}, {{"addr", "add", node.address + "/24", "dev", "eth0"},
+                                 {"link", "set", "eth0", "up"},
+                                 {"link", "set", "lo", "up"}});
+  }
 }
 
 // Safety: every node address must route via our bridge, and no node may
 // have a default route, before anything is sent.
 void VerifyRoutes(const ClusterState& st) {
+  std::vector<std::vector<std::string>> lookups;
+  for (const auto& node : st.nodes) lookups.push_back({"route", "get", node.address});
+  std::istringstream answers(IpBatch({"-o"}, lookups));  // one line per lookup
   for (const auto& node : st.nodes) {
-    std::string route = Trimmed(Ip({"route", "get", node.address}));
+    std::string route;
+    if (!std::getline(answers, route)) {
+      throw HarnessError("unsafe local cluster: `ip route get " + node.address + "` printed no route");
+    }
     std::istringstream words(route);
     std::string w, dev;
     while (words >> w) {
@@ -121,7 +140,7 @@ void VerifyRoutes(const ClusterState& st) {
     }
     if (dev != st.bridge) {
       throw HarnessError("unsafe local cluster: node address " + node.address + " routes via `" +
-                         route.substr(0, route.find('\n')) + "`, not via bridge " + st.bridge +
+                         Trimmed(route.substr(0, route.find('\\'))) + "`, not via bridge " + st.bridge +
                          "; another interface on this machine claims that subnet");
     }
     std::string default_route = Trimmed(Ip({"-n", node.netns, "-4", "route", "show", "default"}));
@@ -173,7 +192,7 @@ std::unique_ptr<LocalCluster> LocalCluster::Create(const LocalClusterOptions& op
   try {
     const Subnet subnet = MakeBridge(st, options.subnet);
     AllowForwarding(st);
-    for (int i = 1; i <= options.nodes; ++i) AddNode(st, subnet, i);
+    AddNodes(st, subnet, options.nodes);
     VerifyRoutes(st);
   } catch (const std::exception& e) {
     std::string what = e.what();

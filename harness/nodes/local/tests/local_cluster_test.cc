@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -25,7 +26,9 @@
 #include <thread>
 
 #include "harness/base/harness_error.h"
+#include "harness/nodes/local/cleanup.h"
 #include "harness/nodes/local/cluster_state_file.h"
+#include "harness/nodes/local/host_tools.h"
 #include "harness/nodes/local/netns_thread.h"
 #include "testing/cluster_state_fixture.h"
 #include "testing/local_user_support.h"
@@ -522,6 +525,89 @@ TEST_F(LocalClusterTest, FiveNodeCreateAndDestroyTime) {
     std::cout << "5-node local cluster: create " << Ms(t1 - t0).count() << " ms, destroy " << Ms(t2 - t1).count()
               << " ms\n";
     RecordProperty("create_ms_" + std::to_string(round), std::to_string(Ms(t1 - t0).count()));
+  }
+}
+
+// IpBatch (host_tools.h): the commands run in one ip, in order, up to the
+// first that fails; the error lists them. Namespaces named after this
+// process, removed whatever happens.
+class IpBatchTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    for (const auto& ns : {a_, b_, c_}) {
+      if (NetnsExists(ns)) HostRun({"ip", "netns", "del", ns});
+    }
+    if (LinkExists(veth_)) HostRun({"ip", "link", "del", veth_});
+  }
+  const std::string prefix_ = "flt-ipbatch-" + std::to_string(::getpid());
+  const std::string a_ = prefix_ + "-a", b_ = prefix_ + "-b", c_ = prefix_ + "-c";
+  const std::string veth_ = "fltipb" + std::to_string(::getpid() % 1000000);
+};
+
+// Cleanup deletes links and namespaces in one batch; when one cannot go
+// (here "lo", recorded as a node's veth), that one is the error and every
+// other is still removed and reported.
+TEST_F(IpBatchTest, ACleanupWhoseBatchFailsRemovesTheRestOneByOneAndNamesTheFailure) {
+  local_internal::IpBatch({}, {{"netns", "add", a_},
+                               {"netns", "add", b_},
+                               {"link", "add", veth_, "type", "veth", "peer", "name", veth_ + "p"}});
+  ClusterState st;
+  st.run_id = "q0test";
+  st.bridge = "flbq0test";
+  st.nodes = {{"n1", a_, "10.255.255.2", veth_}, {"n2", b_, "10.255.255.3", "lo"}};
+  std::vector<std::string> removed, errors;
+  local_internal::DestroyResources(st, removed, errors);
+  ASSERT_EQ(errors.size(), 1u) << local_internal::ErrorList(errors);
+  EXPECT_EQ(errors[0].rfind("removing link lo: ", 0), 0u) << errors[0];
+  EXPECT_FALSE(LinkExists(veth_));
+  EXPECT_FALSE(NetnsExists(a_));
+  EXPECT_FALSE(NetnsExists(b_));
+  for (const std::string& line :
+       {"removed link " + veth_, "removed network namespace " + a_, "removed network namespace " + b_}) {
+    EXPECT_NE(std::find(removed.begin(), removed.end(), line), removed.end())
+        << line << " not in:" << local_internal::ErrorList(removed);
+  }
+  EXPECT_TRUE(LinkExists("lo"));
+}
+
+TEST_F(IpBatchTest, RunsEveryCommandAndTheOptionsApplyToEach) {
+  local_internal::IpBatch({}, {{"netns", "add", a_}, {"netns", "add", b_}});
+  EXPECT_TRUE(NetnsExists(a_));
+  EXPECT_TRUE(NetnsExists(b_));
+  // -n: inside the namespace (lo starts down in a new one).
+  local_internal::IpBatch({"-n", a_}, {{"link", "set", "lo", "up"}, {"addr", "add", "127.0.0.2/8", "dev", "lo"}});
+  const std::string lo = HostRun({"ip", "-n", a_, "-o", "addr", "show", "dev", "lo"});
+  EXPECT_NE(lo.find("127.0.0.2/8"), std::string::npos) << lo;
+  EXPECT_EQ(HostRun({"ip", "-n", b_, "-o", "addr", "show", "dev", "lo"}).find("127.0.0.2"), std::string::npos);
+  // Output of each command in order, one line each with -o.
+  const std::string out =
+      local_internal::IpBatch({"-o", "-n", a_}, {{"route", "get", "127.0.0.2"}, {"route", "get", "127.0.0.3"}});
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  EXPECT_LT(out.find("127.0.0.2"), out.find("127.0.0.3")) << out;
+}
+
+TEST_F(IpBatchTest, StopsAtTheFirstFailureAndTheErrorListsTheCommands) {
+  local_internal::IpBatch({}, {{"netns", "add", a_}});
+  try {
+    local_internal::IpBatch({}, {{"netns", "add", b_}, {"netns", "add", a_}, {"netns", "add", c_}});
+    FAIL() << "adding an existing namespace did not fail";
+  } catch (const HarnessError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("`ip -batch` failed (exit 1)"), std::string::npos) << what;
+    EXPECT_NE(what.find("2: ip netns add " + a_), std::string::npos) << what;
+    EXPECT_NE(what.find("3: ip netns add " + c_), std::string::npos) << what;
+  }
+  EXPECT_TRUE(NetnsExists(b_));
+  EXPECT_FALSE(NetnsExists(c_));
+  // A word with a blank (or a quote, a backslash, '#') would change the batch line's meaning: refused, nothing run.
+  for (const std::string bad : {"x y", "x\"y", "x#y", "x\\y", ""}) {
+    try {
+      local_internal::IpBatch({}, {{"netns", "add", c_}, {"link", "show", bad}});
+      FAIL() << "argument `" << bad << "` was accepted";
+    } catch (const HarnessError& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot go in an ip batch"), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(NetnsExists(c_));
   }
 }
 
