@@ -25,9 +25,9 @@ CommandResult RunTool(const std::string& tool, std::vector<std::string> args);
 std::string MustRun(const std::string& tool, const std::vector<std::string>& args);
 std::string Ip(const std::vector<std::string>& args);
 // Several ip commands in one `ip <options> -batch` process (an exec of ip
-// costs ~11 ms of CPU on a 2-core VM; a cluster's set-up ran 12 a node).
-// Stops at the first failing command and throws HarnessError listing them.
-// Arguments must be words: no blanks, quotes, backslashes or '#'.
+// costs ~11 ms of CPU on a 2-core VM; a cluster's set-up and teardown ran
+// 11 a node). Stops at the first failing command and throws HarnessError
+// listing them. Arguments must be words: no blanks, quotes, backslashes, '#'.
 std::string IpBatch(const std::vector<std::string>& options, const std::vector<std::vector<std::string>>& commands);
 bool IptablesAvailable();
 // The FORWARD rule that lets bridged frames between our nodes pass; op "-I", "-D", "-C".

@@ -422,9 +422,9 @@ export async function launchBrowser() {
   }
 }
 
-// Checks one page in a new tab of ctx. o: {mode, file, verdict?, runs?, screenshot?, time?}. Returns
-// {ok, output, renderedMs}; output holds the lines the CLI prints.
-// tab: an open page to load this one in (a new tab costs ~0.5 CPU-s more: a renderer process); else a new tab, closed after.
+// Checks one page in a new tab of ctx, closed after, or in `tab`, an open one (a new tab costs ~0.5 CPU-s more: a
+// renderer process). o: {mode, file, verdict?, runs?, screenshot?, time?}. Returns {ok, output, renderedMs}; output
+// holds the lines the CLI prints.
 export async function checkPage(ctx, o, tab = null) {
   const lines = [];
   const problems = [];
