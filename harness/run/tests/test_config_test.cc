@@ -68,6 +68,15 @@ TEST(TestConfig, BadValuesNameTheField) {
   ExpectError({{"time-limt", 5}}, "unknown key \"time-limt\"");
   ExpectError({{"dynastore", {{"q", 1}}}}, "unknown key \"dynastore.q\"");
   ExpectError({{"dynastore", {{"r", "2"}}}}, "\"dynastore.r\" must be an integer");
+  for (const char* size : {"m", "256mb", "256x", "-1", "1.5g", "256 m", "g256"}) {
+    ExpectError({{"containers", true}, {"node-memory", size}}, "\"node-memory\" must be a size like 256m or 1g");
+  }
+}
+
+TEST(TestConfig, NodeMemoryIsDigitsAndOneUnit) {
+  for (const char* size : {"256m", "1g", "1048576", "512K", "4096b"}) {
+    EXPECT_EQ(Resolve({{"containers", true}, {"node-memory", size}}).node_memory, size);
+  }
 }
 
 TEST(TestConfig, TooFewNodesForN) {

@@ -29,6 +29,7 @@
 #include "harness/nodes/local/cleanup.h"
 #include "harness/nodes/local/cluster_state_file.h"
 #include "harness/nodes/local/host_tools.h"
+#include "harness/nodes/local/netns_names.h"
 #include "harness/nodes/local/netns_thread.h"
 #include "testing/cluster_state_fixture.h"
 #include "testing/local_user_support.h"
@@ -526,6 +527,24 @@ TEST_F(LocalClusterTest, FiveNodeCreateAndDestroyTime) {
               << " ms\n";
     RecordProperty("create_ms_" + std::to_string(round), std::to_string(Ms(t1 - t0).count()));
   }
+}
+
+// The names Create() makes are recognised, with their run id; near misses are not ours.
+TEST(NetnsNamesTest, OurNamesGiveTheirRunIdAndOthersNone) {
+  EXPECT_EQ(RunIdOfNetns(NetnsName("a1b2c3", 1)), "a1b2c3");
+  EXPECT_EQ(RunIdOfNetns(NetnsName("zzzzzz", 200)), "zzzzzz");
+  EXPECT_EQ(RunIdOfLink(BridgeName("a1b2c3")), "a1b2c3");
+  EXPECT_EQ(RunIdOfLink(HostVethName("a1b2c3", 12)), "a1b2c3");
+  EXPECT_TRUE(IsRunId("0a9z00"));
+  for (const char* bad : {"fl-a1b2c3-n", "fl-a1b2c3-nx", "fl-A1b2c3-n1", "fl-a1b2c-n1", "fl-a1b2c3d-n1",
+                          "xfl-a1b2c3-n1", "fl-a1b2c3-n1 ", "fl-a1b2c3_n1", ""}) {
+    EXPECT_EQ(RunIdOfNetns(bad), "") << bad;
+  }
+  for (const char* bad :
+       {"flba1b2c", "flba1b2c3x", "fla1b2c3-", "fla1b2c3-x", "fla1b2c3_1", "fla1b2c-1", "eth0", "lo", ""}) {
+    EXPECT_EQ(RunIdOfLink(bad), "") << bad;
+  }
+  for (const char* bad : {"a1b2c", "a1b2c3d", "A1b2c3", "a1b2c-", ""}) EXPECT_FALSE(IsRunId(bad)) << bad;
 }
 
 // IpBatch (host_tools.h): the commands run in one ip, in order, up to the
