@@ -114,7 +114,7 @@ endif()
 # directories, definitions and precompiled header (no code generated, nothing
 # linked), and `benchmarks_syntax` for all of them. scripts/test checks the
 # benchmarks so while the tests run: the compiler's front end gives every
-# warning clang has, for a quarter of a full compile's CPU (the rest is the
+# warning clang has, for a fifth of a full compile's CPU (the rest is the
 # optimiser's, which no test needs). GCC's flow-analysis warnings
 # (-Wmaybe-uninitialized) and the benchmarks' links come only from a real
 # build (`cmake --build build`, the `benchmarks` target).
