@@ -126,8 +126,9 @@ function(faultline_add_syntax_checks)
     list(TRANSFORM sources PREPEND "${dir}/" REGEX "^[^/]")
     add_library(${target}_syntax OBJECT EXCLUDE_FROM_ALL ${sources})
     # What it links gives the usage requirements (include directories, as
-    # system ones for imported targets, and definitions); for this, the
-    # pkg-config targets found in subdirectories are GLOBAL.
+    # system ones for imported targets, and definitions); an imported target
+    # a benchmark links itself must be visible here, so GLOBAL
+    # (bench_hiredis, store/CMakeLists.txt).
     foreach(property IN ITEMS INCLUDE_DIRECTORIES COMPILE_DEFINITIONS COMPILE_OPTIONS LINK_LIBRARIES
                               PRECOMPILE_HEADERS_REUSE_FROM UNITY_BUILD UNITY_BUILD_BATCH_SIZE)
       get_target_property(value ${target} ${property})

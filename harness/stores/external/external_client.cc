@@ -215,8 +215,7 @@ bool ExternalClient::Spawn(std::string* error) {
   return true;
 }
 
-bool ExternalClient::EnsureStarted(const std::string& what, Reply* reply, bool* spawned) {
-  *spawned = false;
+bool ExternalClient::EnsureStarted(const std::string& what, Reply* reply) {
   if (pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == pid_) {
     // Exited between requests: nothing of this request reached it.
     pid_ = -1;
@@ -233,7 +232,6 @@ bool ExternalClient::EnsureStarted(const std::string& what, Reply* reply, bool* 
     reply->error = error;
     return false;
   }
-  *spawned = true;
   return true;
 }
 
@@ -310,8 +308,7 @@ std::string ExternalClient::ParseReply(const std::string& line, int64_t id, cons
 
 ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::string& what) {
   Reply reply;
-  bool spawned = false;
-  if (!EnsureStarted(what, &reply, &spawned)) return reply;
+  if (!EnsureStarted(what, &reply)) return reply;
   // A fresh program's start-up is not the store's latency: on a loaded
   // machine an interpreter's start must not turn a healthy run's first ops
   // into info.
@@ -359,8 +356,7 @@ std::string ExternalClient::AwaitReady(Clock::time_point deadline, const std::st
 
 void ExternalClient::Open() {
   Reply reply;
-  bool spawned = false;
-  if (!EnsureStarted("opening", &reply, &spawned) || !awaiting_ready_) return;
+  if (!EnsureStarted("opening", &reply) || !awaiting_ready_) return;
   const std::string problem =
       AwaitReady(Clock::now() + spec_.startup_grace,
                  fmt::format("printed no ready line within {} ms of its start (\"client-ready\": true); killed",

@@ -92,9 +92,9 @@ class ExternalClient : public Client {
   };
   // Sends one request and reads its reply; misbehaviour kills the program.
   Reply Exchange(const nlohmann::json& request, const std::string& what);
-  // Starts the program unless it runs (`spawned`: it was started now).
-  // False, with `reply` saying why, when it cannot be started.
-  bool EnsureStarted(const std::string& what, Reply* reply, bool* spawned);
+  // Starts the program unless it runs. False, with `reply` saying why, when
+  // it cannot be started.
+  bool EnsureStarted(const std::string& what, Reply* reply);
   // The next non-blank stdout line; else what went wrong (the op is info):
   // `late` when the deadline passes first.
   std::string ReadLine(std::chrono::steady_clock::time_point deadline, const std::string& late, const std::string& what,
