@@ -12,9 +12,7 @@ import json
 import os
 import socket
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
+from urllib.parse import quote
 
 PORT = 8080  # the HTTP port setup.py puts in cluster.json
 TIMEOUT = int(os.environ.get("FAULTLINE_OP_TIMEOUT_MS", "1000")) / 1000.0
@@ -25,31 +23,54 @@ class Unsent(Exception):
     """The request certainly did not reach the store."""
 
 
-def http(address, method, path, body=None):
-    """(status, parsed JSON body). Raises Unsent, or OSError when the outcome is unknown."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(f"http://{address}:{PORT}{path}", data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+def http(address, method, path, body=None, timeout=TIMEOUT):
+    """(status, raw body bytes). Raises Unsent, or OSError when the outcome is unknown.
+
+    One HTTP/1.0 exchange on a fresh connection (the server closes it after
+    the reply, so the body is everything up to EOF). Plain sockets rather
+    than urllib.request: the harness starts a client per worker, and again
+    after every crash, and urllib's imports triple Python's start-up time.
+    """
+    data = b"" if body is None else json.dumps(body).encode()
+    head = (f"{method} {path} HTTP/1.0\r\nHost: {address}:{PORT}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n")
     try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
-            return r.status, json.loads(r.read() or b"{}")
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"{}")
-    except urllib.error.URLError as e:
-        if isinstance(e.reason, ConnectionRefusedError):
-            raise Unsent(f"connection refused by {address}")
-        raise OSError(str(e.reason))
+        sock = socket.create_connection((address, PORT), timeout=timeout)
+    except ConnectionRefusedError:
+        raise Unsent(f"connection refused by {address}")
+    except OSError as e:  # not connected: nothing was sent
+        raise Unsent(f"cannot connect to {address}: {e}")
+    try:
+        with sock:
+            sock.sendall(head.encode() + data)
+            reply = bytearray()
+            while chunk := sock.recv(65536):
+                reply += chunk
     except (socket.timeout, TimeoutError):
-        raise OSError(f"timeout after {TIMEOUT} s")
+        raise OSError(f"timeout after {timeout} s")
+    header, sep, raw = bytes(reply).partition(b"\r\n\r\n")
+    status_line = header.split(b"\r\n", 1)[0].split()
+    if not sep or len(status_line) < 2 or not status_line[1].isdigit():
+        raise OSError(f"malformed HTTP reply from {address}: {bytes(reply[:80])!r}")
+    return int(status_line[1]), raw
+
+
+def call(address, method, path, body=None, timeout=TIMEOUT):
+    """(status, parsed JSON body); raises as http()."""
+    status, raw = http(address, method, path, body, timeout)
+    try:
+        return status, json.loads(raw or b"{}")
+    except ValueError:
+        raise OSError(f"{method} {path}: {status} with a body that is not JSON")
 
 
 def kv(key):
-    return "/kv/" + urllib.parse.quote(key, safe="")
+    return "/kv/" + quote(key, safe="")
 
 
 def get(address, key):
     """(sibling strings, context); raises on anything but 200/404."""
-    status, body = http(address, "GET", kv(key))
+    status, body = call(address, "GET", kv(key))
     if status not in (200, 404):
         raise Unsent(f"GET {status} {body.get('error')}: {body.get('message')}")
     return body["values"], body.get("context", "")
@@ -58,7 +79,7 @@ def get(address, key):
 def put(address, key, value, context):
     """None when acknowledged; else ("fail"|"info", error)."""
     try:
-        status, body = http(address, "PUT", kv(key), {"value": value, "context": context})
+        status, body = call(address, "PUT", kv(key), {"value": value, "context": context})
     except Unsent as e:
         return "fail", str(e)
     except OSError as e:
@@ -106,14 +127,15 @@ def replica_read(key):
     for address in NODES.values():
         try:
             if ring is None:
-                ring = http(address, "GET", "/ring")[1]["ring"]
-            req = urllib.request.Request(f"http://{address}:{PORT}/admin/digest")
-            with urllib.request.urlopen(req, timeout=TIMEOUT) as r:
-                for line in r.read().decode().splitlines():
-                    entry = json.loads(line)
-                    if entry["key"] == key:
-                        partition = entry["partition"]
-                        break
+                ring = call(address, "GET", "/ring")[1]["ring"]
+            status, digest = http(address, "GET", "/admin/digest")
+            if status != 200:
+                raise OSError(f"GET /admin/digest {status}")
+            for line in digest.decode().splitlines():
+                entry = json.loads(line)
+                if entry["key"] == key:
+                    partition = entry["partition"]
+                    break
         except (Unsent, OSError, KeyError, ValueError):
             continue
         if partition is not None:
@@ -125,7 +147,7 @@ def replica_read(key):
     replicas, errors = {}, []
     for name in ring[partition]["replicas"]:
         try:
-            status, body = http(NODES[name], "GET", kv(key) + "?local=true")
+            status, body = call(NODES[name], "GET", kv(key) + "?local=true")
             if status not in (200, 404):
                 raise OSError(f"{status} {body.get('error')}")
             replicas[name] = sorted(body["values"])

@@ -7,7 +7,8 @@
 """
 import json
 import sys
-import urllib.request
+
+from client import Unsent, call  # the client's HTTP (next to this file)
 
 
 def install(directory, nodes):
@@ -24,9 +25,10 @@ def install(directory, nodes):
 
 def health(address, name):
     try:
-        with urllib.request.urlopen(f"http://{address}:8080/status", timeout=1) as r:
-            status = json.loads(r.read())
-    except (OSError, ValueError):
+        code, status = call(address, "GET", "/status", timeout=1)
+    except (Unsent, OSError):
+        return 1
+    if code != 200:
         return 1
     members = status.get("members") or {}
     ready = members and all(m.get("up") is True for m in members.values())

@@ -1,8 +1,11 @@
-// End-to-end: `faultline run --db couchdb` on 3 local namespace nodes, one
+// End-to-end: `faultline run --db couchdb` on 2 local namespace nodes, one
 // PouchDB Server each, all on one key (--keys 1), under a partition that
 // isolates one node for the last 6 s of the main phase (--nemesis-final: in
 // effect when the phase ends, so it lasts by construction, whatever the
-// machine's load). Workers are spread round-robin, so both sides keep
+// machine's load). Two nodes, not three: each side of the split is one
+// server, as many as a side needs to write its own branch, and a third
+// server's four more replication jobs (PouchDB's busiest work) took each
+// run from 12-16 to 21 CPU-s without changing what is checked. Workers are spread round-robin, so both sides keep
 // writing the same document on their own branch of its revision tree
 // (multi-master: no quorum refuses them); once healed, replication makes
 // the two branches siblings on every node, one the winner, by construction.
@@ -42,7 +45,9 @@ class CouchdbRunTest : public FaultlineRun {
                                      "--op-timeout-ms",
                                      "1000"};
     args.insert(args.end(), extra.begin(), extra.end());
-    return RunArgs(args);
+    args = RunArgs(args);
+    args[2] = "2";  // --local 2
+    return args;
   }
   void SetUp() override {
     FaultlineRun::SetUp();
@@ -66,7 +71,7 @@ TEST_F(CouchdbRunTest, TheDefaultClientMergesSiblingsAndLosesNothing) {
   EXPECT_GT(
       histogram["2"].get<int>() + histogram["3"].get<int>() + histogram["4"].get<int>() + histogram["5+"].get<int>(), 0)
       << histogram.dump();
-  for (const char* node : {"n1", "n2", "n3"}) EXPECT_TRUE(fs::exists(run / "nodes" / node / "couchdb.log")) << node;
+  for (const char* node : {"n1", "n2"}) EXPECT_TRUE(fs::exists(run / "nodes" / node / "couchdb.log")) << node;
   ExpectNothingLeft(ClusterId(run));
 }
 
@@ -82,7 +87,7 @@ TEST_F(CouchdbRunTest, TheCarelessClientLosesTheLosingBranchsAdds) {
   ASSERT_GT(set["lost_count"].get<int>(), 0) << set.dump(2);
   // Lost everywhere, not just on a node that lagged: the winner hides them on every node.
   const json& first = set["lost"][0];
-  EXPECT_EQ(first["missing_on"].size(), 3u) << first.dump();
+  EXPECT_EQ(first["missing_on"].size(), 2u) << first.dump();
   const json test = json::parse(ReadFile(run / "test.json"));
   EXPECT_EQ(test["couchdb"]["resolve-conflicts"], false);
   ExpectNothingLeft(ClusterId(run));
