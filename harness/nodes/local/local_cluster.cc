@@ -143,7 +143,7 @@ void VerifyRoutes(const ClusterState& st) {
                          Trimmed(route.substr(0, route.find('\\'))) + "`, not via bridge " + st.bridge +
                          "; another interface on this machine claims that subnet");
     }
-    std::string default_route = Trimmed(Ip({"-n", node.netns, "-4", "route", "show", "default"}));
+    const std::string default_route = DefaultRouteIn(node.netns);
     if (!default_route.empty()) {
       throw HarnessError("unsafe local cluster: namespace " + node.netns + " has a default route: " + default_route);
     }

@@ -1,5 +1,6 @@
 #include "harness/nodes/local/netns_thread.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -9,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "harness/base/harness_error.h"
@@ -42,6 +45,36 @@ void RunInNetns(const std::string& netns, const std::function<void()>& fn) {
   thread.join();
   ::close(fd);
   if (error) std::rethrow_exception(error);
+}
+
+std::string DefaultRouteIn(const std::string& netns) {
+  std::string found;
+  RunInNetns(netns, [&] {
+    // The calling thread's namespace: /proc/self/net would show the process's.
+    std::ifstream in("/proc/thread-self/net/route");
+    if (!in) {
+      throw HarnessError("cannot read the routes of network namespace " + netns + " (/proc/thread-self/net/route)");
+    }
+    // Empty (not even its header) while the namespace has no main table.
+    std::string line;
+    std::getline(in, line);
+    // Iface Destination Gateway Flags RefCnt Use Metric Mask ...; addresses
+    // are the in_addr bytes as one hex number.
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string iface, destination, gateway, flags, refcnt, use, metric, mask;
+      if (!(fields >> iface >> destination >> gateway >> flags >> refcnt >> use >> metric >> mask)) continue;
+      if (destination != "00000000" || mask != "00000000") continue;
+      found = "default";
+      in_addr via{};
+      via.s_addr = static_cast<in_addr_t>(std::stoul(gateway, nullptr, 16));
+      char text[INET_ADDRSTRLEN] = "";
+      if (via.s_addr != 0 && ::inet_ntop(AF_INET, &via, text, sizeof text)) found += std::string(" via ") + text;
+      found += " dev " + iface;
+      return;
+    }
+  });
+  return found;
 }
 
 std::vector<int> NetnsPids(const std::string& netns) {

@@ -19,6 +19,11 @@ void RunInNetns(const std::string& netns, const std::function<void()>& fn);
 // /run/netns/<netns>; empty when the namespace does not exist.
 std::vector<int> NetnsPids(const std::string& netns);
 
+// The IPv4 default route of the namespace's main table, as "default [via
+// GATEWAY] dev IFACE", or "" when it has none (what `ip -4 route show
+// default` shows, read from /proc/thread-self/net/route: no process).
+std::string DefaultRouteIn(const std::string& netns);
+
 // Whether /run/netns/<netns> exists.
 bool NetnsExists(const std::string& netns);
 

@@ -1,7 +1,11 @@
 #include "harness/nodes/local/subnet.h"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 
+#include <bit>
+#include <cerrno>
+#include <cstring>
 #include <set>
 #include <sstream>
 #include <vector>
@@ -38,17 +42,20 @@ std::vector<UsedRange> UsedRanges() {
     if (dest == "default" || dest.empty()) continue;
     if (auto s = ParseSubnet(dest)) used.push_back({*s, "route `" + Trimmed(line) + "`"});
   }
-  std::istringstream addrs(Ip({"-4", "-o", "addr", "show"}));
-  while (std::getline(addrs, line)) {
-    std::istringstream words(line);
-    std::string w;
-    while (words >> w) {
-      if (w == "inet" && words >> w) {
-        if (auto s = ParseSubnet(w)) used.push_back({*s, "address " + w});
-        break;
-      }
-    }
+  // Addresses from getifaddrs (netlink, as `ip -4 addr show`, down links
+  // included), not from one more `ip` process per cluster.
+  ifaddrs* addrs = nullptr;
+  if (::getifaddrs(&addrs) != 0) {
+    throw HarnessError(std::string("cannot list this machine's addresses: ") + std::strerror(errno));
   }
+  for (const ifaddrs* a = addrs; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_netmask == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
+    const in_addr address = reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr;
+    const uint32_t mask = ntohl(reinterpret_cast<const sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
+    const std::string text = AddressString(ntohl(address.s_addr)) + "/" + std::to_string(std::popcount(mask));
+    if (auto s = ParseSubnet(text)) used.push_back({*s, "address " + text + " on " + a->ifa_name});
+  }
+  ::freeifaddrs(addrs);
   for (const auto& id : ListClusterStateIds()) {
     try {
       if (auto st = ReadClusterState(ClusterStatePath(id))) {

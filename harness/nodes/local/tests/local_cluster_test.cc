@@ -495,6 +495,23 @@ TEST_F(LocalClusterTest, RequestedSubnetMustBeFreeAndWellFormed) {
   c->Destroy();
 }
 
+// A subnet holding an address of this machine is in use, even on a link
+// that is down (the kernel's local table still routes the address; the
+// address list, from getifaddrs, names it too).
+TEST_F(LocalClusterTest, ASubnetWithAnAddressOnADownLinkIsInUse) {
+  const std::string veth = "fltsub" + std::to_string(::getpid() % 1000000);
+  HostRun({"ip", "link", "add", veth, "type", "veth", "peer", "name", veth + "p"});
+  HostRun({"ip", "addr", "add", "10.255.253.7/24", "dev", veth});
+  try {
+    LocalCluster::Create(Options(1, false, "", "10.255.253.0/24"))->Destroy();
+    ADD_FAILURE() << "a cluster was created on the subnet of " << veth << "'s address";
+  } catch (const HarnessError& e) {
+    EXPECT_NE(std::string(e.what()).find("10.255.253.0/24 is already in use"), std::string::npos) << e.what();
+  }
+  HostRun({"ip", "link", "del", veth});
+  EXPECT_EQ(ListLocalClusters().size(), 0u);
+}
+
 TEST_F(LocalClusterTest, WithoutCapNetAdminCreateSaysToUseSudo) {
   std::string out = InChild([] {
     __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
@@ -628,6 +645,21 @@ TEST_F(IpBatchTest, StopsAtTheFirstFailureAndTheErrorListsTheCommands) {
     }
     EXPECT_FALSE(NetnsExists(c_));
   }
+}
+
+// The default-route check of a new cluster (DefaultRouteIn) reads the
+// namespace's routing table without `ip`: a device route, a route via a
+// gateway, and none.
+TEST_F(IpBatchTest, DefaultRouteInNamesTheNamespacesDefaultRouteOrNothing) {
+  local_internal::IpBatch({}, {{"netns", "add", a_}, {"netns", "add", b_}});
+  EXPECT_EQ(DefaultRouteIn(a_), "");
+  local_internal::IpBatch({"-n", a_}, {{"link", "set", "lo", "up"}, {"route", "add", "default", "dev", "lo"}});
+  EXPECT_EQ(DefaultRouteIn(a_), "default dev lo");
+  local_internal::IpBatch({"-n", b_}, {{"link", "set", "lo", "up"},
+                                       {"addr", "add", "10.255.254.2/24", "dev", "lo"},
+                                       {"route", "add", "default", "via", "10.255.254.1"}});
+  EXPECT_EQ(DefaultRouteIn(b_), "default via 10.255.254.1 dev lo");
+  EXPECT_THROW(DefaultRouteIn(c_), HarnessError);  // no such namespace
 }
 
 }  // namespace
