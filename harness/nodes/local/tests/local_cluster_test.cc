@@ -499,7 +499,7 @@ TEST_F(LocalClusterTest, RequestedSubnetMustBeFreeAndWellFormed) {
 // that is down (the kernel's local table still routes the address; the
 // address list, from getifaddrs, names it too).
 TEST_F(LocalClusterTest, ASubnetWithAnAddressOnADownLinkIsInUse) {
-  const std::string veth = "fltsub" + std::to_string(::getpid() % 1000000);
+  const std::string veth = "fltsub" + std::to_string(::getpid());  // 13 characters at most (15 allowed)
   HostRun({"ip", "link", "add", veth, "type", "veth", "peer", "name", veth + "p"});
   HostRun({"ip", "addr", "add", "10.255.253.7/24", "dev", veth});
   try {
@@ -565,8 +565,9 @@ TEST(NetnsNamesTest, OurNamesGiveTheirRunIdAndOthersNone) {
 }
 
 // IpBatch (host_tools.h): the commands run in one ip, in order, up to the
-// first that fails; the error lists them. Namespaces named after this
-// process, removed whatever happens.
+// first that fails; the error lists them. Namespaces and links named after
+// this process, removed whatever happens (and by scripts/sweep_test_leftovers
+// once the process is gone, should it be killed first).
 class IpBatchTest : public ::testing::Test {
  protected:
   void TearDown() override {
@@ -577,7 +578,7 @@ class IpBatchTest : public ::testing::Test {
   }
   const std::string prefix_ = "flt-ipbatch-" + std::to_string(::getpid());
   const std::string a_ = prefix_ + "-a", b_ = prefix_ + "-b", c_ = prefix_ + "-c";
-  const std::string veth_ = "fltipb" + std::to_string(::getpid() % 1000000);
+  const std::string veth_ = "fltipb" + std::to_string(::getpid());
 };
 
 // Cleanup deletes links and namespaces in one batch; when one cannot go
