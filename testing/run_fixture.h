@@ -59,7 +59,8 @@ class FaultlineRun : public ::testing::Test {
     // Whatever a failed test left: remove it the way users would. A test
     // that passed with no cluster record in its state dir has nothing there
     // to remove, and skips the cleanup's sweep (it asks Podman for its
-    // containers: ~0.1 CPU-s, in ~90 tests).
+    // containers: ~0.1 CPU-s, in ~90 tests); debris without a record is
+    // swept once at the end of ctest (scripts/sweep_test_leftovers).
     if (HasFailure() || StateDirHoldsRecords()) RunFaultline({"cleanup", "--all"});
     fs::remove_all(dir_);
   }
