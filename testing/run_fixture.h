@@ -61,18 +61,19 @@ class FaultlineRun : public ::testing::Test {
     // to remove, and skips the cleanup's sweep (it asks Podman for its
     // containers: ~0.1 CPU-s, in ~90 tests); debris without a record is
     // swept once at the end of ctest (scripts/sweep_test_leftovers).
-    if (HasFailure() || StateDirHoldsRecords()) RunFaultline({"cleanup", "--all"});
+    std::error_code ec;
+    if (HasFailure() || !StateRecords(ec).empty() || ec) RunFaultline({"cleanup", "--all"});
     fs::remove_all(dir_);
   }
 
-  // Whether the state dir names a cluster (its records are <id>.json; the
-  // lock files start with a dot).
-  bool StateDirHoldsRecords() const {
-    std::error_code ec;
+  // The cluster records in the state dir (<id>.json; its lock files start
+  // with a dot). `ec` says when the directory could not be read.
+  std::vector<fs::path> StateRecords(std::error_code& ec) const {
+    std::vector<fs::path> records;
     for (const auto& entry : fs::directory_iterator(dir_ / "state", ec)) {
-      if (entry.path().filename().string()[0] != '.') return true;
+      if (entry.path().filename().string()[0] != '.') records.push_back(entry.path());
     }
-    return ec.value() != 0;  // unreadable: let cleanup say what is wrong
+    return records;
   }
 
   // Starts faultline with argv (behind `prefix`, e.g. setpriv); output to dir_/out.txt.
@@ -137,9 +138,10 @@ class FaultlineRun : public ::testing::Test {
   // directory, process or container.
   void ExpectNothingLeft(const std::string& id) {
     ASSERT_FALSE(id.empty());
-    for (const auto& entry : fs::directory_iterator(dir_ / "state")) {
-      EXPECT_EQ(entry.path().filename().string()[0], '.') << "state file left: " << entry.path();
-    }
+    std::error_code ec;
+    for (const fs::path& record : StateRecords(ec)) ADD_FAILURE() << "state file left: " << record;
+    EXPECT_FALSE(ec) << "cannot read " << dir_ / "state"
+                     << ": " << ec.message();
     EXPECT_EQ(Capture("ip netns list").find("fl-" + id), std::string::npos) << Capture("ip netns list");
     EXPECT_EQ(Capture("ip -o link").find(id), std::string::npos) << Capture("ip -o link");
     EXPECT_EQ(NodesRoot(id), fs::path()) << "node directories left";
