@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "harness/api/database.h"
 #include "harness/stores/daemon_table.h"
@@ -39,5 +41,9 @@ class DaemonDatabase : public Database {
   DaemonTable daemons_;
   std::chrono::milliseconds restart_timeout_;
 };
+
+// Whether a store's extra arguments from the config (`args`) set `flag`, as
+// "--flag value" or "--flag=value": for the flags an adapter sets itself.
+bool SetsFlag(const std::vector<std::string>& args, std::string_view flag);
 
 }  // namespace faultline

@@ -125,10 +125,9 @@ void DynastoreDb::Start(const NodeInfo& node) {
   std::vector<std::string> argv = {BinaryPath(node),  "--id",   node.name,     "--cluster",
                                    ClusterPath(node), "--data", DataPath(node)};
   if (!options_.sync) argv.push_back("--no-sync");
-  const bool user_threads = std::any_of(options_.args.begin(), options_.args.end(), [](const std::string& a) {
-    return a == "--threads" || a.starts_with("--threads=");
-  });
-  if (options_.threads > 0 && !user_threads) argv.insert(argv.end(), {"--threads", std::to_string(options_.threads)});
+  if (options_.threads > 0 && !SetsFlag(options_.args, "--threads")) {
+    argv.insert(argv.end(), {"--threads", std::to_string(options_.threads)});
+  }
   argv.insert(argv.end(), options_.args.begin(), options_.args.end());
   daemons().Start(node, argv, LogPath(node), options_.node_env ? options_.node_env(node) : Env{});
 }

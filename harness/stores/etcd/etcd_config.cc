@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "harness/stores/daemon_database.h"
+
 namespace faultline {
 
 EtcdConfig ParseEtcdConfig(const ConfigFields& e, bool selected, int /*node_count*/) {
@@ -29,12 +31,9 @@ EtcdConfig ParseEtcdConfig(const ConfigFields& e, bool selected, int /*node_coun
                                        "--initial-cluster",
                                        "--initial-cluster-state",
                                        "--initial-cluster-token"};
-  for (const std::string& arg : s.args) {
-    for (const char* owned : kOwned) {
-      const std::string flag(owned);
-      if (arg == flag || arg.rfind(flag + "=", 0) == 0) {
-        FailConfig(fmt::format("\"etcd.args\" must not set {}: faultline sets it from the node list", flag));
-      }
+  for (const char* owned : kOwned) {
+    if (SetsFlag(s.args, owned)) {
+      FailConfig(fmt::format("\"etcd.args\" must not set {}: faultline sets it from the node list", owned));
     }
   }
   return s;

@@ -64,5 +64,13 @@ TEST(DaemonDatabaseTest, SignalsTheDaemonAndRestartsItAsStartThenWaitHealthy) {
   EXPECT_FALSE(db.Paused(node));
 }
 
+TEST(SetsFlagTest, FindsTheFlagAloneOrWithAValueButNotAnotherFlagItPrefixes) {
+  EXPECT_TRUE(SetsFlag({"--threads", "3"}, "--threads"));
+  EXPECT_TRUE(SetsFlag({"--lww", "--threads=3"}, "--threads"));
+  EXPECT_FALSE(SetsFlag({"--threadsx", "--threads-max=3", "threads"}, "--threads"));
+  EXPECT_FALSE(SetsFlag({"--name=--threads"}, "--threads"));
+  EXPECT_FALSE(SetsFlag({}, "--threads"));
+}
+
 }  // namespace
 }  // namespace faultline
