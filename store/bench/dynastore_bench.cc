@@ -655,10 +655,12 @@ void PrintTable(const std::vector<RunResult>& rows) {
                                     "; keys populated in " + Fixed(r.populate_seconds, 2) + " s");
     if (double client = r.CpuMicrosPerOp(r.window_cpu.client); client >= 0) {
       const double servers = r.CpuMicrosPerOp(r.window_cpu.servers);
+      const double idle = r.IdleFraction();
       lines.push_back("CPU per op (user + sys over the window): client " + Fixed(client, 1) + " us, " +
                       (servers < 0 ? std::string("server unknown (not started here)")
                                    : (r.spec && r.spec->nodes > 1 ? "servers (all nodes) " : "server ") +
-                                         Fixed(servers, 1) + " us"));
+                                         Fixed(servers, 1) + " us") +
+                      (idle < 0 ? std::string() : "; cores idle " + Fixed(idle * 100, 0) + "%"));
     }
     if (s.errors() > 0) {
       std::string e = "errors: " + std::to_string(s.conn_errors) + " connection, " + std::to_string(s.timeouts) +
@@ -725,6 +727,7 @@ bool WriteJson(const std::string& path, const ojson& parameters, const Machine& 
     };
     row["client_cpu_us_per_op"] = cpu(r.window_cpu.client);
     row["server_cpu_us_per_op"] = cpu(r.window_cpu.servers);
+    row["machine_idle_fraction"] = r.IdleFraction() < 0 ? ojson() : ojson(Rounded(r.IdleFraction(), 3));
     row["latency"] = LatencyJson(s.all);
     row["get_latency"] = LatencyJson(s.get);
     row["put_latency"] = LatencyJson(s.put);

@@ -79,13 +79,28 @@ inline double ProcessCpuSeconds(pid_t pid) {
   return (ticks[0] + ticks[1]) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-// CPU seconds of this process and of the servers, summed, at one moment.
+// Seconds all cores have spent idle (idle + iowait in /proc/stat's "cpu"
+// line) since boot, or -1 if unreadable. Over a window it says whether the
+// load kept the machine busy: a closed loop bound by latency leaves cores
+// idle, one bound by CPU does not.
+inline double MachineIdleSeconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = -1, iowait = -1;
+  if (!(in >> cpu >> user >> nice >> system >> idle >> iowait) || cpu != "cpu") return -1;
+  return (idle + iowait) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of this process and of the servers, summed, at one moment,
+// and the machine's idle seconds.
 struct CpuSample {
   double client = 0;
-  double servers = 0;  // -1: no server known or one could not be read
+  double servers = 0;        // -1: no server known or one could not be read
+  double machine_idle = -1;  // -1: unknown
 
   static CpuSample Take(const std::vector<pid_t>& server_pids) {
     CpuSample c;
+    c.machine_idle = MachineIdleSeconds();
     c.client = SelfCpuSeconds();
     c.servers = server_pids.empty() ? -1 : 0;
     for (pid_t pid : server_pids) {
@@ -310,8 +325,9 @@ class Controller {
   double window_seconds() const { return Seconds(window_end_ - window_start_); }
   // CPU seconds over the measured window; servers -1 if unknown.
   CpuSample window_cpu() const {
-    return {cpu_end_.client - cpu_start_.client,
-            cpu_start_.servers < 0 || cpu_end_.servers < 0 ? -1 : cpu_end_.servers - cpu_start_.servers};
+    auto delta = [](double start, double end) { return start < 0 || end < 0 ? -1 : end - start; };
+    return {cpu_end_.client - cpu_start_.client, delta(cpu_start_.servers, cpu_end_.servers),
+            delta(cpu_start_.machine_idle, cpu_end_.machine_idle)};
   }
   double populate_seconds() const { return populate_seconds_; }
   bool interrupted() const { return interrupted_; }
@@ -401,6 +417,12 @@ struct LoadResult {
   // Microseconds of CPU per op measured, from `seconds` of window_cpu; -1 if unknown.
   double CpuMicrosPerOp(double seconds) const {
     return seconds < 0 || stats.window_ops == 0 ? -1 : seconds * 1e6 / static_cast<double>(stats.window_ops);
+  }
+  // The share of the machine's cores left idle over the window; -1 if unknown.
+  double IdleFraction() const {
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (window_cpu.machine_idle < 0 || window_seconds <= 0 || cores <= 0) return -1;
+    return std::clamp(window_cpu.machine_idle / (window_seconds * static_cast<double>(cores)), 0.0, 1.0);
   }
 };
 
