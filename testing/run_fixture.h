@@ -114,9 +114,10 @@ class FaultlineRun : public ::testing::Test {
   int RunFaultline(const std::vector<std::string>& args) { return Wait(Start(args)); }
   std::string Output() const { return ReadFile(dir_ / "out.txt"); }
 
-  std::vector<std::string> RunArgs(std::vector<std::string> extra) {
-    std::vector<std::string> args{"run",       "--local", "3",      "--store-dir", store_.string(),
-                                  "--quiesce", "1",       "--seed", "12345"};
+  // `faultline run` on `nodes` local namespace nodes with this test's store dir, then `extra`.
+  std::vector<std::string> RunArgs(std::vector<std::string> extra, int nodes = 3) {
+    std::vector<std::string> args{
+        "run", "--local", std::to_string(nodes), "--store-dir", store_.string(), "--quiesce", "1", "--seed", "12345"};
     args.insert(args.end(), extra.begin(), extra.end());
     return args;
   }

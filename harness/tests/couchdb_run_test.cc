@@ -45,9 +45,7 @@ class CouchdbRunTest : public FaultlineRun {
                                      "--op-timeout-ms",
                                      "1000"};
     args.insert(args.end(), extra.begin(), extra.end());
-    args = RunArgs(args);
-    args[2] = "2";  // --local 2
-    return args;
+    return RunArgs(args, 2);
   }
   void SetUp() override {
     FaultlineRun::SetUp();
@@ -111,9 +109,8 @@ TEST_F(CouchdbRunTest, TheExternalAdapterDrivesAUsersServerWithTheBuiltInClient)
         {"port", 5990}}}};
   const fs::path file = fs::path(store_).parent_path() / "external.json";
   std::ofstream(file) << config.dump();
-  std::vector<std::string> args = RunArgs({"--config", file.string(), "--workload", "register", "--time-limit", "3"});
-  args[2] = "1";  // --local 1: no replication between independent servers
-  const int code = RunFaultline(args);
+  // One node: no replication between independent servers.
+  const int code = RunFaultline(RunArgs({"--config", file.string(), "--workload", "register", "--time-limit", "3"}, 1));
   const fs::path run = LatestRun();
   const json results = json::parse(ReadFile(run / "results.json"));
   EXPECT_EQ(code, 0) << Output() << results.dump(2);
