@@ -727,7 +727,8 @@ bool WriteJson(const std::string& path, const ojson& parameters, const Machine& 
     };
     row["client_cpu_us_per_op"] = cpu(r.window_cpu.client);
     row["server_cpu_us_per_op"] = cpu(r.window_cpu.servers);
-    row["machine_idle_fraction"] = r.IdleFraction() < 0 ? ojson() : ojson(Rounded(r.IdleFraction(), 3));
+    const double idle = r.IdleFraction();
+    row["machine_idle_fraction"] = idle < 0 ? ojson() : ojson(Rounded(idle, 3));
     row["latency"] = LatencyJson(s.all);
     row["get_latency"] = LatencyJson(s.get);
     row["put_latency"] = LatencyJson(s.put);
