@@ -66,8 +66,9 @@ class ContainerEnvironment : public Environment {
  private:
   ContainerEnvironment() = default;
   void StartContainers(const ContainerOptions& options);
-  // Machines, Remotes and NodeInfos of the cluster's containers; cpus[i]: node i's base CPU limit.
-  void AddNodes(const std::string& conf, const std::vector<double>& cpus);
+  // Machines, Remotes and NodeInfos of the cluster's containers; cpus[i]:
+  // node i's base CPU limit; pids[i]: its init's host pid (0: unknown).
+  void AddNodes(const std::string& conf, const std::vector<double>& cpus, const std::vector<int>& pids);
 
   std::unique_ptr<LocalEnvironment> local_;  // owns the cluster; destroyed last
   std::string image_;

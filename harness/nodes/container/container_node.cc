@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -36,8 +37,13 @@ fs::path HierarchyRoot(const std::string& controllers) {
 
 }  // namespace
 
-ContainerNode::ContainerNode(std::string node, std::string container, std::string conf, double base_cpus)
-    : node_(std::move(node)), container_(std::move(container)), conf_(std::move(conf)), base_cpus_(base_cpus) {}
+ContainerNode::ContainerNode(std::string node, std::string container, std::string conf, double base_cpus,
+                             int init_pid)
+    : node_(std::move(node)),
+      container_(std::move(container)),
+      conf_(std::move(conf)),
+      base_cpus_(base_cpus),
+      init_pid_(std::max(init_pid, 0)) {}
 
 int ContainerNode::InitPid() {
   std::lock_guard lock(mu_);

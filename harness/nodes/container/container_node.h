@@ -20,8 +20,10 @@ namespace faultline {
 class ContainerNode : public NodeMachine {
  public:
   // `container`: the container's name; `conf`: faultline's containers.conf
-  // for podman start; `base_cpus`: the limit it was created with (0 = none).
-  ContainerNode(std::string node, std::string container, std::string conf, double base_cpus);
+  // for podman start; `base_cpus`: the limit it was created with (0 = none);
+  // `init_pid`: its init's host pid when the caller just looked it up (one
+  // `podman inspect` for a whole cluster), 0 to look it up when needed.
+  ContainerNode(std::string node, std::string container, std::string conf, double base_cpus, int init_pid = 0);
 
   const std::string& node() const { return node_; }
   const std::string& container() const { return container_; }

@@ -103,6 +103,24 @@ TEST_F(ContainerEnvironmentTest, EachNodeIsAMachineOfItsOwn) {
   EXPECT_FALSE(b.Run({"ls", env->cluster().node_dir(0)}, 30s).ok() &&
                !Out(b, {"ls", env->cluster().node_dir(0)}).empty());
   EXPECT_NE(env->Describe().find("Podman containers"), std::string::npos);
+
+  // Attached (as `faultline heal` does): each node's init and --cpus limit, from
+  // one podman call; a container gone is an error naming its node.
+  {
+    auto attached = ContainerEnvironment::Attach(env->cluster().run_id());
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(attached->machine(i).InitPid(), env->machine(i).InitPid());
+      EXPECT_GT(attached->machine(i).InitPid(), 0);
+      EXPECT_DOUBLE_EQ(attached->machine(i).BaseCpuLimit(), 0.5);
+    }
+  }
+  ASSERT_TRUE(local_internal::RunPodman({"rm", "--force", "--time", "0", env->machine(1).container()}).ok());
+  try {
+    ContainerEnvironment::Attach(env->cluster().run_id());
+    ADD_FAILURE() << "attached to a cluster whose n2 has no container";
+  } catch (const HarnessError& e) {
+    EXPECT_NE(std::string(e.what()).find("has no container for n2"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(ContainerEnvironmentTest, FilesAndDaemonsGoThroughTheContainer) {
