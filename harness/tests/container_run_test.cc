@@ -180,6 +180,7 @@ TEST_F(ContainerRun, HarnessKilledMidRunLeavesNothingAfterCleanup) {
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
   ASSERT_EQ(RunFaultline({"cleanup"}), 0) << Output();
+  EXPECT_NE(Output().find("removed container fl-" + id + "-n1"), std::string::npos) << Output();
   ExpectNothingLeft(id);
 }
 

@@ -80,35 +80,49 @@ void KillProcesses(const std::set<std::string>& namespaces, std::vector<std::str
 // first: their processes live in the namespaces and their mounts hold the
 // node directories. `podman rm` removes each one's overlay too. A cluster's
 // record names each container before it is created, and its nodes before
-// any container, so a record with nodes and no container has none: Podman
-// (~0.1 CPU-s a call) is only asked about those and about debris.
+// any container, so a record with nodes and no container has none, and one
+// that names containers names them all: Podman (~0.1 CPU-s a call) is asked
+// to list containers only for a record without nodes (debris), or to learn
+// what a failed `rm` left.
 void RemoveContainers(const ClusterState& st, std::vector<std::string>& removed, std::vector<std::string>& errors) {
   if (st.containers.empty() && !st.nodes.empty()) return;
   std::set<std::string> names(st.containers.begin(), st.containers.end());
-  std::vector<std::string> existing;
+  if (names.empty()) {
+    try {
+      for (const auto& n : PodmanContainerNames()) {
+        if (RunIdOfNetns(n) == st.run_id) names.insert(n);
+      }
+    } catch (const std::exception&) {
+      return;  // no podman to ask: nothing of ours can be there
+    }
+    if (names.empty()) return;
+  }
+  // --ignore: a recorded container never made (or removed already) is no error;
+  // podman prints the name of each one it removed.
+  std::vector<std::string> args = {"rm", "--force", "--ignore", "--time", "0"};
+  args.insert(args.end(), names.begin(), names.end());
+  CommandResult r;
   try {
-    existing = PodmanContainerNames();
+    r = RunPodman(args);
   } catch (const std::exception& e) {
-    if (!names.empty())
-      errors.push_back("listing containers " + Joined({names.begin(), names.end()}) + ": " + e.what());
+    errors.push_back("removing containers " + Joined({names.begin(), names.end()}) + ": " + e.what());
     return;
   }
-  for (const auto& n : existing) {
-    if (RunIdOfNetns(n) == st.run_id) names.insert(n);
+  std::istringstream out(r.out);
+  for (std::string line; std::getline(out, line);) {
+    if (names.count(line)) removed.push_back("removed container " + line);
   }
-  std::vector<std::string> present;
+  if (r.ok()) return;
+  std::vector<std::string> left;
+  try {
+    left = PodmanContainerNames();
+  } catch (const std::exception& e) {
+    errors.push_back("removing containers " + Joined({names.begin(), names.end()}) + ": " + Trimmed(r.err) +
+                     "; listing what is left: " + e.what());
+    return;
+  }
   for (const auto& n : names) {
-    if (std::find(existing.begin(), existing.end(), n) != existing.end()) present.push_back(n);
-  }
-  if (present.empty()) return;
-  std::vector<std::string> args = {"rm", "--force", "--time", "0"};
-  args.insert(args.end(), present.begin(), present.end());
-  CommandResult r = RunPodman(args);
-  const std::vector<std::string> left = r.ok() ? std::vector<std::string>{} : PodmanContainerNames();
-  for (const auto& n : present) {
-    if (std::find(left.begin(), left.end(), n) == left.end()) {
-      removed.push_back("removed container " + n);
-    } else {
+    if (std::find(left.begin(), left.end(), n) != left.end()) {
       errors.push_back("removing container " + n + ": " + Trimmed(r.err));
     }
   }
