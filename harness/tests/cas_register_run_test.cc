@@ -112,7 +112,7 @@ TEST_F(CasRegisterRedisTest, RedisClusterWithoutFaultsIsLinearizable) {
                                  "1"});
   const fs::path run = LatestRun();
   const json results = json::parse(ReadFile(run / "results.json"));
-  EXPECT_EQ(code, 0) << Output() << results.dump(2);
+  ASSERT_EQ(code, 0) << Output() << results.dump(2);
   EXPECT_EQ(results["checkers"]["linearizable"]["valid"], true) << results["checkers"]["linearizable"].dump(2);
   const Ops ops = ClientOps(run);
   EXPECT_EQ(ops.fs, (std::set<std::string>{"read", "write", "cas"}));

@@ -160,7 +160,7 @@ TEST_F(ContainerRun, EtcdSurvivesContainerCrashesLinearizably) {
                                  "2"});
   const fs::path run = LatestRun();
   const json results = json::parse(ReadFile(run / "results.json"));
-  EXPECT_EQ(code, 0) << Output() << results.dump(2);
+  ASSERT_EQ(code, 0) << Output() << results.dump(2);
   EXPECT_EQ(results["checkers"]["linearizable"]["valid"], true) << results.dump(2);
   const auto nemesis = NemesisOps(run);
   ASSERT_TRUE(nemesis.count("start-crash")) << ReadFile(run / "history.jsonl");

@@ -62,7 +62,7 @@ TEST_F(CouchdbRunTest, TheDefaultClientMergesSiblingsAndLosesNothing) {
   const int code = RunFaultline(PartitionArgs("register", {}));
   const fs::path run = LatestRun();
   const json results = json::parse(ReadFile(run / "results.json"));
-  EXPECT_EQ(code, 0) << Output() << results.dump(2);
+  ASSERT_EQ(code, 0) << Output() << results.dump(2);
   const json& lost = results["checkers"]["lost-update"];
   EXPECT_EQ(lost["valid"], true) << lost.dump(2);
   EXPECT_GT(lost["ok_count"].get<int>(), 0) << lost.dump(2);
@@ -116,7 +116,7 @@ TEST_F(CouchdbRunTest, TheExternalAdapterDrivesAUsersServerWithTheBuiltInClient)
   const int code = RunFaultline(RunArgs({"--config", file.string(), "--workload", "register", "--time-limit", "3"}, 1));
   const fs::path run = LatestRun();
   const json results = json::parse(ReadFile(run / "results.json"));
-  EXPECT_EQ(code, 0) << Output() << results.dump(2);
+  ASSERT_EQ(code, 0) << Output() << results.dump(2);
   EXPECT_GT(results["checkers"]["lost-update"]["ok_count"].get<int>(), 0) << results.dump(2);
   EXPECT_EQ(json::parse(ReadFile(run / "test.json"))["external"]["client"], "couchdb");
   ExpectNothingLeft(ClusterId(run));

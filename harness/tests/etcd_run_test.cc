@@ -139,7 +139,7 @@ TEST_F(EtcdRunTest, LinearizableReadsUnderAPartitionAreValid) {
   const int code = RunFaultline(PartitionArgs({}));
   const fs::path run = LatestRun();
   const json results = json::parse(ReadFile(run / "results.json"));
-  EXPECT_EQ(code, 0) << Output() << results.dump(2);
+  ASSERT_EQ(code, 0) << Output() << results.dump(2);
   EXPECT_EQ(results["checkers"]["linearizable"]["valid"], true) << results["checkers"]["linearizable"].dump(2);
   // The partition happened and cost the isolated member its answers: its writes
   // are info (timed out, may have applied) or fail, never ok.

@@ -81,7 +81,15 @@ void RedisClusterDb::Start(const NodeInfo& node) {
       node,
       {o.binary, "--port", std::to_string(o.port), "--bind", node.address, "--cluster-enabled", "yes",
        "--cluster-config-file", node.dir + "/nodes.conf", "--cluster-node-timeout", std::to_string(o.node_timeout_ms),
-       "--appendonly", "yes", "--dir", node.dir, "--protected-mode", "no", "--daemonize", "no"},
+       "--appendonly", "yes", "--dir", node.dir, "--protected-mode", "no", "--daemonize", "no",
+       // A new cluster is ready once CLUSTER SLOTS lists every replica
+       // (WaitReplicas), and Redis lists a replica only once its replication
+       // offset is past 0. With the defaults that took 10-15 s of fixed waits,
+       // most of the 20 s start limit (a loaded CI machine went past it): a
+       // master waits 5 s for more replicas to share a diskless full sync, and
+       // an idle master's stream moves only with its ping to its replicas,
+       // every 10 s. Here the sync starts at once and the ping is every second.
+       "--repl-diskless-sync-delay", "0", "--repl-ping-replica-period", "1"},
       LogPath(node));
 }
 
