@@ -178,7 +178,8 @@ std::unique_ptr<ContainerEnvironment> ContainerEnvironment::Attach(const std::st
   std::vector<int> pids;
   for (const LocalNode& n : cluster.nodes()) {
     auto it = inspected.find(n.netns);
-    if (it == inspected.end()) throw HarnessError("cluster " + run_id + " has no container for " + n.name + ": " + error);
+    if (it == inspected.end())
+      throw HarnessError("cluster " + run_id + " has no container for " + n.name + ": " + error);
     // The limit it was made with (podman keeps it; a starve changed only the cgroup).
     cpus.push_back(it->second.cpus);
     pids.push_back(it->second.pid);

@@ -37,8 +37,7 @@ fs::path HierarchyRoot(const std::string& controllers) {
 
 }  // namespace
 
-ContainerNode::ContainerNode(std::string node, std::string container, std::string conf, double base_cpus,
-                             int init_pid)
+ContainerNode::ContainerNode(std::string node, std::string container, std::string conf, double base_cpus, int init_pid)
     : node_(std::move(node)),
       container_(std::move(container)),
       conf_(std::move(conf)),
