@@ -44,19 +44,21 @@ std::vector<std::string> PodmanRunArgs(const LocalNode& n, const std::string& di
   return args;
 }
 
-// Each container's init pid and --cpus limit, from one `podman inspect` of
-// them all (~0.1 CPU-s a call, whatever the count). A container podman does
-// not know is missing from the result; `error` gets podman's message then.
+// Each node's container (named after its namespace): its init pid and
+// --cpus limit, from one `podman inspect` of them all (~0.1 CPU-s a call,
+// whatever the count). A container podman does not know is missing from the
+// result; `error` then says why.
 struct Inspected {
   int pid = 0;
   double cpus = 0;
 };
-std::map<std::string, Inspected> InspectAll(const std::vector<std::string>& names, const std::string& conf,
-                                            std::string* error) {
+std::map<std::string, Inspected> InspectAll(const LocalCluster& cluster, const std::string& conf, std::string* error) {
   std::vector<std::string> args = {"inspect", "--format", "{{.Name}} {{.State.Pid}} {{.HostConfig.NanoCpus}}"};
-  args.insert(args.end(), names.begin(), names.end());
+  for (const LocalNode& n : cluster.nodes()) args.push_back(n.netns);
   CommandResult r = RunPodman(args, conf);
-  if (!r.ok()) *error = r.timed_out ? std::string("podman inspect timed out") : Trimmed(r.err);
+  *error = r.ok()        ? std::string("podman inspect did not list it")
+           : r.timed_out ? std::string("podman inspect timed out")
+                         : Trimmed(r.err);
   std::map<std::string, Inspected> found;
   std::istringstream lines(r.out);
   std::string name;
@@ -144,12 +146,10 @@ void ContainerEnvironment::StartContainers(const ContainerOptions& options) {
     throw HarnessError(fmt::format("podman could not start every node: {}", fmt::join(errors, "; ")));
   // The init pids now, in one call, rather than one `podman inspect` per
   // node when each is first entered; a node missing here is looked up then.
-  std::vector<std::string> names;
-  for (const LocalNode& n : cluster.nodes()) names.push_back(n.netns);
   std::string ignored;
-  const std::map<std::string, Inspected> inspected = InspectAll(names, conf, &ignored);
+  const std::map<std::string, Inspected> inspected = InspectAll(cluster, conf, &ignored);
   std::vector<int> pids;
-  for (const std::string& name : names) pids.push_back(inspected.count(name) ? inspected.at(name).pid : 0);
+  for (const LocalNode& n : cluster.nodes()) pids.push_back(inspected.count(n.netns) ? inspected.at(n.netns).pid : 0);
   AddNodes(conf, std::vector<double>(count, options.cpus), pids);
 }
 
@@ -170,10 +170,8 @@ std::unique_ptr<ContainerEnvironment> ContainerEnvironment::Attach(const std::st
   env->local_ = std::make_unique<LocalEnvironment>(LocalCluster::Attach(run_id));
   env->local_->Release();  // attached: never removed from here
   LocalCluster& cluster = env->local_->cluster();
-  std::vector<std::string> names;
-  for (const LocalNode& n : cluster.nodes()) names.push_back(n.netns);
   std::string error;
-  const std::map<std::string, Inspected> inspected = InspectAll(names, {}, &error);
+  const std::map<std::string, Inspected> inspected = InspectAll(cluster, {}, &error);
   std::vector<double> cpus;
   std::vector<int> pids;
   for (const LocalNode& n : cluster.nodes()) {
