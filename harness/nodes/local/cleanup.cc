@@ -93,7 +93,7 @@ void RemoveContainers(const ClusterState& st, std::vector<std::string>& removed,
         if (RunIdOfNetns(n) == st.run_id) names.insert(n);
       }
     } catch (const std::exception&) {
-      return;  // no podman to ask: nothing of ours can be there
+      return;  // podman could not be asked, and the record names no container to report
     }
     if (names.empty()) return;
   }
