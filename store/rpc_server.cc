@@ -1,5 +1,7 @@
 #include "store/rpc_server.h"
 
+#include <unistd.h>
+
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -43,7 +45,7 @@ struct RpcServer::State : std::enable_shared_from_this<RpcServer::State> {
         accept_retry(io_context) {}
 
   void AcceptLocked();  // REQUIRES: mu held
-  void OnAccept(const std::shared_ptr<RpcSession>& session, const boost::system::error_code& ec);
+  void OnAccept(tcp::socket peer, const boost::system::error_code& ec);
   void Unregister(const RpcSession* session) {
     std::lock_guard lock(mu);
     sessions.erase(session);
@@ -273,14 +275,18 @@ std::string FormatEndpoint(const tcp::endpoint& ep) {
 
 }  // namespace
 
+// A connection is accepted on `io`, the acceptor's own context, and moves to
+// its loop in OnAccept: the pending accept must hold nothing of a loop (a
+// session's strand), since `io` may drop its pending handlers only when it
+// is destroyed, after the loops (AddressSanitizer: heap-use-after-free).
 void RpcServer::State::AcceptLocked() {
-  auto session = std::make_shared<RpcSession>(shared_from_this(), loops ? loops->next() : io);
-  acceptor->async_accept(session->socket(), [self = shared_from_this(), session](const boost::system::error_code& ec) {
-    self->OnAccept(session, ec);
+  acceptor->async_accept([self = shared_from_this()](const boost::system::error_code& ec, tcp::socket peer) {
+    self->OnAccept(std::move(peer), ec);
   });
 }
 
-void RpcServer::State::OnAccept(const std::shared_ptr<RpcSession>& session, const boost::system::error_code& ec) {
+void RpcServer::State::OnAccept(tcp::socket peer, const boost::system::error_code& ec) {
+  std::shared_ptr<RpcSession> session;
   {
     std::lock_guard lock(mu);
     if (stopped.load() || !acceptor || !acceptor->is_open()) return;
@@ -295,8 +301,15 @@ void RpcServer::State::OnAccept(const std::shared_ptr<RpcSession>& session, cons
     }
     boost::system::error_code ignored;
     AcceptLocked();
-    if (sessions.size() >= options.max_connections) {
-      session->socket().close(ignored);  // over the cap: refuse it, keep accepting
+    if (sessions.size() >= options.max_connections) return;  // over the cap: `peer` closes; keep accepting
+    const tcp protocol = acceptor->local_endpoint(ignored).protocol();
+    session = std::make_shared<RpcSession>(shared_from_this(), loops ? loops->next() : io);
+    boost::system::error_code moved;
+    const auto fd = peer.release(moved);
+    if (moved) return;  // `peer` still owns it and closes it
+    session->socket().assign(protocol, fd, moved);
+    if (moved) {
+      ::close(fd);
       return;
     }
     session->socket().set_option(tcp::no_delay(true), ignored);

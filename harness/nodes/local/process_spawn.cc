@@ -311,7 +311,11 @@ int StartSpawn(const Spawn& spawn, const std::string& log_path, const Env& env, 
   if (log_fd < 0) throw HarnessError("cannot open daemon log " + log_path + ": " + std::strerror(errno));
 
   bp::environment environment = boost::this_process::environment();
-  for (const auto& [key, value] : env) environment[key] = value;
+  // set(), not operator[]: Boost 1.74's lookup behind operator[] compares
+  // "KEY=" with each entry for the length of "KEY=", reading past the end of
+  // shorter entries (AddressSanitizer: heap-buffer-overflow); set() checks
+  // the lengths first.
+  for (const auto& [key, value] : env) environment.set(key, value);
 
   ChildSetup setup;
   setup.new_session = true;
