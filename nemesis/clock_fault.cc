@@ -88,11 +88,15 @@ std::string OffsetText(int64_t offset_ms) {
 std::string ClockFile(const NodeInfo& node) { return node.dir + "/faketime.rc"; }
 
 Env FaketimeEnv(const NodeInfo& node) {
-  // ASan insists on coming first in the link order; a preloaded library
-  // would make a sanitized store abort at start.
+  // For a sanitized store: ASan insists on coming first in the link order
+  // (a preloaded library would make it abort at start), and its allocator
+  // reads the clock while holding a lock, on its first allocation. That read
+  // runs libfaketime's lazy set-up, whose dlsym allocates: the store
+  // deadlocked before main. Without release-to-OS timing the allocator does
+  // not read the clock.
   const char* asan = std::getenv("ASAN_OPTIONS");
   std::string asan_options = asan != nullptr && *asan != '\0' ? std::string(asan) + ":" : "";
-  asan_options += "verify_asan_link_order=0";
+  asan_options += "verify_asan_link_order=0:allocator_release_to_os_interval_ms=-1";
   return {
       {"LD_PRELOAD", FindFaketime(node)},
       {"FAKETIME_TIMESTAMP_FILE", ClockFile(node)},
