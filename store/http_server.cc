@@ -1,5 +1,7 @@
 #include "store/http_server.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -83,7 +85,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   }
 
   void DoAccept();
-  void OnAccept(beast::error_code ec, Socket socket);
+  void OnAccept(beast::error_code ec, tcp::socket peer);
 
   const HttpServerOptions options;
   HttpApi& api;
@@ -99,6 +101,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   // The acceptor, its backoff timer and last_accept_log live on loop 0's
   // thread; new connections go round-robin over the loops.
   tcp::acceptor acceptor;
+  tcp protocol = tcp::v4();  // the acceptor's, for the sockets moved to a loop
   asio::steady_timer accept_backoff;
   std::chrono::steady_clock::time_point last_accept_log{};
 };
@@ -335,13 +338,17 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
 }  // namespace
 
+// A connection is accepted on loop 0, the acceptor's, and moves to its own
+// loop in OnAccept: a pending accept must hold no socket of another loop,
+// since loop 0 drops its pending handlers only when it is destroyed, and the
+// other loops may be gone by then (AddressSanitizer: heap-use-after-free in
+// HttpApiTest, at a node's Stop).
 void HttpServer::State::DoAccept() {
-  acceptor.async_accept(loops.next().get_executor(), [self = shared_from_this()](beast::error_code ec, Socket socket) {
-    self->OnAccept(ec, std::move(socket));
-  });
+  acceptor.async_accept(
+      [self = shared_from_this()](beast::error_code ec, tcp::socket peer) { self->OnAccept(ec, std::move(peer)); });
 }
 
-void HttpServer::State::OnAccept(beast::error_code ec, Socket socket) {
+void HttpServer::State::OnAccept(beast::error_code ec, tcp::socket peer) {
   if (stopping.load() || ec == asio::error::operation_aborted) return;
   if (ec) {
     // Never let the loop die: a full descriptor table (EMFILE/ENFILE) is a
@@ -360,12 +367,21 @@ void HttpServer::State::OnAccept(beast::error_code ec, Socket socket) {
     });
     return;
   }
+  DoAccept();
+  Socket socket(loops.next().get_executor());
+  beast::error_code moved;
+  const auto fd = peer.release(moved);
+  if (moved) return;  // `peer` still owns the descriptor and closes it
+  socket.assign(protocol, fd, moved);
+  if (moved) {
+    ::close(fd);
+    return;
+  }
   beast::error_code ignored;
   // Small JSON responses on keep-alive connections: without this, Nagle's
   // algorithm and delayed ACKs add ~40 ms to some requests.
   socket.set_option(tcp::no_delay(true), ignored);
   std::make_shared<HttpSession>(std::move(socket), shared_from_this())->Start();
-  DoAccept();
 }
 
 Status HttpServer::Start(HttpServerOptions options, EventLoops& loops, HttpApi& api, NodeStats& stats,
@@ -382,6 +398,7 @@ Status HttpServer::Start(HttpServerOptions options, EventLoops& loops, HttpApi& 
   State& state = *server->state_;
   const tcp::endpoint endpoint(address, state.options.port);
   tcp::acceptor& acceptor = state.acceptor;
+  state.protocol = endpoint.protocol();
   if (acceptor.open(endpoint.protocol(), ec); !ec) {
     // Lets a restarted node rebind while old connections sit in TIME_WAIT;
     // on Linux it does not let two listeners share the port.
