@@ -174,7 +174,7 @@ TEST(ClusterSiblingsTest, ConcurrentWritesAreSiblingsEverywhereAndTheMergedConte
 // ---------------------------------------------------------------------------
 // Failure detection
 
-// How long after `act` node `observer` sees `node` down (-1: not within 5 s).
+// How long after `act` node `observer` sees `node` down (-1: not within 30 s).
 long long MsUntilSeenDown(TestCluster& c, int observer, int node, const std::function<void()>& act) {
   const auto start = std::chrono::steady_clock::now();
   act();
@@ -183,18 +183,22 @@ long long MsUntilSeenDown(TestCluster& c, int observer, int node, const std::fun
         json m = c.Status(observer)["members"][c.Id(node)];
         return m.is_object() && m["up"] == false;
       },
-      std::chrono::seconds(5), std::chrono::milliseconds(5));
+      std::chrono::seconds(30), std::chrono::milliseconds(5));
   return down ? std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count()
               : -1;
 }
 
+// A killed node refuses connections, which declares it down at once, not
+// after failure_timeout_ms. By construction rather than by the clock: the
+// timeout is a minute, longer than the wait, so only a refusal can make n1
+// see n2 down in time, however slow the machine (the wait was once a 450 ms
+// bound, which a sanitizer build on a loaded machine missed at 486 ms).
 TEST(ClusterFailureDetectorTest, RefusedNodeIsDownAtTheNextHeartbeatAndUpWhenBack) {
-  TestCluster c({.nodes = 3, .n = 3, .r = 2, .w = 2});
+  TestCluster c({.nodes = 3, .n = 3, .r = 2, .w = 2, .failure_timeout_ms = 60000});
   ASSERT_CLUSTER_OK(c);
   const long long refused = MsUntilSeenDown(c, 0, 1, [&] { c.Kill(1, /*wait_for_view=*/false); });
-  std::printf("[ measured ] n1 saw a killed n2 down after %lld ms (heartbeat 100, failure timeout 500)\n", refused);
-  EXPECT_GE(refused, 0);
-  EXPECT_LT(refused, 450) << "a refused node should not wait for failure_timeout_ms";
+  std::printf("[ measured ] n1 saw a killed n2 down after %lld ms (heartbeat 100, failure timeout 60000)\n", refused);
+  ASSERT_GE(refused, 0) << "n1 did not see the killed n2 down within 30 s\n" << c.Logs();
   ASSERT_TRUE(c.Restart(1)) << c.error();  // waits until every node sees it up again
 }
 
