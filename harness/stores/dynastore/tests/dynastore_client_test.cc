@@ -152,7 +152,9 @@ TEST_F(DynastoreClientTest, PausedNodeTimesOutWithinTheDeadline) {
     Completion c = client.Invoke(op);
     auto took = Clock::now() - start;
     EXPECT_GE(took, milliseconds(290)) << op.f;
-    EXPECT_LT(took, milliseconds(300 + 200)) << op.f;
+    // The paused node never answers: without the deadline the op would not
+    // return at all. A loose bound, so a loaded machine cannot miss it.
+    EXPECT_LT(took, milliseconds(10000)) << op.f;
     // The GET timed out: nothing was written, so it is a fail.
     EXPECT_EQ(c.type, OpType::kFail) << op.f;
     EXPECT_EQ(c.error, "timeout after 300 ms (GET)");
@@ -182,7 +184,8 @@ TEST_F(DynastoreClientTest, PutTimeoutIsInfo) {
   auto took = Clock::now() - start;
   EXPECT_EQ(c.type, OpType::kInfo) << c.error;
   EXPECT_EQ(c.error, "timeout after 500 ms (PUT)");
-  EXPECT_LT(took, milliseconds(500 + 200));
+  // Well before the server's own 10 s request timeout would have answered.
+  EXPECT_LT(took, milliseconds(5000));
   daemons_.back()->Signal(SIGCONT);
 }
 

@@ -237,7 +237,10 @@ TEST_F(DynastoreDbTest, WaitHealthyTimesOutOnAPausedNode) {
   EXPECT_THROW(db_->WaitHealthy(nodes_[0], milliseconds(500)), HarnessError);
   auto took = Clock::now() - start;
   EXPECT_GE(took, milliseconds(450));
-  EXPECT_LT(took, milliseconds(1500));
+  // Bounded, far from tight: the paused node never answers, so without the
+  // deadline this would not return at all (a tight bound fails on a loaded
+  // machine).
+  EXPECT_LT(took, milliseconds(10000));
   db_->Resume(nodes_[0]);
 }
 
