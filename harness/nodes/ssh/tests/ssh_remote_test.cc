@@ -134,12 +134,12 @@ TEST_F(SshRemoteTest, ArgumentsArePassedLiterallyNothingIsInjected) {
 
 TEST_F(SshRemoteTest, TimeoutKillsTheRemoteProcessGroup) {
   SshRemote remote("n1", Options(0));
-  const auto t0 = Clock::now();
+  // Without the timeout the sleeps would end by themselves (and print
+  // "never"): the flag and the output, not the clock, say the timeout fired.
   auto r = remote.Run({"sh", "-c", "sleep 47.25 & sleep 47.25; echo never"}, 700ms);
-  const double took = Ms(Clock::now() - t0);
   EXPECT_TRUE(r.timed_out);
   EXPECT_EQ(r.exit_code, -1);
-  EXPECT_LT(took, 20000);  // the sleeps last 47 s: far from both
+  EXPECT_EQ(r.out.find("never"), std::string::npos) << r.out;
   // Both sleeps (the background one too) are gone on the node.
   EXPECT_TRUE(WaitFor([] {
     return LocalRemote("h", "").Run({"pgrep", "-f", "sleep 47.25"}, 5s).out.empty();
@@ -296,10 +296,10 @@ TEST_F(SshRemoteTest, UnreachableHostTimesOutWithinTheBound) {
   std::cout << "[figures] unreachable host, connect-timeout 1000 ms: error after " << took << " ms: " << error
             << std::endl;
   EXPECT_NE(error.find("n9 (root@" + address + ":22)"), std::string::npos) << error;
+  // The connect timeout ended it (the kernel alone would retry a SYN to
+  // nobody for about two minutes); the figure above is for the note.
+  EXPECT_NE(error.find("(timeout 1000 ms)"), std::string::npos) << error;
   EXPECT_GE(took, 900);
-  // Without the connect timeout, the kernel retries a SYN to nobody for
-  // about two minutes.
-  EXPECT_LT(took, 20000);
 }
 
 TEST_F(SshRemoteTest, ReconnectsAfterSshdRestartAndFailsClearlyWhileItIsDown) {

@@ -217,7 +217,8 @@ TEST_F(DynastoreDbTest, WaitHealthyThrowsQuicklyWithTheLogTailWhenTheNodeExits) 
   db_ = std::make_unique<DynastoreDb>(o);
   db_->Install(nodes_);
   db_->Start(nodes_[0]);
-  auto start = Clock::now();
+  // The message, not the clock, says the exit was noticed: running out the
+  // 10 s deadline would throw "not healthy ... after 10000 ms" instead.
   try {
     db_->WaitHealthy(nodes_[0], milliseconds(10000));
     ADD_FAILURE() << "WaitHealthy did not throw";
@@ -226,8 +227,6 @@ TEST_F(DynastoreDbTest, WaitHealthyThrowsQuicklyWithTheLogTailWhenTheNodeExits) 
     EXPECT_NE(what.find("exited while starting"), std::string::npos) << what;
     EXPECT_NE(what.find("no-such-flag"), std::string::npos) << what;  // dynastore's own complaint, from the log
   }
-  // Half the 10 s deadline: a WaitHealthy that missed the exit would wait it out.
-  EXPECT_LT(Clock::now() - start, milliseconds(5000));
   EXPECT_FALSE(db_->Running(nodes_[0]));
 }
 
@@ -237,11 +236,7 @@ TEST_F(DynastoreDbTest, WaitHealthyTimesOutOnAPausedNode) {
   auto start = Clock::now();
   EXPECT_THROW(db_->WaitHealthy(nodes_[0], milliseconds(500)), HarnessError);
   auto took = Clock::now() - start;
-  EXPECT_GE(took, milliseconds(450));
-  // Bounded, far from tight: the paused node never answers, so without the
-  // deadline this would not return at all (a tight bound fails on a loaded
-  // machine).
-  EXPECT_LT(took, milliseconds(10000));
+  EXPECT_GE(took, milliseconds(450));  // the paused node never answers: only the deadline ends the wait
   db_->Resume(nodes_[0]);
 }
 
