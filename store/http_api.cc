@@ -231,6 +231,21 @@ std::optional<Response> ParseBodyObject(const HttpApi::Request& req, std::initia
   return std::nullopt;
 }
 
+// Checks a "context" token into `out`.
+std::optional<Response> ParseContextToken(const HttpApi::Request& req, std::string_view token, const ContextKey& key,
+                                          std::optional<CausalContext>& out) {
+  CausalContext ctx;
+  Status s = CausalContext::FromToken(token, key, ctx);
+  if (!s.ok()) {
+    return HttpApi::Error(http::status::bad_request, "invalid_context",
+                          "field \"context\" is not a context this store issued (" + s.message() +
+                              "); pass the context of your latest GET of this key unchanged, or \"\" for none",
+                          req.version(), req.keep_alive());
+  }
+  out = std::move(ctx);
+  return std::nullopt;
+}
+
 // Reads the optional "context" member. Absent or null leaves `out` empty.
 std::optional<Response> ParseContextField(const HttpApi::Request& req, const json& body, const ContextKey& key,
                                           std::optional<CausalContext>& out) {
@@ -243,16 +258,7 @@ std::optional<Response> ParseContextField(const HttpApi::Request& req, const jso
         std::string("field \"context\" must be a string (the token a GET returned), got a JSON ") + JsonTypeName(*it),
         req.version(), req.keep_alive());
   }
-  CausalContext ctx;
-  Status s = CausalContext::FromToken(it->get_ref<const std::string&>(), key, ctx);
-  if (!s.ok()) {
-    return HttpApi::Error(http::status::bad_request, "invalid_context",
-                          "field \"context\" is not a context this store issued (" + s.message() +
-                              "); pass the context of your latest GET of this key unchanged, or \"\" for none",
-                          req.version(), req.keep_alive());
-  }
-  out = std::move(ctx);
-  return std::nullopt;
+  return ParseContextToken(req, it->get_ref<const std::string&>(), key, out);
 }
 
 // What a /kv/{key} request asks for, once checked.
@@ -468,6 +474,34 @@ void HttpApi::HandleGet(const Request& request, std::string key, int quorum, boo
   });
 }
 
+namespace {
+
+// A PUT body of any shape, with nlohmann: the checks and error messages of
+// the API (ParsePlainPutBody takes the common shape faster).
+std::optional<Response> ParsePutBody(const HttpApi::Request& request, std::string_view example, const ContextKey& key,
+                                     std::string& value_out, std::optional<CausalContext>& context) {
+  const unsigned v = request.version();
+  const bool ka = request.keep_alive();
+  json body;
+  if (auto err = ParseBodyObject(request, {"value", "context"}, example, body)) return err;
+  auto value = body.find("value");
+  if (value == body.end()) {
+    return HttpApi::Error(http::status::bad_request, "bad_request",
+                          "field \"value\" is missing; send " + std::string(example), v, ka);
+  }
+  if (!value->is_string()) {
+    return HttpApi::Error(http::status::bad_request, "bad_request",
+                          std::string("field \"value\" must be a JSON string, got a JSON ") + JsonTypeName(*value) +
+                              "; encode other data as a string",
+                          v, ka);
+  }
+  if (auto err = ParseContextField(request, body, key, context)) return err;
+  value_out = std::move(value->get_ref<std::string&>());
+  return std::nullopt;
+}
+
+}  // namespace
+
 void HttpApi::HandlePut(const Request& request, std::string key, int quorum,
                         std::function<void(Response)>& done) const {
   const unsigned v = request.version();
@@ -477,26 +511,22 @@ void HttpApi::HandlePut(const Request& request, std::string key, int quorum,
     return done(
         Error(http::status::bad_request, "bad_request", "PUT needs a body like " + std::string(kExample), v, ka));
   }
-  json body;
-  if (auto err = ParseBodyObject(request, {"value", "context"}, kExample, body)) return done(std::move(*err));
-  auto value = body.find("value");
-  if (value == body.end()) {
-    return done(Error(http::status::bad_request, "bad_request",
-                      "field \"value\" is missing; send " + std::string(kExample), v, ka));
-  }
-  if (!value->is_string()) {
-    return done(Error(http::status::bad_request, "bad_request",
-                      std::string("field \"value\" must be a JSON string, got a JSON ") + JsonTypeName(*value) +
-                          "; encode other data as a string",
-                      v, ka));
-  }
+  std::string value;
   std::optional<CausalContext> context;
-  if (auto err = ParseContextField(request, body, options_.context_key, context)) return done(std::move(*err));
-  coordinator_.Put(key, context.value_or(CausalContext()), std::move(value->get_ref<std::string&>()), quorum,
-                   [this, v, ka, done](PutReply r) {
-                     if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
-                     done(KvPutResponse(r.context.ToToken(options_.context_key), v, ka));
-                   });
+  if (PlainPutBody plain; ParsePlainPutBody(request.body(), plain)) {
+    value.assign(plain.value);
+    if (plain.context) {
+      if (auto err = ParseContextToken(request, *plain.context, options_.context_key, context)) {
+        return done(std::move(*err));
+      }
+    }
+  } else if (auto err = ParsePutBody(request, kExample, options_.context_key, value, context)) {
+    return done(std::move(*err));
+  }
+  coordinator_.Put(key, context.value_or(CausalContext()), std::move(value), quorum, [this, v, ka, done](PutReply r) {
+    if (!r.status.ok()) return done(CoordinatorError(r.status, v, ka));
+    done(KvPutResponse(r.context.ToToken(options_.context_key), v, ka));
+  });
 }
 
 void HttpApi::HandleDelete(const Request& request, std::string key, int quorum,

@@ -1,7 +1,10 @@
 #include "store/json_text.h"
 
+#include <simdjson.h>
+
 #include <cstdint>
 #include <cstdio>
+#include <string>
 
 namespace dynastore {
 
@@ -80,6 +83,56 @@ bool AppendJsonString(std::string& out, std::string_view s) {
   out.append(s.data() + run, s.size() - run);
   out.push_back('"');
   return true;
+}
+
+namespace {
+
+// A string member the fast path takes as it is: valid UTF-8 and no byte
+// JSON forbids raw (escapes were ruled out before parsing).
+bool Plain(std::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20) return false;
+  }
+  return IsValidUtf8(s);
+}
+
+}  // namespace
+
+bool ParsePlainPutBody(std::string_view body, PlainPutBody& out) {
+  if (body.find('\\') != std::string_view::npos) return false;  // escapes: nlohmann decodes them
+  thread_local simdjson::ondemand::parser parser;
+  thread_local std::string padded;  // simdjson reads up to SIMDJSON_PADDING bytes past the end
+  padded.assign(body);
+  padded.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object object;
+  if (parser.iterate(padded.data(), padded.size(), padded.capacity()).get(doc) || doc.get_object().get(object)) {
+    return false;
+  }
+  out = PlainPutBody{};
+  bool have_value = false, have_context = false;
+  for (auto field : object) {
+    std::string_view key;
+    simdjson::ondemand::value value;
+    if (field.unescaped_key().get(key) || field.value().get(value)) return false;
+    if (key == "value" && !have_value) {
+      have_value = true;
+      if (value.get_string().get(out.value) || !Plain(out.value)) return false;
+    } else if (key == "context" && !have_context) {
+      have_context = true;
+      bool is_null = false;
+      if (value.is_null().get(is_null)) return false;
+      if (is_null) continue;
+      std::string_view context;
+      if (value.get_string().get(context) || !Plain(context)) return false;
+      out.context = context;
+    } else {
+      return false;  // unknown or repeated: nlohmann says which
+    }
+  }
+  // Nothing may follow the object: simdjson 3.0 says so by having no
+  // location left in the document.
+  return have_value && doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
 }
 
 }  // namespace dynastore

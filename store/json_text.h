@@ -3,6 +3,7 @@
 // replies built by hand stay byte-identical to those built with nlohmann.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,5 +18,19 @@ bool IsValidUtf8(std::string_view s);
 // if `s` is not valid UTF-8 (the caller then uses nlohmann and its
 // replacement rules).
 bool AppendJsonString(std::string& out, std::string_view s);
+
+// A PUT body in its common shape: one object holding "value" (a string)
+// and perhaps "context" (a string or null), and nothing else.
+struct PlainPutBody {
+  std::string_view value;
+  std::optional<std::string_view> context;  // absent or null: none
+};
+// Parses `body` with simdjson when it has that shape and its strings have
+// no escapes and no control characters; the views point into a buffer of
+// the calling thread, valid until its next call. False for anything else,
+// valid or not: the caller then parses with nlohmann, whose checks and
+// error messages are the API's. On the request path, nlohmann's DOM was a
+// tenth of a lone node's user-space time per PUT.
+bool ParsePlainPutBody(std::string_view body, PlainPutBody& out);
 
 }  // namespace dynastore

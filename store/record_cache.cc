@@ -10,16 +10,22 @@ RecordCache::Shard& RecordCache::ShardFor(std::string_view db_key) {
 }
 
 bool RecordCache::Read(std::string_view db_key, const std::function<void(std::string_view)>& use) {
-  Shard& shard = ShardFor(db_key);
-  std::lock_guard<std::mutex> lock(shard.mu);
-  auto it = shard.index.find(db_key);
-  if (it == shard.index.end()) {
-    ++shard.misses;
-    return false;
+  // `use` decodes (and allocates): it runs on a copy, after the lock, so
+  // the other loop threads wait only for the lookup.
+  thread_local std::string copy;
+  {
+    Shard& shard = ShardFor(db_key);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.index.find(db_key);
+    if (it == shard.index.end()) {
+      ++shard.misses;
+      return false;
+    }
+    shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
+    ++shard.hits;
+    copy.assign(it->second->bytes);
   }
-  shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
-  ++shard.hits;
-  use(it->second->bytes);
+  use(copy);
   return true;
 }
 

@@ -25,9 +25,9 @@ class RecordCache {
   // 0 bytes: a cache that holds nothing.
   explicit RecordCache(size_t capacity_bytes);
 
-  // Calls `use` with the cached bytes of `db_key` (under the shard's lock:
-  // `use` must not call back into the cache) and returns true; false on a
-  // miss.
+  // Calls `use` with a copy of the cached bytes of `db_key`, outside the
+  // shard's lock (the copy is the thread's, reused: `use` must not Read
+  // again), and returns true; false on a miss.
   bool Read(std::string_view db_key, const std::function<void(std::string_view bytes)>& use);
   // Sets `db_key`'s bytes (after LevelDB stored them).
   void Put(std::string_view db_key, std::string_view bytes);
