@@ -80,6 +80,7 @@ struct RpcServer::State : std::enable_shared_from_this<RpcServer::State> {
   std::mutex mu;  // guards everything below
   bool started = false;
   std::optional<tcp::acceptor> acceptor;
+  tcp protocol = tcp::v4();  // the acceptor's, for the sockets moved to a loop
   asio::steady_timer accept_retry;
   std::unordered_map<const RpcSession*, std::weak_ptr<RpcSession>> sessions;
 };
@@ -302,7 +303,6 @@ void RpcServer::State::OnAccept(tcp::socket peer, const boost::system::error_cod
     boost::system::error_code ignored;
     AcceptLocked();
     if (sessions.size() >= options.max_connections) return;  // over the cap: `peer` closes; keep accepting
-    const tcp protocol = acceptor->local_endpoint(ignored).protocol();
     session = std::make_shared<RpcSession>(shared_from_this(), loops ? loops->next() : io);
     boost::system::error_code moved;
     const auto fd = peer.release(moved);
@@ -348,6 +348,7 @@ Status RpcServer::Start() {
   }
 
   tcp::acceptor& acceptor = s.acceptor.emplace(s.io);
+  s.protocol = endpoint.protocol();
   if (acceptor.open(endpoint.protocol(), ec) || acceptor.set_option(tcp::acceptor::reuse_address(true), ec) ||
       acceptor.bind(endpoint, ec) || acceptor.listen(asio::socket_base::max_listen_connections, ec)) {
     boost::system::error_code ignored;
