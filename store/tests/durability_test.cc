@@ -104,11 +104,12 @@ TEST_F(DurabilityTest, SigtermExitsZeroPromptlyAndKeepsData) {
   }
   ASSERT_EQ(client.Delete("/kv/t9").status(), 200u);
   // `client` now holds an idle keep-alive connection: it must not delay shutdown.
-  const auto start = std::chrono::steady_clock::now();
+  // Held up by it, the server would close it only at its 5 s shutdown
+  // deadline, and say so in the log.
   daemon->Signal(SIGTERM);
-  std::optional<int> status = daemon->WaitExit(5s);
+  std::optional<int> status = daemon->WaitExit(30s);
   ASSERT_TRUE(status.has_value()) << "dynastore did not exit after SIGTERM; log:\n" << daemon->Log();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(daemon->Log().find("shutdown deadline passed"), std::string::npos) << daemon->Log();
   ASSERT_TRUE(WIFEXITED(*status)) << daemon->Log();
   EXPECT_EQ(WEXITSTATUS(*status), 0) << daemon->Log();
   EXPECT_NE(daemon->Log().find("stopped cleanly"), std::string::npos) << daemon->Log();

@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -65,7 +66,7 @@ class InProcessNode {
     node.rpc_threads = 1;
     node.max_body_bytes = options.max_body_bytes;
     node.idle_timeout = options.idle_timeout;
-    node.log = [](std::string_view) {};
+    node.log = [log = log_](std::string_view line) { log->Append(line); };
     Status s = Node::Start(std::move(node), node_);
     if (!s.ok()) error_ = s.message();
   }
@@ -75,10 +76,27 @@ class InProcessNode {
   uint16_t port() const { return node_->http_port(); }
   Node& node() { return *node_; }
   NodeStats& stats() { return node_->stats(); }
+  // What the node logged so far, a line each.
+  std::string Log() const { return log_->Text(); }
 
  private:
+  // Shared with the node's log callback, which any of its threads may call.
+  struct LogLines {
+    void Append(std::string_view line) {
+      std::lock_guard<std::mutex> lock(mu);
+      text.append(line).push_back('\n');
+    }
+    std::string Text() {
+      std::lock_guard<std::mutex> lock(mu);
+      return text;
+    }
+    std::mutex mu;
+    std::string text;
+  };
+
   TempDir dir_;
   std::string error_;
+  std::shared_ptr<LogLines> log_ = std::make_shared<LogLines>();
   std::unique_ptr<Node> node_;
 };
 

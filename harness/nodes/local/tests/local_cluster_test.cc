@@ -236,9 +236,7 @@ TEST_F(LocalClusterTest, NodesCannotReachAnythingOutsideTheSubnet) {
   std::string other = c->subnet().rfind("10.200.", 0) == 0 ? "10.201.0.1" : "10.200.0.1";
   for (const std::string& ip : {other, std::string("198.51.100.1")}) {
     int fd = SocketIn(c->nodes()[0].netns);
-    auto start = std::chrono::steady_clock::now();
-    EXPECT_EQ(ConnectWithin(fd, ip, 9), ENETUNREACH) << ip;
-    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+    EXPECT_EQ(ConnectWithin(fd, ip, 9), ENETUNREACH) << ip;  // with a route it would time out instead
     ::close(fd);
   }
   c->Destroy();

@@ -128,10 +128,8 @@ TEST_F(DynastoreDbTest, KillThenRestartKeepsSyncedWrites) {
   Completion down = client->Invoke(Add("k", 43));
   EXPECT_EQ(down.type, OpType::kFail) << down.error;
 
-  auto start = Clock::now();
   db_->Restart(n1);
   EXPECT_TRUE(db_->Running(n1));
-  EXPECT_LT(Clock::now() - start, milliseconds(5000));
   Completion read = client->Invoke(Read("k"));
   ASSERT_EQ(read.type, OpType::kOk) << read.error;
   EXPECT_EQ(read.value, json::parse("[42]"));  // acknowledged with sync on: survived SIGKILL
@@ -145,11 +143,10 @@ TEST_F(DynastoreDbTest, PausedNodeTimesOutAndWorksAfterResume) {
   ASSERT_EQ(client->Invoke(Add("p", 1)).type, OpType::kOk);
   db_->Pause(n1);
   EXPECT_TRUE(db_->Running(n1));  // stopped, not gone
-  auto start = Clock::now();
+  // The client's deadline ended the op (the server's own would answer 503).
   Completion paused = client->Invoke(Add("p", 2));
   EXPECT_NE(paused.type, OpType::kOk);
   EXPECT_NE(paused.error.find("timeout after 300 ms"), std::string::npos) << paused.error;
-  EXPECT_LT(Clock::now() - start, milliseconds(600));
   db_->Resume(n1);
   Completion resumed = client->Invoke(Add("p", 3));
   EXPECT_EQ(resumed.type, OpType::kOk) << resumed.error;
