@@ -123,11 +123,11 @@ TEST(ClusterQuorumTest, SigtermedNodeExitsZeroAndServesItsDataAfterRestart) {
   ASSERT_EQ(Put(c, 0, "k", "v").status(), 200u);
   ASSERT_TRUE(TestCluster::WaitUntil([&] { return LocalIs(c, 1, "k", {"v"}); }, std::chrono::seconds(5)));
   // Peers hold RPC connections to it and ping it 10 times a second: it must
-  // still stop promptly and cleanly.
-  const auto start = std::chrono::steady_clock::now();
+  // still stop cleanly, held up by none of them (it would close them only at
+  // its shutdown deadline, and say so).
   EXPECT_EQ(c.Stop(1), 0) << c.error() << c.Logs();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
   EXPECT_NE(c.Logs(5).find("dynastore[n2] stopped cleanly"), std::string::npos) << c.Logs();
+  EXPECT_EQ(c.Logs(1000).find("shutdown deadline passed"), std::string::npos) << c.Logs();
   ASSERT_TRUE(c.WaitForMembership()) << c.error();
   EXPECT_EQ(Put(c, 0, "k2", "w").status(), 200u) << "two of three replicas meet W=2";
 
