@@ -91,10 +91,6 @@ class Coordinator {
   // MergeLocal without waiting (Storage::UpdateAsync: `done` may run on the
   // storage's commit thread, or inline).
   void MergeLocalAsync(std::string key, VersionSet set, std::string hint_for, std::function<void(Status)> done);
-  // Whether writes complete without blocking the calling thread (storage
-  // with sync commits on its own thread), so they may be started from an io
-  // thread.
-  bool writes_nonblocking() const { return storage_.sync(); }
 
   const std::string& node_id() const { return options_.node_id; }
   const CoordinatorOptions& options() const { return options_; }

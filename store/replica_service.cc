@@ -29,9 +29,11 @@ void ReplicaService::Handle(uint8_t method, std::string payload, RpcServer::Resp
       return;
     }
   }
-  if ((method == rpc::kMerge || method == rpc::kCoordinate) && coordinator_.writes_nonblocking()) {
-    // Storage queues the write and calls back once it is durable: no need
-    // to tie up a blocking thread for the fsync.
+  if (method == rpc::kMerge || method == rpc::kCoordinate) {
+    // With sync, storage queues the write and calls back once it is
+    // durable: no need to tie up a blocking thread for the fsync. Without,
+    // the write waits on no disk and runs here, as an HTTP write does: a
+    // hop to a blocking thread and back cost more than the write.
     HandleBlocking(method, std::move(payload), std::move(respond));
     return;
   }

@@ -7,9 +7,9 @@
 // Heartbeats are answered at once on the calling (io) thread; anything that
 // touches storage runs on `blocking`, so an fsync never delays a heartbeat
 // or the other requests of a connection. Writes (merges, forwarded puts)
-// are the exception when storage commits them on its own thread
-// (Coordinator::writes_nonblocking): they are queued from the io thread and
-// answered when durable.
+// are the exception: with sync, storage commits them on its own thread, so
+// they are queued from the io thread and answered when durable; without,
+// they wait on no disk and run on the io thread, as the HTTP API's do.
 #pragma once
 
 #include <boost/asio/thread_pool.hpp>

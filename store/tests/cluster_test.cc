@@ -330,6 +330,33 @@ TEST(ClusterHintedHandoffTest, HandoffAloneRestoresTheRestartedOwnerWithoutAntiE
   KillWriteRestartDeliversHints({"--no-anti-entropy", "--no-read-repair"});
 }
 
+// Without sync, replica writes (merges, hints) run on the RPC connection's
+// thread rather than on a blocking thread: the same guarantees hold.
+TEST(ClusterHintedHandoffTest, WithoutSyncFallbackHoldsHintForKilledOwnerAndDeliversItAfterRestart) {
+  KillWriteRestartDeliversHints({"--no-sync"});
+}
+
+TEST(ClusterQuorumTest, WithoutSyncForwardedAndReplicatedWritesReachExactlyTheOwners) {
+  TestCluster c({.nodes = 5, .n = 3, .r = 2, .w = 2, .flags = {"--no-sync"}});
+  ASSERT_CLUSTER_OK(c);
+  const int entry = 0;
+  // Keys the entry node does not own (forwarded to an owner) and keys it owns.
+  std::vector<std::string> keys = KeysWhere(c, "fwd", 3, [&](const KeyPlacement& p) { return !p.IsReplica(entry); });
+  for (const std::string& key : KeysWhere(c, "own", 3, [&](const KeyPlacement& p) { return p.IsReplica(entry); }))
+    keys.push_back(key);
+  ASSERT_EQ(keys.size(), 6u);
+  for (const std::string& key : keys) {
+    HttpResult put = Put(c, entry, key, "v-" + key);
+    ASSERT_EQ(put.status(), 200u) << key << ": " << put.body();
+  }
+  for (const std::string& key : keys) {
+    EXPECT_TRUE(TestCluster::WaitUntil(
+        [&] { return Holders(c, key, {"v-" + key}) == AsSet(c.Placement(key).replicas); }, std::chrono::seconds(5)))
+        << key << c.Logs();
+    EXPECT_EQ(c.CoordinatedValues((entry + 1) % 5, key), Values{"v-" + key}) << key;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Stand-in coordinator
 
