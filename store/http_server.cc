@@ -270,14 +270,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // into one reused buffer: one send and none of the serializer's
   // per-response machinery, a tenth of the server's time per request.
   static void Serialize(const HttpApi::Response& res, std::string& out) {
-    out.assign(res.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
-    char code[4];
+    out.assign("HTTP/1.1 ");
+    out[5] = static_cast<char>('0' + res.version() / 10 % 10);
+    out[7] = static_cast<char>('0' + res.version() % 10);
     const unsigned status = res.result_int();
-    code[0] = static_cast<char>('0' + status / 100 % 10);
-    code[1] = static_cast<char>('0' + status / 10 % 10);
-    code[2] = static_cast<char>('0' + status % 10);
-    code[3] = ' ';
-    out.append(code, sizeof code);
+    for (unsigned digit : {status / 100 % 10, status / 10 % 10, status % 10})
+      out.push_back(static_cast<char>('0' + digit));
+    out.push_back(' ');
     const beast::string_view reason = res.reason().empty() ? http::obsolete_reason(res.result()) : res.reason();
     out.append(reason.data(), reason.size()).append("\r\n");
     for (const auto& field : res) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -289,6 +290,42 @@ TEST_F(HttpApiTest, Http10KeepsAliveOnlyWhenAsked) {
   HttpResult again = client_.Get("/status");  // a new connection
   EXPECT_EQ(again.status(), 200u);
   EXPECT_EQ(client_.connects(), 2);
+}
+
+// The server writes responses itself, not through Beast's serializer: the
+// bytes must be what Beast would write for the same message (HTTP/1.0 and
+// 1.1, JSON and error bodies, extra fields such as Allow, HEAD).
+TEST_F(HttpApiTest, ResponsesAreByteForByteWhatBeastsSerializerWrites) {
+  MustPut("bytes", "value");
+  const std::string requests[] = {
+      "GET /kv/bytes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      "GET /kv/absent HTTP/1.0\r\nHost: x\r\n\r\n",
+      "POST /kv/bytes HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+      "HEAD /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      "GET /no-such-route HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+  };
+  for (const std::string& request : requests) {
+    RawConnection raw;
+    ASSERT_FALSE(raw.Connect(node_.port()));
+    ASSERT_FALSE(raw.Send(request));
+    bool closed = false;
+    const std::string wire = raw.ReadUntilClose(3s, closed);
+    ASSERT_TRUE(closed) << request;
+    http::response_parser<http::string_body> parser;
+    parser.eager(true);
+    parser.skip(request.starts_with("HEAD"));  // no body follows, whatever Content-Length says
+    beast::error_code ec;
+    const size_t used = parser.put(asio::buffer(wire), ec);
+    ASSERT_FALSE(ec) << ec.message() << "\n" << wire;
+    ASSERT_TRUE(parser.is_done()) << wire;
+    EXPECT_EQ(used, wire.size()) << wire;
+    // What parsing cannot restore: the version and the standard reason.
+    EXPECT_EQ(parser.get().version(), request.find("HTTP/1.0") != std::string::npos ? 10u : 11u) << wire;
+    EXPECT_EQ(parser.get().reason(), http::obsolete_reason(parser.get().result())) << wire;
+    std::ostringstream beast_bytes;
+    beast_bytes << parser.get();  // through Beast's serializer
+    EXPECT_EQ(wire, beast_bytes.str()) << request;
+  }
 }
 
 TEST_F(HttpApiTest, ConnectionCloseIsHonoured) {
