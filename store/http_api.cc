@@ -261,6 +261,30 @@ std::optional<Response> ParseContextField(const HttpApi::Request& req, const jso
   return ParseContextToken(req, it->get_ref<const std::string&>(), key, out);
 }
 
+// A PUT body of any shape, with nlohmann: the checks and error messages of
+// the API (ParsePlainPutBody takes the common shape faster).
+std::optional<Response> ParsePutBody(const HttpApi::Request& request, std::string_view example, const ContextKey& key,
+                                     std::string& value_out, std::optional<CausalContext>& context) {
+  const unsigned v = request.version();
+  const bool ka = request.keep_alive();
+  json body;
+  if (auto err = ParseBodyObject(request, {"value", "context"}, example, body)) return err;
+  auto value = body.find("value");
+  if (value == body.end()) {
+    return HttpApi::Error(http::status::bad_request, "bad_request",
+                          "field \"value\" is missing; send " + std::string(example), v, ka);
+  }
+  if (!value->is_string()) {
+    return HttpApi::Error(http::status::bad_request, "bad_request",
+                          std::string("field \"value\" must be a JSON string, got a JSON ") + JsonTypeName(*value) +
+                              "; encode other data as a string",
+                          v, ka);
+  }
+  if (auto err = ParseContextField(request, body, key, context)) return err;
+  value_out = std::move(value->get_ref<std::string&>());
+  return std::nullopt;
+}
+
 // What a /kv/{key} request asks for, once checked.
 struct KvTarget {
   std::string key;     // percent-decoded
@@ -473,34 +497,6 @@ void HttpApi::HandleGet(const Request& request, std::string key, int quorum, boo
     answer(r.values, r.context);
   });
 }
-
-namespace {
-
-// A PUT body of any shape, with nlohmann: the checks and error messages of
-// the API (ParsePlainPutBody takes the common shape faster).
-std::optional<Response> ParsePutBody(const HttpApi::Request& request, std::string_view example, const ContextKey& key,
-                                     std::string& value_out, std::optional<CausalContext>& context) {
-  const unsigned v = request.version();
-  const bool ka = request.keep_alive();
-  json body;
-  if (auto err = ParseBodyObject(request, {"value", "context"}, example, body)) return err;
-  auto value = body.find("value");
-  if (value == body.end()) {
-    return HttpApi::Error(http::status::bad_request, "bad_request",
-                          "field \"value\" is missing; send " + std::string(example), v, ka);
-  }
-  if (!value->is_string()) {
-    return HttpApi::Error(http::status::bad_request, "bad_request",
-                          std::string("field \"value\" must be a JSON string, got a JSON ") + JsonTypeName(*value) +
-                              "; encode other data as a string",
-                          v, ka);
-  }
-  if (auto err = ParseContextField(request, body, key, context)) return err;
-  value_out = std::move(value->get_ref<std::string&>());
-  return std::nullopt;
-}
-
-}  // namespace
 
 void HttpApi::HandlePut(const Request& request, std::string key, int quorum,
                         std::function<void(Response)>& done) const {
