@@ -11,9 +11,12 @@
 // Threads: Start() and Stop() from one thread that is not a loop's.
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <functional>
 #include <memory>
@@ -66,5 +69,27 @@ class EventLoops {
   std::vector<std::thread> threads_;
   std::atomic<unsigned> next_{0};
 };
+
+// Moves a connection an acceptor took on its own loop onto `to`, a socket of
+// the loop that will serve it, and turns Nagle off (small replies on
+// keep-alive connections: with Nagle and delayed ACKs some requests wait
+// ~40 ms). Accepting straight onto another loop's socket is wrong: a pending
+// accept must hold no socket of another loop, since a loop drops its pending
+// handlers only when it is destroyed, and the other loops may be gone by
+// then (AddressSanitizer: heap-use-after-free at a node's stop). False if
+// the descriptor could not be moved; it is closed then.
+template <class Socket>
+bool MoveAccepted(boost::asio::ip::tcp::socket& peer, const boost::asio::ip::tcp& protocol, Socket& to) {
+  boost::system::error_code ec;
+  const auto fd = peer.release(ec);
+  if (ec) return false;  // `peer` still owns the descriptor and closes it
+  to.assign(protocol, fd, ec);
+  if (ec) {
+    ::close(fd);
+    return false;
+  }
+  to.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+  return true;
+}
 
 }  // namespace dynastore

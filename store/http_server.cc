@@ -1,7 +1,5 @@
 #include "store/http_server.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -376,10 +374,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 }  // namespace
 
 // A connection is accepted on loop 0, the acceptor's, and moves to its own
-// loop in OnAccept: a pending accept must hold no socket of another loop,
-// since loop 0 drops its pending handlers only when it is destroyed, and the
-// other loops may be gone by then (AddressSanitizer: heap-use-after-free in
-// HttpApiTest, at a node's Stop).
+// loop in OnAccept (MoveAccepted says why).
 void HttpServer::State::DoAccept() {
   acceptor.async_accept(
       [self = shared_from_this()](beast::error_code ec, tcp::socket peer) { self->OnAccept(ec, std::move(peer)); });
@@ -406,18 +401,7 @@ void HttpServer::State::OnAccept(beast::error_code ec, tcp::socket peer) {
   }
   DoAccept();
   Socket socket(loops.next().get_executor());
-  beast::error_code moved;
-  const auto fd = peer.release(moved);
-  if (moved) return;  // `peer` still owns the descriptor and closes it
-  socket.assign(protocol, fd, moved);
-  if (moved) {
-    ::close(fd);
-    return;
-  }
-  beast::error_code ignored;
-  // Small JSON responses on keep-alive connections: without this, Nagle's
-  // algorithm and delayed ACKs add ~40 ms to some requests.
-  socket.set_option(tcp::no_delay(true), ignored);
+  if (!MoveAccepted(peer, protocol, socket)) return;
   std::make_shared<HttpSession>(std::move(socket), shared_from_this())->Start();
 }
 

@@ -1,7 +1,5 @@
 #include "store/rpc_server.h"
 
-#include <unistd.h>
-
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
@@ -300,19 +298,10 @@ void RpcServer::State::OnAccept(tcp::socket peer, const boost::system::error_cod
       });
       return;
     }
-    boost::system::error_code ignored;
     AcceptLocked();
     if (sessions.size() >= options.max_connections) return;  // over the cap: `peer` closes; keep accepting
     session = std::make_shared<RpcSession>(shared_from_this(), loops ? loops->next() : io);
-    boost::system::error_code moved;
-    const auto fd = peer.release(moved);
-    if (moved) return;  // `peer` still owns it and closes it
-    session->socket().assign(protocol, fd, moved);
-    if (moved) {
-      ::close(fd);
-      return;
-    }
-    session->socket().set_option(tcp::no_delay(true), ignored);
+    if (!MoveAccepted(peer, protocol, session->socket())) return;
     sessions.emplace(session.get(), session);
   }
   session->Start();
