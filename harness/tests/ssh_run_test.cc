@@ -125,12 +125,9 @@ TEST_F(SshRunTest, WrongKeyIsAnAuthenticationErrorNamingTheNodeExitTwo) {
   ASSERT_EQ(std::system(("ssh-keygen -q -t ed25519 -N '' -f " + wrong).c_str()), 0);
   SshdUp bad = up;
   bad.key = wrong;
-  const auto t0 = std::chrono::steady_clock::now();
   const int rc = RunFaultline(
       SshArgs(bad, {"--time-limit", "5", "--dynastore-n", "1", "--dynastore-r", "1", "--dynastore-w", "1"}));
-  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(rc, 2) << Output();
-  EXPECT_LT(took, 10) << Output();
   EXPECT_NE(Output().find("n1 (root@" + up.addresses[0] + ":22): authentication failed"), std::string::npos)
       << Output();
   // A password that does not work: tried, refused, and never printed or stored.

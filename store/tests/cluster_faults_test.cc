@@ -314,9 +314,9 @@ TEST(ClusterForwardingTest, WritesForAnOwnerThatJustDiedGoToTheNextOwnerOrAreInd
   ASSERT_TRUE(c.Kill(victim, /*wait_for_view=*/false));
   int ok = 0;
   for (const std::string& key : keys) {
-    const auto start = std::chrono::steady_clock::now();
+    // A refused forward goes to the next owner at once; only a call that
+    // may have been delivered waits and ends indeterminate (a timeout).
     HttpResult put = Put(c, entry, key, "v");
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500)) << key;
     if (put.status() != 200) {
       EXPECT_EQ(put.status(), 503u) << key << ": " << put.body();
       EXPECT_EQ(put.Json().value("indeterminate", false), true) << key << ": " << put.body();

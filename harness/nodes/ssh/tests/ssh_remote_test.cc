@@ -314,10 +314,12 @@ TEST_F(SshRemoteTest, ReconnectsAfterSshdRestartAndFailsClearlyWhileItIsDown) {
     ADD_FAILURE() << "Run succeeded with sshd down";
   } catch (const HarnessError& e) {
     EXPECT_NE(std::string(e.what()).find("n1 (root@"), std::string::npos) << e.what();
+    // Refused, every attempt: it failed on the connections, not on the
+    // command's 5 s timeout.
+    EXPECT_NE(std::string(e.what()).find("Connection refused (after 3 attempts)"), std::string::npos) << e.what();
   }
   const double took = Ms(Clock::now() - t0);
   std::cout << "[figures] sshd down: Run failed after " << took << " ms (3 connection attempts)" << std::endl;
-  EXPECT_LT(took, 5000);
   StartNodeSshd(*cluster_, 0, sshd_);
   auto r = remote.Run({"echo", "back"}, 5s);
   EXPECT_TRUE(r.ok()) << r.err;
