@@ -251,8 +251,8 @@ std::string ExternalClient::ClosedStdout(const std::string& what) {
                      out_buffer_.empty() ? "" : fmt::format(" after printing \"{}\"", Truncate(out_buffer_)));
 }
 
-std::string ExternalClient::ReadLine(Clock::time_point deadline, const std::string& late, const std::string& what,
-                                     std::string* line) {
+std::string ExternalClient::ReadLine(Clock::time_point deadline, const std::function<std::string()>& late,
+                                     const std::string& what, std::string* line) {
   while (true) {
     DrainStderr();
     const auto nl = out_buffer_.find('\n');
@@ -265,7 +265,7 @@ std::string ExternalClient::ReadLine(Clock::time_point deadline, const std::stri
     }
     if (out_buffer_.size() > kMaxLine) return fmt::format("printed more than {} bytes without a newline", kMaxLine);
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) return late;
+    if (left <= 0) return late();
     pollfd fds[2] = {{out_, POLLIN, 0}, {err_, POLLIN, 0}};
     if (::poll(fds, 2, static_cast<int>(std::min<int64_t>(left, 1000))) < 0 && errno != EINTR) {
       return fmt::format("poll failed: {}", std::strerror(errno));
@@ -324,9 +324,11 @@ ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::s
     KillProgram();
     return reply;
   }
-  const std::string late =
-      fmt::format("did not answer {} within {} ms (op timeout {} ms + {} ms{}); killed", what, allowed.count(),
-                  options_.op_timeout.count(), kGrace.count(), fresh_ ? " + start-up grace" : "");
+  // Worded only when it happens: not once per request.
+  const auto late = [&] {
+    return fmt::format("did not answer {} within {} ms (op timeout {} ms + {} ms{}); killed", what, allowed.count(),
+                       options_.op_timeout.count(), kGrace.count(), fresh_ ? " + start-up grace" : "");
+  };
   std::string line;
   std::string problem = awaiting_ready_ ? AwaitReady(deadline, late) : "";
   if (problem.empty()) problem = ReadLine(deadline, late, what, &line);
@@ -343,7 +345,7 @@ ExternalClient::Reply ExternalClient::Exchange(const json& request, const std::s
   return reply;
 }
 
-std::string ExternalClient::AwaitReady(Clock::time_point deadline, const std::string& late) {
+std::string ExternalClient::AwaitReady(Clock::time_point deadline, const std::function<std::string()>& late) {
   std::string line;
   if (std::string problem = ReadLine(deadline, late, "its ready line", &line); !problem.empty()) return problem;
   const json j = json::parse(line, nullptr, false);
@@ -357,10 +359,10 @@ std::string ExternalClient::AwaitReady(Clock::time_point deadline, const std::st
 void ExternalClient::Open() {
   Reply reply;
   if (!EnsureStarted("opening", &reply) || !awaiting_ready_) return;
-  const std::string problem =
-      AwaitReady(Clock::now() + spec_.startup_grace,
-                 fmt::format("printed no ready line within {} ms of its start (\"client-ready\": true); killed",
-                             spec_.startup_grace.count()));
+  const std::string problem = AwaitReady(Clock::now() + spec_.startup_grace, [&] {
+    return fmt::format("printed no ready line within {} ms of its start (\"client-ready\": true); killed",
+                       spec_.startup_grace.count());
+  });
   if (problem.empty()) {
     fresh_ = false;  // ready: its first request gets no start-up grace
     return;

@@ -96,14 +96,14 @@ class ExternalClient : public Client {
   // it cannot be started.
   bool EnsureStarted(const std::string& what, Reply* reply);
   // The next non-blank stdout line; else what went wrong (the op is info):
-  // `late` when the deadline passes first.
-  std::string ReadLine(std::chrono::steady_clock::time_point deadline, const std::string& late, const std::string& what,
-                       std::string* line);
+  // what `late` says when the deadline passes first.
+  std::string ReadLine(std::chrono::steady_clock::time_point deadline, const std::function<std::string()>& late,
+                       const std::string& what, std::string* line);
   // The problem once the program closed its stdout (exit status if it exited).
   std::string ClosedStdout(const std::string& what);
   // Reads the ready line; "" when it came, else the problem (`late` if
   // the deadline passed first).
-  std::string AwaitReady(std::chrono::steady_clock::time_point deadline, const std::string& late);
+  std::string AwaitReady(std::chrono::steady_clock::time_point deadline, const std::function<std::string()>& late);
   // Fills `reply` from a reply line to request `id`; else what is wrong with it.
   std::string ParseReply(const std::string& line, int64_t id, const std::string& what, Reply* reply);
   bool Spawn(std::string* error);
