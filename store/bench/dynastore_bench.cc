@@ -365,40 +365,17 @@ class Deployment {
 // One keep-alive connection running the closed loop: connect, then write a
 // request, read the response, repeat. Any failure closes the socket, counts
 // an error and reconnects after a backoff; nothing here throws.
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public LoopConnection<Connection> {
  public:
-  Connection(asio::io_context& io, Shared& shared, const Target& target, uint64_t seed)
-      : shared_(shared), target_(target), socket_(io), timer_(io), rng_(seed) {}
-
-  void Start() { Connect(); }
-  const Stats& stats() const { return stats_; }
+  using LoopConnection::LoopConnection;
 
  private:
-  Phase phase() const { return shared_.phase.load(std::memory_order_acquire); }
+  friend class LoopConnection<Connection>;
 
-  void Connect() {
-    if (phase() == Phase::kDrain) return Finish();
-    buffer_.clear();
-    ArmDeadline();
-    socket_.async_connect(target_.endpoint, [self = shared_from_this()](error_code ec) { self->OnConnect(ec); });
-  }
-
-  void OnConnect(error_code ec) {
-    if (ec) return Fail(ec, phase() == Phase::kMeasure);
-    error_code ignored;
-    socket_.set_option(tcp::no_delay(true), ignored);
-    NextOp();
-  }
+  void ResetReader() { buffer_.clear(); }
 
   void NextOp() {
-    Phase phase_now = phase();
-    if (phase_now == Phase::kDrain) return Finish();
-    measured_ = phase_now == Phase::kMeasure;
-    const OpChoice next = PickNextOp(shared_, phase_now, rng_);
-    key_ = next.key;
-    is_get_ = next.is_get;
-    populating_ = next.populating;
-
+    if (!BeginOp()) return;
     // Built into reused buffers: no allocation once they have grown.
     request_.assign(is_get_ ? "GET /kv/" : "PUT /kv/").append(KeyName(key_)).append(" HTTP/1.1\r\nHost: ");
     request_.append(target_.host_header).append("\r\n");
@@ -424,26 +401,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
     } else {
       request_.append("\r\n");
     }
-    asio::const_buffer request = asio::buffer(request_);
-
     response_ = {};
-    start_ = Clock::now();
-    ArmDeadline();
-    asio::async_write(socket_, request, [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
+    Sending();
+    asio::async_write(socket_, asio::buffer(request_), [self = Self()](error_code ec, size_t) { self->OnWrite(ec); });
   }
 
   void OnWrite(error_code ec) {
     if (ec) return FailOp(ec);
-    http::async_read(socket_, buffer_, response_,
-                     [self = shared_from_this()](error_code ec, size_t) { self->OnRead(ec); });
+    http::async_read(socket_, buffer_, response_, [self = Self()](error_code ec, size_t) { self->OnRead(ec); });
   }
 
   void OnRead(error_code ec) {
     if (ec) return FailOp(ec);
-    uint64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
-    backoff_ = std::chrono::milliseconds(0);
-    if (populating_) shared_.populated.fetch_add(1, std::memory_order_relaxed);
-
+    const uint64_t ns = Replied();
     int status = response_.result_int();
     bool answered = (status >= 200 && status < 300) || status == 404;
     if (answered) {
@@ -485,56 +455,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     NextOp();
   }
 
-  // An op in flight failed: its outcome is unknown, so it counts as an error
-  // of the phase it started in.
-  void FailOp(error_code ec) {
-    if (populating_) shared_.populated.fetch_add(1, std::memory_order_relaxed);
-    Fail(ec, measured_);
-  }
-
-  void Fail(error_code ec, bool measured) {
-    (void)ec;
-    stats_.CountFailure(measured, timer_.timed_out());
-    Close();
-    // Back off so a dead server costs a few errors per second, not a spin.
-    backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds(5), kMaxBackoff);
-    timer_.After(backoff_, [self = shared_from_this()] { self->Connect(); });
-  }
-
-  void ArmDeadline() {
-    timer_.ArmDeadline(shared_from_this(), socket_, std::chrono::milliseconds(shared_.options.op_timeout_ms));
-  }
-
-  void Close() {
-    error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
-    timer_.ClearTimedOut();
-  }
-
-  void Finish() {
-    timer_.Cancel();
-    Close();
-    shared_.active.fetch_sub(1, std::memory_order_acq_rel);
-  }
-
-  Shared& shared_;
-  const Target& target_;
-  Socket socket_;
-  OpTimer timer_;  // the op's deadline, or the reconnect backoff
-  std::mt19937_64 rng_;
   beast::flat_buffer buffer_;
   http::response<http::string_body> response_;
   ReplyParser reply_parser_;
   std::string request_, body_, context_;  // reused across ops
-  Clock::time_point start_;
-  uint64_t key_ = 0;
-  bool is_get_ = false;
   bool blind_ = false;
-  bool populating_ = false;
-  bool measured_ = false;
-  std::chrono::milliseconds backoff_{0};
-  Stats stats_;
 };
 struct RunResult : LoadResult {
   std::string label;

@@ -472,6 +472,112 @@ class OpTimer {
   bool timed_out_ = false;
 };
 
+// What a closed-loop connection does whatever its protocol: connect (and
+// reconnect after a backoff when anything fails), pick each op, bound it by
+// a deadline, count a failed op in the phase it started in, and finish when
+// the phase turns to drain. Nothing here throws. `Derived` (CRTP) adds the
+// protocol: ResetReader() before each connect, NextOp() to send the op
+// BeginOp() picked, and reads that end in Replied() or FailOp().
+template <class Derived>
+class LoopConnection : public std::enable_shared_from_this<Derived> {
+ public:
+  LoopConnection(asio::io_context& io, Shared& shared, const Target& target, uint64_t seed)
+      : shared_(shared), target_(target), socket_(io), timer_(io), rng_(seed) {}
+
+  void Start() { Connect(); }
+  const Stats& stats() const { return stats_; }
+
+ protected:
+  std::shared_ptr<Derived> Self() { return this->shared_from_this(); }
+  Phase phase() const { return shared_.phase.load(std::memory_order_acquire); }
+
+  void Connect() {
+    if (phase() == Phase::kDrain) return Finish();
+    static_cast<Derived*>(this)->ResetReader();
+    ArmDeadline();
+    socket_.async_connect(target_.endpoint, [self = Self()](error_code ec) {
+      if (ec) return self->Fail(ec, self->phase() == Phase::kMeasure);
+      error_code ignored;
+      self->socket_.set_option(tcp::no_delay(true), ignored);
+      self->NextOp();
+    });
+  }
+
+  // Picks the next op into key_, is_get_ and populating_; false once the
+  // phase is drain (the connection has finished).
+  bool BeginOp() {
+    const Phase phase_now = phase();
+    if (phase_now == Phase::kDrain) {
+      Finish();
+      return false;
+    }
+    measured_ = phase_now == Phase::kMeasure;
+    const OpChoice next = PickNextOp(shared_, phase_now, rng_);
+    key_ = next.key;
+    is_get_ = next.is_get;
+    populating_ = next.populating;
+    return true;
+  }
+
+  // The op's request is built and about to go: its clock and deadline start.
+  void Sending() {
+    start_ = Clock::now();
+    ArmDeadline();
+  }
+
+  // The op's reply came (any answer): its latency in ns.
+  uint64_t Replied() {
+    const uint64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
+    backoff_ = std::chrono::milliseconds(0);
+    if (populating_) shared_.populated.fetch_add(1, std::memory_order_relaxed);
+    return ns;
+  }
+
+  // An op in flight failed: its outcome is unknown, so it counts as an error
+  // of the phase it started in.
+  void FailOp(error_code ec) {
+    if (populating_) shared_.populated.fetch_add(1, std::memory_order_relaxed);
+    Fail(ec, measured_);
+  }
+
+  void Fail(error_code ec, bool measured) {
+    (void)ec;
+    stats_.CountFailure(measured, timer_.timed_out());
+    Close();
+    // Back off so a dead server costs a few errors per second, not a spin.
+    backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds(5), kMaxBackoff);
+    timer_.After(backoff_, [self = Self()] { self->Connect(); });
+  }
+
+  void ArmDeadline() { timer_.ArmDeadline(Self(), socket_, std::chrono::milliseconds(shared_.options.op_timeout_ms)); }
+
+  void Close() {
+    error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    timer_.ClearTimedOut();
+  }
+
+  void Finish() {
+    timer_.Cancel();
+    Close();
+    shared_.active.fetch_sub(1, std::memory_order_acq_rel);
+  }
+
+  Shared& shared_;
+  const Target& target_;
+  Socket socket_;
+  OpTimer timer_;  // the op's deadline, or the reconnect backoff
+  std::mt19937_64 rng_;
+  Clock::time_point start_;
+  uint64_t key_ = 0;
+  bool is_get_ = false;
+  bool populating_ = false;
+  bool measured_ = false;
+  std::chrono::milliseconds backoff_{0};
+  Stats stats_;
+};
+
 // Runs the load against `targets`, connection i talking to targets[i % size].
 template <class Connection>
 // `server_pids`: the servers' processes when this program started them, for

@@ -126,43 +126,22 @@ class RedisServer {
 };
 
 // One keep-alive RESP connection running the closed loop (see load.h).
-class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
+class RedisConnection : public LoopConnection<RedisConnection> {
  public:
   RedisConnection(asio::io_context& io, Shared& shared, const Target& target, uint64_t seed)
-      : shared_(shared), target_(target), socket_(io), timer_(io), rng_(seed), reader_(redisReaderCreate()) {}
+      : LoopConnection(io, shared, target, seed), reader_(redisReaderCreate()) {}
   ~RedisConnection() { redisReaderFree(reader_); }
 
-  void Start() { Connect(); }
-  const Stats& stats() const { return stats_; }
-
  private:
-  Phase phase() const { return shared_.phase.load(std::memory_order_acquire); }
+  friend class LoopConnection<RedisConnection>;
 
-  void Connect() {
-    if (phase() == Phase::kDrain) return Finish();
+  void ResetReader() {
     redisReaderFree(reader_);
     reader_ = redisReaderCreate();
-    ArmDeadline();
-    socket_.async_connect(target_.endpoint, [self = shared_from_this()](error_code ec) {
-      if (ec) return self->Fail(ec, self->phase() == Phase::kMeasure);
-      error_code ignored;
-      self->socket_.set_option(tcp::no_delay(true), ignored);
-      self->NextOp();
-    });
-  }
-
-  void ArmDeadline() {
-    timer_.ArmDeadline(shared_from_this(), socket_, std::chrono::milliseconds(shared_.options.op_timeout_ms));
   }
 
   void NextOp() {
-    Phase phase_now = phase();
-    if (phase_now == Phase::kDrain) return Finish();
-    measured_ = phase_now == Phase::kMeasure;
-    const OpChoice next = PickNextOp(shared_, phase_now, rng_);
-    key_ = next.key;
-    is_get_ = next.is_get;
-    populating_ = next.populating;
+    if (!BeginOp()) return;
     std::string_view key = KeyName(key_);
     char* cmd = nullptr;
     int len = is_get_ ? redisFormatCommand(&cmd, "GET %b", key.data(), key.size())
@@ -171,16 +150,15 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
     if (len < 0) return Fail(asio::error::no_memory, measured_);
     request_.assign(cmd, static_cast<size_t>(len));
     redisFreeCommand(cmd);
-    start_ = Clock::now();
-    ArmDeadline();
-    asio::async_write(socket_, asio::buffer(request_), [self = shared_from_this()](error_code ec, size_t) {
+    Sending();
+    asio::async_write(socket_, asio::buffer(request_), [self = Self()](error_code ec, size_t) {
       if (ec) return self->FailOp(ec);
       self->Read();
     });
   }
 
   void Read() {
-    socket_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](error_code ec, size_t n) {
+    socket_.async_read_some(asio::buffer(buf_), [self = Self()](error_code ec, size_t n) {
       if (ec) return self->FailOp(ec);
       if (redisReaderFeed(self->reader_, self->buf_.data(), n) != REDIS_OK) return self->FailOp(asio::error::fault);
       void* reply = nullptr;
@@ -193,9 +171,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   }
 
   void OnReply(const redisReply* reply) {
-    uint64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start_).count();
-    backoff_ = std::chrono::milliseconds(0);
-    if (populating_) shared_.populated.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t ns = Replied();
     bool answered = reply->type != REDIS_REPLY_ERROR;
     if (answered && measured_) {
       stats_.all.Record(ns);
@@ -223,47 +199,9 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
     if (answered && phase() == Phase::kMeasure) stats_.window_ops++;
   }
 
-  void FailOp(error_code ec) {
-    if (populating_) shared_.populated.fetch_add(1, std::memory_order_relaxed);
-    Fail(ec, measured_);
-  }
-
-  void Fail(error_code ec, bool measured) {
-    (void)ec;
-    stats_.CountFailure(measured, timer_.timed_out());
-    Close();
-    backoff_ = std::clamp(backoff_ * 2, std::chrono::milliseconds(5), kMaxBackoff);
-    timer_.After(backoff_, [self = shared_from_this()] { self->Connect(); });
-  }
-
-  void Close() {
-    error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
-    timer_.ClearTimedOut();
-  }
-
-  void Finish() {
-    timer_.Cancel();
-    Close();
-    shared_.active.fetch_sub(1, std::memory_order_acq_rel);
-  }
-
-  Shared& shared_;
-  const Target& target_;
-  Socket socket_;
-  OpTimer timer_;
-  std::mt19937_64 rng_;
   redisReader* reader_;
   std::array<char, 4096> buf_;
   std::string request_;
-  Clock::time_point start_;
-  uint64_t key_ = 0;
-  bool is_get_ = false;
-  bool populating_ = false;
-  bool measured_ = false;
-  std::chrono::milliseconds backoff_{0};
-  Stats stats_;
 };
 
 }  // namespace dynastore_bench
