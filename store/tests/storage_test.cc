@@ -5,21 +5,15 @@
 #include <filesystem>
 #include <thread>
 
+#include "testing/temp_dir.h"
+
 namespace dynastore {
 namespace {
 
 class StorageTest : public testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("storage_test_" + std::to_string(::getpid()) + "_" +
-                                                     testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    ASSERT_TRUE(Storage::Open({.path = dir_.string(), .sync = false}, storage_).ok());
-  }
-  void TearDown() override {
-    storage_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { ASSERT_TRUE(Storage::Open({.path = dir_.string(), .sync = false}, storage_).ok()); }
+  void TearDown() override { storage_.reset(); }
   Status Write(const std::string& key, const CausalContext& ctx, std::optional<std::string> value, int64_t ts = 1) {
     return storage_->Update(key, [&](VersionSet& s) {
       s.Write("n1", ctx, value, ts, 64);
@@ -27,7 +21,8 @@ class StorageTest : public testing::Test {
     });
   }
 
-  std::filesystem::path dir_;
+  faultline::test::TempDir tmp_{"storage_test"};  // mkdtemp; removed with the fixture
+  const std::filesystem::path dir_ = tmp_.path() / "data";
   std::unique_ptr<Storage> storage_;
 };
 
@@ -94,10 +89,8 @@ TEST_F(StorageTest, ReapedKeyReadsEmptyThoughItsRecordWasCached) {
 TEST(StorageRecordCache, ReadsGiveTheLatestWriteWhateverTheCacheHolds) {
   for (size_t cache_bytes : {size_t{32} << 20, size_t{4096}, size_t{0}}) {
     SCOPED_TRACE("record_cache_bytes " + std::to_string(cache_bytes));
-    const std::filesystem::path dir =
-        std::filesystem::temp_directory_path() /
-        ("storage_cache_test_" + std::to_string(::getpid()) + "_" + std::to_string(cache_bytes));
-    std::filesystem::remove_all(dir);
+    faultline::test::TempDir tmp("storage_cache_test");
+    const std::filesystem::path dir = tmp.path() / "data";
     std::unique_ptr<Storage> storage;
     ASSERT_TRUE(Storage::Open({.path = dir.string(), .sync = false, .record_cache_bytes = cache_bytes}, storage).ok());
     constexpr int kKeys = 500;
@@ -127,7 +120,6 @@ TEST(StorageRecordCache, ReadsGiveTheLatestWriteWhateverTheCacheHolds) {
       EXPECT_GT(storage->cache_misses(), static_cast<uint64_t>(kKeys));  // mostly evicted
     }
     storage.reset();
-    std::filesystem::remove_all(dir);
   }
 }
 
