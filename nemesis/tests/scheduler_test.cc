@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "harness/base/harness_error.h"
+#include "testing/temp_dir.h"
 
 namespace faultline {
 namespace {
@@ -57,13 +58,6 @@ class RecordingFault : public Fault {
 
 class SchedulerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("faultline-scheduler-" + std::to_string(::getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   // Runs a schedule of two fault kinds with a short interval for `run`.
   std::vector<std::string> Schedule(uint64_t seed, Calls& calls, History* ops, bool fail = false) {
     std::vector<std::unique_ptr<Fault>> faults;
@@ -91,7 +85,8 @@ class SchedulerTest : public ::testing::Test {
     return starts;
   }
 
-  fs::path dir_;
+  test::TempDir tmp_{"faultline-scheduler"};  // mkdtemp; removed with the fixture
+  const fs::path dir_ = tmp_.path();
 };
 
 TEST_F(SchedulerTest, SameSeedSameScheduleDifferentSeedDifferent) {

@@ -17,6 +17,7 @@
 #include "harness/base/harness_error.h"
 #include "harness/base/wait.h"
 #include "testing/proc_support.h"
+#include "testing/temp_dir.h"
 
 namespace faultline {
 namespace {
@@ -28,22 +29,15 @@ using test::ReadFile;
 
 class LocalRemoteTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ =
-        fs::temp_directory_path() / ("fl-remote-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(dir_);
-  }
   void TearDown() override {
     for (int pid : pids_) {
       ::kill(pid, SIGCONT);
       ::kill(pid, SIGKILL);
       ::waitpid(pid, nullptr, 0);
     }
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
   }
-  fs::path dir_;
+  test::TempDir tmp_{"fl-remote-test"};  // mkdtemp; removed with the fixture
+  const fs::path dir_ = tmp_.path();
   std::vector<int> pids_;  // daemons to kill if a test fails half-way
   LocalRemote host_{"h", ""};
 };
