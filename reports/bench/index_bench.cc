@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -64,8 +65,12 @@ json FakeResults(int i, int anomalies) {
 int main(int argc, char** argv) {
   const int n = argc > 1 ? std::atoi(argv[1]) : 5000;
   const int anomalies = argc > 2 ? std::atoi(argv[2]) : 200;
-  const fs::path store = fs::temp_directory_path() / fmt::format("faultline-index-bench-{}", ::getpid());
-  fs::remove_all(store);
+  std::string tmpl = (fs::temp_directory_path() / "faultline-index-bench-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    std::perror("mkdtemp");
+    return 1;
+  }
+  const fs::path store = tmpl;  // private (0700), removed at the end
   // Every run gets the 200-entry list (worst case for parsing); 1 in 10 is invalid.
   size_t bytes = 0;
   for (int i = 0; i < n; ++i) {
